@@ -1,0 +1,108 @@
+//! The command line (clap): commands, their options and the global flags.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Reproducible facial-emotion-recognition experiments: Deep-Emotion vs MicroExpNet.
+#[derive(Debug, Parser)]
+#[command(name = "fer-pipeline", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Store folder (default: the pipeline's `store`, else `experiments`).
+    #[arg(long, global = true, env = "FER_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// More output (-v: per-epoch lines; -vv: debug logs).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors and the final summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 ok, 1 jobs failed, 2 bad input, 3 store unusable, 4 device unavailable, \
+75 job stopped with a checkpoint (exec), 130 interrupted (run again to resume).";
+
+/// Which pipeline, with which overlays.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineArgs {
+    /// The pipeline file.
+    #[arg(default_value = "pipeline.yaml", value_name = "PIPELINE")]
+    pub pipeline: PathBuf,
+    /// Profile to overlay (default: the file's `default_profile`; `none` for no profile).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Override a value, e.g. `--set models.deep-emotion.epochs=3` (repeatable; YAML values).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// Where and how jobs run.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Jobs at once (default: cores / threads on CPU, jobs_per_gpu x GPUs on CUDA).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// `auto`, `cpu`, `cuda` or `cuda:N` (default: the pipeline's `device`).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
+    /// Intra-op threads per job (default: the pipeline's `threads`).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan, train what is missing, evaluate; resumes interrupted work.
+    Run {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Show the job DAG and what is cached (a dry run).
+    Plan {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Say why each job must run (and what changed since a similar entry).
+        #[arg(long)]
+        explain: bool,
+        /// Print the DAG as Graphviz dot.
+        #[arg(long, conflicts_with = "mermaid")]
+        dot: bool,
+        /// Print the DAG as a Mermaid flowchart.
+        #[arg(long)]
+        mermaid: bool,
+    },
+    /// Done / running / failed / pending per job, with results.
+    Status {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+    },
+    /// Remove store entries that no given pipeline (in any of its profiles) refers to.
+    Gc {
+        /// Pipelines whose entries are kept.
+        #[arg(default_value = "pipeline.yaml", value_name = "PIPELINE")]
+        pipelines: Vec<PathBuf>,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check the installation: LibTorch, CUDA, GPUs, threads, store.
+    Doctor,
+    /// List model architectures with input size, classes and trainable parameters.
+    Models,
+    /// Run one job of the store by id (`<kind>/<hash16>`); used by `run` and cluster tasks.
+    Exec {
+        /// The job, as `<kind>/<hash16>` or a hash.
+        id: String,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        #[arg(long, default_value_t = true, action = ArgAction::Set)]
+        deterministic: bool,
+    },
+}

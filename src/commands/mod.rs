@@ -1,0 +1,14 @@
+//! The commands of the command line, one module each.
+
+mod context;
+mod dispatch;
+mod doctor;
+mod exec;
+mod gc;
+mod models;
+mod plan;
+mod run;
+
+pub use dispatch::dispatch;
+pub use doctor::gpu_names;
+pub use run::results_table;

@@ -1,0 +1,191 @@
+//! `fer-pipeline run`: plan, run what is missing in local slots, print the results.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::context::{load, store_for};
+use crate::cli::{ExecArgs, PipelineArgs};
+use crate::error::Error;
+use crate::exec::{self, device, BarSink, EvalResult, EventSink, LineSink, LocalOptions};
+use crate::plan::{self, JobKind, JobSpec};
+use crate::spec::DeviceRequest;
+use crate::store::read_json;
+
+/// Output settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbosity {
+    pub verbose: u8,
+    pub quiet: bool,
+}
+
+/// Registers SIGINT, SIGTERM and SIGUSR1 to set a flag (a second Ctrl-C still kills).
+pub fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGUSR1,
+    ] {
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// How many jobs at once, and on which devices.
+fn slots(
+    req: DeviceRequest,
+    exec: &ExecArgs,
+    threads: u32,
+    jobs_cfg: Option<u32>,
+    jobs_per_gpu: u32,
+) -> Result<(usize, Vec<String>), Error> {
+    let dev = device::resolve(req).map_err(Error::Device)?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if dev.is_cuda() {
+        let gpus: Vec<String> = match req {
+            DeviceRequest::Cuda(Some(i)) => vec![format!("cuda:{i}")],
+            _ => (0..tch::Cuda::device_count().max(1))
+                .map(|i| format!("cuda:{i}"))
+                .collect(),
+        };
+        let n = exec
+            .jobs
+            .or(jobs_cfg.map(|j| j as usize))
+            .unwrap_or(jobs_per_gpu as usize * gpus.len());
+        Ok((n.max(1), gpus))
+    } else {
+        let n = exec
+            .jobs
+            .or(jobs_cfg.map(|j| j as usize))
+            .unwrap_or((cores / threads.max(1) as usize).max(1));
+        Ok((n.max(1), vec!["cpu".into()]))
+    }
+}
+
+/// `fer-pipeline run`.
+pub fn run_cmd(
+    store_flag: &Option<PathBuf>,
+    args: &PipelineArgs,
+    exec_args: &ExecArgs,
+    v: Verbosity,
+) -> Result<String, Error> {
+    let pipeline = load(args)?;
+    let req = match &exec_args.device {
+        Some(d) => DeviceRequest::parse(d).map_err(|e| Error::Usage(format!("--device: {e}")))?,
+        None => pipeline.device,
+    };
+    let threads = exec_args.threads.unwrap_or(pipeline.threads);
+    if threads == 0 {
+        return Err(Error::Usage("--threads must be at least 1".into()));
+    }
+    let (n_slots, devices) = slots(
+        req,
+        exec_args,
+        threads,
+        pipeline.jobs,
+        pipeline.jobs_per_gpu,
+    )?;
+    let plan = plan::build(&pipeline);
+    let store = store_for(store_flag, Some(&pipeline));
+    store.init()?;
+    let stop = stop_flag();
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?;
+    let opts = LocalOptions {
+        exe,
+        slots: n_slots,
+        devices: devices.clone(),
+        threads,
+        deterministic: pipeline.deterministic,
+    };
+    if !v.quiet {
+        eprintln!(
+            "pipeline `{}`{}: {} jobs, store `{}`, {n_slots} at once on {} with {threads} thread(s) each",
+            pipeline.name,
+            pipeline.profile.as_ref().map(|p| format!(" (profile `{p}`)")).unwrap_or_default(),
+            plan.jobs.len(),
+            store.root().display(),
+            devices.join(", ")
+        );
+    }
+    let mut quiet_sink = QuietSink;
+    let mut lines = LineSink::new(v.verbose > 0);
+    let mut bars = BarSink::new();
+    let sink: &mut dyn EventSink = if v.quiet {
+        &mut quiet_sink
+    } else if std::io::stderr().is_terminal() && v.verbose == 0 {
+        &mut bars
+    } else {
+        &mut lines
+    };
+    let summary = exec::run(&plan, &store, &opts, sink, &stop)?;
+    let mut out = results_table(&plan, &store);
+    out.push_str(&format!(
+        "{} ran, {} cached, {} failed, {} skipped, {} interrupted\n",
+        summary.done, summary.cached, summary.failed, summary.skipped, summary.interrupted
+    ));
+    for (id, msg) in &summary.failures {
+        out.push_str(&format!("failed: {id}: {msg}\n"));
+    }
+    if summary.interrupted > 0 || stop.load(std::sync::atomic::Ordering::SeqCst) {
+        print!("{out}");
+        return Err(Error::Interrupted);
+    }
+    if summary.failed > 0 || summary.skipped > 0 {
+        print!("{out}");
+        return Err(Error::JobsFailed {
+            failed: summary.failed,
+            skipped: summary.skipped,
+        });
+    }
+    Ok(out)
+}
+
+struct QuietSink;
+
+impl EventSink for QuietSink {
+    fn on(&mut self, _: &exec::RunEvent) {}
+}
+
+/// One line per finished evaluation: model, data set, seed, accuracy, macro-F1.
+pub fn results_table(plan: &plan::Plan, store: &crate::store::Store) -> String {
+    let mut rows = Vec::new();
+    for job in plan.jobs.iter().filter(|j| j.kind() == JobKind::Evaluate) {
+        let entry = store.entry(job.kind(), &job.hash);
+        if !entry.is_done_marked() {
+            continue;
+        }
+        if let (Ok(Some(r)), JobSpec::Evaluate(_)) = (
+            read_json::<EvalResult>(&entry.file(exec::RESULT_FILE)),
+            &job.spec,
+        ) {
+            rows.push(format!(
+                "{:<16} {:<18} {:<10} {:>5} {:>7.2}% {:>8.3} {:>10}",
+                job.label.model,
+                job.label.arch,
+                job.label.dataset,
+                job.label.seed.map(|s| s.to_string()).unwrap_or_default(),
+                r.test.accuracy * 100.0,
+                r.test.macro_f1,
+                r.trainable_params
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{:<16} {:<18} {:<10} {:>5} {:>8} {:>8} {:>10}\n",
+        "MODEL", "ARCH", "DATASET", "SEED", "TEST ACC", "MACRO-F1", "PARAMS"
+    );
+    for r in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,57 @@
+//! The top-level error of a command and its documented exit code.
+
+use crate::exec::ExecError;
+use crate::spec::SpecError;
+use crate::store::StoreError;
+
+/// Exit codes (also in the README).
+pub mod exit {
+    /// Everything ran.
+    pub const OK: i32 = 0;
+    /// Some jobs failed (the others ran).
+    pub const JOBS_FAILED: i32 = 1;
+    /// Bad input: pipeline file, command line.
+    pub const BAD_INPUT: i32 = 2;
+    /// The store cannot be used (not writable, unknown format).
+    pub const STORE: i32 = 3;
+    /// The requested device is not available.
+    pub const DEVICE: i32 = 4;
+    /// `exec` stopped on a signal after writing a checkpoint (Slurm requeues it).
+    pub const STOPPED: i32 = crate::exec::EXIT_STOPPED;
+    /// `run` was interrupted; run it again to resume.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Device(String),
+    #[error("failed to finish the pipeline: {failed} job(s) failed{}", if *.skipped > 0 { format!(", {} skipped", .skipped) } else { String::new() })]
+    JobsFailed { failed: usize, skipped: usize },
+    #[error("interrupted: finished jobs are kept and a half-trained job resumes from its checkpoint when you run the same command again")]
+    Interrupted,
+    #[error("stopped by a signal after writing a checkpoint")]
+    Stopped,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Spec(_) | Error::Usage(_) => exit::BAD_INPUT,
+            Error::Store(_) => exit::STORE,
+            Error::Device(_) | Error::Exec(ExecError::Device(_)) => exit::DEVICE,
+            Error::Exec(ExecError::Store(_)) => exit::STORE,
+            Error::Exec(_) | Error::JobsFailed { .. } => exit::JOBS_FAILED,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Stopped => exit::STOPPED,
+        }
+    }
+}

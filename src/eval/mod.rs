@@ -1,0 +1,7 @@
+//! Evaluation: classification metrics and inference latency.
+
+mod latency;
+mod metrics;
+
+pub use latency::median_ms;
+pub use metrics::{classification, ClassMetrics, Classification};

@@ -1,0 +1,10 @@
+//! Model architectures: Deep-Emotion and the MicroExpNet family, built from their reference tables.
+
+mod deep_emotion;
+mod init;
+mod microexpnet;
+mod model;
+
+pub use deep_emotion::DeepEmotion;
+pub use microexpnet::MicroExpNet;
+pub use model::{Model, Net};

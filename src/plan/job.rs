@@ -1,0 +1,154 @@
+//! Job kinds and their fully resolved specs: each job is a pure function of its spec.
+
+use serde::{Deserialize, Serialize};
+
+use super::hash::{canonical, hash_canonical, JobHash};
+use crate::spec::{DatasetSpec, ModelSpec, TrainSpec};
+
+/// Version of the job record format written to the store.
+pub const JOB_FORMAT: u32 = 1;
+
+/// The kinds of jobs, in pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    Prepare,
+    Train,
+    Evaluate,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 3] = [JobKind::Prepare, JobKind::Train, JobKind::Evaluate];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Prepare => "prepare",
+            JobKind::Train => "train",
+            JobKind::Evaluate => "evaluate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Code revision of this kind: bumped when its code changes what it computes, so old
+    /// store entries stop matching.
+    pub fn revision(self) -> u32 {
+        match self {
+            JobKind::Prepare => 1,
+            JobKind::Train => 1,
+            JobKind::Evaluate => 1,
+        }
+    }
+}
+
+/// Prepare: render or decode a data set at one image size into a tensor file with splits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrepareSpec {
+    pub dataset: DatasetSpec,
+    /// Image side in pixels.
+    pub size: u32,
+}
+
+/// Train: one model with one seed on prepared data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainJobSpec {
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    pub seed: u64,
+    pub classes: usize,
+    /// The prepare job whose data this trains on.
+    pub data: JobHash,
+}
+
+/// Evaluate: trained weights on the test split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluateSpec {
+    pub model: ModelSpec,
+    pub classes: usize,
+    pub weights: JobHash,
+    pub data: JobHash,
+}
+
+/// A job's resolved parameters, including the hashes of its inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum JobSpec {
+    Prepare(PrepareSpec),
+    Train(TrainJobSpec),
+    Evaluate(EvaluateSpec),
+}
+
+/// What is hashed: format, kind, code revision and spec.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    format: u32,
+    revision: u32,
+    job: &'a JobSpec,
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Prepare(_) => JobKind::Prepare,
+            JobSpec::Train(_) => JobKind::Train,
+            JobSpec::Evaluate(_) => JobKind::Evaluate,
+        }
+    }
+
+    /// The canonical text that is hashed.
+    pub fn canonical(&self) -> String {
+        canonical(&Hashed {
+            format: JOB_FORMAT,
+            revision: self.kind().revision(),
+            job: self,
+        })
+    }
+
+    pub fn hash(&self) -> JobHash {
+        hash_canonical(&self.canonical())
+    }
+
+    /// Hashes of the jobs this one reads.
+    pub fn inputs(&self) -> Vec<JobHash> {
+        match self {
+            JobSpec::Prepare(_) => vec![],
+            JobSpec::Train(t) => vec![t.data],
+            JobSpec::Evaluate(e) => vec![e.weights, e.data],
+        }
+    }
+}
+
+/// Human labels of a job (not hashed: renaming a model does not invalidate results).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobLabel {
+    pub model: String,
+    pub arch: String,
+    pub dataset: String,
+    pub seed: Option<u64>,
+    /// Values along list axes, e.g. `lr=0.01`.
+    pub axes: Vec<(String, String)>,
+}
+
+impl JobLabel {
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        if !self.model.is_empty() {
+            s.push_str(&self.model);
+        }
+        if !self.dataset.is_empty() {
+            if !s.is_empty() {
+                s.push_str(" on ");
+            }
+            s.push_str(&self.dataset);
+        }
+        for (k, v) in &self.axes {
+            s.push_str(&format!(" {k}={v}"));
+        }
+        if let Some(seed) = self.seed {
+            s.push_str(&format!(" seed={seed}"));
+        }
+        s
+    }
+}

@@ -1,0 +1,11 @@
+//! The plan: a DAG of content-hashed jobs expanded from a compiled pipeline.
+
+mod dag;
+mod hash;
+mod job;
+mod render;
+
+pub use dag::{build, Job, Plan};
+pub use hash::{canonical, hash_canonical, hex, sha256_hex, JobHash};
+pub use job::{EvaluateSpec, JobKind, JobLabel, JobSpec, PrepareSpec, TrainJobSpec, JOB_FORMAT};
+pub use render::{render_dot, render_mermaid, render_table, PlannedJob, PlannedState};

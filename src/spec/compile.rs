@@ -1,0 +1,589 @@
+//! Compiles the raw spec into a [`Pipeline`]: defaults filled in, every value checked, matrix expanded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::error::{Diagnostic, Origin};
+use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
+use super::overlay::{Origins, OverlaySource};
+use super::pipeline::{
+    AdamSpec, Arch, DatasetSpec, DeviceRequest, Experiment, ModelSpec, Pipeline, SyntheticSpec,
+    TrainSpec, Variant,
+};
+use super::raw::{RawDataset, RawPipeline, RawSettings};
+use super::source_map::SourceMap;
+
+/// Locates key paths and collects diagnostics.
+pub struct Ctx<'a> {
+    pub file: &'a str,
+    pub map: &'a SourceMap,
+    pub origins: &'a Origins,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(file: &'a str, map: &'a SourceMap, origins: &'a Origins) -> Self {
+        Ctx {
+            file,
+            map,
+            origins,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Where the value at `path` was written.
+    pub fn origin(&self, path: &str) -> Origin {
+        match self.origins.find(path) {
+            Some(OverlaySource::Set(arg)) => Origin::Set(arg.clone()),
+            Some(OverlaySource::Profile(p)) => {
+                let full = if path.is_empty() {
+                    format!("profiles.{p}")
+                } else {
+                    format!("profiles.{p}.{path}")
+                };
+                Origin::File {
+                    file: self.file.to_string(),
+                    pos: self.map.locate(&full),
+                }
+            }
+            None => Origin::File {
+                file: self.file.to_string(),
+                pos: self.map.locate(path),
+            },
+        }
+    }
+
+    pub fn error(&mut self, path: &str, message: impl Into<String>) {
+        let d = Diagnostic {
+            origin: self.origin(path),
+            key: path.to_string(),
+            message: message.into(),
+        };
+        if !self.diagnostics.contains(&d) {
+            self.diagnostics.push(d);
+        }
+    }
+}
+
+/// Names of models and data sets: they appear in paths, `--set` keys and file names.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// Compiles a raw pipeline; returns `None` when any diagnostic was recorded.
+pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) -> Option<Pipeline> {
+    if raw.version != 1 {
+        ctx.error(
+            "version",
+            format!(
+                "format version `{}` is not supported; this program reads version 1",
+                raw.version
+            ),
+        );
+    }
+    if raw
+        .default_profile
+        .as_deref()
+        .is_some_and(|p| p.trim().is_empty())
+    {
+        ctx.error("default_profile", "the default profile name is empty");
+    }
+    if raw.name.trim().is_empty() {
+        ctx.error("name", "the pipeline needs a non-empty name");
+    }
+    let device = match raw.device.as_deref().map(DeviceRequest::parse).transpose() {
+        Ok(d) => d.unwrap_or(DeviceRequest::Auto),
+        Err(e) => {
+            ctx.error("device", e);
+            DeviceRequest::Auto
+        }
+    };
+    let threads = positive(ctx, "threads", raw.threads.unwrap_or(1));
+    let jobs = raw.jobs.map(|j| positive(ctx, "jobs", j));
+    let jobs_per_gpu = positive(ctx, "jobs_per_gpu", raw.jobs_per_gpu.unwrap_or(4));
+    if let Some(s) = &raw.store {
+        if s.trim().is_empty() {
+            ctx.error("store", "the store path is empty");
+        }
+    }
+
+    let mut datasets = BTreeMap::new();
+    for (name, d) in &raw.datasets {
+        let path = format!("datasets.{name}");
+        if !valid_name(name) {
+            ctx.error(
+                &path,
+                format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"),
+            );
+        }
+        if let Some(spec) = compile_dataset(d, &path, ctx) {
+            datasets.insert(name.clone(), spec);
+        }
+    }
+    if raw.datasets.is_empty() {
+        ctx.error("datasets", "no data set is declared");
+    }
+    for (i, s) in raw.seeds.values.iter().enumerate() {
+        if *s < 0 {
+            let p = if raw.seeds.is_list {
+                format!("seeds[{i}]")
+            } else {
+                "seeds".into()
+            };
+            ctx.error(&p, format!("a seed must be >= 0, got `{s}`"));
+        }
+    }
+
+    // The matrix's own keys.
+    let mut zip: Vec<Vec<&'static str>> = Vec::new();
+    for (gi, group) in raw.matrix.zip.iter().enumerate() {
+        let mut g = Vec::new();
+        for (ki, k) in group.iter().enumerate() {
+            match canonical_key(k) {
+                Some(c) => g.push(c),
+                None => ctx.error(
+                    &format!("matrix.zip[{gi}][{ki}]"),
+                    format!(
+                        "`{k}` is not a setting that can be an axis; expected one of {}",
+                        KEYS.join(", ")
+                    ),
+                ),
+            }
+        }
+        if g.len() < 2 {
+            ctx.error(
+                &format!("matrix.zip[{gi}]"),
+                "a zip group pairs at least two axes",
+            );
+        }
+        zip.push(g);
+    }
+    for (kind, entries) in [
+        ("include", &raw.matrix.include),
+        ("exclude", &raw.matrix.exclude),
+    ] {
+        for (i, e) in entries.iter().enumerate() {
+            let path = format!("matrix.{kind}[{i}]");
+            if e.arch.is_some() {
+                ctx.error(
+                    &format!("{path}.arch"),
+                    "`arch` belongs under `models`, not in a matrix entry",
+                );
+            }
+            if let Some(m) = &e.model {
+                for (j, name) in m.values.iter().enumerate() {
+                    if !raw.models.contains_key(name) {
+                        let p = if m.is_list {
+                            format!("{path}.model[{j}]")
+                        } else {
+                            format!("{path}.model")
+                        };
+                        ctx.error(
+                            &p,
+                            format!(
+                                "unknown model `{name}`; models are: {}",
+                                names(raw.models.keys())
+                            ),
+                        );
+                    }
+                }
+            }
+            if kind == "exclude" && e.model.is_none() && matrix::given(e).is_empty() {
+                ctx.error(&path, "an empty exclude entry would drop every combination");
+            }
+        }
+    }
+
+    let global_seeds = &raw.seeds;
+    let mut experiments = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (name, settings) in &raw.models {
+        let base = format!("models.{name}");
+        if !valid_name(name) {
+            ctx.error(
+                &base,
+                format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"),
+            );
+        }
+        if settings.model.is_some() {
+            ctx.error(
+                &format!("{base}.model"),
+                "`model` is only used in matrix entries",
+            );
+        }
+        let arch = match settings.arch.as_deref() {
+            None => {
+                ctx.error(&base, format!("missing `arch`; one of {}", arch_names()));
+                continue;
+            }
+            Some(a) => match Arch::parse(a) {
+                Some(a) => a,
+                None => {
+                    ctx.error(
+                        &format!("{base}.arch"),
+                        format!("unknown model architecture `{a}`; known: {}", arch_names()),
+                    );
+                    continue;
+                }
+            },
+        };
+        if settings.datasets.is_none() {
+            ctx.error(
+                &base,
+                "missing `datasets`: the data sets this model trains on",
+            );
+            continue;
+        }
+        let axes = model_axes(ctx, arch, settings, &base, global_seeds, &raw.datasets);
+        let mut combos = match matrix::expand(&axes, &zip) {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.error("matrix.zip", e);
+                continue;
+            }
+        };
+        for (i, inc) in raw.matrix.include.iter().enumerate() {
+            let applies = inc
+                .model
+                .as_ref()
+                .is_none_or(|m| m.values.iter().any(|x| x == name));
+            if !applies {
+                continue;
+            }
+            let path = format!("matrix.include[{i}]");
+            let over = model_axes(ctx, arch, inc, &path, global_seeds, &raw.datasets);
+            let given = matrix::given(inc);
+            let merged: Vec<AxisValues> = axes
+                .iter()
+                .map(|a| {
+                    over.iter()
+                        .find(|o| o.key == a.key && given.contains_key(a.key))
+                        .unwrap_or(a)
+                        .clone()
+                })
+                .collect();
+            match matrix::expand(&merged, &zip) {
+                Ok(c) => combos.extend(c),
+                Err(e) => ctx.error(&path, e),
+            }
+        }
+        combos.retain(|c| {
+            !raw.matrix
+                .exclude
+                .iter()
+                .any(|f| matrix::matches(c, name, f))
+        });
+        let list_keys: Vec<&'static str> =
+            axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
+        for combo in combos {
+            if let Some(e) = experiment(ctx, name, arch, &combo, &list_keys) {
+                let key = format!(
+                    "{:?}",
+                    (&e.model_name, &e.dataset, e.seed, e.model, e.train)
+                );
+                if seen.insert(key) {
+                    experiments.push(e);
+                }
+            }
+        }
+    }
+    if raw.models.is_empty() {
+        ctx.error("models", "no model is declared");
+    } else if experiments.is_empty() && ctx.diagnostics.is_empty() {
+        ctx.error(
+            "matrix",
+            "the matrix expands to zero jobs (every combination was excluded)",
+        );
+    }
+
+    if !ctx.diagnostics.is_empty() {
+        return None;
+    }
+    Some(Pipeline {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        file: ctx.file.to_string(),
+        profile,
+        store: raw.store.as_ref().map(PathBuf::from),
+        device,
+        threads,
+        jobs,
+        jobs_per_gpu,
+        deterministic: raw.deterministic.unwrap_or(true),
+        datasets,
+        experiments,
+    })
+}
+
+fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
+    if v < 1 || v > u32::MAX as i64 {
+        ctx.error(path, format!("must be a positive integer, got `{v}`"));
+        1
+    } else {
+        v as u32
+    }
+}
+
+fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
+    it.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn arch_names() -> String {
+    Arch::ALL
+        .iter()
+        .map(|a| format!("`{}`", a.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
+    match d.kind.as_str() {
+        "synthetic" => {
+            let mut int = |key: &str, v: Option<i64>, default: i64, min: i64, max: i64| -> i64 {
+                let v = v.unwrap_or(default);
+                if v < min || v > max {
+                    ctx.error(
+                        &format!("{path}.{key}"),
+                        format!("must be in {min}..={max}, got `{v}`"),
+                    );
+                }
+                v
+            };
+            let seed = int("seed", d.seed, 2019, 0, i64::MAX);
+            let subjects = int("subjects", d.subjects, 60, 3, 100_000);
+            let per = int("images_per_subject", d.images_per_subject, 70, 1, 100_000);
+            let mut frac = |key: &str, v: Option<f64>, default: f64, lo: f64, hi: f64| -> f64 {
+                let v = v.unwrap_or(default);
+                if !(v.is_finite() && v >= lo && v <= hi) {
+                    ctx.error(
+                        &format!("{path}.{key}"),
+                        format!("must be in [{lo}, {hi}], got `{v}`"),
+                    );
+                }
+                v
+            };
+            let difficulty = frac("difficulty", d.difficulty, 0.5, 0.0, 1.0);
+            let val_fraction = frac("val_fraction", d.val_fraction, 0.15, 0.0, 0.5);
+            let test_fraction = frac("test_fraction", d.test_fraction, 0.2, 0.01, 0.5);
+            Some(DatasetSpec::Synthetic(SyntheticSpec {
+                seed: seed as u64,
+                subjects: subjects as u32,
+                images_per_subject: per as u32,
+                contempt: d.contempt.unwrap_or(false),
+                difficulty,
+                val_fraction,
+                test_fraction,
+            }))
+        }
+        other => {
+            ctx.error(
+                &format!("{path}.kind"),
+                format!("unknown data set kind `{other}`; known: `synthetic`"),
+            );
+            None
+        }
+    }
+}
+
+/// The default of `key` for `arch`, or `None` when the key does not apply to it.
+fn default_of(arch: Arch, key: &str) -> Option<Val> {
+    let de = arch == Arch::DeepEmotion;
+    Some(match key {
+        "variant" if de => return None,
+        "variant" => Val::Str("xxs".into()),
+        "epochs" => Val::Int(if de { 500 } else { 3000 }),
+        "lr" => Val::Float(if de { 0.005 } else { 1e-4 }),
+        "batch_size" => Val::Int(if de { 128 } else { 64 }),
+        "optimizer" => Val::Str("adam".into()),
+        "weight_decay" => Val::Float(0.0),
+        "beta1" => Val::Float(0.9),
+        "beta2" => Val::Float(0.999),
+        "eps" => Val::Float(1e-8),
+        "dropout" => Val::Float(0.5),
+        _ => return None,
+    })
+}
+
+/// Checks one value of one key.
+fn check(
+    arch: Arch,
+    key: &str,
+    v: &Val,
+    datasets: &BTreeMap<String, RawDataset>,
+) -> Result<(), String> {
+    let f = |v: &Val| match v {
+        Val::Float(x) => *x,
+        Val::Int(i) => *i as f64,
+        _ => f64::NAN,
+    };
+    match (key, v) {
+        ("datasets", Val::Str(s)) if !datasets.contains_key(s) => Err(format!(
+            "unknown data set `{s}`; declared: {}",
+            names(datasets.keys())
+        )),
+        ("seeds", Val::Int(i)) if *i < 0 => Err(format!("a seed must be >= 0, got `{i}`")),
+        ("variant", Val::Str(s)) if Variant::parse(s).is_none() => Err(format!(
+            "unknown MicroExpNet variant `{s}`; known: m, s, xs, xxs"
+        )),
+        ("variant", _) if arch != Arch::MicroExpNet => {
+            Err(format!("`{}` has no variants", arch.name()))
+        }
+        ("epochs", Val::Int(i)) if *i < 1 || *i > 1_000_000 => {
+            Err(format!("epochs must be >= 1, got `{i}`"))
+        }
+        ("batch_size", Val::Int(i)) if *i < 1 || *i > 1 << 20 => {
+            Err(format!("batch_size must be >= 1, got `{i}`"))
+        }
+        ("lr", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("lr must be > 0, got `{v}`")),
+        ("optimizer", Val::Str(s)) if s != "adam" => {
+            Err(format!("unknown optimizer `{s}`; known: adam"))
+        }
+        ("weight_decay", v) if !(f(v).is_finite() && f(v) >= 0.0) => {
+            Err(format!("weight_decay must be >= 0, got `{v}`"))
+        }
+        ("beta1" | "beta2", v) if !(f(v) >= 0.0 && f(v) < 1.0) => {
+            Err(format!("{key} must be in [0, 1), got `{v}`"))
+        }
+        ("eps", v) if !(f(v).is_finite() && f(v) > 0.0) => {
+            Err(format!("eps must be > 0, got `{v}`"))
+        }
+        ("dropout", v) if !(f(v) >= 0.0 && f(v) < 1.0) => {
+            Err(format!("dropout must be in [0, 1), got `{v}`"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The axes of one model (or one include entry, then only the keys it gives count).
+fn model_axes(
+    ctx: &mut Ctx<'_>,
+    arch: Arch,
+    s: &RawSettings,
+    base: &str,
+    global_seeds: &super::axis::Axis<i64>,
+    datasets: &BTreeMap<String, RawDataset>,
+) -> Vec<AxisValues> {
+    let given = matrix::given(s);
+    let mut axes = Vec::new();
+    for key in KEYS {
+        let (values, is_list) = match given.get(key) {
+            Some((vals, is_list)) => {
+                let mut out = Vec::new();
+                for (i, v) in vals.iter().enumerate() {
+                    let path = if *is_list {
+                        format!("{base}.{key}[{i}]")
+                    } else {
+                        format!("{base}.{key}")
+                    };
+                    if default_of(arch, key).is_none() && !matches!(key, "datasets" | "seeds") {
+                        ctx.error(
+                            &format!("{base}.{key}"),
+                            format!("`{key}` does not apply to `{}`", arch.name()),
+                        );
+                        break;
+                    }
+                    match check(arch, key, v, datasets) {
+                        Ok(()) => out.push((v.clone(), path)),
+                        Err(e) => ctx.error(&path, e),
+                    }
+                }
+                (out, *is_list)
+            }
+            None if key == "seeds" => {
+                let vals = global_seeds.values.iter().enumerate();
+                let out = vals
+                    .map(|(i, v)| {
+                        let p = if global_seeds.is_list {
+                            format!("seeds[{i}]")
+                        } else {
+                            "seeds".into()
+                        };
+                        (Val::Int(*v), p)
+                    })
+                    .collect();
+                (out, global_seeds.is_list)
+            }
+            None => match default_of(arch, key) {
+                Some(v) => (vec![(v, base.to_string())], false),
+                None => continue,
+            },
+        };
+        axes.push(AxisValues {
+            key,
+            values,
+            is_list,
+        });
+    }
+    axes
+}
+
+fn experiment(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    arch: Arch,
+    c: &Combo,
+    list_keys: &[&str],
+) -> Option<Experiment> {
+    let get = |k: &str| c.get(k).map(|(v, _)| v);
+    let int = |k: &str| match get(k) {
+        Some(Val::Int(i)) => Some(*i),
+        _ => None,
+    };
+    let float = |k: &str| match get(k) {
+        Some(Val::Float(x)) => Some(*x),
+        Some(Val::Int(i)) => Some(*i as f64),
+        _ => None,
+    };
+    let text = |k: &str| match get(k) {
+        Some(Val::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let (Some(dataset), Some(seed), Some(epochs), Some(lr), Some(batch)) = (
+        text("datasets"),
+        int("seeds"),
+        int("epochs"),
+        float("lr"),
+        int("batch_size"),
+    ) else {
+        ctx.error(&format!("models.{name}"), "incomplete settings");
+        return None;
+    };
+    let dropout = float("dropout").unwrap_or(0.5);
+    let model = match arch {
+        Arch::DeepEmotion => ModelSpec::DeepEmotion { dropout },
+        Arch::MicroExpNet => ModelSpec::MicroExpNet {
+            variant: text("variant")
+                .and_then(|v| Variant::parse(&v))
+                .unwrap_or(Variant::Xxs),
+            dropout,
+        },
+    };
+    let adam = AdamSpec {
+        beta1: float("beta1").unwrap_or(0.9),
+        beta2: float("beta2").unwrap_or(0.999),
+        eps: float("eps").unwrap_or(1e-8),
+        weight_decay: float("weight_decay").unwrap_or(0.0),
+    };
+    let axes = list_keys
+        .iter()
+        .filter(|k| **k != "seeds" && **k != "datasets")
+        .filter_map(|k| c.get(*k).map(|(v, _)| (k.to_string(), v.to_string())))
+        .collect();
+    Some(Experiment {
+        model_name: name.to_string(),
+        dataset,
+        seed: seed as u64,
+        model,
+        train: TrainSpec {
+            epochs: epochs as u32,
+            lr,
+            batch_size: batch as u32,
+            adam,
+        },
+        axes,
+    })
+}

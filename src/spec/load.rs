@@ -1,0 +1,224 @@
+//! Reads `pipeline.yaml`, applies the profile and `--set` overlays, and compiles it.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+use super::compile::{compile, Ctx};
+use super::error::{Diagnostic, Origin, SpecError};
+use super::overlay::{merge, parse_set, Origins, OverlaySource};
+use super::pipeline::Pipeline;
+use super::raw::RawPipeline;
+use super::source_map::{Pos, SourceMap};
+
+/// Command-line overrides of a pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--profile NAME`; `None` applies the file's `default_profile`.
+    pub profile: Option<String>,
+    /// `--set key.path=value`, in order.
+    pub sets: Vec<String>,
+}
+
+/// Loads and compiles the pipeline at `path`.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    load_str(&file, &text, overrides)
+}
+
+/// Loads and compiles a pipeline from text; `file` names it in messages.
+pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipeline, SpecError> {
+    let invalid = |diagnostics: Vec<Diagnostic>| SpecError::Invalid {
+        file: file.to_string(),
+        diagnostics,
+    };
+    let at = |pos: Option<Pos>, key: &str, message: String| Diagnostic {
+        origin: Origin::File {
+            file: file.to_string(),
+            pos,
+        },
+        key: key.to_string(),
+        message,
+    };
+
+    let map = SourceMap::parse(text).map_err(|e| {
+        invalid(vec![at(
+            Some(e.pos),
+            "",
+            format!("invalid YAML: {}", e.message),
+        )])
+    })?;
+    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| {
+        let pos = e.location().map(|l| Pos {
+            line: l.line(),
+            col: l.column(),
+        });
+        invalid(vec![at(pos, "", format!("invalid YAML: {e}"))])
+    })?;
+    let Value::Mapping(top) = &mut doc else {
+        return Err(invalid(vec![at(
+            Some(Pos { line: 1, col: 1 }),
+            "",
+            "a pipeline is a YAML mapping (`key: value` lines)".into(),
+        )]));
+    };
+
+    // Profiles are overlays; take them out of the document.
+    let mut profiles: Vec<(String, Value)> = Vec::new();
+    let mut diags = Vec::new();
+    match top.remove("profiles") {
+        None => {}
+        Some(Value::Mapping(m)) => {
+            for (k, v) in m {
+                let name = super::overlay::key_text(&k);
+                if !v.is_mapping() && !v.is_null() {
+                    diags.push(at(
+                        map.get(&format!("profiles.{name}")),
+                        &format!("profiles.{name}"),
+                        "a profile is a mapping of values to overlay".into(),
+                    ));
+                }
+                profiles.push((
+                    name,
+                    if v.is_null() {
+                        Value::Mapping(Default::default())
+                    } else {
+                        v
+                    },
+                ));
+            }
+        }
+        Some(_) => diags.push(at(
+            map.get("profiles"),
+            "profiles",
+            "`profiles` is a mapping from profile names to overlays".into(),
+        )),
+    }
+    if !diags.is_empty() {
+        return Err(invalid(diags));
+    }
+
+    // Which profile applies.
+    let default_profile = top
+        .get("default_profile")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let chosen = overrides.profile.clone().or(default_profile.clone());
+    if let Some(p) = &chosen {
+        if p != "none" && !profiles.iter().any(|(n, _)| n == p) {
+            let known = profiles
+                .iter()
+                .map(|(n, _)| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let msg = format!(
+                "unknown profile `{p}`; profiles in this file: {}",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known
+                }
+            );
+            return Err(match &overrides.profile {
+                Some(_) => invalid(vec![Diagnostic {
+                    origin: Origin::Set(format!("--profile {p}")),
+                    key: String::new(),
+                    message: msg,
+                }]),
+                None => invalid(vec![at(map.get("default_profile"), "default_profile", msg)]),
+            });
+        }
+    }
+    let chosen = chosen.filter(|p| p != "none");
+
+    // Every profile is checked, so a typo in `paper` shows up on a `quick` run too.
+    for (name, overlay) in &profiles {
+        if Some(name) == chosen.as_ref() {
+            continue;
+        }
+        let mut d = doc.clone();
+        let mut origins = Origins::default();
+        merge(
+            &mut d,
+            overlay.clone(),
+            "",
+            &OverlaySource::Profile(name.clone()),
+            &mut origins,
+        );
+        if let Err(mut ds) = compile_value(file, &map, &origins, d, Some(name.clone())) {
+            diags.append(&mut ds);
+        }
+    }
+
+    let mut origins = Origins::default();
+    if let Some(name) = &chosen {
+        let overlay = profiles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null);
+        merge(
+            &mut doc,
+            overlay,
+            "",
+            &OverlaySource::Profile(name.clone()),
+            &mut origins,
+        );
+    }
+    for arg in &overrides.sets {
+        match parse_set(arg) {
+            Ok(overlay) => merge(
+                &mut doc,
+                overlay,
+                "",
+                &OverlaySource::Set(arg.clone()),
+                &mut origins,
+            ),
+            Err(message) => diags.push(Diagnostic {
+                origin: Origin::Set(arg.clone()),
+                key: String::new(),
+                message,
+            }),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(invalid(diags));
+    }
+    compile_value(file, &map, &origins, doc, chosen).map_err(invalid)
+}
+
+fn compile_value(
+    file: &str,
+    map: &SourceMap,
+    origins: &Origins,
+    doc: Value,
+    profile: Option<String>,
+) -> Result<Pipeline, Vec<Diagnostic>> {
+    let mut ctx = Ctx::new(file, map, origins);
+    let raw: RawPipeline = match serde_path_to_error::deserialize(doc) {
+        Ok(r) => r,
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let message = e.inner().to_string();
+            // An unknown key is reported at the key itself.
+            let key = match unknown_field(&message) {
+                Some(k) => super::source_map::join(&path, &k),
+                None => path,
+            };
+            ctx.error(&key, message);
+            return Err(ctx.diagnostics);
+        }
+    };
+    compile(&raw, profile, &mut ctx).ok_or(ctx.diagnostics)
+}
+
+/// The key named by serde's "unknown field `x`" message.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}

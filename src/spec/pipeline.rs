@@ -1,0 +1,227 @@
+//! The compiled pipeline: every value resolved and checked; all that downstream code sees.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Which device jobs run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceRequest {
+    /// CUDA when available, CPU otherwise.
+    Auto,
+    Cpu,
+    /// CUDA; `Some(n)` pins GPU `n`.
+    Cuda(Option<usize>),
+}
+
+impl DeviceRequest {
+    pub fn parse(s: &str) -> Result<DeviceRequest, String> {
+        match s {
+            "auto" => Ok(DeviceRequest::Auto),
+            "cpu" => Ok(DeviceRequest::Cpu),
+            "cuda" => Ok(DeviceRequest::Cuda(None)),
+            _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+                Some(Ok(n)) => Ok(DeviceRequest::Cuda(Some(n))),
+                _ => Err(format!(
+                    "`{s}` is not a device; expected `auto`, `cpu`, `cuda` or `cuda:N`"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceRequest::Auto => write!(f, "auto"),
+            DeviceRequest::Cpu => write!(f, "cpu"),
+            DeviceRequest::Cuda(None) => write!(f, "cuda"),
+            DeviceRequest::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// A compiled pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub description: Option<String>,
+    /// The file it was read from, as given.
+    pub file: String,
+    /// The profile applied, if any.
+    pub profile: Option<String>,
+    pub store: Option<PathBuf>,
+    pub device: DeviceRequest,
+    pub threads: u32,
+    pub jobs: Option<u32>,
+    pub jobs_per_gpu: u32,
+    pub deterministic: bool,
+    pub datasets: BTreeMap<String, DatasetSpec>,
+    pub experiments: Vec<Experiment>,
+}
+
+/// A data set, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DatasetSpec {
+    Synthetic(SyntheticSpec),
+}
+
+/// The built-in synthetic common data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticSpec {
+    pub seed: u64,
+    pub subjects: u32,
+    pub images_per_subject: u32,
+    pub contempt: bool,
+    pub difficulty: f64,
+    pub val_fraction: f64,
+    pub test_fraction: f64,
+}
+
+impl DatasetSpec {
+    pub fn classes(&self) -> usize {
+        match self {
+            DatasetSpec::Synthetic(s) => {
+                if s.contempt {
+                    8
+                } else {
+                    7
+                }
+            }
+        }
+    }
+}
+
+/// Model architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    DeepEmotion,
+    MicroExpNet,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 2] = [Arch::DeepEmotion, Arch::MicroExpNet];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::DeepEmotion => "deep-emotion",
+            Arch::MicroExpNet => "microexpnet",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Arch> {
+        Arch::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// MicroExpNet sizes (width of its hidden layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    M,
+    S,
+    Xs,
+    Xxs,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::M, Variant::S, Variant::Xs, Variant::Xxs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::M => "m",
+            Variant::S => "s",
+            Variant::Xs => "xs",
+            Variant::Xxs => "xxs",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s.to_ascii_lowercase())
+    }
+
+    /// Width of the hidden fully connected layer.
+    pub fn fc1(self) -> i64 {
+        match self {
+            Variant::M => 768,
+            Variant::S => 192,
+            Variant::Xs => 96,
+            Variant::Xxs => 48,
+        }
+    }
+}
+
+/// A model architecture with its structural options.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "arch", rename_all = "kebab-case")]
+pub enum ModelSpec {
+    DeepEmotion {
+        dropout: f64,
+    },
+    #[serde(rename = "microexpnet")]
+    MicroExpNet {
+        variant: Variant,
+        dropout: f64,
+    },
+}
+
+impl ModelSpec {
+    pub fn arch(&self) -> Arch {
+        match self {
+            ModelSpec::DeepEmotion { .. } => Arch::DeepEmotion,
+            ModelSpec::MicroExpNet { .. } => Arch::MicroExpNet,
+        }
+    }
+
+    /// Side of the square grayscale input.
+    pub fn input_size(&self) -> u32 {
+        match self {
+            ModelSpec::DeepEmotion { .. } => 48,
+            ModelSpec::MicroExpNet { .. } => 84,
+        }
+    }
+
+    /// A short display name, e.g. `microexpnet-xxs`.
+    pub fn display(&self) -> String {
+        match self {
+            ModelSpec::DeepEmotion { .. } => "deep-emotion".into(),
+            ModelSpec::MicroExpNet { variant, .. } => format!("microexpnet-{}", variant.name()),
+        }
+    }
+}
+
+/// Adam with the PyTorch defaults unless set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamSpec {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+/// Training hyperparameters, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainSpec {
+    pub epochs: u32,
+    pub lr: f64,
+    pub batch_size: u32,
+    pub adam: AdamSpec,
+}
+
+/// One cell of the matrix: a model trained on a data set with one seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// The model's name in the pipeline.
+    pub model_name: String,
+    pub dataset: String,
+    pub seed: u64,
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    /// Values along the model's list axes, for display (`lr=0.01`).
+    pub axes: Vec<(String, String)>,
+}

@@ -1,0 +1,267 @@
+//! One store entry `<kind>/<hash16>/`: its job record, artifacts, `done` marker and state.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{read_json, write_json};
+use super::error::StoreError;
+use super::lock::EntryLock;
+use crate::plan::{sha256_hex, JobHash, JobKind, JobLabel, JobSpec, JOB_FORMAT};
+
+/// File names inside an entry.
+pub const JOB_FILE: &str = "job.json";
+pub const DONE_FILE: &str = "done";
+pub const FAILED_FILE: &str = "failed.json";
+pub const LOCK_FILE: &str = "lock";
+pub const LOG_FILE: &str = "log.txt";
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
+/// `job.json`: the canonical spec and its full hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub format_version: u32,
+    pub hash: JobHash,
+    pub kind: JobKind,
+    pub revision: u32,
+    pub spec: JobSpec,
+    pub label: JobLabel,
+}
+
+/// One artifact listed in the `done` marker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The `done` marker, written last: what the entry holds, with hashes to verify it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoneRecord {
+    pub format_version: u32,
+    pub hash: JobHash,
+    pub files: Vec<FileRecord>,
+    pub finished_at: String,
+}
+
+/// `failed.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailedRecord {
+    pub format_version: u32,
+    pub message: String,
+    pub at: String,
+}
+
+/// What an entry holds now.
+#[derive(Debug, Clone)]
+pub enum EntryState {
+    /// Nothing there yet.
+    Absent,
+    /// Finished and verified.
+    Done(DoneRecord),
+    /// A `done` marker whose files do not match it.
+    Corrupt(String),
+    /// Another process holds its lock.
+    Running,
+    /// The last attempt failed.
+    Failed(String),
+    /// Interrupted: a checkpoint exists.
+    Partial { epoch: u32 },
+    /// Started or scheduled, nothing useful written.
+    Pending,
+}
+
+/// A handle on one entry's folder (which may not exist).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub dir: PathBuf,
+    pub kind: JobKind,
+    pub hash: JobHash,
+}
+
+impl Entry {
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `<kind>/<hash16>`: how messages name an entry.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind.name(), self.hash.short())
+    }
+
+    pub fn create(&self) -> Result<(), StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))
+    }
+
+    pub fn try_lock(&self) -> Result<Option<EntryLock>, StoreError> {
+        self.create()?;
+        EntryLock::try_acquire(&self.file(LOCK_FILE))
+    }
+
+    pub fn lock(&self) -> Result<EntryLock, StoreError> {
+        self.create()?;
+        EntryLock::acquire(&self.file(LOCK_FILE))
+    }
+
+    pub fn write_record(&self, spec: &JobSpec, label: &JobLabel) -> Result<(), StoreError> {
+        self.create()?;
+        let rec = JobRecord {
+            format_version: JOB_FORMAT,
+            hash: self.hash,
+            kind: self.kind,
+            revision: self.kind.revision(),
+            spec: spec.clone(),
+            label: label.clone(),
+        };
+        write_json(&self.file(JOB_FILE), &rec)
+    }
+
+    /// Reads `job.json` and checks that its spec still hashes to this entry.
+    pub fn read_record(&self) -> Result<JobRecord, StoreError> {
+        let path = self.file(JOB_FILE);
+        let rec: JobRecord =
+            read_json(&path)?.ok_or_else(|| StoreError::format(&path, "missing job record"))?;
+        if rec.format_version != JOB_FORMAT {
+            return Err(StoreError::format(
+                &path,
+                format!("job format `{}` is not `{JOB_FORMAT}`", rec.format_version),
+            ));
+        }
+        if rec.spec.hash() != self.hash || rec.hash != self.hash {
+            return Err(StoreError::format(
+                &path,
+                format!("spec does not hash to `{}`", self.hash),
+            ));
+        }
+        Ok(rec)
+    }
+
+    /// Verifies the `done` marker and every file it lists; `Err` says what is wrong.
+    pub fn verify(&self) -> Result<DoneRecord, String> {
+        let path = self.file(DONE_FILE);
+        let done: DoneRecord = match read_json(&path) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Err("no done marker".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        if done.format_version != JOB_FORMAT || done.hash != self.hash {
+            return Err("done marker belongs to another job or format".into());
+        }
+        for f in &done.files {
+            let p = self.file(&f.name);
+            let bytes = fs::read(&p).map_err(|e| format!("`{}` is unreadable: {e}", f.name))?;
+            if bytes.len() as u64 != f.bytes {
+                return Err(format!(
+                    "`{}` has {} bytes, expected {} (truncated or altered)",
+                    f.name,
+                    bytes.len(),
+                    f.bytes
+                ));
+            }
+            if sha256_hex(&bytes) != f.sha256 {
+                return Err(format!("`{}` does not match its sha256 (altered)", f.name));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes the `done` marker listing `files`, after everything else.
+    pub fn finish(&self, files: &[&str]) -> Result<DoneRecord, StoreError> {
+        let mut records = Vec::new();
+        for name in files {
+            let p = self.file(name);
+            let bytes = fs::read(&p).map_err(|e| StoreError::io(&p, e))?;
+            records.push(FileRecord {
+                name: name.to_string(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+            });
+        }
+        let done = DoneRecord {
+            format_version: JOB_FORMAT,
+            hash: self.hash,
+            files: records,
+            finished_at: crate::clock::now_rfc3339(),
+        };
+        let _ = fs::remove_file(self.file(FAILED_FILE));
+        write_json(&self.file(DONE_FILE), &done)?;
+        Ok(done)
+    }
+
+    /// Drops the `done` marker of a damaged entry (its files are rewritten by the re-run).
+    pub fn invalidate(&self) -> Result<(), StoreError> {
+        match fs::remove_file(self.file(DONE_FILE)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(self.file(DONE_FILE), e)),
+        }
+    }
+
+    pub fn mark_failed(&self, message: &str) -> Result<(), StoreError> {
+        let rec = FailedRecord {
+            format_version: JOB_FORMAT,
+            message: message.to_string(),
+            at: crate::clock::now_rfc3339(),
+        };
+        write_json(&self.file(FAILED_FILE), &rec)
+    }
+
+    pub fn is_done_marked(&self) -> bool {
+        self.file(DONE_FILE).exists()
+    }
+
+    /// The entry's state; reads, never writes.
+    pub fn state(&self) -> EntryState {
+        if !self.dir.exists() {
+            return EntryState::Absent;
+        }
+        if self.is_done_marked() {
+            return match self.verify() {
+                Ok(d) => EntryState::Done(d),
+                Err(e) => EntryState::Corrupt(e),
+            };
+        }
+        if EntryLock::is_held(&self.file(LOCK_FILE)) {
+            return EntryState::Running;
+        }
+        if let Ok(Some(f)) = read_json::<FailedRecord>(&self.file(FAILED_FILE)) {
+            return EntryState::Failed(f.message);
+        }
+        if let Some(epoch) = checkpoint_epoch(&self.file(CHECKPOINT_FILE)) {
+            return EntryState::Partial { epoch };
+        }
+        EntryState::Pending
+    }
+}
+
+/// The metadata of a checkpoint, read from its header only.
+pub fn checkpoint_meta(path: &Path) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use std::io::Read;
+    let mut f = fs::File::open(path).ok()?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).ok()?;
+    let n = u64::from_le_bytes(len) as usize;
+    if n > 1 << 24 {
+        return None;
+    }
+    let mut head = vec![0u8; n];
+    f.read_exact(&mut head).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&head).ok()?;
+    v.get("__metadata__")?.as_object().cloned()
+}
+
+fn checkpoint_number(path: &Path, key: &str) -> Option<u32> {
+    checkpoint_meta(path)?.get(key)?.as_str()?.parse().ok()
+}
+
+/// The number of epochs a checkpoint has finished.
+pub fn checkpoint_epoch(path: &Path) -> Option<u32> {
+    checkpoint_number(path, "epochs_done")
+}
+
+/// The thread count of the run that wrote a checkpoint.
+pub fn checkpoint_threads(path: &Path) -> Option<u32> {
+    checkpoint_number(path, "threads")
+}

@@ -1,0 +1,106 @@
+//! Training checkpoints: one tensor file with weights, buffers, Adam state, the epoch/batch
+//! reached, running sums and metric rows, replaced atomically after every epoch.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tch::{Kind, Tensor};
+
+use super::metrics::EpochRow;
+use crate::store::{tensor_file, StoreError};
+
+/// Version of the checkpoint format.
+pub const CHECKPOINT_FORMAT: &str = "1";
+
+/// Where training stands.
+pub struct Checkpoint {
+    /// Epochs finished.
+    pub epochs_done: u32,
+    /// Batches finished in the current epoch (non-zero after a stop in mid-epoch).
+    pub batches_done: u32,
+    /// Intra-op threads the run used (CPU results depend on it).
+    pub threads: u32,
+    pub rows: Vec<EpochRow>,
+    /// `model.*`, `adam.*`, `sum.*` tensors.
+    pub tensors: Vec<(String, Tensor)>,
+}
+
+impl Checkpoint {
+    pub fn get(&self, name: &str) -> Option<Tensor> {
+        self.tensors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.shallow_clone())
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), StoreError> {
+        let meta = BTreeMap::from([
+            ("format_version".to_string(), CHECKPOINT_FORMAT.to_string()),
+            ("epochs_done".to_string(), self.epochs_done.to_string()),
+            ("batches_done".to_string(), self.batches_done.to_string()),
+            ("threads".to_string(), self.threads.to_string()),
+        ]);
+        let mut tensors = self.tensors.clone_shallow();
+        tensors.push(("metrics.rows".into(), rows_tensor(&self.rows)));
+        tensor_file::write(path, &tensors, &meta)
+    }
+
+    /// Reads a checkpoint; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> Result<Option<Checkpoint>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let f = tensor_file::read(path)?;
+        let bad = |m: &str| StoreError::format(path, m.to_string());
+        if f.metadata.get("format_version").map(String::as_str) != Some(CHECKPOINT_FORMAT) {
+            return Err(bad("unknown checkpoint format"));
+        }
+        let num = |k: &str| {
+            f.metadata
+                .get(k)
+                .and_then(|v| v.parse::<u32>().ok())
+                .ok_or_else(|| bad(&format!("missing `{k}`")))
+        };
+        let rows = f
+            .get("metrics.rows")
+            .map(|t| rows_from_tensor(t.shallow_clone()))
+            .ok_or_else(|| bad("missing `metrics.rows`"))?;
+        Ok(Some(Checkpoint {
+            epochs_done: num("epochs_done")?,
+            batches_done: num("batches_done")?,
+            threads: num("threads")?,
+            rows,
+            tensors: f
+                .tensors
+                .into_iter()
+                .filter(|(n, _)| n != "metrics.rows")
+                .collect(),
+        }))
+    }
+}
+
+trait CloneShallow {
+    fn clone_shallow(&self) -> Vec<(String, Tensor)>;
+}
+
+impl CloneShallow for Vec<(String, Tensor)> {
+    fn clone_shallow(&self) -> Vec<(String, Tensor)> {
+        self.iter()
+            .map(|(n, t)| (n.clone(), t.shallow_clone()))
+            .collect()
+    }
+}
+
+/// Metric rows as an `f64` tensor (exact: no decimal round trip).
+fn rows_tensor(rows: &[EpochRow]) -> Tensor {
+    let flat: Vec<f64> = rows.iter().flat_map(|r| r.to_array()).collect();
+    Tensor::from_slice(&flat).reshape([rows.len() as i64, EpochRow::WIDTH as i64])
+}
+
+fn rows_from_tensor(t: Tensor) -> Vec<EpochRow> {
+    let flat: Vec<f64> = Vec::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default();
+    flat.chunks(EpochRow::WIDTH)
+        .filter(|c| c.len() == EpochRow::WIDTH)
+        .map(EpochRow::from_slice)
+        .collect()
+}

@@ -1,0 +1,253 @@
+//! The training loop: seeded per batch so a run stopped at any batch boundary resumes to
+//! byte-identical results; data lives on the job's device; the loss is read back once per epoch.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use tch::{Device, Kind, Tensor};
+
+use super::adam::Adam;
+use super::checkpoint::Checkpoint;
+use super::metrics::EpochRow;
+use crate::data::{Prepared, Split};
+use crate::exec::JobEvent;
+use crate::models::Model;
+use crate::plan::TrainJobSpec;
+use crate::rng::{derive, torch_seed, SplitMix64};
+use crate::store::StoreError;
+
+/// Errors of a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("failed to use checkpoint: {0}")]
+    Checkpoint(#[from] StoreError),
+    #[error("failed to restore checkpoint `{path}`: {message}")]
+    Restore { path: String, message: String },
+    #[error("failed to train: the training split is empty")]
+    NoData,
+    #[error(
+        "failed to train: the loss became `{value}` at epoch {epoch} (lower the learning rate?)"
+    )]
+    Diverged { epoch: u32, value: f64 },
+}
+
+/// What a run needs.
+pub struct TrainRun<'a> {
+    pub spec: &'a TrainJobSpec,
+    pub data: &'a Prepared,
+    pub device: Device,
+    pub threads: u32,
+    pub checkpoint: &'a Path,
+    pub stop: &'a AtomicBool,
+}
+
+/// How a run ended.
+pub enum TrainEnd {
+    Finished {
+        model: Model,
+        rows: Vec<EpochRow>,
+        steps: i64,
+    },
+    /// Stopped by a signal after writing a checkpoint.
+    Stopped { epochs_done: u32, batches_done: u32 },
+}
+
+/// Tensors of the split on the device, preprocessed for the model.
+fn split_tensors(model: &Model, data: &Prepared, split: Split) -> (Tensor, Tensor) {
+    let idx = data.indices(split);
+    let x = model.preprocess(&data.images.index_select(0, &idx));
+    let y = data.labels.index_select(0, &idx).to_device(model.device());
+    (x, y)
+}
+
+/// Mean loss and accuracy of `model` (evaluation mode) on `x`, `y`.
+pub fn evaluate(model: &Model, x: &Tensor, y: &Tensor, batch: i64) -> (f64, f64) {
+    let n = x.size()[0];
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    tch::no_grad(|| {
+        let logits = model.logits(x, batch);
+        let loss = logits.cross_entropy_for_logits(y).double_value(&[]);
+        let correct = logits
+            .argmax(-1, false)
+            .eq_tensor(y)
+            .sum(Kind::Int64)
+            .int64_value(&[]);
+        (loss, correct as f64 / n as f64)
+    })
+}
+
+/// Trains from scratch or from the checkpoint at `run.checkpoint`.
+pub fn train(
+    run: TrainRun<'_>,
+    emit: &mut dyn FnMut(JobEvent),
+    log: &mut dyn FnMut(String),
+) -> Result<TrainEnd, TrainError> {
+    let spec = run.spec;
+    let seed = spec.seed;
+    let epochs = spec.train.epochs;
+    let bs = spec.train.batch_size as i64;
+
+    tch::manual_seed(torch_seed(seed, &[u64::MAX]));
+    let model = Model::new(&spec.model, spec.classes, run.device);
+    let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
+    let (x_train, y_train) = split_tensors(&model, run.data, Split::Train);
+    let (x_val, y_val) = split_tensors(&model, run.data, Split::Val);
+    let n = x_train.size()[0];
+    if n == 0 {
+        return Err(TrainError::NoData);
+    }
+    let batches = ((n + bs - 1) / bs) as u32;
+
+    let mut rows: Vec<EpochRow> = Vec::new();
+    let mut start_epoch = 0u32;
+    let mut start_batch = 0u32;
+    let dev = run.device;
+    let mut loss_sum = Tensor::zeros([], (Kind::Double, dev));
+    let mut correct_sum = Tensor::zeros([], (Kind::Int64, dev));
+    match Checkpoint::read(run.checkpoint) {
+        Ok(Some(ck)) => {
+            let restore_err = |message: String| TrainError::Restore {
+                path: run.checkpoint.display().to_string(),
+                message,
+            };
+            let model_tensors: Vec<(String, Tensor)> = ck
+                .tensors
+                .iter()
+                .filter_map(|(k, t)| {
+                    k.strip_prefix("model.")
+                        .map(|n| (n.to_string(), t.shallow_clone()))
+                })
+                .collect();
+            model.load(&model_tensors).map_err(restore_err)?;
+            adam.load_state(|k| ck.get(k)).map_err(restore_err)?;
+            if let (Some(l), Some(c)) = (ck.get("sum.loss"), ck.get("sum.correct")) {
+                loss_sum = l.to_device(dev);
+                correct_sum = c.to_device(dev);
+            }
+            start_epoch = ck.epochs_done;
+            start_batch = ck.batches_done;
+            rows = ck.rows;
+            log(format!(
+                "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
+                if start_batch > 0 {
+                    format!(" and batch {start_batch} of {batches}")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            log(format!(
+                "discarding damaged checkpoint ({e}); training from the start"
+            ));
+            let _ = std::fs::remove_file(run.checkpoint);
+        }
+    }
+    emit(JobEvent::Started {
+        epochs,
+        resumed_from: (start_epoch > 0 || start_batch > 0).then_some(start_epoch),
+        device: format!("{dev:?}").to_lowercase(),
+        threads: run.threads,
+    });
+
+    let save = |model: &Model,
+                adam: &Adam,
+                rows: &[EpochRow],
+                e: u32,
+                b: u32,
+                loss_sum: &Tensor,
+                correct_sum: &Tensor| {
+        let mut tensors: Vec<(String, Tensor)> = model
+            .named_tensors()
+            .into_iter()
+            .map(|(k, t)| (format!("model.{k}"), t))
+            .collect();
+        tensors.extend(adam.state());
+        tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
+        tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
+        Checkpoint {
+            epochs_done: e,
+            batches_done: b,
+            threads: run.threads,
+            rows: rows.to_vec(),
+            tensors,
+        }
+        .write(run.checkpoint)
+    };
+
+    for epoch in start_epoch..epochs {
+        let t0 = Instant::now();
+        let mut order: Vec<i64> = (0..n).collect();
+        SplitMix64::new(derive(seed, &[epoch as u64])).shuffle(&mut order);
+        let perm = Tensor::from_slice(&order).to_device(dev);
+        let first = if epoch == start_epoch { start_batch } else { 0 };
+        for b in first..batches {
+            tch::manual_seed(torch_seed(seed, &[epoch as u64, b as u64]));
+            let lo = b as i64 * bs;
+            let len = bs.min(n - lo);
+            let idx = perm.narrow(0, lo, len);
+            let x = x_train.index_select(0, &idx);
+            let y = y_train.index_select(0, &idx);
+            let logits = model.forward_t(&x, true);
+            let loss = logits.cross_entropy_for_logits(&y);
+            adam.zero_grad();
+            loss.backward();
+            adam.step();
+            tch::no_grad(|| {
+                loss_sum += loss.detach().to_kind(Kind::Double) * len as f64;
+                correct_sum += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64);
+            });
+            if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
+                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum)?;
+                log(format!("stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written", epoch + 1, b + 1));
+                return Ok(TrainEnd::Stopped {
+                    epochs_done: epoch,
+                    batches_done: b + 1,
+                });
+            }
+        }
+        let train_loss = loss_sum.double_value(&[]) / n as f64;
+        let train_acc = correct_sum.int64_value(&[]) as f64 / n as f64;
+        if !train_loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch: epoch + 1,
+                value: train_loss,
+            });
+        }
+        let (val_loss, val_acc) = evaluate(&model, &x_val, &y_val, 256);
+        rows.push(EpochRow {
+            epoch: epoch + 1,
+            train_loss,
+            train_acc,
+            val_loss,
+            val_acc,
+        });
+        loss_sum = Tensor::zeros([], (Kind::Double, dev));
+        correct_sum = Tensor::zeros([], (Kind::Int64, dev));
+        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum)?;
+        emit(JobEvent::Epoch {
+            epoch: epoch + 1,
+            epochs,
+            train_loss,
+            train_acc,
+            val_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+        if run.stop.load(Ordering::SeqCst) && epoch + 1 < epochs {
+            log(format!(
+                "stopped by a signal after epoch {} of {epochs}; checkpoint written",
+                epoch + 1
+            ));
+            return Ok(TrainEnd::Stopped {
+                epochs_done: epoch + 1,
+                batches_done: 0,
+            });
+        }
+    }
+    let steps = adam.step;
+    Ok(TrainEnd::Finished { model, rows, steps })
+}
