@@ -8,16 +8,11 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     // torch-sys (links = "tch") tells its direct dependents where LibTorch lives.
-    let lib = std::env::var("DEP_TCH_LIBTORCH_LIB")
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).unwrap_or_default();
     let version = std::fs::read_to_string(lib.join("../version.py"))
         .ok()
         .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("__version__ = ")
-                    .map(|v| v.trim_matches(['\'', '"']).to_string())
-            })
+            t.lines().find_map(|l| l.strip_prefix("__version__ = ").map(|v| v.trim_matches(['\'', '"']).to_string()))
         })
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=FER_LIBTORCH_VERSION={version}");

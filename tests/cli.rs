@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_fer-pipeline"));
-    c.env_remove("FER_STORE")
-        .env_remove("RUST_LOG")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env_remove("FER_STORE").env_remove("RUST_LOG").current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
 
@@ -22,11 +20,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn store_arg(dir: &Path) -> String {
@@ -35,9 +29,8 @@ fn store_arg(dir: &Path) -> String {
 
 /// Entry folders of one kind in a store.
 fn entries(store: &Path, kind: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(store.join(kind))
-        .map(|r| r.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut v: Vec<PathBuf> =
+        fs::read_dir(store.join(kind)).map(|r| r.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     v.sort();
     v
 }
@@ -58,10 +51,7 @@ fn tiny_runs_then_everything_is_cached() {
     assert!(first.status.success(), "{}", text(&first));
     let out = text(&first);
     assert!(out.contains("6 ran, 0 cached, 0 failed"), "{out}");
-    assert!(
-        out.contains("deep-emotion") && out.contains("microexpnet-xxs"),
-        "{out}"
-    );
+    assert!(out.contains("deep-emotion") && out.contains("microexpnet-xxs"), "{out}");
     for kind in ["prepare", "train", "evaluate"] {
         for e in entries(&store, kind) {
             assert!(e.join("done").exists(), "{} not done", e.display());
@@ -70,35 +60,18 @@ fn tiny_runs_then_everything_is_cached() {
     }
     assert_eq!(entries(&store, "train").len(), 2);
     let train = &entries(&store, "train")[0];
-    for f in [
-        "weights.safetensors",
-        "metrics.csv",
-        "provenance.json",
-        "log.txt",
-    ] {
+    for f in ["weights.safetensors", "metrics.csv", "provenance.json", "log.txt"] {
         assert!(train.join(f).exists(), "{f} missing");
     }
-    assert!(
-        !train.join("checkpoint.safetensors").exists(),
-        "a finished job keeps no checkpoint"
-    );
+    assert!(!train.join("checkpoint.safetensors").exists(), "a finished job keeps no checkpoint");
     let metrics = fs::read_to_string(train.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 5, "{metrics}");
 
     let second = run_tiny(&store, &[]);
     assert!(second.status.success(), "{}", text(&second));
-    assert!(
-        text(&second).contains("0 ran, 6 cached"),
-        "{}",
-        text(&second)
-    );
+    assert!(text(&second).contains("0 ran, 6 cached"), "{}", text(&second));
 
-    let status = run(&[
-        "--store",
-        &store_arg(&store),
-        "status",
-        tiny().to_str().unwrap(),
-    ]);
+    let status = run(&["--store", &store_arg(&store), "status", tiny().to_str().unwrap()]);
     assert!(status.status.success());
     let s = text(&status);
     assert!(s.contains("cached acc "), "{s}");
@@ -111,35 +84,14 @@ fn changing_one_hyperparameter_reruns_exactly_its_dependents() {
     assert!(run_tiny(&store, &[]).status.success());
     let s = store_arg(&store);
     let t = tiny();
-    let plan = run(&[
-        "--store",
-        &s,
-        "plan",
-        t.to_str().unwrap(),
-        "--set",
-        "models.microexpnet.lr=0.001",
-        "--explain",
-    ]);
+    let plan = run(&["--store", &s, "plan", t.to_str().unwrap(), "--set", "models.microexpnet.lr=0.001", "--explain"]);
     assert!(plan.status.success(), "{}", text(&plan));
     let out = text(&plan);
     let pending: Vec<&str> = out.lines().filter(|l| l.ends_with("pending")).collect();
     assert_eq!(pending.len(), 2, "{out}");
-    assert!(
-        pending
-            .iter()
-            .any(|l| l.starts_with("train") && l.contains("microexpnet")),
-        "{out}"
-    );
-    assert!(
-        pending
-            .iter()
-            .any(|l| l.starts_with("evaluate") && l.contains("microexpnet")),
-        "{out}"
-    );
-    assert!(
-        out.contains("train.lr: 0.0001 -> 0.001"),
-        "explain names the change: {out}"
-    );
+    assert!(pending.iter().any(|l| l.starts_with("train") && l.contains("microexpnet")), "{out}");
+    assert!(pending.iter().any(|l| l.starts_with("evaluate") && l.contains("microexpnet")), "{out}");
+    assert!(out.contains("train.lr: 0.0001 -> 0.001"), "explain names the change: {out}");
     let again = run_tiny(&store, &["--set", "models.microexpnet.lr=0.001"]);
     assert!(text(&again).contains("2 ran, 4 cached"), "{}", text(&again));
 }
@@ -160,21 +112,9 @@ fn sigkill_mid_training_resumes_to_identical_results() {
     let dir = tempfile::tempdir().unwrap();
     let killed = dir.path().join("killed");
     let clean = dir.path().join("clean");
-    let sets = [
-        "--set",
-        "models.deep-emotion.epochs=6",
-        "--set",
-        "models.microexpnet.epochs=6",
-        "-j",
-        "1",
-    ];
+    let sets = ["--set", "models.deep-emotion.epochs=6", "--set", "models.microexpnet.epochs=6", "-j", "1"];
     let mut child = bin()
-        .args([
-            "--store",
-            &store_arg(&killed),
-            "run",
-            tiny().to_str().unwrap(),
-        ])
+        .args(["--store", &store_arg(&killed), "run", tiny().to_str().unwrap()])
         .args(sets)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -193,57 +133,26 @@ fn sigkill_mid_training_resumes_to_identical_results() {
     assert!(wait_for(has_checkpoint, 240), "no checkpoint appeared");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let resumed = bin()
-        .args([
-            "--store",
-            &store_arg(&killed),
-            "run",
-            tiny().to_str().unwrap(),
-        ])
-        .args(sets)
-        .output()
-        .unwrap();
+    let resumed =
+        bin().args(["--store", &store_arg(&killed), "run", tiny().to_str().unwrap()]).args(sets).output().unwrap();
     assert!(resumed.status.success(), "{}", text(&resumed));
-    let logs: String = entries(&killed, "train")
-        .iter()
-        .map(|e| fs::read_to_string(e.join("log.txt")).unwrap())
-        .collect();
-    assert!(
-        logs.contains("resuming from checkpoint after epoch"),
-        "{logs}"
-    );
+    let logs: String =
+        entries(&killed, "train").iter().map(|e| fs::read_to_string(e.join("log.txt")).unwrap()).collect();
+    assert!(logs.contains("resuming from checkpoint after epoch"), "{logs}");
 
-    let fresh = bin()
-        .args([
-            "--store",
-            &store_arg(&clean),
-            "run",
-            tiny().to_str().unwrap(),
-        ])
-        .args(sets)
-        .output()
-        .unwrap();
+    let fresh =
+        bin().args(["--store", &store_arg(&clean), "run", tiny().to_str().unwrap()]).args(sets).output().unwrap();
     assert!(fresh.status.success(), "{}", text(&fresh));
     let (a, b) = (entries(&killed, "train"), entries(&clean, "train"));
     assert_eq!(a.len(), 2);
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.file_name(), y.file_name(), "same hashes");
         for f in ["weights.safetensors", "metrics.csv"] {
-            assert_eq!(
-                fs::read(x.join(f)).unwrap(),
-                fs::read(y.join(f)).unwrap(),
-                "{f} differs after resume"
-            );
+            assert_eq!(fs::read(x.join(f)).unwrap(), fs::read(y.join(f)).unwrap(), "{f} differs after resume");
         }
     }
-    for (x, y) in entries(&killed, "evaluate")
-        .iter()
-        .zip(&entries(&clean, "evaluate"))
-    {
-        assert_eq!(
-            fs::read(x.join("predictions.csv")).unwrap(),
-            fs::read(y.join("predictions.csv")).unwrap()
-        );
+    for (x, y) in entries(&killed, "evaluate").iter().zip(&entries(&clean, "evaluate")) {
+        assert_eq!(fs::read(x.join("predictions.csv")).unwrap(), fs::read(y.join("predictions.csv")).unwrap());
     }
 }
 
@@ -253,14 +162,7 @@ fn two_runs_at_once_train_each_job_once() {
     let store = dir.path().join("store");
     let spawn = || {
         bin()
-            .args([
-                "--store",
-                &store_arg(&store),
-                "run",
-                tiny().to_str().unwrap(),
-                "-j",
-                "1",
-            ])
+            .args(["--store", &store_arg(&store), "run", tiny().to_str().unwrap(), "-j", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -273,21 +175,12 @@ fn two_runs_at_once_train_each_job_once() {
     for kind in ["prepare", "train", "evaluate"] {
         for e in entries(&store, kind) {
             let log = fs::read_to_string(e.join("log.txt")).unwrap();
-            assert_eq!(
-                log.matches(" start ").count(),
-                1,
-                "{} ran twice:\n{log}",
-                e.display()
-            );
+            assert_eq!(log.matches(" start ").count(), 1, "{} ran twice:\n{log}", e.display());
             assert!(e.join("done").exists());
         }
     }
     let again = run_tiny(&store, &[]);
-    assert!(
-        text(&again).contains("0 ran, 6 cached"),
-        "no entry is corrupt: {}",
-        text(&again)
-    );
+    assert!(text(&again).contains("0 ran, 6 cached"), "no entry is corrupt: {}", text(&again));
 }
 
 #[test]
@@ -302,30 +195,17 @@ fn damaged_weights_are_detected_and_rerun() {
     let n = bad.len();
     bad[n - 10] ^= 0x55;
     fs::write(&w, &bad).unwrap();
-    let plan = run(&[
-        "--store",
-        &store_arg(&store),
-        "plan",
-        tiny().to_str().unwrap(),
-    ]);
+    let plan = run(&["--store", &store_arg(&store), "plan", tiny().to_str().unwrap()]);
     assert!(text(&plan).contains("damaged"), "{}", text(&plan));
     let again = run_tiny(&store, &[]);
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains("1 ran, 5 cached"), "{}", text(&again));
-    assert_eq!(
-        fs::read(&w).unwrap(),
-        original,
-        "re-run reproduces the same weights"
-    );
+    assert_eq!(fs::read(&w).unwrap(), original, "re-run reproduces the same weights");
 
     // A truncated checkpoint is discarded, never used.
     let t = entries(&store, "train")[1].clone();
     fs::remove_file(t.join("done")).unwrap();
-    fs::write(
-        t.join("checkpoint.safetensors"),
-        b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":",
-    )
-    .unwrap();
+    fs::write(t.join("checkpoint.safetensors"), b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
     let again = run_tiny(&store, &[]);
     assert!(again.status.success(), "{}", text(&again));
     let log = fs::read_to_string(t.join("log.txt")).unwrap();
@@ -345,10 +225,7 @@ fn rejects(yaml: &str, line: Option<usize>, key: &str) {
         assert_eq!(o.status.code(), Some(2), "{cmd}: {out}");
         assert!(!out.contains("panicked"), "{out}");
         if let Some(l) = line {
-            assert!(
-                out.contains(&format!("pipeline.yaml:{l}:")),
-                "expected line {l}: {out}"
-            );
+            assert!(out.contains(&format!("pipeline.yaml:{l}:")), "expected line {l}: {out}");
         }
         assert!(out.contains(key), "expected key `{key}`: {out}");
         assert!(!store.exists(), "{cmd} wrote to the store");
@@ -373,51 +250,20 @@ models:
 
 #[test]
 fn bad_pipelines_are_rejected_with_positions() {
-    rejects("version: 1\nname: [unclosed\n", Some(2), "invalid YAML");
-    rejects(
-        &GOOD.replace("    epochs: 1\n", "    epochs: 1\n    epochz: 2\n"),
-        Some(14),
-        "models.m.epochz",
-    );
-    rejects(
-        &GOOD.replace("epochs: 1", "epochs: many"),
-        Some(13),
-        "models.m.epochs",
-    );
-    rejects(
-        &GOOD.replace("epochs: 1", "epochs: -3"),
-        Some(13),
-        "models.m.epochs",
-    );
+    rejects("version: 1\nname: x\nseeds: [1]\n  datasets: x\n", Some(4), "invalid YAML");
+    rejects(&GOOD.replace("    lr: 0.01\n", "    lr: 0.01\n    lr: 0.02\n"), Some(15), "duplicate key `models.m.lr`");
+    rejects(&GOOD.replace("    epochs: 1\n", "    epochs: 1\n    epochz: 2\n"), Some(14), "models.m.epochz");
+    rejects(&GOOD.replace("epochs: 1", "epochs: many"), Some(13), "models.m.epochs");
+    rejects(&GOOD.replace("epochs: 1", "epochs: -3"), Some(13), "models.m.epochs");
     rejects(&GOOD.replace("lr: 0.01", "lr: 0"), Some(14), "models.m.lr");
-    rejects(
-        &GOOD.replace("lr: 0.01", "lr: [0.1, -1]"),
-        Some(14),
-        "models.m.lr[1]",
-    );
-    rejects(
-        &GOOD.replace("arch: deep-emotion", "arch: resnet"),
-        Some(11),
-        "models.m.arch",
-    );
-    rejects(
-        &GOOD.replace("datasets: d", "datasets: nope"),
-        Some(12),
-        "models.m.datasets",
-    );
-    rejects(
-        &format!("{GOOD}matrix:\n  exclude:\n    - seed: 1\n"),
-        None,
-        "zero jobs",
-    );
-    rejects(
-        &format!("{GOOD}matrix:\n  include:\n    - model: other\n"),
-        Some(19),
-        "matrix.include[0].model",
-    );
+    rejects(&GOOD.replace("lr: 0.01", "lr: [0.1, -1]"), Some(14), "models.m.lr[1]");
+    rejects(&GOOD.replace("arch: deep-emotion", "arch: resnet"), Some(11), "models.m.arch");
+    rejects(&GOOD.replace("datasets: d", "datasets: nope"), Some(12), "models.m.datasets");
+    rejects(&format!("{GOOD}matrix:\n  exclude:\n    - seed: 1\n"), None, "zero jobs");
+    rejects(&format!("{GOOD}matrix:\n  include:\n    - model: other\n"), Some(17), "matrix.include[0].model");
     rejects(
         &format!("{GOOD}profiles:\n  quick:\n    models:\n      m:\n        batch_size: 0\n"),
-        Some(20),
+        Some(19),
         "models.m.batch_size",
     );
 }
@@ -429,40 +275,14 @@ fn bad_command_lines_are_rejected() {
     let s = store_arg(&store);
     let missing = run(&["--store", &s, "plan", "/nonexistent/pipeline.yaml"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        text(&missing).contains("/nonexistent/pipeline.yaml"),
-        "{}",
-        text(&missing)
-    );
+    assert!(text(&missing).contains("/nonexistent/pipeline.yaml"), "{}", text(&missing));
     let t = tiny();
-    let bad_set = run(&[
-        "--store",
-        &s,
-        "plan",
-        t.to_str().unwrap(),
-        "--set",
-        "models.deep-emotion.lr=-1",
-    ]);
+    let bad_set = run(&["--store", &s, "plan", t.to_str().unwrap(), "--set", "models.deep-emotion.lr=-1"]);
     assert_eq!(bad_set.status.code(), Some(2));
-    assert!(
-        text(&bad_set).contains("--set `models.deep-emotion.lr=-1`"),
-        "{}",
-        text(&bad_set)
-    );
-    let bad_profile = run(&[
-        "--store",
-        &s,
-        "plan",
-        t.to_str().unwrap(),
-        "--profile",
-        "nope",
-    ]);
+    assert!(text(&bad_set).contains("--set `models.deep-emotion.lr=-1`"), "{}", text(&bad_set));
+    let bad_profile = run(&["--store", &s, "plan", t.to_str().unwrap(), "--profile", "nope"]);
     assert_eq!(bad_profile.status.code(), Some(2));
-    assert!(
-        text(&bad_profile).contains("unknown profile `nope`"),
-        "{}",
-        text(&bad_profile)
-    );
+    assert!(text(&bad_profile).contains("unknown profile `nope`"), "{}", text(&bad_profile));
     assert!(!store.exists());
 }
 
@@ -472,12 +292,7 @@ fn unwritable_store_is_a_clear_error() {
     let file = dir.path().join("not-a-dir");
     fs::write(&file, b"x").unwrap();
     let store = file.join("store");
-    let o = run(&[
-        "--store",
-        &store_arg(&store),
-        "run",
-        tiny().to_str().unwrap(),
-    ]);
+    let o = run(&["--store", &store_arg(&store), "run", tiny().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("not writable"), "{}", text(&o));
 }
@@ -497,14 +312,8 @@ fn plan_draws_the_dag() {
 #[test]
 fn plan_output_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "--store",
-        &store_arg(&dir.path().join("s")),
-        "plan",
-        "examples/tiny.yaml",
-    ]);
-    let out =
-        String::from_utf8_lossy(&o.stdout).replace(&store_arg(&dir.path().join("s")), "[STORE]");
+    let o = run(&["--store", &store_arg(&dir.path().join("s")), "plan", "examples/tiny.yaml"]);
+    let out = String::from_utf8_lossy(&o.stdout).replace(&store_arg(&dir.path().join("s")), "[STORE]");
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\b[0-9a-f]{12}\b", "[HASH]");
     settings.bind(|| insta::assert_snapshot!(out));

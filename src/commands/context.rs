@@ -11,19 +11,14 @@ use crate::store::{EntryState, Store};
 
 /// Loads and compiles the pipeline named on the command line.
 pub fn load(args: &PipelineArgs) -> Result<Pipeline, Error> {
-    let overrides = Overrides {
-        profile: args.profile.clone(),
-        sets: args.sets.clone(),
-    };
+    let overrides = Overrides { profile: args.profile.clone(), sets: args.sets.clone() };
     Ok(spec::load(&args.pipeline, &overrides)?)
 }
 
 /// `--store`, else the pipeline's `store`, else `experiments` (relative to the current folder).
 pub fn store_for(flag: &Option<PathBuf>, pipeline: Option<&Pipeline>) -> Store {
-    let root = flag
-        .clone()
-        .or_else(|| pipeline.and_then(|p| p.store.clone()))
-        .unwrap_or_else(|| PathBuf::from("experiments"));
+    let root =
+        flag.clone().or_else(|| pipeline.and_then(|p| p.store.clone())).unwrap_or_else(|| PathBuf::from("experiments"));
     Store::new(root)
 }
 

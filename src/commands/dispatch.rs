@@ -11,27 +11,16 @@ use crate::error::Error;
 
 /// Runs the command; returns what to print on stdout.
 pub fn dispatch(cli: &Cli) -> Result<String, Error> {
-    let v = Verbosity {
-        verbose: cli.verbose,
-        quiet: cli.quiet,
-    };
+    let v = Verbosity { verbose: cli.verbose, quiet: cli.quiet };
     match &cli.command {
         Command::Run { pipeline, exec } => run_cmd(&cli.store, pipeline, exec, v),
-        Command::Plan {
-            pipeline,
-            explain,
-            dot,
-            mermaid,
-        } => plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid),
+        Command::Plan { pipeline, explain, dot, mermaid } => plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid),
         Command::Status { pipeline } => status_cmd(&cli.store, pipeline),
         Command::Gc { pipelines, dry_run } => gc_cmd(&cli.store, pipelines, *dry_run),
         Command::Doctor => doctor_cmd(&cli.store),
         Command::Models => Ok(models_cmd()),
-        Command::Exec {
-            id,
-            device,
-            threads,
-            deterministic,
-        } => exec_cmd(&cli.store, id, device, *threads, *deterministic),
+        Command::Exec { id, device, threads, deterministic } => {
+            exec_cmd(&cli.store, id, device, *threads, *deterministic)
+        }
     }
 }

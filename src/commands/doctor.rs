@@ -42,11 +42,7 @@ pub fn gpu_names() -> Vec<String> {
                 if name(buf.as_mut_ptr(), 256, dev) != 0 {
                     return None;
                 }
-                Some(
-                    std::ffi::CStr::from_ptr(buf.as_ptr())
-                        .to_string_lossy()
-                        .into_owned(),
-                )
+                Some(std::ffi::CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
             })
             .collect()
     }
@@ -71,10 +67,7 @@ pub fn doctor_cmd(store_flag: &Option<PathBuf>) -> Result<String, Error> {
     let cuda = tch::Cuda::is_available();
     let mut out = String::new();
     out.push_str(&format!("fer-pipeline     {}\n", env!("CARGO_PKG_VERSION")));
-    out.push_str(&format!(
-        "libtorch         {} (built against)\n",
-        crate::LIBTORCH_VERSION
-    ));
+    out.push_str(&format!("libtorch         {} (built against)\n", crate::LIBTORCH_VERSION));
     let libs = loaded_torch_libs();
     let cuda_lib = libs.iter().any(|l| l.contains("libtorch_cuda.so"));
     for l in &libs {
@@ -82,31 +75,16 @@ pub fn doctor_cmd(store_flag: &Option<PathBuf>) -> Result<String, Error> {
     }
     out.push_str(&format!(
         "libtorch_cuda    {}\n",
-        if cuda_lib {
-            "loaded"
-        } else {
-            "NOT loaded: this binary cannot use CUDA"
-        }
+        if cuda_lib { "loaded" } else { "NOT loaded: this binary cannot use CUDA" }
     ));
     out.push_str(&format!("cuda available   {cuda}\n"));
     out.push_str(&format!("cuda devices     {}\n", tch::Cuda::device_count()));
-    out.push_str(&format!(
-        "cudnn available  {}\n",
-        tch::Cuda::cudnn_is_available()
-    ));
+    out.push_str(&format!("cudnn available  {}\n", tch::Cuda::cudnn_is_available()));
     for (i, n) in gpu_names().iter().enumerate() {
         out.push_str(&format!("gpu {i}            {n}\n"));
     }
-    out.push_str(&format!(
-        "cpu cores        {}\n",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    ));
-    out.push_str(&format!(
-        "torch threads    {} (per job: the pipeline's `threads`)\n",
-        tch::get_num_threads()
-    ));
+    out.push_str(&format!("cpu cores        {}\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+    out.push_str(&format!("torch threads    {} (per job: the pipeline's `threads`)\n", tch::get_num_threads()));
     let store = store_for(store_flag, None);
     let state = match store.check() {
         Ok(()) if store.root().join("store.json").exists() => {
@@ -115,9 +93,6 @@ pub fn doctor_cmd(store_flag: &Option<PathBuf>) -> Result<String, Error> {
         Ok(()) => "not created yet".into(),
         Err(e) => e.to_string(),
     };
-    out.push_str(&format!(
-        "store            {} ({state})\n",
-        store.root().display()
-    ));
+    out.push_str(&format!("store            {} ({state})\n", store.root().display()));
     Ok(out)
 }

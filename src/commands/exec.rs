@@ -17,18 +17,13 @@ pub fn exec_cmd(
     threads: u32,
     deterministic: bool,
 ) -> Result<String, Error> {
-    let device =
-        DeviceRequest::parse(device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
+    let device = DeviceRequest::parse(device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
     if threads == 0 {
         return Err(Error::Usage("--threads must be at least 1".into()));
     }
     let store = store_for(store_flag, None);
     let stop = stop_flag();
-    let opts = ExecOptions {
-        device,
-        threads,
-        deterministic,
-    };
+    let opts = ExecOptions { device, threads, deterministic };
     let mut stdout = std::io::stdout();
     let outcome = exec::exec(&store, id, &opts, &stop, &mut |ev| {
         let _ = writeln!(stdout, "{}", ev.to_line());

@@ -14,33 +14,19 @@ fn profile_names(path: &std::path::Path) -> Vec<String> {
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or(serde_yaml::Value::Null);
     doc.get("profiles")
         .and_then(|p| p.as_mapping())
-        .map(|m| {
-            m.keys()
-                .filter_map(|k| k.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
 /// `fer-pipeline gc`.
-pub fn gc_cmd(
-    store_flag: &Option<PathBuf>,
-    pipelines: &[PathBuf],
-    dry_run: bool,
-) -> Result<String, Error> {
+pub fn gc_cmd(store_flag: &Option<PathBuf>, pipelines: &[PathBuf], dry_run: bool) -> Result<String, Error> {
     let mut keep = HashSet::new();
     let mut store = None;
     for path in pipelines {
         let mut profiles: Vec<Option<String>> = vec![None, Some("none".into())];
         profiles.extend(profile_names(path).into_iter().map(Some));
         for profile in profiles {
-            let p = spec::load(
-                path,
-                &Overrides {
-                    profile,
-                    sets: vec![],
-                },
-            )?;
+            let p = spec::load(path, &Overrides { profile, sets: vec![] })?;
             if store.is_none() {
                 store = Some(store_for(store_flag, Some(&p)));
             }
@@ -54,11 +40,7 @@ pub fn gc_cmd(
     let report = crate::store::gc(&store, &keep, dry_run)?;
     let mut out = String::new();
     for p in &report.removed {
-        out.push_str(&format!(
-            "{} {}\n",
-            if dry_run { "would remove" } else { "removed" },
-            p.display()
-        ));
+        out.push_str(&format!("{} {}\n", if dry_run { "would remove" } else { "removed" }, p.display()));
     }
     for p in &report.skipped_running {
         out.push_str(&format!("kept (running) {}\n", p.display()));

@@ -7,25 +7,16 @@ use crate::spec::{ModelSpec, Variant};
 
 /// The table of `fer-pipeline models`.
 pub fn models_cmd() -> String {
-    let mut rows: Vec<(ModelSpec, usize, &str)> = vec![(
-        ModelSpec::DeepEmotion { dropout: 0.5 },
-        7,
-        "Minaee & Abdolrashidi 2019; STN + CNN",
-    )];
+    let mut rows: Vec<(ModelSpec, usize, &str)> =
+        vec![(ModelSpec::DeepEmotion { dropout: 0.5 }, 7, "Minaee & Abdolrashidi 2019; STN + CNN")];
     for v in Variant::ALL {
         rows.push((
-            ModelSpec::MicroExpNet {
-                variant: v,
-                dropout: 0.5,
-            },
+            ModelSpec::MicroExpNet { variant: v, dropout: 0.5 },
             8,
             "Cugu, Sener, Akbas 2019; p12, TF SAME padding",
         ));
     }
-    let mut out = format!(
-        "{:<18} {:>9} {:>8} {:>12}  {}\n",
-        "MODEL", "INPUT", "CLASSES", "PARAMETERS", "NOTES"
-    );
+    let mut out = format!("{:<18} {:>9} {:>8} {:>12}  {}\n", "MODEL", "INPUT", "CLASSES", "PARAMETERS", "NOTES");
     for (spec, classes, note) in rows {
         let n = Model::new(&spec, classes, Device::Cpu).trainable_count();
         let side = spec.input_size();
@@ -45,7 +36,7 @@ fn group(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

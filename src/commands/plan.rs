@@ -29,37 +29,20 @@ pub fn plan_cmd(
     }
     let store = store_for(store_flag, Some(&pipeline));
     store.check()?;
-    let similar = if explain {
-        SimilarIndex::read(&store)
-    } else {
-        SimilarIndex::default()
-    };
+    let similar = if explain { SimilarIndex::read(&store) } else { SimilarIndex::default() };
     let rows: Vec<PlannedJob<'_>> = plan
         .jobs
         .iter()
         .map(|job| {
             let state = planned_state(&store, job);
-            let notes = if explain {
-                why(&state, job, &similar)
-            } else {
-                vec![]
-            };
-            PlannedJob {
-                job,
-                state,
-                notes,
-                result: None,
-            }
+            let notes = if explain { why(&state, job, &similar) } else { vec![] };
+            PlannedJob { job, state, notes, result: None }
         })
         .collect();
     let mut out = format!(
         "pipeline `{}`{} from `{}`, store `{}`\n",
         pipeline.name,
-        pipeline
-            .profile
-            .as_ref()
-            .map(|p| format!(" (profile `{p}`)"))
-            .unwrap_or_default(),
+        pipeline.profile.as_ref().map(|p| format!(" (profile `{p}`)")).unwrap_or_default(),
         pipeline.file,
         store.root().display()
     );
@@ -68,10 +51,7 @@ pub fn plan_cmd(
 }
 
 /// `fer-pipeline status`.
-pub fn status_cmd(
-    store_flag: &Option<std::path::PathBuf>,
-    args: &PipelineArgs,
-) -> Result<String, Error> {
+pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) -> Result<String, Error> {
     let pipeline = load(args)?;
     let plan = plan::build(&pipeline);
     let store = store_for(store_flag, Some(&pipeline));
@@ -85,31 +65,13 @@ pub fn status_cmd(
             let mut notes = Vec::new();
             if let PlannedState::Failed(m) | PlannedState::Damaged(m) = &state {
                 notes.extend(m.lines().take(6).map(str::to_string));
-                notes.push(format!(
-                    "log: {}",
-                    entry.file(crate::store::LOG_FILE).display()
-                ));
+                notes.push(format!("log: {}", entry.file(crate::store::LOG_FILE).display()));
             }
             let result = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
-                .then(|| {
-                    read_json::<EvalResult>(&entry.file(crate::exec::RESULT_FILE))
-                        .ok()
-                        .flatten()
-                })
+                .then(|| read_json::<EvalResult>(&entry.file(crate::exec::RESULT_FILE)).ok().flatten())
                 .flatten()
-                .map(|r| {
-                    format!(
-                        "acc {:.1}% F1 {:.3}",
-                        r.test.accuracy * 100.0,
-                        r.test.macro_f1
-                    )
-                });
-            PlannedJob {
-                job,
-                state,
-                notes,
-                result,
-            }
+                .map(|r| format!("acc {:.1}% F1 {:.3}", r.test.accuracy * 100.0, r.test.macro_f1));
+            PlannedJob { job, state, notes, result }
         })
         .collect();
     Ok(plan::render_table(&rows))
@@ -126,12 +88,7 @@ impl SimilarIndex {
         let mut idx = SimilarIndex::default();
         for (kind, dir) in store.list().unwrap_or_default() {
             if let Ok(Some(rec)) = read_json::<JobRecord>(&dir.join(crate::store::JOB_FILE)) {
-                let key = (
-                    kind,
-                    rec.label.model.clone(),
-                    rec.label.dataset.clone(),
-                    rec.label.seed,
-                );
+                let key = (kind, rec.label.model.clone(), rec.label.dataset.clone(), rec.label.seed);
                 idx.by_label.entry(key).or_default().push(rec);
             }
         }
@@ -144,54 +101,32 @@ fn why(state: &PlannedState, job: &Job, similar: &SimilarIndex) -> Vec<String> {
     match state {
         PlannedState::Cached => return notes,
         PlannedState::Pending => notes.push("why: no finished entry with this hash".into()),
-        PlannedState::Partial(e) => notes.push(format!(
-            "why: interrupted after epoch {e}; a run resumes from that checkpoint"
-        )),
-        PlannedState::Running => notes.push("why: another process is running it now".into()),
-        PlannedState::Failed(m) => notes.push(format!(
-            "why: the last attempt failed: {}",
-            m.lines().next().unwrap_or_default()
-        )),
-        PlannedState::Damaged(m) => {
-            notes.push(format!("why: its entry is damaged ({m}); it runs again"))
+        PlannedState::Partial(e) => {
+            notes.push(format!("why: interrupted after epoch {e}; a run resumes from that checkpoint"))
         }
+        PlannedState::Running => notes.push("why: another process is running it now".into()),
+        PlannedState::Failed(m) => {
+            notes.push(format!("why: the last attempt failed: {}", m.lines().next().unwrap_or_default()))
+        }
+        PlannedState::Damaged(m) => notes.push(format!("why: its entry is damaged ({m}); it runs again")),
         PlannedState::Unavailable(m) => notes.push(format!("why: {m}")),
     }
-    let key = (
-        job.kind(),
-        job.label.model.clone(),
-        job.label.dataset.clone(),
-        job.label.seed,
-    );
+    let key = (job.kind(), job.label.model.clone(), job.label.dataset.clone(), job.label.seed);
     let mine = serde_json::to_value(&job.spec).unwrap_or(Value::Null);
     let mut best: Option<Vec<String>> = None;
-    for rec in similar
-        .by_label
-        .get(&key)
-        .into_iter()
-        .flatten()
-        .filter(|r| r.hash != job.hash)
-    {
+    for rec in similar.by_label.get(&key).into_iter().flatten().filter(|r| r.hash != job.hash) {
         let theirs = serde_json::to_value(&rec.spec).unwrap_or(Value::Null);
         let mut d = Vec::new();
         diff("", &theirs, &mine, &mut d);
         if rec.revision != job.kind().revision() {
-            d.push(format!(
-                "code revision of `{}` {} -> {}",
-                job.kind().name(),
-                rec.revision,
-                job.kind().revision()
-            ));
+            d.push(format!("code revision of `{}` {} -> {}", job.kind().name(), rec.revision, job.kind().revision()));
         }
         if best.as_ref().is_none_or(|b| d.len() < b.len()) {
             best = Some(d);
         }
     }
     if let Some(d) = best {
-        notes.push(format!(
-            "changed since the closest entry in the store: {}",
-            d.join("; ")
-        ));
+        notes.push(format!("changed since the closest entry in the store: {}", d.join("; ")));
     }
     notes
 }
@@ -202,17 +137,8 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                diff(
-                    &p,
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                    out,
-                );
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                diff(&p, x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
             }
         }
         _ if a != b => {

@@ -23,11 +23,7 @@ pub struct Verbosity {
 /// Registers SIGINT, SIGTERM and SIGUSR1 to set a flag (a second Ctrl-C still kills).
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGUSR1,
-    ] {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGUSR1] {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
         let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
     }
@@ -43,26 +39,16 @@ fn slots(
     jobs_per_gpu: u32,
 ) -> Result<(usize, Vec<String>), Error> {
     let dev = device::resolve(req).map_err(Error::Device)?;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     if dev.is_cuda() {
         let gpus: Vec<String> = match req {
             DeviceRequest::Cuda(Some(i)) => vec![format!("cuda:{i}")],
-            _ => (0..tch::Cuda::device_count().max(1))
-                .map(|i| format!("cuda:{i}"))
-                .collect(),
+            _ => (0..tch::Cuda::device_count().max(1)).map(|i| format!("cuda:{i}")).collect(),
         };
-        let n = exec
-            .jobs
-            .or(jobs_cfg.map(|j| j as usize))
-            .unwrap_or(jobs_per_gpu as usize * gpus.len());
+        let n = exec.jobs.or(jobs_cfg.map(|j| j as usize)).unwrap_or(jobs_per_gpu as usize * gpus.len());
         Ok((n.max(1), gpus))
     } else {
-        let n = exec
-            .jobs
-            .or(jobs_cfg.map(|j| j as usize))
-            .unwrap_or((cores / threads.max(1) as usize).max(1));
+        let n = exec.jobs.or(jobs_cfg.map(|j| j as usize)).unwrap_or((cores / threads.max(1) as usize).max(1));
         Ok((n.max(1), vec!["cpu".into()]))
     }
 }
@@ -83,26 +69,14 @@ pub fn run_cmd(
     if threads == 0 {
         return Err(Error::Usage("--threads must be at least 1".into()));
     }
-    let (n_slots, devices) = slots(
-        req,
-        exec_args,
-        threads,
-        pipeline.jobs,
-        pipeline.jobs_per_gpu,
-    )?;
+    let (n_slots, devices) = slots(req, exec_args, threads, pipeline.jobs, pipeline.jobs_per_gpu)?;
     let plan = plan::build(&pipeline);
     let store = store_for(store_flag, Some(&pipeline));
     store.init()?;
     let stop = stop_flag();
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?;
-    let opts = LocalOptions {
-        exe,
-        slots: n_slots,
-        devices: devices.clone(),
-        threads,
-        deterministic: pipeline.deterministic,
-    };
+    let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?;
+    let opts =
+        LocalOptions { exe, slots: n_slots, devices: devices.clone(), threads, deterministic: pipeline.deterministic };
     if !v.quiet {
         eprintln!(
             "pipeline `{}`{}: {} jobs, store `{}`, {n_slots} at once on {} with {threads} thread(s) each",
@@ -138,10 +112,7 @@ pub fn run_cmd(
     }
     if summary.failed > 0 || summary.skipped > 0 {
         print!("{out}");
-        return Err(Error::JobsFailed {
-            failed: summary.failed,
-            skipped: summary.skipped,
-        });
+        return Err(Error::JobsFailed { failed: summary.failed, skipped: summary.skipped });
     }
     Ok(out)
 }
@@ -160,10 +131,9 @@ pub fn results_table(plan: &plan::Plan, store: &crate::store::Store) -> String {
         if !entry.is_done_marked() {
             continue;
         }
-        if let (Ok(Some(r)), JobSpec::Evaluate(_)) = (
-            read_json::<EvalResult>(&entry.file(exec::RESULT_FILE)),
-            &job.spec,
-        ) {
+        if let (Ok(Some(r)), JobSpec::Evaluate(_)) =
+            (read_json::<EvalResult>(&entry.file(exec::RESULT_FILE)), &job.spec)
+        {
             rows.push(format!(
                 "{:<16} {:<18} {:<10} {:>5} {:>7.2}% {:>8.3} {:>10}",
                 job.label.model,

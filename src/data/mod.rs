@@ -5,7 +5,6 @@ mod samples;
 pub mod synthetic;
 
 pub use prepared::{
-    build, read, subject_split, write, Prepared, Split, Summary, DATA_FILE, SAMPLES_FILE,
-    SUMMARY_FILE,
+    build, read, subject_split, write, Prepared, Split, Summary, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE,
 };
 pub use samples::write_samples;

@@ -102,15 +102,8 @@ fn build_synthetic(s: &SyntheticSpec, size: u32) -> (Prepared, Summary) {
     let set = synthetic::generate(&params, size);
     let n = set.labels.len();
     let subject_split = subject_split(s.subjects, s.seed, s.val_fraction, s.test_fraction);
-    let split: Vec<u8> = set
-        .subjects
-        .iter()
-        .map(|&subj| subject_split[subj as usize] as u8)
-        .collect();
-    let class_names: Vec<String> = CLASS_NAMES[..params.classes()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let split: Vec<u8> = set.subjects.iter().map(|&subj| subject_split[subj as usize] as u8).collect();
+    let class_names: Vec<String> = CLASS_NAMES[..params.classes()].iter().map(|s| s.to_string()).collect();
     let prepared = Prepared {
         images: Tensor::from_slice(&set.pixels).reshape([n as i64, 1, size as i64, size as i64]),
         labels: Tensor::from_slice(&set.labels).to_kind(Kind::Int64),
@@ -128,10 +121,7 @@ fn build_synthetic(s: &SyntheticSpec, size: u32) -> (Prepared, Summary) {
             }
         }
         counts.insert(sp.name().to_string(), c);
-        subjects.insert(
-            sp.name().to_string(),
-            subject_split.iter().filter(|x| **x == sp).count(),
-        );
+        subjects.insert(sp.name().to_string(), subject_split.iter().filter(|x| **x == sp).count());
     }
     let summary = Summary {
         format_version: 1,
@@ -155,11 +145,7 @@ pub fn subject_split(subjects: u32, seed: u64, val: f64, test: f64) -> Vec<Split
     SplitMix64::new(derive(seed, &[0x5_9117])).shuffle(&mut order);
     let n = subjects as f64;
     let n_test = ((n * test).round() as usize).max(1);
-    let n_val = if val > 0.0 {
-        ((n * val).round() as usize).max(1)
-    } else {
-        0
-    };
+    let n_val = if val > 0.0 { ((n * val).round() as usize).max(1) } else { 0 };
     let mut out = vec![Split::Train; subjects as usize];
     for (rank, &subj) in order.iter().enumerate() {
         out[subj as usize] = if rank < n_test {

@@ -56,9 +56,7 @@ pub struct SyntheticSet {
 }
 
 /// Class names in FER2013 order; index 7 (contempt) is used only with `with_contempt`.
-pub const CLASS_NAMES: [&str; 8] = [
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt",
-];
+pub const CLASS_NAMES: [&str; 8] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt"];
 
 impl SyntheticParams {
     /// Number of classes: 7, or 8 with contempt.
@@ -103,8 +101,7 @@ impl SyntheticSet {
     /// Pixels of image `i` (`size * size` bytes, row-major), or `None` when out of range.
     pub fn image(&self, i: usize) -> Option<&[u8]> {
         let s2 = (self.size as usize) * (self.size as usize);
-        self.pixels
-            .get(i.checked_mul(s2)?..i.checked_add(1)?.checked_mul(s2)?)
+        self.pixels.get(i.checked_mul(s2)?..i.checked_add(1)?.checked_mul(s2)?)
     }
 }
 
@@ -135,32 +132,18 @@ pub fn generate(params: &SyntheticParams, size: u32) -> SyntheticSet {
     let subjects: Vec<u32> = (0..n).map(|i| subject_of(params, i)).collect();
     let mut pixels = vec![0u8; n.saturating_mul(s2)];
     if s2 > 0 {
-        pixels
-            .par_chunks_mut(s2)
-            .enumerate()
-            .for_each(|(i, out)| render_into(params, i, size, out));
+        pixels.par_chunks_mut(s2).enumerate().for_each(|(i, out)| render_into(params, i, size, out));
     }
-    SyntheticSet {
-        size,
-        pixels,
-        labels,
-        subjects,
-    }
+    SyntheticSet { size, pixels, labels, subjects }
 }
 
 /// Writes a PNG grid: one row per class, `per_class` samples per row (first images of that class), to `path`.
 ///
 /// Cells of classes with fewer than `per_class` images stay black. Fails with `InvalidInput` when
 /// the grid would be empty (`classes`, `per_class` or `set.size` is 0).
-pub fn write_sample_grid(
-    set: &SyntheticSet,
-    classes: usize,
-    per_class: usize,
-    path: &Path,
-) -> std::io::Result<()> {
+pub fn write_sample_grid(set: &SyntheticSet, classes: usize, per_class: usize, path: &Path) -> std::io::Result<()> {
     let size = set.size as usize;
-    let invalid =
-        |msg: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, msg.to_string());
+    let invalid = |msg: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, msg.to_string());
     if classes == 0 || per_class == 0 || size == 0 {
         return Err(invalid("empty sample grid"));
     }
@@ -174,13 +157,8 @@ pub fn write_sample_grid(
         .ok_or_else(|| invalid("sample grid too tall"))?;
     let mut grid = vec![0u8; width.saturating_mul(height)];
     for class in 0..classes {
-        let picks = set
-            .labels
-            .iter()
-            .enumerate()
-            .filter(|&(_, &l)| l as usize == class)
-            .map(|(i, _)| i)
-            .take(per_class);
+        let picks =
+            set.labels.iter().enumerate().filter(|&(_, &l)| l as usize == class).map(|(i, _)| i).take(per_class);
         for (col, i) in picks.enumerate() {
             let Some(img) = set.image(i) else { continue };
             for row in 0..size {
@@ -191,15 +169,8 @@ pub fn write_sample_grid(
     }
     // Both sides were checked to fit in u32 above.
     let (w, h) = (width as u32, height as u32);
-    image::save_buffer_with_format(
-        path,
-        &grid,
-        w,
-        h,
-        image::ExtendedColorType::L8,
-        image::ImageFormat::Png,
-    )
-    .map_err(std::io::Error::other)
+    image::save_buffer_with_format(path, &grid, w, h, image::ExtendedColorType::L8, image::ImageFormat::Png)
+        .map_err(std::io::Error::other)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,10 +197,7 @@ struct Rng {
 impl Rng {
     /// Independent stream for (seed, domain, id).
     fn new(seed: u64, domain: u64, id: u64) -> Self {
-        let key = mix64(
-            mix64(seed.wrapping_add(domain.wrapping_mul(GOLDEN)))
-                ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03),
-        );
+        let key = mix64(mix64(seed.wrapping_add(domain.wrapping_mul(GOLDEN))) ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03));
         let mut x = key;
         let mut s = [0u64; 4];
         for v in s.iter_mut() {
@@ -274,10 +242,7 @@ impl Rng {
     /// Approximately standard normal (Irwin-Hall sum of four 16-bit uniforms), in [-3.47, 3.47].
     fn normal(&mut self) -> f32 {
         let r = self.next_u64();
-        let sum = (r & 0xFFFF) as f32
-            + ((r >> 16) & 0xFFFF) as f32
-            + ((r >> 32) & 0xFFFF) as f32
-            + (r >> 48) as f32;
+        let sum = (r & 0xFFFF) as f32 + ((r >> 16) & 0xFFFF) as f32 + ((r >> 32) & 0xFFFF) as f32 + (r >> 48) as f32;
         ((sum + 2.0) * (1.0 / 65_536.0) - 2.0) * 1.732_050_8
     }
 }
@@ -289,12 +254,8 @@ impl Rng {
 fn sin_cos(x: f32) -> (f32, f32) {
     let x = x.clamp(-1.6, 1.6);
     let x2 = x * x;
-    let s = x
-        * (1.0
-            - x2 / 6.0
-                * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0 * (1.0 - x2 / 110.0)))));
-    let c = 1.0
-        - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0 * (1.0 - x2 / 90.0))));
+    let s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0 * (1.0 - x2 / 110.0)))));
+    let c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0 * (1.0 - x2 / 90.0))));
     (s, c)
 }
 
@@ -336,11 +297,7 @@ fn seg_dist(px: f32, py: f32, a: (f32, f32), b: (f32, f32)) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let (qx, qy) = (px - a.0, py - a.1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        clamp01((qx * dx + qy * dy) / len2)
-    } else {
-        0.0
-    };
+    let t = if len2 > 0.0 { clamp01((qx * dx + qy * dy) / len2) } else { 0.0 };
     let (ex, ey) = (qx - t * dx, qy - t * dy);
     (ex * ex + ey * ey).sqrt()
 }
@@ -406,11 +363,7 @@ struct Glasses {
 impl Identity {
     fn sample(rng: &mut Rng, d: f32) -> Self {
         let skin = rng.range(0.38, 0.82);
-        let hair = if rng.chance(0.55) {
-            rng.range(0.04, 0.25)
-        } else {
-            rng.range(0.25, 0.75)
-        };
+        let hair = if rng.chance(0.55) { rng.range(0.04, 0.25) } else { rng.range(0.25, 0.75) };
         let bald = rng.chance(0.07);
         let hairline = if rng.chance(0.12) {
             rng.range(-0.46, -0.36) // fringe reaching down to the brows
@@ -433,11 +386,7 @@ impl Identity {
                 rx: rng.range(1.45, 1.75),
                 ry: rng.range(2.2, 2.9),
                 th: rng.range(0.008, 0.02),
-                col: if rng.chance(0.8) {
-                    rng.range(0.02, 0.25)
-                } else {
-                    rng.range(0.6, 0.9)
-                },
+                col: if rng.chance(0.8) { rng.range(0.02, 0.25) } else { rng.range(0.6, 0.9) },
                 lens: if sun { rng.range(0.05, 0.2) } else { 0.9 },
                 lens_alpha: if sun { rng.range(0.8, 0.95) } else { 0.5 },
             })
@@ -609,13 +558,7 @@ impl Expr {
                 ..z
             },
             // contempt: one lip corner raised and pulled (side chosen per image).
-            7 => Expr {
-                eye_open: -0.1,
-                asym: 0.045,
-                press: 0.3,
-                fold: 0.3,
-                ..z
-            },
+            7 => Expr { eye_open: -0.1, asym: 0.045, press: 0.3, fold: 0.3, ..z },
             // neutral
             _ => z,
         }
@@ -690,14 +633,8 @@ impl Face {
         let gaze_x = rng.sym(0.025);
         let iris_dy = rng.sym(0.01);
         let contempt_right = rng.chance(0.5);
-        let mut sides = [Side {
-            eh_up: 0.0,
-            eh_lo: 0.0,
-            iris_dx: 0.0,
-            brow: [(0.0, 0.0); 3],
-            mouth_w: 0.0,
-            asym: 0.0,
-        }; 2];
+        let mut sides =
+            [Side { eh_up: 0.0, eh_lo: 0.0, iris_dx: 0.0, brow: [(0.0, 0.0); 3], mouth_w: 0.0, asym: 0.0 }; 2];
         for (i, side) in sides.iter_mut().enumerate() {
             let sign = if i == 1 { 1.0 } else { -1.0 };
             let contempt_side = (i == 1) == contempt_right;
@@ -833,12 +770,7 @@ impl Face {
         let sy = y - id.eye_y;
         if sx.abs() < id.eye_w * 1.8 && sy.abs() < 0.16 {
             // Eye socket shadow (soft).
-            let sd = ellipse_sd(
-                sx,
-                sy + id.eye_h * 0.5,
-                id.eye_w * 1.45,
-                id.eye_h * 2.4 + 0.02,
-            );
+            let sd = ellipse_sd(sx, sy + id.eye_h * 0.5, id.eye_w * 1.45, id.eye_h * 2.4 + 0.02);
             v *= 1.0 - 0.12 * edge(sd, pw.max(0.06));
             let s = sx / id.eye_w;
             let env = (1.0 - s * s).max(0.0);
@@ -860,8 +792,7 @@ impl Face {
                 v = lerp(v, c, ecov);
             }
             // Upper lash line and eyelid crease, lower lid line.
-            let lash = band(sy, up - 0.012, up + 0.004, pw)
-                * band(sx, -id.eye_w * 1.05, id.eye_w * 1.02, pw);
+            let lash = band(sy, up - 0.012, up + 0.004, pw) * band(sx, -id.eye_w * 1.05, id.eye_w * 1.02, pw);
             v = lerp(v, skin * 0.2, lash);
             let crease_y = -(side.eh_up + 0.022) * env - 0.004;
             let crease = band(sy, crease_y - 0.004, crease_y + 0.004, pw) * hcov;
@@ -871,19 +802,14 @@ impl Face {
             // Raised cheek / lower lid bulge.
             if e.lower_lid > 0.0 {
                 let by = lo + 0.025 + 0.01 * env;
-                let bulge = band(sy, by - 0.005, by + 0.005, pw)
-                    * band(sx, -id.eye_w * 0.9, id.eye_w * 0.9, pw);
+                let bulge = band(sy, by - 0.005, by + 0.005, pw) * band(sx, -id.eye_w * 0.9, id.eye_w * 0.9, pw);
                 v = lerp(v, skin * 0.6, bulge * clamp01(e.lower_lid * 1.4));
             }
         }
 
         // Brows.
         let [bi, bm, bo] = side.brow;
-        if ax > bi.0 - 0.06
-            && ax < bo.0 + 0.06
-            && y > bi.1.min(bm.1) - 0.08
-            && y < bi.1.max(bo.1) + 0.08
-        {
+        if ax > bi.0 - 0.06 && ax < bo.0 + 0.06 && y > bi.1.min(bm.1) - 0.08 && y < bi.1.max(bo.1) + 0.08 {
             let d1 = seg_dist(ax, y, bi, bm);
             let d2 = seg_dist(ax, y, bm, bo);
             let c = stroke(d1, id.brow_r * 1.1, pw).max(stroke(d2, id.brow_r * 0.8, pw));
@@ -919,8 +845,7 @@ impl Face {
                 let a = clamp01(e.wrinkle);
                 for f in [0.35f32, 0.55] {
                     let y0 = lerp(id.eye_y, nose_y, f);
-                    let c = band(y, y0 + 2.0 * x * x - 0.004, y0 + 2.0 * x * x + 0.004, pw)
-                        * band(ax, -0.05, 0.05, pw);
+                    let c = band(y, y0 + 2.0 * x * x - 0.004, y0 + 2.0 * x * x + 0.004, pw) * band(ax, -0.05, 0.05, pw);
                     v = lerp(v, skin * 0.55, c * a);
                 }
                 let y0 = lerp(id.eye_y, nose_y, 0.4);
@@ -935,10 +860,7 @@ impl Face {
             let fold = clamp01(id.fold + e.fold);
             if fold > 0.0 {
                 let a = (nw * 0.75 + 0.02, nose_y - 0.01);
-                let b = (
-                    nw * 0.75 + 0.075 + 0.3 * e.smile,
-                    (nose_y + my) * 0.5 - 0.01,
-                );
+                let b = (nw * 0.75 + 0.075 + 0.3 * e.smile, (nose_y + my) * 0.5 - 0.01);
                 let c = (side.mouth_w + 0.03, my + 0.04 - 0.3 * (e.smile + side.asym));
                 let d = seg_dist(ax, y, a, b).min(seg_dist(ax, y, b, c));
                 v = lerp(v, skin * 0.6, stroke(d, 0.006, pw) * fold * 0.8);
@@ -1005,12 +927,7 @@ impl Face {
         let inner_x = id.eye_dx - rx;
         let bridge = seg_dist(ax, y, (0.0, cy - ry * 0.3), (inner_x, cy - ry * 0.4));
         v = lerp(v, g.col, stroke(bridge, g.th * 0.8, pw));
-        let temple = seg_dist(
-            ax,
-            y,
-            (id.eye_dx + rx, cy - ry * 0.3),
-            (id.fw * 1.02, cy - ry * 0.5),
-        );
+        let temple = seg_dist(ax, y, (id.eye_dx + rx, cy - ry * 0.3), (id.fw * 1.02, cy - ry * 0.5));
         v = lerp(v, g.col, stroke(temple, g.th * 0.8, pw));
         v
     }
@@ -1054,18 +971,11 @@ fn render_into(params: &SyntheticParams, index: usize, size: u32, out: &mut [u8]
     let d = params.difficulty01();
     let subject = subject_of(params, index);
     let label = label_of(params, index);
-    let id = Identity::sample(
-        &mut Rng::new(params.seed, DOMAIN_SUBJECT, u64::from(subject)),
-        d,
-    );
+    let id = Identity::sample(&mut Rng::new(params.seed, DOMAIN_SUBJECT, u64::from(subject)), d);
     let mut rng = Rng::new(params.seed, DOMAIN_IMAGE, index as u64);
 
     // Expression intensity: a fraction (growing with difficulty) is subtle.
-    let k = if rng.chance(0.1 + 0.4 * d) {
-        rng.range(0.12, 0.45)
-    } else {
-        rng.range(0.5, 1.0)
-    };
+    let k = if rng.chance(0.1 + 0.4 * d) { rng.range(0.12, 0.45) } else { rng.range(0.5, 1.0) };
     let variant = rng.unit();
     let mut e = Expr::target(label, variant).scaled(k);
     let j = 0.5 + d;
@@ -1122,13 +1032,7 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     fn params(seed: u64, subjects: u32, per: u32, contempt: bool) -> SyntheticParams {
-        SyntheticParams {
-            seed,
-            subjects,
-            images_per_subject: per,
-            with_contempt: contempt,
-            difficulty: 0.5,
-        }
+        SyntheticParams { seed, subjects, images_per_subject: per, with_contempt: contempt, difficulty: 0.5 }
     }
 
     fn digest(set: &SyntheticSet) -> Vec<u8> {
@@ -1143,11 +1047,7 @@ mod tests {
     }
 
     fn in_pool(threads: usize, p: &SyntheticParams, size: u32) -> SyntheticSet {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| generate(p, size))
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| generate(p, size))
     }
 
     #[test]
@@ -1284,12 +1184,7 @@ mod tests {
         }
         for a in 0..c {
             for b in a + 1..c {
-                let dist = means[a]
-                    .iter()
-                    .zip(&means[b])
-                    .map(|(x, y)| (x - y).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
+                let dist = means[a].iter().zip(&means[b]).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
                 // Per-pixel RMS difference of the class means, in gray levels.
                 let rms = dist / (s2 as f64).sqrt();
                 assert!(rms > 0.5, "classes {a} and {b} too close: rms {rms}");

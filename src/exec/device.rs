@@ -8,11 +8,7 @@ use crate::spec::DeviceRequest;
 pub fn resolve(req: DeviceRequest) -> Result<Device, String> {
     match req {
         DeviceRequest::Cpu => Ok(Device::Cpu),
-        DeviceRequest::Auto => Ok(if tch::Cuda::is_available() {
-            Device::Cuda(0)
-        } else {
-            Device::Cpu
-        }),
+        DeviceRequest::Auto => Ok(if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu }),
         DeviceRequest::Cuda(n) => {
             let count = tch::Cuda::device_count();
             if count == 0 {
@@ -20,9 +16,7 @@ pub fn resolve(req: DeviceRequest) -> Result<Device, String> {
             }
             let i = n.unwrap_or(0);
             if i as i64 >= count {
-                return Err(format!(
-                    "failed to use `cuda:{i}`: this machine has {count} CUDA device(s)"
-                ));
+                return Err(format!("failed to use `cuda:{i}`: this machine has {count} CUDA device(s)"));
             }
             Ok(Device::Cuda(i))
         }

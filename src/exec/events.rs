@@ -8,21 +8,9 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum JobEvent {
     /// Training starts (or resumes after `resumed_from` epochs).
-    Started {
-        epochs: u32,
-        resumed_from: Option<u32>,
-        device: String,
-        threads: u32,
-    },
+    Started { epochs: u32, resumed_from: Option<u32>, device: String, threads: u32 },
     /// An epoch ended.
-    Epoch {
-        epoch: u32,
-        epochs: u32,
-        train_loss: f64,
-        train_acc: f64,
-        val_acc: f64,
-        seconds: f64,
-    },
+    Epoch { epoch: u32, epochs: u32, train_loss: f64, train_acc: f64, val_acc: f64, seconds: f64 },
     /// Free-form progress, e.g. "rendering 4200 images".
     Note { text: String },
     /// Another process holds this job's lock; waiting for it.
@@ -64,35 +52,11 @@ pub enum Outcome {
 /// Reported by the runner.
 #[derive(Debug, Clone)]
 pub enum RunEvent {
-    Planned {
-        total: usize,
-        cached: usize,
-        to_run: usize,
-    },
-    JobStarted {
-        index: usize,
-        id: String,
-        describe: String,
-    },
-    Job {
-        index: usize,
-        event: JobEvent,
-    },
-    JobEnded {
-        index: usize,
-        id: String,
-        describe: String,
-        outcome: Outcome,
-        seconds: f64,
-    },
-    Finished {
-        done: usize,
-        cached: usize,
-        failed: usize,
-        skipped: usize,
-        interrupted: usize,
-        seconds: f64,
-    },
+    Planned { total: usize, cached: usize, to_run: usize },
+    JobStarted { index: usize, id: String, describe: String },
+    Job { index: usize, event: JobEvent },
+    JobEnded { index: usize, id: String, describe: String, outcome: Outcome, seconds: f64 },
+    Finished { done: usize, cached: usize, failed: usize, skipped: usize, interrupted: usize, seconds: f64 },
 }
 
 /// Anything that consumes runner events.
@@ -106,14 +70,7 @@ mod tests {
 
     #[test]
     fn lines_roundtrip() {
-        let e = JobEvent::Epoch {
-            epoch: 1,
-            epochs: 3,
-            train_loss: 0.5,
-            train_acc: 0.25,
-            val_acc: 0.5,
-            seconds: 1.0,
-        };
+        let e = JobEvent::Epoch { epoch: 1, epochs: 3, train_loss: 0.5, train_acc: 0.25, val_acc: 0.5, seconds: 1.0 };
         assert_eq!(JobEvent::from_line(&e.to_line()), Some(e));
         assert_eq!(JobEvent::from_line("not json"), None);
     }

@@ -17,8 +17,7 @@ use crate::models::Model;
 use crate::plan::{EvaluateSpec, JobHash, JobKind, JobSpec, PrepareSpec, TrainJobSpec};
 use crate::spec::DeviceRequest;
 use crate::store::{
-    tensor_file, write_atomic, write_json, Entry, EntryState, Store, StoreError, CHECKPOINT_FILE,
-    LOG_FILE,
+    tensor_file, write_atomic, write_json, Entry, EntryState, Store, StoreError, CHECKPOINT_FILE, LOG_FILE,
 };
 use crate::train::{self, TrainEnd, TrainRun};
 
@@ -56,11 +55,7 @@ pub enum ExecError {
     #[error("failed to find job `{0}` in the store (plan or run the pipeline first)")]
     UnknownEntry(String),
     #[error("failed to run `{id}`: input `{input}` is not finished ({why})")]
-    Input {
-        id: String,
-        input: String,
-        why: String,
-    },
+    Input { id: String, input: String, why: String },
     #[error("{0}")]
     Device(String),
     #[error("failed to run `{id}`: {source}")]
@@ -83,9 +78,8 @@ pub fn find_entry(store: &Store, id: &str) -> Result<Entry, ExecError> {
     for kind in kinds {
         let dir = store.root().join(kind.name()).join(short);
         if dir.join(crate::store::JOB_FILE).exists() {
-            let rec: crate::store::JobRecord =
-                crate::store::read_json(&dir.join(crate::store::JOB_FILE))?
-                    .ok_or_else(|| ExecError::UnknownEntry(id.to_string()))?;
+            let rec: crate::store::JobRecord = crate::store::read_json(&dir.join(crate::store::JOB_FILE))?
+                .ok_or_else(|| ExecError::UnknownEntry(id.to_string()))?;
             let entry = store.entry(kind, &rec.hash);
             return Ok(entry);
         }
@@ -101,19 +95,12 @@ pub struct JobLog {
 
 impl JobLog {
     pub fn new(entry: &Entry) -> JobLog {
-        JobLog {
-            path: entry.file(LOG_FILE),
-            id: entry.id(),
-        }
+        JobLog { path: entry.file(LOG_FILE), id: entry.id() }
     }
 
     pub fn line(&self, text: &str) {
         tracing::info!("{}: {text}", self.id);
-        if let Ok(mut f) = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-        {
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&self.path) {
             let _ = writeln!(f, "{} {text}", crate::clock::now_rfc3339());
         }
     }
@@ -181,13 +168,8 @@ pub fn exec(
             let mut all: Vec<&str> = files;
             all.push(PROVENANCE_FILE);
             entry.finish(&all)?;
-            log.line(&format!(
-                "done in {:.1} s: {summary}",
-                t0.elapsed().as_secs_f64()
-            ));
-            emit(JobEvent::Finished {
-                summary: summary.clone(),
-            });
+            log.line(&format!("done in {:.1} s: {summary}", t0.elapsed().as_secs_f64()));
+            emit(JobEvent::Finished { summary: summary.clone() });
             drop(lock);
             Ok(ExecOutcome::Done { summary })
         }
@@ -221,46 +203,24 @@ fn input(store: &Store, id: &str, kind: JobKind, hash: &JobHash) -> Result<Entry
     let e = store.entry(kind, hash);
     match e.verify() {
         Ok(_) => Ok(e),
-        Err(why) => Err(ExecError::Input {
-            id: id.to_string(),
-            input: e.id(),
-            why,
-        }),
+        Err(why) => Err(ExecError::Input { id: id.to_string(), input: e.id(), why }),
     }
 }
 
-fn run_prepare(
-    entry: &Entry,
-    spec: &PrepareSpec,
-    threads: u32,
-    emit: &mut dyn FnMut(JobEvent),
-) -> JobResult {
+fn run_prepare(entry: &Entry, spec: &PrepareSpec, threads: u32, emit: &mut dyn FnMut(JobEvent)) -> JobResult {
     let id = entry.id();
-    let job_err = |message: String| ExecError::Job {
-        id: id.clone(),
-        message,
-    };
-    emit(JobEvent::Note {
-        text: format!("rendering images at {} px", spec.size),
-    });
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads as usize)
-        .build()
-        .map_err(|e| job_err(e.to_string()))?;
+    let job_err = |message: String| ExecError::Job { id: id.clone(), message };
+    emit(JobEvent::Note { text: format!("rendering images at {} px", spec.size) });
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(threads as usize).build().map_err(|e| job_err(e.to_string()))?;
     let (prepared, summary) = pool.install(|| data::build(&spec.dataset, spec.size));
     data::write(&entry.file(DATA_FILE), &prepared)?;
     write_json(&entry.file(SUMMARY_FILE), &summary)?;
     let grid = entry.file(SAMPLES_FILE);
     let tmp = grid.with_file_name(".samples.tmp.png");
-    data::write_samples(&prepared, &tmp)
-        .map_err(|e| job_err(format!("failed to write sample grid: {e}")))?;
+    data::write_samples(&prepared, &tmp).map_err(|e| job_err(format!("failed to write sample grid: {e}")))?;
     std::fs::rename(&tmp, &grid).map_err(|e| StoreError::io(&grid, e))?;
-    let text = format!(
-        "{} images at {} px, {} classes",
-        summary.images,
-        summary.size,
-        summary.class_names.len()
-    );
+    let text = format!("{} images at {} px, {} classes", summary.images, summary.size, summary.class_names.len());
     Ok(Some((text, vec![DATA_FILE, SUMMARY_FILE, SAMPLES_FILE])))
 }
 
@@ -283,34 +243,23 @@ fn run_train(
     let mut threads = opts.threads;
     if let Some(t) = crate::store::checkpoint_threads(&ck_path) {
         if t != threads && !dev.is_cuda() {
-            log.line(&format!("using {t} thread(s) as the interrupted run did (asked for {threads}), so results match"));
+            log.line(&format!(
+                "using {t} thread(s) as the interrupted run did (asked for {threads}), so results match"
+            ));
             threads = t;
             tch::set_num_threads(t as i32);
         }
     }
-    let run = TrainRun {
-        spec,
-        data: &data,
-        device: dev,
-        threads,
-        checkpoint: &ck_path,
-        stop,
-    };
+    let run = TrainRun { spec, data: &data, device: dev, threads, checkpoint: &ck_path, stop };
     let end =
-        train::train(run, emit, &mut |s| log.line(&s)).map_err(|source| ExecError::Train {
-            id: id.clone(),
-            source,
-        })?;
+        train::train(run, emit, &mut |s| log.line(&s)).map_err(|source| ExecError::Train { id: id.clone(), source })?;
     match end {
         TrainEnd::Stopped { .. } => Ok(None),
         TrainEnd::Finished { model, rows, steps } => {
             let mut tensors = model.named_tensors();
             if matches!(spec.model, crate::spec::ModelSpec::DeepEmotion { .. }) {
                 // PyTorch's BatchNorm keeps this counter; with it the file loads with strict=True.
-                tensors.push((
-                    "norm.num_batches_tracked".into(),
-                    tch::Tensor::from_slice(&[steps]).reshape([]),
-                ));
+                tensors.push(("norm.num_batches_tracked".into(), tch::Tensor::from_slice(&[steps]).reshape([])));
             }
             let meta = std::collections::BTreeMap::from([
                 ("format".to_string(), "pt".to_string()),
@@ -320,14 +269,8 @@ fn run_train(
             tensor_file::write(&entry.file(WEIGHTS_FILE), &tensors, &meta)?;
             write_atomic(&entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
             let _ = std::fs::remove_file(&ck_path);
-            let last = rows
-                .last()
-                .map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0))
-                .unwrap_or_default();
-            Ok(Some((
-                format!("{} epochs, {last}", rows.len()),
-                vec![WEIGHTS_FILE, METRICS_FILE],
-            )))
+            let last = rows.last().map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0)).unwrap_or_default();
+            Ok(Some((format!("{} epochs, {last}", rows.len()), vec![WEIGHTS_FILE, METRICS_FILE])))
         }
     }
 }
@@ -347,44 +290,27 @@ pub struct EvalResult {
     pub threads: u32,
 }
 
-fn run_evaluate(
-    store: &Store,
-    entry: &Entry,
-    spec: &EvaluateSpec,
-    dev: tch::Device,
-    threads: u32,
-) -> JobResult {
+fn run_evaluate(store: &Store, entry: &Entry, spec: &EvaluateSpec, dev: tch::Device, threads: u32) -> JobResult {
     let id = entry.id();
-    let job_err = |message: String| ExecError::Job {
-        id: id.clone(),
-        message,
-    };
+    let job_err = |message: String| ExecError::Job { id: id.clone(), message };
     let weights_entry = input(store, &id, JobKind::Train, &spec.weights)?;
     let data_entry = input(store, &id, JobKind::Prepare, &spec.data)?;
     let data = data::read(&data_entry.file(DATA_FILE))?;
     let weights_path = weights_entry.file(WEIGHTS_FILE);
     let weights = tensor_file::read(&weights_path)?;
     let model = Model::new(&spec.model, spec.classes, dev);
-    model
-        .load(&weights.tensors)
-        .map_err(|m| job_err(format!("failed to load `{}`: {m}", weights_path.display())))?;
+    model.load(&weights.tensors).map_err(|m| job_err(format!("failed to load `{}`: {m}", weights_path.display())))?;
 
     let idx = data.indices(data::Split::Test);
     let x = model.preprocess(&data.images.index_select(0, &idx));
-    let labels: Vec<i64> = Vec::try_from(data.labels.index_select(0, &idx))
+    let labels: Vec<i64> =
+        Vec::try_from(data.labels.index_select(0, &idx)).map_err(|e: tch::TchError| job_err(e.to_string()))?;
+    let preds: Vec<i64> = Vec::try_from(model.logits(&x, 256).argmax(-1, false).to_device(tch::Device::Cpu))
         .map_err(|e: tch::TchError| job_err(e.to_string()))?;
-    let preds: Vec<i64> = Vec::try_from(
-        model
-            .logits(&x, 256)
-            .argmax(-1, false)
-            .to_device(tch::Device::Cpu),
-    )
-    .map_err(|e: tch::TchError| job_err(e.to_string()))?;
     let test = eval::classification(&labels, &preds, &data.class_names);
 
     let mut csv = String::from("index,label,prediction\n");
-    let positions: Vec<i64> =
-        Vec::try_from(&idx).map_err(|e: tch::TchError| job_err(e.to_string()))?;
+    let positions: Vec<i64> = Vec::try_from(&idx).map_err(|e: tch::TchError| job_err(e.to_string()))?;
     for ((i, y), p) in positions.iter().zip(&labels).zip(&preds) {
         csv.push_str(&format!("{i},{y},{p}\n"));
     }
@@ -395,9 +321,7 @@ fn run_evaluate(
         model: spec.model.display(),
         classes: spec.classes,
         trainable_params: model.trainable_count(),
-        weights_bytes: std::fs::metadata(&weights_path)
-            .map(|m| m.len())
-            .unwrap_or(0),
+        weights_bytes: std::fs::metadata(&weights_path).map(|m| m.len()).unwrap_or(0),
         latency_ms_batch1: eval::median_ms(&model, 1, 5, 30),
         latency_ms_batch64: eval::median_ms(&model, 64, 2, 10),
         device: device::name(dev),
@@ -405,10 +329,6 @@ fn run_evaluate(
         test,
     };
     write_json(&entry.file(RESULT_FILE), &result)?;
-    let summary = format!(
-        "test accuracy {:.1} %, macro-F1 {:.3}",
-        result.test.accuracy * 100.0,
-        result.test.macro_f1
-    );
+    let summary = format!("test accuracy {:.1} %, macro-F1 {:.3}", result.test.accuracy * 100.0, result.test.macro_f1);
     Ok(Some((summary, vec![RESULT_FILE, PREDICTIONS_FILE])))
 }

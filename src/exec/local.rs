@@ -72,11 +72,7 @@ pub fn run(
 ) -> Result<RunSummary, StoreError> {
     let t0 = Instant::now();
     let n = plan.jobs.len();
-    let entries: Vec<Entry> = plan
-        .jobs
-        .iter()
-        .map(|j| store.entry(j.kind(), &j.hash))
-        .collect();
+    let entries: Vec<Entry> = plan.jobs.iter().map(|j| store.entry(j.kind(), &j.hash)).collect();
     let mut state = vec![State::Waiting; n];
     let mut summary = RunSummary::default();
     for (i, e) in entries.iter().enumerate() {
@@ -97,11 +93,7 @@ pub fn run(
             }
         }
     }
-    sink.on(&RunEvent::Planned {
-        total: n,
-        cached: summary.cached,
-        to_run: n - summary.cached,
-    });
+    sink.on(&RunEvent::Planned { total: n, cached: summary.cached, to_run: n - summary.cached });
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut running: Vec<Option<Running>> = (0..n).map(|_| None).collect();
@@ -119,12 +111,7 @@ pub fn run(
         }
         // Skip jobs whose inputs failed.
         for i in 0..n {
-            if state[i] == State::Waiting
-                && plan.jobs[i]
-                    .deps
-                    .iter()
-                    .any(|&d| state[d] == State::Ended(false))
-            {
+            if state[i] == State::Waiting && plan.jobs[i].deps.iter().any(|&d| state[d] == State::Ended(false)) {
                 state[i] = State::Ended(false);
                 summary.skipped += 1;
                 let job = &plan.jobs[i];
@@ -132,9 +119,7 @@ pub fn run(
                     index: i,
                     id: entries[i].id(),
                     describe: job.label.describe(),
-                    outcome: Outcome::Skipped {
-                        reason: "an input job did not finish".into(),
-                    },
+                    outcome: Outcome::Skipped { reason: "an input job did not finish".into() },
                     seconds: 0.0,
                 });
             }
@@ -145,11 +130,8 @@ pub fn run(
                 if free_slots.is_empty() {
                     break;
                 }
-                let ready = state[i] == State::Waiting
-                    && plan.jobs[i]
-                        .deps
-                        .iter()
-                        .all(|&d| state[d] == State::Ended(true));
+                let ready =
+                    state[i] == State::Waiting && plan.jobs[i].deps.iter().all(|&d| state[d] == State::Ended(true));
                 if !ready {
                     continue;
                 }
@@ -197,10 +179,7 @@ pub fn run(
                 if let (JobEvent::Finished { summary: s }, Some(r)) = (&ev, running[i].as_mut()) {
                     r.summary = Some(s.clone());
                 }
-                sink.on(&RunEvent::Job {
-                    index: i,
-                    event: ev,
-                });
+                sink.on(&RunEvent::Job { index: i, event: ev });
             }
             Msg::Exit(i, code) => {
                 let Some(r) = running[i].take() else { continue };
@@ -210,11 +189,7 @@ pub fn run(
                     Some(0) => {
                         state[i] = State::Ended(true);
                         summary.done += 1;
-                        Outcome::Done {
-                            summary: r
-                                .summary
-                                .unwrap_or_else(|| "finished by another run".into()),
-                        }
+                        Outcome::Done { summary: r.summary.unwrap_or_else(|| "finished by another run".into()) }
                     }
                     Some(EXIT_STOPPED) => {
                         state[i] = State::Ended(false);
@@ -308,12 +283,7 @@ fn spawn(
         let code = child.wait().ok().and_then(|s| s.code());
         let _ = tx.send(Msg::Exit(index, code));
     });
-    Ok(Running {
-        child_pid: pid,
-        started: Instant::now(),
-        summary: None,
-        stderr_tail: tail,
-    })
+    Ok(Running { child_pid: pid, started: Instant::now(), summary: None, stderr_tail: tail })
 }
 
 fn failure_message(entry: &Entry, code: Option<i32>, tail: &Mutex<VecDeque<String>>) -> String {
@@ -324,10 +294,7 @@ fn failure_message(entry: &Entry, code: Option<i32>, tail: &Mutex<VecDeque<Strin
     if let Ok(Some(f)) = read_json::<Failed>(&entry.file("failed.json")) {
         return f.message;
     }
-    let tail = tail
-        .lock()
-        .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
-        .unwrap_or_default();
+    let tail = tail.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default();
     let how = match code {
         Some(c) => format!("exited with code {c}"),
         None => "was killed by a signal".into(),

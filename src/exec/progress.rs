@@ -10,11 +10,7 @@ use super::events::{EventSink, JobEvent, Outcome, RunEvent};
 /// Formats seconds as `1h02m`, `3m05s` or `12.3s`.
 pub fn human_secs(s: f64) -> String {
     if s >= 3600.0 {
-        format!(
-            "{}h{:02}m",
-            (s / 3600.0) as u64,
-            ((s % 3600.0) / 60.0) as u64
-        )
+        format!("{}h{:02}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
     } else if s >= 60.0 {
         format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
     } else {
@@ -36,19 +32,8 @@ fn outcome_text(o: &Outcome) -> String {
 
 fn epoch_text(ev: &JobEvent) -> Option<String> {
     match ev {
-        JobEvent::Started {
-            epochs,
-            resumed_from: Some(e),
-            ..
-        } => Some(format!("resuming after epoch {e}/{epochs}")),
-        JobEvent::Epoch {
-            epoch,
-            epochs,
-            train_loss,
-            train_acc,
-            val_acc,
-            seconds,
-        } => Some(format!(
+        JobEvent::Started { epochs, resumed_from: Some(e), .. } => Some(format!("resuming after epoch {e}/{epochs}")),
+        JobEvent::Epoch { epoch, epochs, train_loss, train_acc, val_acc, seconds } => Some(format!(
             "epoch {epoch}/{epochs} loss {train_loss:.3} acc {:.1}% val {:.1}% ETA {}",
             train_acc * 100.0,
             val_acc * 100.0,
@@ -69,22 +54,14 @@ pub struct LineSink {
 
 impl LineSink {
     pub fn new(verbose: bool) -> LineSink {
-        LineSink {
-            verbose,
-            total: 0,
-            ended: 0,
-        }
+        LineSink { verbose, total: 0, ended: 0 }
     }
 }
 
 impl EventSink for LineSink {
     fn on(&mut self, event: &RunEvent) {
         match event {
-            RunEvent::Planned {
-                total,
-                cached,
-                to_run,
-            } => {
+            RunEvent::Planned { total, cached, to_run } => {
                 self.total = *total;
                 self.ended = *cached;
                 eprintln!("{total} jobs: {cached} cached, {to_run} to run");
@@ -97,13 +74,7 @@ impl EventSink for LineSink {
                     }
                 }
             }
-            RunEvent::JobEnded {
-                id,
-                describe,
-                outcome,
-                seconds,
-                ..
-            } => {
+            RunEvent::JobEnded { id, describe, outcome, seconds, .. } => {
                 self.ended += 1;
                 eprintln!(
                     "[{}/{}] {id} {describe} {} ({})",
@@ -134,11 +105,7 @@ impl BarSink {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        BarSink {
-            multi,
-            overall,
-            bars: HashMap::new(),
-        }
+        BarSink { multi, overall, bars: HashMap::new() }
     }
 }
 
@@ -151,21 +118,12 @@ impl Default for BarSink {
 impl EventSink for BarSink {
     fn on(&mut self, event: &RunEvent) {
         match event {
-            RunEvent::Planned {
-                total,
-                cached,
-                to_run,
-            } => {
+            RunEvent::Planned { total, cached, to_run } => {
                 self.overall.set_length(*total as u64);
                 self.overall.set_position(*cached as u64);
-                self.overall
-                    .set_message(format!("({cached} cached, {to_run} to run)"));
+                self.overall.set_message(format!("({cached} cached, {to_run} to run)"));
             }
-            RunEvent::JobStarted {
-                index,
-                id,
-                describe,
-            } => {
+            RunEvent::JobStarted { index, id, describe } => {
                 let bar = self.multi.add(ProgressBar::new_spinner());
                 bar.set_style(
                     ProgressStyle::with_template("  {spinner} {prefix} {msg}")
@@ -181,23 +139,14 @@ impl EventSink for BarSink {
                     bar.set_message(t);
                 }
             }
-            RunEvent::JobEnded {
-                index,
-                id,
-                describe,
-                outcome,
-                seconds,
-            } => {
+            RunEvent::JobEnded { index, id, describe, outcome, seconds } => {
                 if let Some((bar, _)) = self.bars.remove(index) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
                 self.overall.inc(1);
-                let _ = self.multi.println(format!(
-                    "{id} {describe} {} ({})",
-                    outcome_text(outcome),
-                    human_secs(*seconds)
-                ));
+                let _ =
+                    self.multi.println(format!("{id} {describe} {} ({})", outcome_text(outcome), human_secs(*seconds)));
             }
             RunEvent::Finished { .. } => {
                 self.overall.finish_and_clear();

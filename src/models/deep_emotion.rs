@@ -29,20 +29,12 @@ pub struct DeepEmotion {
 
 fn conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
     let fan_in = cin * k * k;
-    let cfg = ConvConfig {
-        ws_init: torch_default(fan_in),
-        bs_init: torch_default(fan_in),
-        ..Default::default()
-    };
+    let cfg = ConvConfig { ws_init: torch_default(fan_in), bs_init: torch_default(fan_in), ..Default::default() };
     nn::conv2d(p, cin, cout, k, cfg)
 }
 
 fn linear(p: nn::Path, cin: i64, cout: i64) -> nn::Linear {
-    let cfg = LinearConfig {
-        ws_init: torch_default(cin),
-        bs_init: Some(torch_default(cin)),
-        bias: true,
-    };
+    let cfg = LinearConfig { ws_init: torch_default(cin), bs_init: Some(torch_default(cin)), bias: true };
     nn::linear(p, cin, cout, cfg)
 }
 
@@ -57,23 +49,14 @@ impl DeepEmotion {
             &fc_loc / "2",
             32,
             6,
-            LinearConfig {
-                ws_init: nn::Init::Const(0.0),
-                bs_init: Some(nn::Init::Const(0.0)),
-                bias: true,
-            },
+            LinearConfig { ws_init: nn::Init::Const(0.0), bs_init: Some(nn::Init::Const(0.0)), bias: true },
         );
         tch::no_grad(|| {
             if let Some(b) = &fc_loc2.bs {
-                b.shallow_clone().copy_(
-                    &Tensor::from_slice(&[1.0f32, 0., 0., 0., 1., 0.]).to_device(b.device()),
-                );
+                b.shallow_clone().copy_(&Tensor::from_slice(&[1.0f32, 0., 0., 0., 1., 0.]).to_device(b.device()));
             }
         });
-        let bn = nn::BatchNormConfig {
-            ws_init: nn::Init::Const(1.0),
-            ..Default::default()
-        };
+        let bn = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), ..Default::default() };
         DeepEmotion {
             conv1: conv(p / "conv1", 1, 10, 3),
             conv2: conv(p / "conv2", 10, 10, 3),
@@ -100,10 +83,7 @@ impl DeepEmotion {
             .max_pool2d_default(2) // 10 x 8 x 8
             .relu()
             .view([-1, 640]);
-        xs.apply(&self.fc_loc1)
-            .relu()
-            .apply(&self.fc_loc2)
-            .view([-1, 2, 3])
+        xs.apply(&self.fc_loc1).relu().apply(&self.fc_loc2).view([-1, 2, 3])
     }
 
     /// The input warped by the STN (bilinear, zero padding, align_corners = false).

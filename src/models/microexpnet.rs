@@ -21,10 +21,7 @@ pub struct MicroExpNet {
 }
 
 /// Biases are N(0, 0.5) in the public code.
-const BIAS: nn::Init = nn::Init::Randn {
-    mean: 0.0,
-    stdev: 0.5,
-};
+const BIAS: nn::Init = nn::Init::Randn { mean: 0.0, stdev: 0.5 };
 
 impl MicroExpNet {
     pub const INPUT: i64 = 84;
@@ -41,11 +38,7 @@ impl MicroExpNet {
             nn::conv2d(p / name, cin, cout, k, cfg)
         };
         let linear = |name: &str, cin: i64, cout: i64| {
-            let cfg = LinearConfig {
-                ws_init: xavier_uniform(cin, cout),
-                bs_init: Some(BIAS),
-                bias: true,
-            };
+            let cfg = LinearConfig { ws_init: xavier_uniform(cin, cout), bs_init: Some(BIAS), bias: true };
             nn::linear(p / name, cin, cout, cfg)
         };
         let width = variant.fc1();

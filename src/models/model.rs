@@ -10,8 +10,8 @@ use crate::spec::ModelSpec;
 /// The network of a model.
 #[derive(Debug)]
 pub enum Net {
-    DeepEmotion(DeepEmotion),
-    MicroExpNet(MicroExpNet),
+    DeepEmotion(Box<DeepEmotion>),
+    MicroExpNet(Box<MicroExpNet>),
 }
 
 /// A model with its parameters.
@@ -29,19 +29,12 @@ impl Model {
         let root = vs.root();
         let classes = classes as i64;
         let net = match *spec {
-            ModelSpec::DeepEmotion { dropout } => {
-                Net::DeepEmotion(DeepEmotion::new(&root, classes, dropout))
-            }
+            ModelSpec::DeepEmotion { dropout } => Net::DeepEmotion(Box::new(DeepEmotion::new(&root, classes, dropout))),
             ModelSpec::MicroExpNet { variant, dropout } => {
-                Net::MicroExpNet(MicroExpNet::new(&root, variant, classes, dropout))
+                Net::MicroExpNet(Box::new(MicroExpNet::new(&root, variant, classes, dropout)))
             }
         };
-        Model {
-            spec: *spec,
-            classes,
-            vs,
-            net,
-        }
+        Model { spec: *spec, classes, vs, net }
     }
 
     pub fn device(&self) -> Device {
@@ -91,10 +84,7 @@ impl Model {
 
     /// Trainable parameters by name, sorted.
     pub fn trainable(&self) -> Vec<(String, Tensor)> {
-        self.named_tensors()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect()
+        self.named_tensors().into_iter().filter(|(_, t)| t.requires_grad()).collect()
     }
 
     pub fn trainable_count(&self) -> i64 {
@@ -112,14 +102,9 @@ impl Model {
                     .map(|(_, s)| s)
                     .ok_or_else(|| format!("missing tensor `{name}`"))?;
                 if src.size() != t.size() {
-                    return Err(format!(
-                        "tensor `{name}` has shape {:?}, expected {:?}",
-                        src.size(),
-                        t.size()
-                    ));
+                    return Err(format!("tensor `{name}` has shape {:?}, expected {:?}", src.size(), t.size()));
                 }
-                t.shallow_clone()
-                    .copy_(&src.to_device(t.device()).to_kind(t.kind()));
+                t.shallow_clone().copy_(&src.to_device(t.device()).to_kind(t.kind()));
             }
             Ok(())
         })
@@ -138,10 +123,7 @@ mod tests {
     #[test]
     fn parameter_counts_match_the_reference() {
         assert_eq!(count(ModelSpec::DeepEmotion { dropout: 0.5 }, 7), 66_877);
-        let m = |variant| ModelSpec::MicroExpNet {
-            variant,
-            dropout: 0.5,
-        };
+        let m = |variant| ModelSpec::MicroExpNet { variant, dropout: 0.5 };
         assert_eq!(count(m(Variant::M), 8), 900_920);
         assert_eq!(count(m(Variant::S), 8), 232_184);
         assert_eq!(count(m(Variant::Xs), 8), 120_728);
@@ -154,14 +136,7 @@ mod tests {
         let x = Tensor::zeros([3, 1, 48, 48], (Kind::Float, Device::Cpu));
         assert_eq!(de.forward_t(&x, false).size(), vec![3, 7]);
         assert_eq!(de.forward_t(&x, true).size(), vec![3, 7]);
-        let me = Model::new(
-            &ModelSpec::MicroExpNet {
-                variant: Variant::Xxs,
-                dropout: 0.5,
-            },
-            8,
-            Device::Cpu,
-        );
+        let me = Model::new(&ModelSpec::MicroExpNet { variant: Variant::Xxs, dropout: 0.5 }, 8, Device::Cpu);
         let x = Tensor::zeros([2, 1, 84, 84], (Kind::Float, Device::Cpu));
         assert_eq!(me.forward_t(&x, false).size(), vec![2, 8]);
     }
@@ -186,9 +161,7 @@ mod tests {
 
     #[test]
     fn stn_starts_at_identity() {
-        let Net::DeepEmotion(n) =
-            &Model::new(&ModelSpec::DeepEmotion { dropout: 0.5 }, 7, Device::Cpu).net
-        else {
+        let Net::DeepEmotion(n) = &Model::new(&ModelSpec::DeepEmotion { dropout: 0.5 }, 7, Device::Cpu).net else {
             unreachable!()
         };
         let x = Tensor::rand([2, 1, 48, 48], (Kind::Float, Device::Cpu));

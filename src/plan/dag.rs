@@ -36,18 +36,9 @@ impl Plan {
         if let Some(&i) = self.index.get(&hash) {
             return i;
         }
-        let deps = spec
-            .inputs()
-            .iter()
-            .filter_map(|h| self.index.get(h).copied())
-            .collect();
+        let deps = spec.inputs().iter().filter_map(|h| self.index.get(h).copied()).collect();
         let i = self.jobs.len();
-        self.jobs.push(Job {
-            hash,
-            spec,
-            label,
-            deps,
-        });
+        self.jobs.push(Job { hash, spec, label, deps });
         self.index.insert(hash, i);
         i
     }
@@ -58,11 +49,7 @@ impl Plan {
 
     /// Jobs that read job `i`.
     pub fn dependents(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.jobs
-            .iter()
-            .enumerate()
-            .filter(move |(_, j)| j.deps.contains(&i))
-            .map(|(k, _)| k)
+        self.jobs.iter().enumerate().filter(move |(_, j)| j.deps.contains(&i)).map(|(k, _)| k)
     }
 }
 
@@ -73,14 +60,8 @@ pub fn build(p: &Pipeline) -> Plan {
         let dataset = &p.datasets[&e.dataset];
         let classes = dataset.classes();
         let prep = plan.add(
-            JobSpec::Prepare(PrepareSpec {
-                dataset: dataset.clone(),
-                size: e.model.input_size(),
-            }),
-            JobLabel {
-                dataset: e.dataset.clone(),
-                ..Default::default()
-            },
+            JobSpec::Prepare(PrepareSpec { dataset: dataset.clone(), size: e.model.input_size() }),
+            JobLabel { dataset: e.dataset.clone(), ..Default::default() },
         );
         let data = plan.jobs[prep].hash;
         let label = JobLabel {
@@ -91,25 +72,11 @@ pub fn build(p: &Pipeline) -> Plan {
             axes: e.axes.clone(),
         };
         let train = plan.add(
-            JobSpec::Train(TrainJobSpec {
-                model: e.model,
-                train: e.train,
-                seed: e.seed,
-                classes,
-                data,
-            }),
+            JobSpec::Train(TrainJobSpec { model: e.model, train: e.train, seed: e.seed, classes, data }),
             label.clone(),
         );
         let weights = plan.jobs[train].hash;
-        plan.add(
-            JobSpec::Evaluate(EvaluateSpec {
-                model: e.model,
-                classes,
-                weights,
-                data,
-            }),
-            label,
-        );
+        plan.add(JobSpec::Evaluate(EvaluateSpec { model: e.model, classes, weights, data }), label);
     }
     plan
 }

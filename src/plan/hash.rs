@@ -52,8 +52,7 @@ impl Serialize for JobHash {
 impl<'de> serde::Deserialize<'de> for JobHash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        JobHash::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a 64-digit hex hash")))
+        JobHash::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a 64-digit hex hash")))
     }
 }
 

@@ -99,11 +99,7 @@ impl JobSpec {
 
     /// The canonical text that is hashed.
     pub fn canonical(&self) -> String {
-        canonical(&Hashed {
-            format: JOB_FORMAT,
-            revision: self.kind().revision(),
-            job: self,
-        })
+        canonical(&Hashed { format: JOB_FORMAT, revision: self.kind().revision(), job: self })
     }
 
     pub fn hash(&self) -> JobHash {

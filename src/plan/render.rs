@@ -57,23 +57,13 @@ fn settings(job: &Job) -> String {
 
 /// The table of `plan` and `status`, with a summary line.
 pub fn render_table(rows: &[PlannedJob<'_>]) -> String {
-    let header = [
-        "KIND", "MODEL", "DATASET", "SETTINGS", "SEED", "HASH", "STATE",
-    ];
+    let header = ["KIND", "MODEL", "DATASET", "SETTINGS", "SEED", "HASH", "STATE"];
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
             let j = r.job;
-            let model = if j.label.model.is_empty() {
-                "-".to_string()
-            } else {
-                j.label.model.clone()
-            };
-            let seed = j
-                .label
-                .seed
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into());
+            let model = if j.label.model.is_empty() { "-".to_string() } else { j.label.model.clone() };
+            let seed = j.label.seed.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
             let state = match &r.result {
                 Some(res) => format!("{} {res}", r.state.word()),
                 None => r.state.word(),
@@ -97,11 +87,7 @@ pub fn render_table(rows: &[PlannedJob<'_>]) -> String {
     }
     let mut out = String::new();
     let line = |out: &mut String, c: &[String]| {
-        let parts: Vec<String> = c
-            .iter()
-            .zip(widths)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
+        let parts: Vec<String> = c.iter().zip(widths).map(|(s, w)| format!("{s:<w$}")).collect();
         let _ = writeln!(out, "{}", parts.join("  ").trim_end());
     };
     line(&mut out, &header.map(String::from));
@@ -145,15 +131,9 @@ fn node_label(j: &Job) -> String {
 
 /// Graphviz dot.
 pub fn render_dot(plan: &Plan) -> String {
-    let mut out = String::from(
-        "digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
-    );
+    let mut out = String::from("digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
     for (i, j) in plan.jobs.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  j{i} [label=\"{}\"];",
-            node_label(j).replace('"', "'")
-        );
+        let _ = writeln!(out, "  j{i} [label=\"{}\"];", node_label(j).replace('"', "'"));
     }
     for (i, j) in plan.jobs.iter().enumerate() {
         for d in &j.deps {
@@ -168,11 +148,7 @@ pub fn render_dot(plan: &Plan) -> String {
 pub fn render_mermaid(plan: &Plan) -> String {
     let mut out = String::from("flowchart LR\n");
     for (i, j) in plan.jobs.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  j{i}[\"{}\"]",
-            node_label(j).replace("\\n", "<br/>").replace('"', "'")
-        );
+        let _ = writeln!(out, "  j{i}[\"{}\"]", node_label(j).replace("\\n", "<br/>").replace('"', "'"));
     }
     for (i, j) in plan.jobs.iter().enumerate() {
         for d in &j.deps {

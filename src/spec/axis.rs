@@ -13,10 +13,7 @@ pub struct Axis<T> {
 
 impl<T> Axis<T> {
     pub fn one(value: T) -> Self {
-        Axis {
-            values: vec![value],
-            is_list: false,
-        }
+        Axis { values: vec![value], is_list: false }
     }
 }
 
@@ -26,22 +23,16 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Axis<T> {
         match value {
             serde_yaml::Value::Sequence(items) => {
                 if items.is_empty() {
-                    return Err(D::Error::custom(
-                        "an empty list spans no values; give at least one",
-                    ));
+                    return Err(D::Error::custom("an empty list spans no values; give at least one"));
                 }
                 let values = items
                     .into_iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        serde_yaml::from_value(item)
-                            .map_err(|e| D::Error::custom(format!("item {i}: {e}")))
+                        serde_yaml::from_value(item).map_err(|e| D::Error::custom(format!("item {i}: {e}")))
                     })
                     .collect::<Result<Vec<T>, D::Error>>()?;
-                Ok(Axis {
-                    values,
-                    is_list: true,
-                })
+                Ok(Axis { values, is_list: true })
             }
             other => {
                 let v = serde_yaml::from_value(other).map_err(D::Error::custom)?;
@@ -63,9 +54,7 @@ mod tests {
         assert_eq!(b.values, vec![1.0, 0.5]);
         assert!(b.is_list);
         assert!(serde_yaml::from_str::<Axis<f64>>("[]").is_err());
-        let e = serde_yaml::from_str::<Axis<f64>>("[1, x]")
-            .unwrap_err()
-            .to_string();
+        let e = serde_yaml::from_str::<Axis<f64>>("[1, x]").unwrap_err().to_string();
         assert!(e.contains("item 1"), "{e}");
     }
 }

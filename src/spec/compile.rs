@@ -7,8 +7,7 @@ use super::error::{Diagnostic, Origin};
 use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
-    AdamSpec, Arch, DatasetSpec, DeviceRequest, Experiment, ModelSpec, Pipeline, SyntheticSpec,
-    TrainSpec, Variant,
+    AdamSpec, Arch, DatasetSpec, DeviceRequest, Experiment, ModelSpec, Pipeline, SyntheticSpec, TrainSpec, Variant,
 };
 use super::raw::{RawDataset, RawPipeline, RawSettings};
 use super::source_map::SourceMap;
@@ -23,12 +22,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(file: &'a str, map: &'a SourceMap, origins: &'a Origins) -> Self {
-        Ctx {
-            file,
-            map,
-            origins,
-            diagnostics: Vec::new(),
-        }
+        Ctx { file, map, origins, diagnostics: Vec::new() }
     }
 
     /// Where the value at `path` was written.
@@ -36,29 +30,15 @@ impl<'a> Ctx<'a> {
         match self.origins.find(path) {
             Some(OverlaySource::Set(arg)) => Origin::Set(arg.clone()),
             Some(OverlaySource::Profile(p)) => {
-                let full = if path.is_empty() {
-                    format!("profiles.{p}")
-                } else {
-                    format!("profiles.{p}.{path}")
-                };
-                Origin::File {
-                    file: self.file.to_string(),
-                    pos: self.map.locate(&full),
-                }
+                let full = if path.is_empty() { format!("profiles.{p}") } else { format!("profiles.{p}.{path}") };
+                Origin::File { file: self.file.to_string(), pos: self.map.locate(&full) }
             }
-            None => Origin::File {
-                file: self.file.to_string(),
-                pos: self.map.locate(path),
-            },
+            None => Origin::File { file: self.file.to_string(), pos: self.map.locate(path) },
         }
     }
 
     pub fn error(&mut self, path: &str, message: impl Into<String>) {
-        let d = Diagnostic {
-            origin: self.origin(path),
-            key: path.to_string(),
-            message: message.into(),
-        };
+        let d = Diagnostic { origin: self.origin(path), key: path.to_string(), message: message.into() };
         if !self.diagnostics.contains(&d) {
             self.diagnostics.push(d);
         }
@@ -69,8 +49,7 @@ impl<'a> Ctx<'a> {
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
@@ -79,17 +58,10 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     if raw.version != 1 {
         ctx.error(
             "version",
-            format!(
-                "format version `{}` is not supported; this program reads version 1",
-                raw.version
-            ),
+            format!("format version `{}` is not supported; this program reads version 1", raw.version),
         );
     }
-    if raw
-        .default_profile
-        .as_deref()
-        .is_some_and(|p| p.trim().is_empty())
-    {
+    if raw.default_profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
         ctx.error("default_profile", "the default profile name is empty");
     }
     if raw.name.trim().is_empty() {
@@ -115,10 +87,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     for (name, d) in &raw.datasets {
         let path = format!("datasets.{name}");
         if !valid_name(name) {
-            ctx.error(
-                &path,
-                format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"),
-            );
+            ctx.error(&path, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
         }
         if let Some(spec) = compile_dataset(d, &path, ctx) {
             datasets.insert(name.clone(), spec);
@@ -129,11 +98,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     }
     for (i, s) in raw.seeds.values.iter().enumerate() {
         if *s < 0 {
-            let p = if raw.seeds.is_list {
-                format!("seeds[{i}]")
-            } else {
-                "seeds".into()
-            };
+            let p = if raw.seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
             ctx.error(&p, format!("a seed must be >= 0, got `{s}`"));
         }
     }
@@ -147,48 +112,26 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
                 Some(c) => g.push(c),
                 None => ctx.error(
                     &format!("matrix.zip[{gi}][{ki}]"),
-                    format!(
-                        "`{k}` is not a setting that can be an axis; expected one of {}",
-                        KEYS.join(", ")
-                    ),
+                    format!("`{k}` is not a setting that can be an axis; expected one of {}", KEYS.join(", ")),
                 ),
             }
         }
         if g.len() < 2 {
-            ctx.error(
-                &format!("matrix.zip[{gi}]"),
-                "a zip group pairs at least two axes",
-            );
+            ctx.error(&format!("matrix.zip[{gi}]"), "a zip group pairs at least two axes");
         }
         zip.push(g);
     }
-    for (kind, entries) in [
-        ("include", &raw.matrix.include),
-        ("exclude", &raw.matrix.exclude),
-    ] {
+    for (kind, entries) in [("include", &raw.matrix.include), ("exclude", &raw.matrix.exclude)] {
         for (i, e) in entries.iter().enumerate() {
             let path = format!("matrix.{kind}[{i}]");
             if e.arch.is_some() {
-                ctx.error(
-                    &format!("{path}.arch"),
-                    "`arch` belongs under `models`, not in a matrix entry",
-                );
+                ctx.error(&format!("{path}.arch"), "`arch` belongs under `models`, not in a matrix entry");
             }
             if let Some(m) = &e.model {
                 for (j, name) in m.values.iter().enumerate() {
                     if !raw.models.contains_key(name) {
-                        let p = if m.is_list {
-                            format!("{path}.model[{j}]")
-                        } else {
-                            format!("{path}.model")
-                        };
-                        ctx.error(
-                            &p,
-                            format!(
-                                "unknown model `{name}`; models are: {}",
-                                names(raw.models.keys())
-                            ),
-                        );
+                        let p = if m.is_list { format!("{path}.model[{j}]") } else { format!("{path}.model") };
+                        ctx.error(&p, format!("unknown model `{name}`; models are: {}", names(raw.models.keys())));
                     }
                 }
             }
@@ -204,16 +147,10 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     for (name, settings) in &raw.models {
         let base = format!("models.{name}");
         if !valid_name(name) {
-            ctx.error(
-                &base,
-                format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"),
-            );
+            ctx.error(&base, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
         }
         if settings.model.is_some() {
-            ctx.error(
-                &format!("{base}.model"),
-                "`model` is only used in matrix entries",
-            );
+            ctx.error(&format!("{base}.model"), "`model` is only used in matrix entries");
         }
         let arch = match settings.arch.as_deref() {
             None => {
@@ -232,10 +169,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
             },
         };
         if settings.datasets.is_none() {
-            ctx.error(
-                &base,
-                "missing `datasets`: the data sets this model trains on",
-            );
+            ctx.error(&base, "missing `datasets`: the data sets this model trains on");
             continue;
         }
         let axes = model_axes(ctx, arch, settings, &base, global_seeds, &raw.datasets);
@@ -247,10 +181,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
             }
         };
         for (i, inc) in raw.matrix.include.iter().enumerate() {
-            let applies = inc
-                .model
-                .as_ref()
-                .is_none_or(|m| m.values.iter().any(|x| x == name));
+            let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
             if !applies {
                 continue;
             }
@@ -259,32 +190,18 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
             let given = matrix::given(inc);
             let merged: Vec<AxisValues> = axes
                 .iter()
-                .map(|a| {
-                    over.iter()
-                        .find(|o| o.key == a.key && given.contains_key(a.key))
-                        .unwrap_or(a)
-                        .clone()
-                })
+                .map(|a| over.iter().find(|o| o.key == a.key && given.contains_key(a.key)).unwrap_or(a).clone())
                 .collect();
             match matrix::expand(&merged, &zip) {
                 Ok(c) => combos.extend(c),
                 Err(e) => ctx.error(&path, e),
             }
         }
-        combos.retain(|c| {
-            !raw.matrix
-                .exclude
-                .iter()
-                .any(|f| matrix::matches(c, name, f))
-        });
-        let list_keys: Vec<&'static str> =
-            axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
+        combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
+        let list_keys: Vec<&'static str> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
         for combo in combos {
             if let Some(e) = experiment(ctx, name, arch, &combo, &list_keys) {
-                let key = format!(
-                    "{:?}",
-                    (&e.model_name, &e.dataset, e.seed, e.model, e.train)
-                );
+                let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train));
                 if seen.insert(key) {
                     experiments.push(e);
                 }
@@ -294,10 +211,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     if raw.models.is_empty() {
         ctx.error("models", "no model is declared");
     } else if experiments.is_empty() && ctx.diagnostics.is_empty() {
-        ctx.error(
-            "matrix",
-            "the matrix expands to zero jobs (every combination was excluded)",
-        );
+        ctx.error("matrix", "the matrix expands to zero jobs (every combination was excluded)");
     }
 
     if !ctx.diagnostics.is_empty() {
@@ -333,11 +247,7 @@ fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
 }
 
 fn arch_names() -> String {
-    Arch::ALL
-        .iter()
-        .map(|a| format!("`{}`", a.name()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    Arch::ALL.iter().map(|a| format!("`{}`", a.name())).collect::<Vec<_>>().join(", ")
 }
 
 fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
@@ -346,10 +256,7 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
             let mut int = |key: &str, v: Option<i64>, default: i64, min: i64, max: i64| -> i64 {
                 let v = v.unwrap_or(default);
                 if v < min || v > max {
-                    ctx.error(
-                        &format!("{path}.{key}"),
-                        format!("must be in {min}..={max}, got `{v}`"),
-                    );
+                    ctx.error(&format!("{path}.{key}"), format!("must be in {min}..={max}, got `{v}`"));
                 }
                 v
             };
@@ -359,10 +266,7 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
             let mut frac = |key: &str, v: Option<f64>, default: f64, lo: f64, hi: f64| -> f64 {
                 let v = v.unwrap_or(default);
                 if !(v.is_finite() && v >= lo && v <= hi) {
-                    ctx.error(
-                        &format!("{path}.{key}"),
-                        format!("must be in [{lo}, {hi}], got `{v}`"),
-                    );
+                    ctx.error(&format!("{path}.{key}"), format!("must be in [{lo}, {hi}], got `{v}`"));
                 }
                 v
             };
@@ -380,10 +284,7 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
             }))
         }
         other => {
-            ctx.error(
-                &format!("{path}.kind"),
-                format!("unknown data set kind `{other}`; known: `synthetic`"),
-            );
+            ctx.error(&format!("{path}.kind"), format!("unknown data set kind `{other}`; known: `synthetic`"));
             None
         }
     }
@@ -409,51 +310,31 @@ fn default_of(arch: Arch, key: &str) -> Option<Val> {
 }
 
 /// Checks one value of one key.
-fn check(
-    arch: Arch,
-    key: &str,
-    v: &Val,
-    datasets: &BTreeMap<String, RawDataset>,
-) -> Result<(), String> {
+fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>) -> Result<(), String> {
     let f = |v: &Val| match v {
         Val::Float(x) => *x,
         Val::Int(i) => *i as f64,
         _ => f64::NAN,
     };
     match (key, v) {
-        ("datasets", Val::Str(s)) if !datasets.contains_key(s) => Err(format!(
-            "unknown data set `{s}`; declared: {}",
-            names(datasets.keys())
-        )),
+        ("datasets", Val::Str(s)) if !datasets.contains_key(s) => {
+            Err(format!("unknown data set `{s}`; declared: {}", names(datasets.keys())))
+        }
         ("seeds", Val::Int(i)) if *i < 0 => Err(format!("a seed must be >= 0, got `{i}`")),
-        ("variant", Val::Str(s)) if Variant::parse(s).is_none() => Err(format!(
-            "unknown MicroExpNet variant `{s}`; known: m, s, xs, xxs"
-        )),
-        ("variant", _) if arch != Arch::MicroExpNet => {
-            Err(format!("`{}` has no variants", arch.name()))
+        ("variant", Val::Str(s)) if Variant::parse(s).is_none() => {
+            Err(format!("unknown MicroExpNet variant `{s}`; known: m, s, xs, xxs"))
         }
-        ("epochs", Val::Int(i)) if *i < 1 || *i > 1_000_000 => {
-            Err(format!("epochs must be >= 1, got `{i}`"))
-        }
-        ("batch_size", Val::Int(i)) if *i < 1 || *i > 1 << 20 => {
-            Err(format!("batch_size must be >= 1, got `{i}`"))
-        }
+        ("variant", _) if arch != Arch::MicroExpNet => Err(format!("`{}` has no variants", arch.name())),
+        ("epochs", Val::Int(i)) if *i < 1 || *i > 1_000_000 => Err(format!("epochs must be >= 1, got `{i}`")),
+        ("batch_size", Val::Int(i)) if *i < 1 || *i > 1 << 20 => Err(format!("batch_size must be >= 1, got `{i}`")),
         ("lr", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("lr must be > 0, got `{v}`")),
-        ("optimizer", Val::Str(s)) if s != "adam" => {
-            Err(format!("unknown optimizer `{s}`; known: adam"))
-        }
+        ("optimizer", Val::Str(s)) if s != "adam" => Err(format!("unknown optimizer `{s}`; known: adam")),
         ("weight_decay", v) if !(f(v).is_finite() && f(v) >= 0.0) => {
             Err(format!("weight_decay must be >= 0, got `{v}`"))
         }
-        ("beta1" | "beta2", v) if !(f(v) >= 0.0 && f(v) < 1.0) => {
-            Err(format!("{key} must be in [0, 1), got `{v}`"))
-        }
-        ("eps", v) if !(f(v).is_finite() && f(v) > 0.0) => {
-            Err(format!("eps must be > 0, got `{v}`"))
-        }
-        ("dropout", v) if !(f(v) >= 0.0 && f(v) < 1.0) => {
-            Err(format!("dropout must be in [0, 1), got `{v}`"))
-        }
+        ("beta1" | "beta2", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("{key} must be in [0, 1), got `{v}`")),
+        ("eps", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("eps must be > 0, got `{v}`")),
+        ("dropout", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("dropout must be in [0, 1), got `{v}`")),
         _ => Ok(()),
     }
 }
@@ -474,16 +355,9 @@ fn model_axes(
             Some((vals, is_list)) => {
                 let mut out = Vec::new();
                 for (i, v) in vals.iter().enumerate() {
-                    let path = if *is_list {
-                        format!("{base}.{key}[{i}]")
-                    } else {
-                        format!("{base}.{key}")
-                    };
+                    let path = if *is_list { format!("{base}.{key}[{i}]") } else { format!("{base}.{key}") };
                     if default_of(arch, key).is_none() && !matches!(key, "datasets" | "seeds") {
-                        ctx.error(
-                            &format!("{base}.{key}"),
-                            format!("`{key}` does not apply to `{}`", arch.name()),
-                        );
+                        ctx.error(&format!("{base}.{key}"), format!("`{key}` does not apply to `{}`", arch.name()));
                         break;
                     }
                     match check(arch, key, v, datasets) {
@@ -497,11 +371,7 @@ fn model_axes(
                 let vals = global_seeds.values.iter().enumerate();
                 let out = vals
                     .map(|(i, v)| {
-                        let p = if global_seeds.is_list {
-                            format!("seeds[{i}]")
-                        } else {
-                            "seeds".into()
-                        };
+                        let p = if global_seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
                         (Val::Int(*v), p)
                     })
                     .collect();
@@ -512,22 +382,12 @@ fn model_axes(
                 None => continue,
             },
         };
-        axes.push(AxisValues {
-            key,
-            values,
-            is_list,
-        });
+        axes.push(AxisValues { key, values, is_list });
     }
     axes
 }
 
-fn experiment(
-    ctx: &mut Ctx<'_>,
-    name: &str,
-    arch: Arch,
-    c: &Combo,
-    list_keys: &[&str],
-) -> Option<Experiment> {
+fn experiment(ctx: &mut Ctx<'_>, name: &str, arch: Arch, c: &Combo, list_keys: &[&str]) -> Option<Experiment> {
     let get = |k: &str| c.get(k).map(|(v, _)| v);
     let int = |k: &str| match get(k) {
         Some(Val::Int(i)) => Some(*i),
@@ -542,13 +402,9 @@ fn experiment(
         Some(Val::Str(s)) => Some(s.clone()),
         _ => None,
     };
-    let (Some(dataset), Some(seed), Some(epochs), Some(lr), Some(batch)) = (
-        text("datasets"),
-        int("seeds"),
-        int("epochs"),
-        float("lr"),
-        int("batch_size"),
-    ) else {
+    let (Some(dataset), Some(seed), Some(epochs), Some(lr), Some(batch)) =
+        (text("datasets"), int("seeds"), int("epochs"), float("lr"), int("batch_size"))
+    else {
         ctx.error(&format!("models.{name}"), "incomplete settings");
         return None;
     };
@@ -556,9 +412,7 @@ fn experiment(
     let model = match arch {
         Arch::DeepEmotion => ModelSpec::DeepEmotion { dropout },
         Arch::MicroExpNet => ModelSpec::MicroExpNet {
-            variant: text("variant")
-                .and_then(|v| Variant::parse(&v))
-                .unwrap_or(Variant::Xxs),
+            variant: text("variant").and_then(|v| Variant::parse(&v)).unwrap_or(Variant::Xxs),
             dropout,
         },
     };
@@ -578,12 +432,7 @@ fn experiment(
         dataset,
         seed: seed as u64,
         model,
-        train: TrainSpec {
-            epochs: epochs as u32,
-            lr,
-            batch_size: batch as u32,
-            adam,
-        },
+        train: TrainSpec { epochs: epochs as u32, lr, batch_size: batch as u32, adam },
         axes,
     })
 }

@@ -46,10 +46,7 @@ pub enum SpecError {
         source: std::io::Error,
     },
     #[error("failed to load pipeline `{file}`:\n{}", render(.diagnostics))]
-    Invalid {
-        file: String,
-        diagnostics: Vec<Diagnostic>,
-    },
+    Invalid { file: String, diagnostics: Vec<Diagnostic> },
 }
 
 impl SpecError {
@@ -62,9 +59,5 @@ impl SpecError {
 }
 
 fn render(diagnostics: &[Diagnostic]) -> String {
-    diagnostics
-        .iter()
-        .map(|d| format!("  {d}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    diagnostics.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
 }

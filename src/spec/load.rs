@@ -23,40 +23,23 @@ pub struct Overrides {
 /// Loads and compiles the pipeline at `path`.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, SpecError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-        path: file.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read { path: file.clone(), source })?;
     load_str(&file, &text, overrides)
 }
 
 /// Loads and compiles a pipeline from text; `file` names it in messages.
 pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipeline, SpecError> {
-    let invalid = |diagnostics: Vec<Diagnostic>| SpecError::Invalid {
-        file: file.to_string(),
-        diagnostics,
-    };
+    let invalid = |diagnostics: Vec<Diagnostic>| SpecError::Invalid { file: file.to_string(), diagnostics };
     let at = |pos: Option<Pos>, key: &str, message: String| Diagnostic {
-        origin: Origin::File {
-            file: file.to_string(),
-            pos,
-        },
+        origin: Origin::File { file: file.to_string(), pos },
         key: key.to_string(),
         message,
     };
 
-    let map = SourceMap::parse(text).map_err(|e| {
-        invalid(vec![at(
-            Some(e.pos),
-            "",
-            format!("invalid YAML: {}", e.message),
-        )])
-    })?;
+    let map = SourceMap::parse(text)
+        .map_err(|e| invalid(vec![at(Some(e.pos), "", format!("invalid YAML: {}", e.message))]))?;
     let mut doc: Value = serde_yaml::from_str(text).map_err(|e| {
-        let pos = e.location().map(|l| Pos {
-            line: l.line(),
-            col: l.column(),
-        });
+        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
         invalid(vec![at(pos, "", format!("invalid YAML: {e}"))])
     })?;
     let Value::Mapping(top) = &mut doc else {
@@ -82,14 +65,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
                         "a profile is a mapping of values to overlay".into(),
                     ));
                 }
-                profiles.push((
-                    name,
-                    if v.is_null() {
-                        Value::Mapping(Default::default())
-                    } else {
-                        v
-                    },
-                ));
+                profiles.push((name, if v.is_null() { Value::Mapping(Default::default()) } else { v }));
             }
         }
         Some(_) => diags.push(at(
@@ -103,25 +79,14 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
     }
 
     // Which profile applies.
-    let default_profile = top
-        .get("default_profile")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let default_profile = top.get("default_profile").and_then(Value::as_str).map(str::to_string);
     let chosen = overrides.profile.clone().or(default_profile.clone());
     if let Some(p) = &chosen {
         if p != "none" && !profiles.iter().any(|(n, _)| n == p) {
-            let known = profiles
-                .iter()
-                .map(|(n, _)| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let known = profiles.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
             let msg = format!(
                 "unknown profile `{p}`; profiles in this file: {}",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known
-                }
+                if known.is_empty() { "none".into() } else { known }
             );
             return Err(match &overrides.profile {
                 Some(_) => invalid(vec![Diagnostic {
@@ -142,13 +107,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
         }
         let mut d = doc.clone();
         let mut origins = Origins::default();
-        merge(
-            &mut d,
-            overlay.clone(),
-            "",
-            &OverlaySource::Profile(name.clone()),
-            &mut origins,
-        );
+        merge(&mut d, overlay.clone(), "", &OverlaySource::Profile(name.clone()), &mut origins);
         if let Err(mut ds) = compile_value(file, &map, &origins, d, Some(name.clone())) {
             diags.append(&mut ds);
         }
@@ -156,33 +115,13 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
 
     let mut origins = Origins::default();
     if let Some(name) = &chosen {
-        let overlay = profiles
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or(Value::Null);
-        merge(
-            &mut doc,
-            overlay,
-            "",
-            &OverlaySource::Profile(name.clone()),
-            &mut origins,
-        );
+        let overlay = profiles.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        merge(&mut doc, overlay, "", &OverlaySource::Profile(name.clone()), &mut origins);
     }
     for arg in &overrides.sets {
         match parse_set(arg) {
-            Ok(overlay) => merge(
-                &mut doc,
-                overlay,
-                "",
-                &OverlaySource::Set(arg.clone()),
-                &mut origins,
-            ),
-            Err(message) => diags.push(Diagnostic {
-                origin: Origin::Set(arg.clone()),
-                key: String::new(),
-                message,
-            }),
+            Ok(overlay) => merge(&mut doc, overlay, "", &OverlaySource::Set(arg.clone()), &mut origins),
+            Err(message) => diags.push(Diagnostic { origin: Origin::Set(arg.clone()), key: String::new(), message }),
         }
     }
     if !diags.is_empty() {
@@ -207,7 +146,8 @@ fn compile_value(
             let message = e.inner().to_string();
             // An unknown key is reported at the key itself.
             let key = match unknown_field(&message) {
-                Some(k) => super::source_map::join(&path, &k),
+                Some(k) if !path.ends_with(&k) => super::source_map::join(&path, &k),
+                Some(_) => path,
                 None => path,
             };
             ctx.error(&key, message);

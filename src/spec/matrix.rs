@@ -51,8 +51,7 @@ pub fn canonical_key(k: &str) -> Option<&'static str> {
 }
 
 fn vals<T: Clone>(a: &Option<Axis<T>>, f: impl Fn(T) -> Val) -> Option<(Vec<Val>, bool)> {
-    a.as_ref()
-        .map(|a| (a.values.iter().cloned().map(f).collect(), a.is_list))
+    a.as_ref().map(|a| (a.values.iter().cloned().map(f).collect(), a.is_list))
 }
 
 /// The settings given in `s`, by key (values, written as a list).
@@ -71,10 +70,7 @@ pub fn given(s: &RawSettings) -> BTreeMap<&'static str, (Vec<Val>, bool)> {
         ("eps", vals(&s.eps, Val::Float)),
         ("dropout", vals(&s.dropout, Val::Float)),
     ];
-    pairs
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
+    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
 }
 
 /// One axis of a model's matrix: its values, each with the key path it was written at.
@@ -85,6 +81,9 @@ pub struct AxisValues {
     pub is_list: bool,
 }
 
+/// One key set to one value (with its path).
+type Setting = (&'static str, (Val, String));
+
 /// A combination: one value per key, with the path each came from.
 pub type Combo = BTreeMap<&'static str, (Val, String)>;
 
@@ -92,13 +91,12 @@ pub type Combo = BTreeMap<&'static str, (Val, String)>;
 /// dimension advancing its axes together. Errors name the zip group at fault.
 pub fn expand(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> Result<Vec<Combo>, String> {
     // Dimensions: each a list of partial combos.
-    let mut dims: Vec<Vec<Vec<(&'static str, (Val, String))>>> = Vec::new();
+    // Each dimension lists its alternatives; each alternative sets one or more keys.
+    let mut dims: Vec<Vec<Vec<Setting>>> = Vec::new();
     let mut zipped: Vec<&'static str> = Vec::new();
     for group in zip {
-        let members: Vec<&AxisValues> = axes
-            .iter()
-            .filter(|a| group.contains(&a.key) && a.is_list && a.values.len() > 1)
-            .collect();
+        let members: Vec<&AxisValues> =
+            axes.iter().filter(|a| group.contains(&a.key) && a.is_list && a.values.len() > 1).collect();
         if members.is_empty() {
             continue;
         }
@@ -113,14 +111,7 @@ pub fn expand(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> Result<Vec<Comb
                 bad.values.len()
             ));
         }
-        let dim = (0..n)
-            .map(|i| {
-                members
-                    .iter()
-                    .map(|m| (m.key, m.values[i].clone()))
-                    .collect()
-            })
-            .collect();
+        let dim = (0..n).map(|i| members.iter().map(|m| (m.key, m.values[i].clone())).collect()).collect();
         dims.push(dim);
         zipped.extend(members.iter().map(|m| m.key));
     }
@@ -149,12 +140,10 @@ pub fn matches(combo: &Combo, model: &str, filter: &RawSettings) -> bool {
             return false;
         }
     }
-    given(filter)
-        .iter()
-        .all(|(k, (vals, _))| match combo.get(k) {
-            Some((v, _)) => vals.iter().any(|x| same(x, v)),
-            None => false,
-        })
+    given(filter).iter().all(|(k, (vals, _))| match combo.get(k) {
+        Some((v, _)) => vals.iter().any(|x| same(x, v)),
+        None => false,
+    })
 }
 
 /// Equality that treats `5` and `5.0` as the same number.
@@ -170,64 +159,34 @@ mod tests {
     use super::*;
 
     fn axis(key: &'static str, v: &[i64], is_list: bool) -> AxisValues {
-        AxisValues {
-            key,
-            values: v.iter().map(|x| (Val::Int(*x), key.to_string())).collect(),
-            is_list,
-        }
+        AxisValues { key, values: v.iter().map(|x| (Val::Int(*x), key.to_string())).collect(), is_list }
     }
 
     #[test]
     fn product_and_zip() {
-        let axes = [
-            axis("seeds", &[1, 2, 3], true),
-            axis("epochs", &[1, 2], true),
-            axis("batch_size", &[10, 20], true),
-        ];
+        let axes =
+            [axis("seeds", &[1, 2, 3], true), axis("epochs", &[1, 2], true), axis("batch_size", &[10, 20], true)];
         assert_eq!(expand(&axes, &[]).unwrap().len(), 12);
         let z = expand(&axes, &[vec!["epochs", "batch_size"]]).unwrap();
         assert_eq!(z.len(), 6);
-        assert!(z
-            .iter()
-            .all(|c| match (&c["epochs"].0, &c["batch_size"].0) {
-                (Val::Int(e), Val::Int(b)) => *b == e * 10,
-                _ => false,
-            }));
-        let bad = [
-            axis("epochs", &[1, 2], true),
-            axis("batch_size", &[1, 2, 3], true),
-        ];
-        assert!(expand(&bad, &[vec!["epochs", "batch_size"]])
-            .unwrap_err()
-            .contains("different lengths"));
+        assert!(z.iter().all(|c| match (&c["epochs"].0, &c["batch_size"].0) {
+            (Val::Int(e), Val::Int(b)) => *b == e * 10,
+            _ => false,
+        }));
+        let bad = [axis("epochs", &[1, 2], true), axis("batch_size", &[1, 2, 3], true)];
+        assert!(expand(&bad, &[vec!["epochs", "batch_size"]]).unwrap_err().contains("different lengths"));
     }
 
     #[test]
     fn exclude_matching() {
-        let c = expand(
-            &[axis("seeds", &[1, 2], true), axis("epochs", &[5], false)],
-            &[],
-        )
-        .unwrap();
-        let f = RawSettings {
-            seeds: Some(Axis::one(2)),
-            ..Default::default()
-        };
+        let c = expand(&[axis("seeds", &[1, 2], true), axis("epochs", &[5], false)], &[]).unwrap();
+        let f = RawSettings { seeds: Some(Axis::one(2)), ..Default::default() };
         assert_eq!(c.iter().filter(|c| matches(c, "m", &f)).count(), 1);
-        let f2 = RawSettings {
-            model: Some(Axis::one("other".to_string())),
-            ..Default::default()
-        };
+        let f2 = RawSettings { model: Some(Axis::one("other".to_string())), ..Default::default() };
         assert!(!matches(&c[0], "m", &f2));
-        let f3 = RawSettings {
-            lr: Some(Axis::one(5.0)),
-            ..Default::default()
-        };
+        let f3 = RawSettings { lr: Some(Axis::one(5.0)), ..Default::default() };
         assert!(!matches(&c[0], "m", &f3), "absent key never matches");
-        let f4 = RawSettings {
-            epochs: Some(Axis::one(5)),
-            ..Default::default()
-        };
+        let f4 = RawSettings { epochs: Some(Axis::one(5)), ..Default::default() };
         assert!(matches(&c[0], "m", &f4));
     }
 }

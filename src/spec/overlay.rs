@@ -36,13 +36,7 @@ impl Origins {
 }
 
 /// Merges `overlay` onto `base`: mappings merge key by key, anything else replaces.
-pub fn merge(
-    base: &mut Value,
-    overlay: Value,
-    path: &str,
-    source: &OverlaySource,
-    origins: &mut Origins,
-) {
+pub fn merge(base: &mut Value, overlay: Value, path: &str, source: &OverlaySource, origins: &mut Origins) {
     match (base, overlay) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
@@ -70,9 +64,7 @@ fn mark(origins: &mut Origins, path: &str, source: &OverlaySource) {
     // A replaced subtree forgets the origins recorded below it.
     let prefix_dot = format!("{path}.");
     let prefix_idx = format!("{path}[");
-    origins
-        .by_path
-        .retain(|p, _| !(p.starts_with(&prefix_dot) || p.starts_with(&prefix_idx)));
+    origins.by_path.retain(|p, _| !(p.starts_with(&prefix_dot) || p.starts_with(&prefix_idx)));
     origins.by_path.insert(path.to_string(), source.clone());
 }
 
@@ -82,29 +74,21 @@ pub fn key_text(k: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
     }
 }
 
 /// Parses `a.b.c=value` into the overlay `{a: {b: {c: value}}}`; the value is YAML.
 pub fn parse_set(arg: &str) -> Result<Value, String> {
-    let (key, value) = arg
-        .split_once('=')
-        .ok_or_else(|| "expected `key.path=value`".to_string())?;
+    let (key, value) = arg.split_once('=').ok_or_else(|| "expected `key.path=value`".to_string())?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(|s| s.is_empty()) {
-        return Err(format!(
-            "`{key}` is not a key path like `models.deep-emotion.epochs`"
-        ));
+        return Err(format!("`{key}` is not a key path like `models.deep-emotion.epochs`"));
     }
     let parsed: Value = if value.trim().is_empty() {
         Value::String(String::new())
     } else {
-        serde_yaml::from_str(value)
-            .map_err(|e| format!("value `{value}` is not valid YAML: {e}"))?
+        serde_yaml::from_str(value).map_err(|e| format!("value `{value}` is not valid YAML: {e}"))?
     };
     let mut v = parsed;
     for seg in key.rsplit('.') {
@@ -126,10 +110,7 @@ mod tests {
         let mut origins = Origins::default();
         let src = OverlaySource::Profile("quick".into());
         merge(&mut base, over, "", &src, &mut origins);
-        assert_eq!(
-            base["a"]["c"],
-            serde_yaml::from_str::<Value>("[3]").unwrap()
-        );
+        assert_eq!(base["a"]["c"], serde_yaml::from_str::<Value>("[3]").unwrap());
         assert_eq!(base["a"]["b"], Value::from(1));
         assert_eq!(origins.find("a.c[0]"), Some(&src));
         assert_eq!(origins.find("a.b"), None);

@@ -23,9 +23,7 @@ impl DeviceRequest {
             "cuda" => Ok(DeviceRequest::Cuda(None)),
             _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
                 Some(Ok(n)) => Ok(DeviceRequest::Cuda(Some(n))),
-                _ => Err(format!(
-                    "`{s}` is not a device; expected `auto`, `cpu`, `cuda` or `cuda:N`"
-                )),
+                _ => Err(format!("`{s}` is not a device; expected `auto`, `cpu`, `cuda` or `cuda:N`")),
             },
         }
     }
@@ -140,9 +138,7 @@ impl Variant {
     }
 
     pub fn parse(s: &str) -> Option<Variant> {
-        Variant::ALL
-            .into_iter()
-            .find(|v| v.name() == s.to_ascii_lowercase())
+        Variant::ALL.into_iter().find(|v| v.name() == s.to_ascii_lowercase())
     }
 
     /// Width of the hidden fully connected layer.

@@ -78,9 +78,9 @@ pub struct RawSettings {
     /// Model name; only in `matrix.include`/`exclude` entries.
     #[serde(default)]
     pub model: Option<Axis<String>>,
-    #[serde(default)]
+    #[serde(default, alias = "dataset")]
     pub datasets: Option<Axis<String>>,
-    #[serde(default)]
+    #[serde(default, alias = "seed")]
     pub seeds: Option<Axis<i64>>,
     #[serde(default)]
     pub variant: Option<Axis<String>>,

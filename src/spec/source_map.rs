@@ -31,15 +31,13 @@ impl SourceMap {
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
         parser.load(&mut builder, false).map_err(|e| SyntaxError {
-            pos: Pos {
-                line: e.marker().line(),
-                col: e.marker().col() + 1,
-            },
+            pos: Pos { line: e.marker().line(), col: e.marker().col() + 1 },
             message: e.info().to_string(),
         })?;
-        Ok(SourceMap {
-            positions: builder.positions,
-        })
+        if let Some((path, pos)) = builder.duplicate {
+            return Err(SyntaxError { pos, message: format!("duplicate key `{path}`") });
+        }
+        Ok(SourceMap { positions: builder.positions })
     }
 
     /// The position of `path`, or of its nearest ancestor that has one.
@@ -78,8 +76,8 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 enum Frame {
-    /// In a mapping: the path of the mapping and the key awaiting its value.
-    Map { path: String, key: Option<String> },
+    /// In a mapping: its path, the key awaiting its value, the keys seen.
+    Map { path: String, key: Option<String>, seen: std::collections::HashSet<String> },
     /// In a sequence: the path of the sequence and the next index.
     Seq { path: String, index: usize },
 }
@@ -88,15 +86,14 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<String, Pos>,
+    /// The first key written twice in one mapping.
+    duplicate: Option<(String, Pos)>,
 }
 
 impl Builder {
     /// Called for every node; returns the path of that node when it is a value.
     fn node_path(&mut self, mark: Marker, is_scalar: bool, scalar: Option<&str>) -> Option<String> {
-        let pos = Pos {
-            line: mark.line(),
-            col: mark.col() + 1,
-        };
+        let pos = Pos { line: mark.line(), col: mark.col() + 1 };
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Seq { path, index }) => {
@@ -105,15 +102,14 @@ impl Builder {
                 self.positions.entry(p.clone()).or_insert(pos);
                 Some(p)
             }
-            Some(Frame::Map { path, key }) => match key.take() {
+            Some(Frame::Map { path, key, seen }) => match key.take() {
                 None => {
                     // This node is a key.
-                    let k = if is_scalar {
-                        scalar.unwrap_or_default().to_string()
-                    } else {
-                        String::from("?")
-                    };
+                    let k = if is_scalar { scalar.unwrap_or_default().to_string() } else { String::from("?") };
                     let p = join(path, &k);
+                    if !seen.insert(k.clone()) && self.duplicate.is_none() {
+                        self.duplicate = Some((p.clone(), pos));
+                    }
                     self.positions.entry(p).or_insert(pos);
                     *key = Some(k);
                     None
@@ -139,7 +135,7 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingStart(..) => {
                 let path = self.node_path(mark, false, None).unwrap_or_default();
-                self.stack.push(Frame::Map { path, key: None });
+                self.stack.push(Frame::Map { path, key: None, seen: Default::default() });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 self.stack.pop();
@@ -155,23 +151,26 @@ mod tests {
 
     #[test]
     fn records_keys_and_items() {
-        let text =
-            "name: x\nmodels:\n  de:\n    lr: 0.1\nseeds: [1, 2]\nlist:\n  - a: 1\n  - b: 2\n";
+        let text = "name: x\nmodels:\n  de:\n    lr: 0.1\nseeds: [1, 2]\nlist:\n  - a: 1\n  - b: 2\n";
         let map = SourceMap::parse(text).unwrap();
         assert_eq!(map.get("name"), Some(Pos { line: 1, col: 1 }));
         assert_eq!(map.get("models.de.lr"), Some(Pos { line: 4, col: 5 }));
         assert_eq!(map.get("seeds[1]"), Some(Pos { line: 5, col: 12 }));
         assert_eq!(map.get("list[1].b"), Some(Pos { line: 8, col: 5 }));
-        assert_eq!(
-            map.locate("models.de.lr.deeper"),
-            Some(Pos { line: 4, col: 5 })
-        );
+        assert_eq!(map.locate("models.de.lr.deeper"), Some(Pos { line: 4, col: 5 }));
     }
 
     #[test]
     fn syntax_error_has_position() {
         let err = SourceMap::parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.pos.line >= 1);
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = SourceMap::parse("a: 1\nb:\n  c: 1\n  c: 2\n").unwrap_err();
+        assert_eq!(err.pos, Pos { line: 4, col: 3 });
+        assert!(err.message.contains("b.c"), "{}", err.message);
     }
 
     #[test]

@@ -12,10 +12,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A unique temporary name beside `path`.
 pub fn temp_path(path: &Path) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
@@ -47,8 +44,7 @@ pub fn sync_dir(path: &Path) {
 
 /// Writes JSON atomically, pretty-printed with a trailing newline.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
-    let mut text =
-        serde_json::to_vec_pretty(value).map_err(|e| StoreError::format(path, e.to_string()))?;
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| StoreError::format(path, e.to_string()))?;
     text.push(b'\n');
     write_atomic(path, &text)
 }
@@ -56,9 +52,7 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Sto
 /// Reads JSON; a missing file is `Ok(None)`.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> {
     match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::format(path, e.to_string())),
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| StoreError::format(path, e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StoreError::io(path, e)),
     }

@@ -121,8 +121,7 @@ impl Entry {
     /// Reads `job.json` and checks that its spec still hashes to this entry.
     pub fn read_record(&self) -> Result<JobRecord, StoreError> {
         let path = self.file(JOB_FILE);
-        let rec: JobRecord =
-            read_json(&path)?.ok_or_else(|| StoreError::format(&path, "missing job record"))?;
+        let rec: JobRecord = read_json(&path)?.ok_or_else(|| StoreError::format(&path, "missing job record"))?;
         if rec.format_version != JOB_FORMAT {
             return Err(StoreError::format(
                 &path,
@@ -130,10 +129,7 @@ impl Entry {
             ));
         }
         if rec.spec.hash() != self.hash || rec.hash != self.hash {
-            return Err(StoreError::format(
-                &path,
-                format!("spec does not hash to `{}`", self.hash),
-            ));
+            return Err(StoreError::format(&path, format!("spec does not hash to `{}`", self.hash)));
         }
         Ok(rec)
     }
@@ -173,11 +169,7 @@ impl Entry {
         for name in files {
             let p = self.file(name);
             let bytes = fs::read(&p).map_err(|e| StoreError::io(&p, e))?;
-            records.push(FileRecord {
-                name: name.to_string(),
-                bytes: bytes.len() as u64,
-                sha256: sha256_hex(&bytes),
-            });
+            records.push(FileRecord { name: name.to_string(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) });
         }
         let done = DoneRecord {
             format_version: JOB_FORMAT,
@@ -200,11 +192,8 @@ impl Entry {
     }
 
     pub fn mark_failed(&self, message: &str) -> Result<(), StoreError> {
-        let rec = FailedRecord {
-            format_version: JOB_FORMAT,
-            message: message.to_string(),
-            at: crate::clock::now_rfc3339(),
-        };
+        let rec =
+            FailedRecord { format_version: JOB_FORMAT, message: message.to_string(), at: crate::clock::now_rfc3339() };
         write_json(&self.file(FAILED_FILE), &rec)
     }
 

@@ -19,25 +19,15 @@ pub enum StoreError {
     #[error("failed to read `{path}`: {message}")]
     Format { path: PathBuf, message: String },
     #[error("failed to use store `{path}`: it has format version `{found}`, this program reads version `{expected}`")]
-    Version {
-        path: PathBuf,
-        found: u32,
-        expected: u32,
-    },
+    Version { path: PathBuf, found: u32, expected: u32 },
 }
 
 impl StoreError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError::Io {
-            path: path.into(),
-            source,
-        }
+        StoreError::Io { path: path.into(), source }
     }
 
     pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        StoreError::Format {
-            path: path.into(),
-            message: message.into(),
-        }
+        StoreError::Format { path: path.into(), message: message.into() }
     }
 }

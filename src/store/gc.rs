@@ -33,10 +33,7 @@ fn dir_size(p: &std::path::Path) -> u64 {
 pub fn gc(store: &Store, keep: &HashSet<String>, dry_run: bool) -> Result<GcReport, StoreError> {
     let mut report = GcReport::default();
     for (kind, dir) in store.list()? {
-        let name = dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if keep.contains(&format!("{}/{}", kind.name(), name)) {
             report.kept += 1;
             continue;

@@ -36,11 +36,7 @@ impl Store {
     }
 
     pub fn entry(&self, kind: JobKind, hash: &JobHash) -> Entry {
-        Entry {
-            dir: self.root.join(kind.name()).join(hash.short()),
-            kind,
-            hash: *hash,
-        }
+        Entry { dir: self.root.join(kind.name()).join(hash.short()), kind, hash: *hash }
     }
 
     /// Checks the format of an existing store (a missing store is fine).
@@ -60,24 +56,15 @@ impl Store {
 
     /// Creates the store if needed and proves it writable; call before the first write.
     pub fn init(&self) -> Result<(), StoreError> {
-        self.check()?;
-        let not_writable = |e| StoreError::NotWritable {
-            path: self.root.clone(),
-            source: e,
-        };
+        let not_writable = |e| StoreError::NotWritable { path: self.root.clone(), source: e };
         fs::create_dir_all(&self.root).map_err(not_writable)?;
         let probe = self.root.join(format!(".probe-{}", std::process::id()));
         fs::write(&probe, b"").map_err(not_writable)?;
         let _ = fs::remove_file(&probe);
+        self.check()?;
         let path = self.root.join("store.json");
         if !path.exists() {
-            write_json(
-                &path,
-                &StoreRecord {
-                    format_version: STORE_FORMAT,
-                    created_at: crate::clock::now_rfc3339(),
-                },
-            )?;
+            write_json(&path, &StoreRecord { format_version: STORE_FORMAT, created_at: crate::clock::now_rfc3339() })?;
         }
         Ok(())
     }

@@ -14,22 +14,14 @@ pub struct EntryLock {
 
 impl EntryLock {
     fn open(path: &Path) -> Result<File, StoreError> {
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::io(path, e))
+        OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| StoreError::io(path, e))
     }
 
     /// Takes the lock if it is free.
     pub fn try_acquire(path: &Path) -> Result<Option<EntryLock>, StoreError> {
         let file = Self::open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(EntryLock {
-                _file: file,
-                path: path.to_path_buf(),
-            })),
+            Ok(()) => Ok(Some(EntryLock { _file: file, path: path.to_path_buf() })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(path, e)),
         }
@@ -39,10 +31,7 @@ impl EntryLock {
     pub fn acquire(path: &Path) -> Result<EntryLock, StoreError> {
         let file = Self::open(path)?;
         file.lock().map_err(|e| StoreError::io(path, e))?;
-        Ok(EntryLock {
-            _file: file,
-            path: path.to_path_buf(),
-        })
+        Ok(EntryLock { _file: file, path: path.to_path_buf() })
     }
 
     /// True when another process holds the lock; never creates the file.

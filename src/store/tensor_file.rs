@@ -59,24 +59,18 @@ pub fn tensor_bytes(t: &Tensor) -> Vec<u8> {
 }
 
 /// Encodes tensors (sorted by name) and metadata into safetensors bytes.
-pub fn encode(
-    tensors: &[(String, Tensor)],
-    metadata: &BTreeMap<String, String>,
-) -> Result<Vec<u8>, String> {
+pub fn encode(tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
     let mut sorted: Vec<&(String, Tensor)> = tensors.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut header = Map::new();
     let mut payload = Vec::new();
     for (name, t) in sorted {
-        let dtype = dtype_name(t.kind())
-            .ok_or_else(|| format!("tensor `{name}` has unsupported kind {:?}", t.kind()))?;
+        let dtype =
+            dtype_name(t.kind()).ok_or_else(|| format!("tensor `{name}` has unsupported kind {:?}", t.kind()))?;
         let bytes = tensor_bytes(t);
         let start = payload.len();
         payload.extend_from_slice(&bytes);
-        header.insert(
-            name.clone(),
-            json!({"dtype": dtype, "shape": t.size(), "data_offsets": [start, payload.len()]}),
-        );
+        header.insert(name.clone(), json!({"dtype": dtype, "shape": t.size(), "data_offsets": [start, payload.len()]}));
     }
     let mut meta: BTreeMap<String, String> = metadata.clone();
     meta.insert(PAYLOAD_SHA.into(), hex(&Sha256::digest(&payload)));
@@ -93,11 +87,7 @@ pub fn encode(
 }
 
 /// Writes a tensor file atomically.
-pub fn write(
-    path: &Path,
-    tensors: &[(String, Tensor)],
-    metadata: &BTreeMap<String, String>,
-) -> Result<(), StoreError> {
+pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<(), StoreError> {
     let bytes = encode(tensors, metadata).map_err(|m| StoreError::format(path, m))?;
     write_atomic(path, &bytes)
 }
@@ -125,10 +115,7 @@ pub fn read(path: &Path) -> Result<TensorFile, StoreError> {
 pub fn decode(bytes: &[u8]) -> Result<TensorFile, String> {
     let head_len = bytes.get(..8).ok_or("file is truncated (no header)")?;
     let head_len = u64::from_le_bytes(head_len.try_into().map_err(|_| "bad header")?) as usize;
-    let head_end = 8usize
-        .checked_add(head_len)
-        .filter(|e| *e <= bytes.len())
-        .ok_or("file is truncated (header)")?;
+    let head_end = 8usize.checked_add(head_len).filter(|e| *e <= bytes.len()).ok_or("file is truncated (header)")?;
     let header: Map<String, Value> =
         serde_json::from_slice(&bytes[8..head_end]).map_err(|e| format!("bad header: {e}"))?;
     let payload = &bytes[head_end..];
@@ -143,22 +130,17 @@ pub fn decode(bytes: &[u8]) -> Result<TensorFile, String> {
             }
             continue;
         }
-        let dtype = info["dtype"]
-            .as_str()
-            .and_then(dtype_kind)
-            .ok_or_else(|| format!("tensor `{name}`: bad dtype"))?;
-        let shape: Vec<i64> = serde_json::from_value(info["shape"].clone())
-            .map_err(|e| format!("tensor `{name}`: {e}"))?;
-        let offs: [usize; 2] = serde_json::from_value(info["data_offsets"].clone())
-            .map_err(|e| format!("tensor `{name}`: {e}"))?;
+        let dtype = info["dtype"].as_str().and_then(dtype_kind).ok_or_else(|| format!("tensor `{name}`: bad dtype"))?;
+        let shape: Vec<i64> =
+            serde_json::from_value(info["shape"].clone()).map_err(|e| format!("tensor `{name}`: {e}"))?;
+        let offs: [usize; 2] =
+            serde_json::from_value(info["data_offsets"].clone()).map_err(|e| format!("tensor `{name}`: {e}"))?;
         let numel: i64 = shape.iter().product();
         if offs[1] < offs[0]
             || offs[1] > payload.len()
             || (offs[1] - offs[0]) != numel as usize * dtype.elt_size_in_bytes()
         {
-            return Err(format!(
-                "tensor `{name}` is truncated or its size does not match its shape"
-            ));
+            return Err(format!("tensor `{name}` is truncated or its size does not match its shape"));
         }
         let t = Tensor::from_data_size(&payload[offs[0]..offs[1]], &shape, dtype);
         tensors.push((name.clone(), t));
@@ -181,22 +163,8 @@ mod tests {
         let a = Tensor::from_slice(&[1.0f32, 2.0, 3.0]).reshape([3, 1]);
         let b = Tensor::from_slice(&[7u8, 8]);
         let meta = BTreeMap::from([("x".to_string(), "1".to_string())]);
-        let one = encode(
-            &[
-                ("b".into(), b.shallow_clone()),
-                ("a".into(), a.shallow_clone()),
-            ],
-            &meta,
-        )
-        .unwrap();
-        let two = encode(
-            &[
-                ("a".into(), a.shallow_clone()),
-                ("b".into(), b.shallow_clone()),
-            ],
-            &meta,
-        )
-        .unwrap();
+        let one = encode(&[("b".into(), b.shallow_clone()), ("a".into(), a.shallow_clone())], &meta).unwrap();
+        let two = encode(&[("a".into(), a.shallow_clone()), ("b".into(), b.shallow_clone())], &meta).unwrap();
         assert_eq!(one, two);
         let f = decode(&one).unwrap();
         assert_eq!(f.get("a").unwrap().size(), vec![3, 1]);

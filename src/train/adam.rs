@@ -20,14 +20,7 @@ impl Adam {
     pub fn new(params: Vec<(String, Tensor)>, lr: f64, cfg: AdamSpec) -> Adam {
         let m = params.iter().map(|(_, p)| p.zeros_like()).collect();
         let v = params.iter().map(|(_, p)| p.zeros_like()).collect();
-        Adam {
-            lr,
-            cfg,
-            step: 0,
-            params,
-            m,
-            v,
-        }
+        Adam { lr, cfg, step: 0, params, m, v }
     }
 
     pub fn zero_grad(&mut self) {
@@ -40,30 +33,17 @@ impl Adam {
     pub fn step(&mut self) {
         self.step += 1;
         let t = self.step as i32;
-        let AdamSpec {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        } = self.cfg;
+        let AdamSpec { beta1, beta2, eps, weight_decay } = self.cfg;
         let bias1 = 1.0 - beta1.powi(t);
         let bias2_sqrt = (1.0 - beta2.powi(t)).sqrt();
         let step_size = self.lr / bias1;
         tch::no_grad(|| {
-            for ((_, p), (m, v)) in self
-                .params
-                .iter_mut()
-                .zip(self.m.iter_mut().zip(self.v.iter_mut()))
-            {
+            for ((_, p), (m, v)) in self.params.iter_mut().zip(self.m.iter_mut().zip(self.v.iter_mut())) {
                 let g = p.grad();
                 if !g.defined() {
                     continue;
                 }
-                let g = if weight_decay != 0.0 {
-                    &g + &*p * weight_decay
-                } else {
-                    g
-                };
+                let g = if weight_decay != 0.0 { &g + &*p * weight_decay } else { g };
                 let _ = m.lerp_(&g, 1.0 - beta1);
                 let _ = v.g_mul_scalar_(beta2);
                 let _ = v.addcmul_(&g, &(&g * (1.0 - beta2)));
@@ -94,11 +74,7 @@ impl Adam {
                     let k = format!("adam.{key}.{name}");
                     let t = get(&k).ok_or_else(|| format!("missing `{k}`"))?;
                     if t.size() != slot.size() {
-                        return Err(format!(
-                            "`{k}` has shape {:?}, expected {:?}",
-                            t.size(),
-                            slot.size()
-                        ));
+                        return Err(format!("`{k}` has shape {:?}, expected {:?}", t.size(), slot.size()));
                     }
                     slot.copy_(&t.to_device(slot.device()));
                 }
@@ -118,12 +94,7 @@ mod tests {
         // One parameter, gradient 2: after step 1, m_hat = g and v_hat = g^2, so the update is
         // lr * g / (|g| + eps) = lr (up to eps).
         let p = Tensor::from_slice(&[1.0f32]).set_requires_grad(true);
-        let cfg = AdamSpec {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        };
+        let cfg = AdamSpec { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
         let mut adam = Adam::new(vec![("w".into(), p.shallow_clone())], 0.1, cfg);
         let loss = (&p * 2.0).sum(Kind::Float);
         adam.zero_grad();
@@ -133,17 +104,8 @@ mod tests {
         assert!((v - 0.9).abs() < 1e-6, "{v}");
         let st = adam.state();
         assert_eq!(st.len(), 3);
-        let mut b = Adam::new(
-            vec![("w".into(), Tensor::zeros([1], (Kind::Float, Device::Cpu)))],
-            0.1,
-            cfg,
-        );
-        b.load_state(|k| {
-            st.iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, t)| t.shallow_clone())
-        })
-        .unwrap();
+        let mut b = Adam::new(vec![("w".into(), Tensor::zeros([1], (Kind::Float, Device::Cpu)))], 0.1, cfg);
+        b.load_state(|k| st.iter().find(|(n, _)| n == k).map(|(_, t)| t.shallow_clone())).unwrap();
         assert_eq!(b.step, 1);
     }
 }

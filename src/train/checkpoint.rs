@@ -27,10 +27,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn get(&self, name: &str) -> Option<Tensor> {
-        self.tensors
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.shallow_clone())
+        self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.shallow_clone())
     }
 
     pub fn write(&self, path: &Path) -> Result<(), StoreError> {
@@ -56,10 +53,7 @@ impl Checkpoint {
             return Err(bad("unknown checkpoint format"));
         }
         let num = |k: &str| {
-            f.metadata
-                .get(k)
-                .and_then(|v| v.parse::<u32>().ok())
-                .ok_or_else(|| bad(&format!("missing `{k}`")))
+            f.metadata.get(k).and_then(|v| v.parse::<u32>().ok()).ok_or_else(|| bad(&format!("missing `{k}`")))
         };
         let rows = f
             .get("metrics.rows")
@@ -70,11 +64,7 @@ impl Checkpoint {
             batches_done: num("batches_done")?,
             threads: num("threads")?,
             rows,
-            tensors: f
-                .tensors
-                .into_iter()
-                .filter(|(n, _)| n != "metrics.rows")
-                .collect(),
+            tensors: f.tensors.into_iter().filter(|(n, _)| n != "metrics.rows").collect(),
         }))
     }
 }
@@ -85,9 +75,7 @@ trait CloneShallow {
 
 impl CloneShallow for Vec<(String, Tensor)> {
     fn clone_shallow(&self) -> Vec<(String, Tensor)> {
-        self.iter()
-            .map(|(n, t)| (n.clone(), t.shallow_clone()))
-            .collect()
+        self.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect()
     }
 }
 
@@ -99,8 +87,5 @@ fn rows_tensor(rows: &[EpochRow]) -> Tensor {
 
 fn rows_from_tensor(t: Tensor) -> Vec<EpochRow> {
     let flat: Vec<f64> = Vec::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default();
-    flat.chunks(EpochRow::WIDTH)
-        .filter(|c| c.len() == EpochRow::WIDTH)
-        .map(EpochRow::from_slice)
-        .collect()
+    flat.chunks(EpochRow::WIDTH).filter(|c| c.len() == EpochRow::WIDTH).map(EpochRow::from_slice).collect()
 }

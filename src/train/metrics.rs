@@ -17,23 +17,11 @@ impl EpochRow {
     pub const HEADER: &'static str = "epoch,train_loss,train_acc,val_loss,val_acc";
 
     pub fn to_array(&self) -> [f64; 5] {
-        [
-            self.epoch as f64,
-            self.train_loss,
-            self.train_acc,
-            self.val_loss,
-            self.val_acc,
-        ]
+        [self.epoch as f64, self.train_loss, self.train_acc, self.val_loss, self.val_acc]
     }
 
     pub fn from_slice(v: &[f64]) -> EpochRow {
-        EpochRow {
-            epoch: v[0] as u32,
-            train_loss: v[1],
-            train_acc: v[2],
-            val_loss: v[3],
-            val_acc: v[4],
-        }
+        EpochRow { epoch: v[0] as u32, train_loss: v[1], train_acc: v[2], val_loss: v[3], val_acc: v[4] }
     }
 }
 
@@ -42,11 +30,7 @@ pub fn to_csv(rows: &[EpochRow]) -> String {
     let mut s = String::from(EpochRow::HEADER);
     s.push('\n');
     for r in rows {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{}",
-            r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc
-        );
+        let _ = writeln!(s, "{},{},{},{},{}", r.epoch, r.train_loss, r.train_acc, r.val_loss, r.val_acc);
     }
     s
 }
@@ -57,17 +41,8 @@ mod tests {
 
     #[test]
     fn csv_lines() {
-        let r = EpochRow {
-            epoch: 1,
-            train_loss: 1.5,
-            train_acc: 0.25,
-            val_loss: 2.0,
-            val_acc: 0.5,
-        };
-        assert_eq!(
-            to_csv(&[r]),
-            "epoch,train_loss,train_acc,val_loss,val_acc\n1,1.5,0.25,2,0.5\n"
-        );
+        let r = EpochRow { epoch: 1, train_loss: 1.5, train_acc: 0.25, val_loss: 2.0, val_acc: 0.5 };
+        assert_eq!(to_csv(&[r]), "epoch,train_loss,train_acc,val_loss,val_acc\n1,1.5,0.25,2,0.5\n");
         assert_eq!(EpochRow::from_slice(&r.to_array()), r);
     }
 }

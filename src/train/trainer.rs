@@ -26,9 +26,7 @@ pub enum TrainError {
     Restore { path: String, message: String },
     #[error("failed to train: the training split is empty")]
     NoData,
-    #[error(
-        "failed to train: the loss became `{value}` at epoch {epoch} (lower the learning rate?)"
-    )]
+    #[error("failed to train: the loss became `{value}` at epoch {epoch} (lower the learning rate?)")]
     Diverged { epoch: u32, value: f64 },
 }
 
@@ -45,12 +43,15 @@ pub struct TrainRun<'a> {
 /// How a run ended.
 pub enum TrainEnd {
     Finished {
-        model: Model,
+        model: Box<Model>,
         rows: Vec<EpochRow>,
         steps: i64,
     },
     /// Stopped by a signal after writing a checkpoint.
-    Stopped { epochs_done: u32, batches_done: u32 },
+    Stopped {
+        epochs_done: u32,
+        batches_done: u32,
+    },
 }
 
 /// Tensors of the split on the device, preprocessed for the model.
@@ -70,11 +71,7 @@ pub fn evaluate(model: &Model, x: &Tensor, y: &Tensor, batch: i64) -> (f64, f64)
     tch::no_grad(|| {
         let logits = model.logits(x, batch);
         let loss = logits.cross_entropy_for_logits(y).double_value(&[]);
-        let correct = logits
-            .argmax(-1, false)
-            .eq_tensor(y)
-            .sum(Kind::Int64)
-            .int64_value(&[]);
+        let correct = logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64).int64_value(&[]);
         (loss, correct as f64 / n as f64)
     })
 }
@@ -109,17 +106,12 @@ pub fn train(
     let mut correct_sum = Tensor::zeros([], (Kind::Int64, dev));
     match Checkpoint::read(run.checkpoint) {
         Ok(Some(ck)) => {
-            let restore_err = |message: String| TrainError::Restore {
-                path: run.checkpoint.display().to_string(),
-                message,
-            };
+            let restore_err =
+                |message: String| TrainError::Restore { path: run.checkpoint.display().to_string(), message };
             let model_tensors: Vec<(String, Tensor)> = ck
                 .tensors
                 .iter()
-                .filter_map(|(k, t)| {
-                    k.strip_prefix("model.")
-                        .map(|n| (n.to_string(), t.shallow_clone()))
-                })
+                .filter_map(|(k, t)| k.strip_prefix("model.").map(|n| (n.to_string(), t.shallow_clone())))
                 .collect();
             model.load(&model_tensors).map_err(restore_err)?;
             adam.load_state(|k| ck.get(k)).map_err(restore_err)?;
@@ -132,18 +124,12 @@ pub fn train(
             rows = ck.rows;
             log(format!(
                 "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
-                if start_batch > 0 {
-                    format!(" and batch {start_batch} of {batches}")
-                } else {
-                    String::new()
-                }
+                if start_batch > 0 { format!(" and batch {start_batch} of {batches}") } else { String::new() }
             ));
         }
         Ok(None) => {}
         Err(e) => {
-            log(format!(
-                "discarding damaged checkpoint ({e}); training from the start"
-            ));
+            log(format!("discarding damaged checkpoint ({e}); training from the start"));
             let _ = std::fs::remove_file(run.checkpoint);
         }
     }
@@ -154,30 +140,16 @@ pub fn train(
         threads: run.threads,
     });
 
-    let save = |model: &Model,
-                adam: &Adam,
-                rows: &[EpochRow],
-                e: u32,
-                b: u32,
-                loss_sum: &Tensor,
-                correct_sum: &Tensor| {
-        let mut tensors: Vec<(String, Tensor)> = model
-            .named_tensors()
-            .into_iter()
-            .map(|(k, t)| (format!("model.{k}"), t))
-            .collect();
-        tensors.extend(adam.state());
-        tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
-        tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
-        Checkpoint {
-            epochs_done: e,
-            batches_done: b,
-            threads: run.threads,
-            rows: rows.to_vec(),
-            tensors,
-        }
-        .write(run.checkpoint)
-    };
+    let save =
+        |model: &Model, adam: &Adam, rows: &[EpochRow], e: u32, b: u32, loss_sum: &Tensor, correct_sum: &Tensor| {
+            let mut tensors: Vec<(String, Tensor)> =
+                model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
+            tensors.extend(adam.state());
+            tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
+            tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
+            Checkpoint { epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
+                .write(run.checkpoint)
+        };
 
     for epoch in start_epoch..epochs {
         let t0 = Instant::now();
@@ -203,29 +175,21 @@ pub fn train(
             });
             if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
                 save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum)?;
-                log(format!("stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written", epoch + 1, b + 1));
-                return Ok(TrainEnd::Stopped {
-                    epochs_done: epoch,
-                    batches_done: b + 1,
-                });
+                log(format!(
+                    "stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written",
+                    epoch + 1,
+                    b + 1
+                ));
+                return Ok(TrainEnd::Stopped { epochs_done: epoch, batches_done: b + 1 });
             }
         }
         let train_loss = loss_sum.double_value(&[]) / n as f64;
         let train_acc = correct_sum.int64_value(&[]) as f64 / n as f64;
         if !train_loss.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch: epoch + 1,
-                value: train_loss,
-            });
+            return Err(TrainError::Diverged { epoch: epoch + 1, value: train_loss });
         }
         let (val_loss, val_acc) = evaluate(&model, &x_val, &y_val, 256);
-        rows.push(EpochRow {
-            epoch: epoch + 1,
-            train_loss,
-            train_acc,
-            val_loss,
-            val_acc,
-        });
+        rows.push(EpochRow { epoch: epoch + 1, train_loss, train_acc, val_loss, val_acc });
         loss_sum = Tensor::zeros([], (Kind::Double, dev));
         correct_sum = Tensor::zeros([], (Kind::Int64, dev));
         save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum)?;
@@ -238,16 +202,10 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
         });
         if run.stop.load(Ordering::SeqCst) && epoch + 1 < epochs {
-            log(format!(
-                "stopped by a signal after epoch {} of {epochs}; checkpoint written",
-                epoch + 1
-            ));
-            return Ok(TrainEnd::Stopped {
-                epochs_done: epoch + 1,
-                batches_done: 0,
-            });
+            log(format!("stopped by a signal after epoch {} of {epochs}; checkpoint written", epoch + 1));
+            return Ok(TrainEnd::Stopped { epochs_done: epoch + 1, batches_done: 0 });
         }
     }
     let steps = adam.step;
-    Ok(TrainEnd::Finished { model, rows, steps })
+    Ok(TrainEnd::Finished { model: Box::new(model), rows, steps })
 }
