@@ -50,7 +50,7 @@ fn tiny_runs_then_everything_is_cached() {
     let first = run_tiny(&store, &[]);
     assert!(first.status.success(), "{}", text(&first));
     let out = text(&first);
-    assert!(out.contains("6 ran, 0 cached, 0 failed"), "{out}");
+    assert!(out.contains("8 ran, 0 cached, 0 failed"), "{out}");
     assert!(out.contains("deep-emotion") && out.contains("microexpnet-xxs"), "{out}");
     for kind in ["prepare", "train", "evaluate"] {
         for e in entries(&store, kind) {
@@ -69,7 +69,7 @@ fn tiny_runs_then_everything_is_cached() {
 
     let second = run_tiny(&store, &[]);
     assert!(second.status.success(), "{}", text(&second));
-    assert!(text(&second).contains("0 ran, 6 cached"), "{}", text(&second));
+    assert!(text(&second).contains("0 ran, 8 cached"), "{}", text(&second));
 
     let status = run(&["--store", &store_arg(&store), "status", tiny().to_str().unwrap()]);
     assert!(status.status.success());
@@ -88,12 +88,13 @@ fn changing_one_hyperparameter_reruns_exactly_its_dependents() {
     assert!(plan.status.success(), "{}", text(&plan));
     let out = text(&plan);
     let pending: Vec<&str> = out.lines().filter(|l| l.ends_with("pending")).collect();
-    assert_eq!(pending.len(), 2, "{out}");
-    assert!(pending.iter().any(|l| l.starts_with("train") && l.contains("microexpnet")), "{out}");
-    assert!(pending.iter().any(|l| l.starts_with("evaluate") && l.contains("microexpnet")), "{out}");
+    assert_eq!(pending.len(), 3, "{out}");
+    for kind in ["train", "evaluate", "saliency"] {
+        assert!(pending.iter().any(|l| l.starts_with(kind) && l.contains("microexpnet")), "{kind}: {out}");
+    }
     assert!(out.contains("train.lr: 0.0001 -> 0.001"), "explain names the change: {out}");
     let again = run_tiny(&store, &["--set", "models.microexpnet.lr=0.001"]);
-    assert!(text(&again).contains("2 ran, 4 cached"), "{}", text(&again));
+    assert!(text(&again).contains("3 ran, 5 cached"), "{}", text(&again));
 }
 
 fn wait_for(mut f: impl FnMut() -> bool, secs: u64) -> bool {
@@ -180,7 +181,7 @@ fn two_runs_at_once_train_each_job_once() {
         }
     }
     let again = run_tiny(&store, &[]);
-    assert!(text(&again).contains("0 ran, 6 cached"), "no entry is corrupt: {}", text(&again));
+    assert!(text(&again).contains("0 ran, 8 cached"), "no entry is corrupt: {}", text(&again));
 }
 
 #[test]
@@ -199,7 +200,7 @@ fn damaged_weights_are_detected_and_rerun() {
     assert!(text(&plan).contains("damaged"), "{}", text(&plan));
     let again = run_tiny(&store, &[]);
     assert!(again.status.success(), "{}", text(&again));
-    assert!(text(&again).contains("1 ran, 5 cached"), "{}", text(&again));
+    assert!(text(&again).contains("1 ran, 7 cached"), "{}", text(&again));
     assert_eq!(fs::read(&w).unwrap(), original, "re-run reproduces the same weights");
 
     // A truncated checkpoint is discarded, never used.
@@ -303,10 +304,10 @@ fn plan_draws_the_dag() {
     let dot = run(&["plan", t.to_str().unwrap(), "--dot"]);
     let d = text(&dot);
     assert!(d.starts_with("digraph plan {"), "{d}");
-    assert_eq!(d.matches(" -> ").count(), 6, "{d}");
+    assert_eq!(d.matches(" -> ").count(), 10, "{d}");
     let mermaid = text(&run(&["plan", t.to_str().unwrap(), "--mermaid"]));
     assert!(mermaid.starts_with("flowchart LR"));
-    assert_eq!(mermaid.matches(" --> ").count(), 6, "{mermaid}");
+    assert_eq!(mermaid.matches(" --> ").count(), 10, "{mermaid}");
 }
 
 #[test]
@@ -326,5 +327,32 @@ fn models_lists_reference_parameter_counts() {
     assert!(o.status.success());
     for n in ["66,877", "900,920", "232,184", "120,728", "65,000"] {
         assert!(out.contains(n), "{n} missing: {out}");
+    }
+}
+
+#[test]
+fn distillation_chain_shares_teacher_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let kd = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kd.yaml");
+    let o = run(&["--store", &store_arg(&store), "run", kd.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("15 ran"), "{}", text(&o));
+    // One set of targets per teacher, read by both students of `inception` (T = 4 and T = 8).
+    let targets = entries(&store, "distill-targets");
+    assert_eq!(targets.len(), 2);
+    let mut readers: std::collections::HashMap<String, usize> = Default::default();
+    for e in entries(&store, "train") {
+        let job: serde_json::Value = serde_json::from_slice(&fs::read(e.join("job.json")).unwrap()).unwrap();
+        if let Some(t) = job["spec"]["distill"]["targets"].as_str() {
+            *readers.entry(t.to_string()).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<usize> = readers.values().copied().collect();
+    counts.sort();
+    assert_eq!(counts, vec![1, 2], "{readers:?}");
+    for t in &targets {
+        let log = fs::read_to_string(t.join("log.txt")).unwrap();
+        assert_eq!(log.matches(" start ").count(), 1, "targets computed once:\n{log}");
     }
 }

@@ -16,6 +16,11 @@ pub fn models_cmd() -> String {
             "Cugu, Sener, Akbas 2019; p12, TF SAME padding",
         ));
     }
+    rows.push((
+        ModelSpec::InceptionV3 { input_size: 299, dropout: 0.5 },
+        7,
+        "teacher; gray x3 channels; input_size 75 (min, CPU) .. 299 (paper)",
+    ));
     let mut out = format!("{:<18} {:>9} {:>8} {:>12}  {}\n", "MODEL", "INPUT", "CLASSES", "PARAMETERS", "NOTES");
     for (spec, classes, note) in rows {
         let n = Model::new(&spec, classes, Device::Cpu).trainable_count();

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::context::{load, planned_state, store_for};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::exec::EvalResult;
+use crate::jobs::EvalResult;
 use crate::plan::{self, Job, JobKind, PlannedJob, PlannedState};
 use crate::store::{read_json, JobRecord, Store};
 
@@ -68,7 +68,7 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
                 notes.push(format!("log: {}", entry.file(crate::store::LOG_FILE).display()));
             }
             let result = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
-                .then(|| read_json::<EvalResult>(&entry.file(crate::exec::RESULT_FILE)).ok().flatten())
+                .then(|| read_json::<EvalResult>(&entry.file(crate::jobs::RESULT_FILE)).ok().flatten())
                 .flatten()
                 .map(|r| format!("acc {:.1}% F1 {:.3}", r.test.accuracy * 100.0, r.test.macro_f1));
             PlannedJob { job, state, notes, result }

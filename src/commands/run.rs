@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::context::{load, store_for};
 use crate::cli::{ExecArgs, PipelineArgs};
 use crate::error::Error;
-use crate::exec::{self, device, BarSink, EvalResult, EventSink, LineSink, LocalOptions};
+use crate::exec::{self, device, BarSink, EventSink, LineSink, LocalOptions};
+use crate::jobs::{EvalResult, RESULT_FILE};
 use crate::plan::{self, JobKind, JobSpec};
 use crate::spec::DeviceRequest;
 use crate::store::read_json;
@@ -73,6 +74,11 @@ pub fn run_cmd(
     let plan = plan::build(&pipeline);
     let store = store_for(store_flag, Some(&pipeline));
     store.init()?;
+    for e in &pipeline.experiments {
+        if let Some(w) = &e.init {
+            store.import_blob(&w.path, &w.sha256)?;
+        }
+    }
     let stop = stop_flag();
     let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?;
     let opts =
@@ -131,13 +137,13 @@ pub fn results_table(plan: &plan::Plan, store: &crate::store::Store) -> String {
         if !entry.is_done_marked() {
             continue;
         }
-        if let (Ok(Some(r)), JobSpec::Evaluate(_)) =
-            (read_json::<EvalResult>(&entry.file(exec::RESULT_FILE)), &job.spec)
-        {
+        if let (Ok(Some(r)), JobSpec::Evaluate(_)) = (read_json::<EvalResult>(&entry.file(RESULT_FILE)), &job.spec) {
+            let settings: Vec<String> = job.label.axes.iter().map(|(k, v)| format!("{k}={v}")).collect();
             rows.push(format!(
-                "{:<16} {:<18} {:<10} {:>5} {:>7.2}% {:>8.3} {:>10}",
+                "{:<16} {:<18} {:<16} {:<10} {:>5} {:>7.2}% {:>8.3} {:>10}",
                 job.label.model,
                 job.label.arch,
+                settings.join(","),
                 job.label.dataset,
                 job.label.seed.map(|s| s.to_string()).unwrap_or_default(),
                 r.test.accuracy * 100.0,
@@ -150,8 +156,8 @@ pub fn results_table(plan: &plan::Plan, store: &crate::store::Store) -> String {
         return String::new();
     }
     let mut out = format!(
-        "{:<16} {:<18} {:<10} {:>5} {:>8} {:>8} {:>10}\n",
-        "MODEL", "ARCH", "DATASET", "SEED", "TEST ACC", "MACRO-F1", "PARAMS"
+        "{:<16} {:<18} {:<16} {:<10} {:>5} {:>8} {:>8} {:>10}\n",
+        "MODEL", "ARCH", "SETTINGS", "DATASET", "SEED", "TEST ACC", "MACRO-F1", "PARAMS"
     );
     for r in rows {
         out.push_str(&r);

@@ -514,8 +514,15 @@ impl Expr {
                 brow_squeeze: 0.02,
                 eye_open: 0.5,
                 smile: -0.025,
-                open: if variant < 0.25 { 0.006 } else { 0.03 },
-                width: 0.2,
+                // mostly a stretched, slightly open mouth; sometimes a surprise-like open one
+                open: if variant < 0.25 {
+                    0.006
+                } else if variant < 0.8 {
+                    0.03
+                } else {
+                    0.055
+                },
+                width: if variant < 0.8 { 0.2 } else { 0.0 },
                 teeth: 0.6,
                 furrow: 0.25,
                 ..z
@@ -551,7 +558,7 @@ impl Expr {
                 brow_inner: 0.01,
                 brow_arch: 0.03,
                 eye_open: 0.6,
-                open: if variant < 0.2 { 0.045 } else { 0.08 },
+                open: if variant < 0.3 { 0.04 } else { 0.08 },
                 width: -0.3,
                 teeth: 0.3,
                 jaw: 0.06,

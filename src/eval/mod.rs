@@ -2,6 +2,8 @@
 
 mod latency;
 mod metrics;
+mod saliency;
 
 pub use latency::median_ms;
 pub use metrics::{classification, ClassMetrics, Classification};
+pub use saliency::{heatmap_png, occlusion_maps};

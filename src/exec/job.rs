@@ -11,22 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::device;
 use super::events::JobEvent;
-use crate::data::{self, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE};
-use crate::eval;
-use crate::models::Model;
-use crate::plan::{EvaluateSpec, JobHash, JobKind, JobSpec, PrepareSpec, TrainJobSpec};
+use crate::jobs::{self, JobContext, JobOutput, PROVENANCE_FILE};
+use crate::plan::JobKind;
 use crate::spec::DeviceRequest;
-use crate::store::{
-    tensor_file, write_atomic, write_json, Entry, EntryState, Store, StoreError, CHECKPOINT_FILE, LOG_FILE,
-};
-use crate::train::{self, TrainEnd, TrainRun};
-
-/// Artifact names.
-pub const WEIGHTS_FILE: &str = "weights.safetensors";
-pub const METRICS_FILE: &str = "metrics.csv";
-pub const PROVENANCE_FILE: &str = "provenance.json";
-pub const RESULT_FILE: &str = "result.json";
-pub const PREDICTIONS_FILE: &str = "predictions.csv";
+use crate::store::{write_json, Entry, EntryState, Store, StoreError, LOG_FILE};
 
 /// How to run a job here.
 #[derive(Debug, Clone)]
@@ -62,7 +50,7 @@ pub enum ExecError {
     Train {
         id: String,
         #[source]
-        source: train::TrainError,
+        source: crate::train::TrainError,
     },
     #[error("failed to run `{id}`: {message}")]
     Job { id: String, message: String },
@@ -146,13 +134,10 @@ pub fn exec(
         opts.threads,
         record.label.describe()
     ));
-    let result = match &record.spec {
-        JobSpec::Prepare(p) => run_prepare(&entry, p, opts.threads, emit),
-        JobSpec::Train(t) => run_train(store, &entry, t, dev, opts, stop, emit, &log),
-        JobSpec::Evaluate(e) => run_evaluate(store, &entry, e, dev, opts.threads),
-    };
+    let mut ctx = JobContext { store, entry: &entry, device: dev, threads: opts.threads, stop, emit, log: &log };
+    let result = jobs::run(&mut ctx, &record.spec);
     match result {
-        Ok(Some((summary, files))) => {
+        Ok(Some(JobOutput { summary, files })) => {
             let prov = Provenance {
                 format_version: 1,
                 program: concat!("fer-pipeline ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -169,7 +154,7 @@ pub fn exec(
             all.push(PROVENANCE_FILE);
             entry.finish(&all)?;
             log.line(&format!("done in {:.1} s: {summary}", t0.elapsed().as_secs_f64()));
-            emit(JobEvent::Finished { summary: summary.clone() });
+            (ctx.emit)(JobEvent::Finished { summary: summary.clone() });
             drop(lock);
             Ok(ExecOutcome::Done { summary })
         }
@@ -194,141 +179,4 @@ pub struct Provenance {
     pub started_at: String,
     pub finished_at: String,
     pub seconds: f64,
-}
-
-type JobResult = Result<Option<(String, Vec<&'static str>)>, ExecError>;
-
-/// The finished input `hash` of `kind`, or an error naming it.
-fn input(store: &Store, id: &str, kind: JobKind, hash: &JobHash) -> Result<Entry, ExecError> {
-    let e = store.entry(kind, hash);
-    match e.verify() {
-        Ok(_) => Ok(e),
-        Err(why) => Err(ExecError::Input { id: id.to_string(), input: e.id(), why }),
-    }
-}
-
-fn run_prepare(entry: &Entry, spec: &PrepareSpec, threads: u32, emit: &mut dyn FnMut(JobEvent)) -> JobResult {
-    let id = entry.id();
-    let job_err = |message: String| ExecError::Job { id: id.clone(), message };
-    emit(JobEvent::Note { text: format!("rendering images at {} px", spec.size) });
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads as usize).build().map_err(|e| job_err(e.to_string()))?;
-    let (prepared, summary) = pool.install(|| data::build(&spec.dataset, spec.size));
-    data::write(&entry.file(DATA_FILE), &prepared)?;
-    write_json(&entry.file(SUMMARY_FILE), &summary)?;
-    let grid = entry.file(SAMPLES_FILE);
-    let tmp = grid.with_file_name(".samples.tmp.png");
-    data::write_samples(&prepared, &tmp).map_err(|e| job_err(format!("failed to write sample grid: {e}")))?;
-    std::fs::rename(&tmp, &grid).map_err(|e| StoreError::io(&grid, e))?;
-    let text = format!("{} images at {} px, {} classes", summary.images, summary.size, summary.class_names.len());
-    Ok(Some((text, vec![DATA_FILE, SUMMARY_FILE, SAMPLES_FILE])))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_train(
-    store: &Store,
-    entry: &Entry,
-    spec: &TrainJobSpec,
-    dev: tch::Device,
-    opts: &ExecOptions,
-    stop: &AtomicBool,
-    emit: &mut dyn FnMut(JobEvent),
-    log: &JobLog,
-) -> JobResult {
-    let id = entry.id();
-    let data_entry = input(store, &id, JobKind::Prepare, &spec.data)?;
-    let data = data::read(&data_entry.file(DATA_FILE))?;
-    let ck_path = entry.file(CHECKPOINT_FILE);
-    // CPU results depend on the thread count: a resumed run keeps the one it started with.
-    let mut threads = opts.threads;
-    if let Some(t) = crate::store::checkpoint_threads(&ck_path) {
-        if t != threads && !dev.is_cuda() {
-            log.line(&format!(
-                "using {t} thread(s) as the interrupted run did (asked for {threads}), so results match"
-            ));
-            threads = t;
-            tch::set_num_threads(t as i32);
-        }
-    }
-    let run = TrainRun { spec, data: &data, device: dev, threads, checkpoint: &ck_path, stop };
-    let end =
-        train::train(run, emit, &mut |s| log.line(&s)).map_err(|source| ExecError::Train { id: id.clone(), source })?;
-    match end {
-        TrainEnd::Stopped { .. } => Ok(None),
-        TrainEnd::Finished { model, rows, steps } => {
-            let mut tensors = model.named_tensors();
-            if matches!(spec.model, crate::spec::ModelSpec::DeepEmotion { .. }) {
-                // PyTorch's BatchNorm keeps this counter; with it the file loads with strict=True.
-                tensors.push(("norm.num_batches_tracked".into(), tch::Tensor::from_slice(&[steps]).reshape([])));
-            }
-            let meta = std::collections::BTreeMap::from([
-                ("format".to_string(), "pt".to_string()),
-                ("arch".to_string(), spec.model.display()),
-                ("classes".to_string(), spec.classes.to_string()),
-            ]);
-            tensor_file::write(&entry.file(WEIGHTS_FILE), &tensors, &meta)?;
-            write_atomic(&entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
-            let _ = std::fs::remove_file(&ck_path);
-            let last = rows.last().map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0)).unwrap_or_default();
-            Ok(Some((format!("{} epochs, {last}", rows.len()), vec![WEIGHTS_FILE, METRICS_FILE])))
-        }
-    }
-}
-
-/// `result.json` of an evaluate job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EvalResult {
-    pub format_version: u32,
-    pub model: String,
-    pub classes: usize,
-    pub test: eval::Classification,
-    pub trainable_params: i64,
-    pub weights_bytes: u64,
-    pub latency_ms_batch1: f64,
-    pub latency_ms_batch64: f64,
-    pub device: String,
-    pub threads: u32,
-}
-
-fn run_evaluate(store: &Store, entry: &Entry, spec: &EvaluateSpec, dev: tch::Device, threads: u32) -> JobResult {
-    let id = entry.id();
-    let job_err = |message: String| ExecError::Job { id: id.clone(), message };
-    let weights_entry = input(store, &id, JobKind::Train, &spec.weights)?;
-    let data_entry = input(store, &id, JobKind::Prepare, &spec.data)?;
-    let data = data::read(&data_entry.file(DATA_FILE))?;
-    let weights_path = weights_entry.file(WEIGHTS_FILE);
-    let weights = tensor_file::read(&weights_path)?;
-    let model = Model::new(&spec.model, spec.classes, dev);
-    model.load(&weights.tensors).map_err(|m| job_err(format!("failed to load `{}`: {m}", weights_path.display())))?;
-
-    let idx = data.indices(data::Split::Test);
-    let x = model.preprocess(&data.images.index_select(0, &idx));
-    let labels: Vec<i64> =
-        Vec::try_from(data.labels.index_select(0, &idx)).map_err(|e: tch::TchError| job_err(e.to_string()))?;
-    let preds: Vec<i64> = Vec::try_from(model.logits(&x, 256).argmax(-1, false).to_device(tch::Device::Cpu))
-        .map_err(|e: tch::TchError| job_err(e.to_string()))?;
-    let test = eval::classification(&labels, &preds, &data.class_names);
-
-    let mut csv = String::from("index,label,prediction\n");
-    let positions: Vec<i64> = Vec::try_from(&idx).map_err(|e: tch::TchError| job_err(e.to_string()))?;
-    for ((i, y), p) in positions.iter().zip(&labels).zip(&preds) {
-        csv.push_str(&format!("{i},{y},{p}\n"));
-    }
-    write_atomic(&entry.file(PREDICTIONS_FILE), csv.as_bytes())?;
-
-    let result = EvalResult {
-        format_version: 1,
-        model: spec.model.display(),
-        classes: spec.classes,
-        trainable_params: model.trainable_count(),
-        weights_bytes: std::fs::metadata(&weights_path).map(|m| m.len()).unwrap_or(0),
-        latency_ms_batch1: eval::median_ms(&model, 1, 5, 30),
-        latency_ms_batch64: eval::median_ms(&model, 64, 2, 10),
-        device: device::name(dev),
-        threads,
-        test,
-    };
-    write_json(&entry.file(RESULT_FILE), &result)?;
-    let summary = format!("test accuracy {:.1} %, macro-F1 {:.3}", result.test.accuracy * 100.0, result.test.macro_f1);
-    Ok(Some((summary, vec![RESULT_FILE, PREDICTIONS_FILE])))
 }

@@ -7,9 +7,6 @@ mod local;
 mod progress;
 
 pub use events::{EventSink, JobEvent, Outcome, RunEvent};
-pub use job::{
-    exec, find_entry, EvalResult, ExecError, ExecOptions, ExecOutcome, JobLog, Provenance, METRICS_FILE,
-    PREDICTIONS_FILE, PROVENANCE_FILE, RESULT_FILE, WEIGHTS_FILE,
-};
+pub use job::{exec, find_entry, ExecError, ExecOptions, ExecOutcome, JobLog, Provenance};
 pub use local::{run, LocalOptions, RunSummary, EXIT_STOPPED};
 pub use progress::{human_secs, BarSink, LineSink};

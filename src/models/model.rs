@@ -4,6 +4,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 use super::deep_emotion::DeepEmotion;
+use super::inception::InceptionV3;
 use super::microexpnet::MicroExpNet;
 use crate::spec::ModelSpec;
 
@@ -12,6 +13,7 @@ use crate::spec::ModelSpec;
 pub enum Net {
     DeepEmotion(Box<DeepEmotion>),
     MicroExpNet(Box<MicroExpNet>),
+    InceptionV3(Box<InceptionV3>),
 }
 
 /// A model with its parameters.
@@ -33,6 +35,7 @@ impl Model {
             ModelSpec::MicroExpNet { variant, dropout } => {
                 Net::MicroExpNet(Box::new(MicroExpNet::new(&root, variant, classes, dropout)))
             }
+            ModelSpec::InceptionV3 { .. } => Net::InceptionV3(Box::new(InceptionV3::new(&root, classes))),
         };
         Model { spec: *spec, classes, vs, net }
     }
@@ -46,6 +49,7 @@ impl Model {
         match &self.net {
             Net::DeepEmotion(n) => n.forward_t(x, train),
             Net::MicroExpNet(n) => n.forward_t(x, train),
+            Net::InceptionV3(n) => n.forward_t(x, train),
         }
     }
 
@@ -65,12 +69,12 @@ impl Model {
         })
     }
 
-    /// Turns `u8` images (N x 1 x S x S) into the model's input: Deep-Emotion scales to [-1, 1],
-    /// MicroExpNet takes raw 0..255 floats (as its public code does).
+    /// Turns `u8` images (N x 1 x S x S) into the model's input: Deep-Emotion and Inception_v3
+    /// scale to [-1, 1], MicroExpNet takes raw 0..255 floats (as its public code does).
     pub fn preprocess(&self, images: &Tensor) -> Tensor {
         let x = images.to_device(self.device()).to_kind(Kind::Float);
         match self.spec {
-            ModelSpec::DeepEmotion { .. } => (x / 255.0 - 0.5) / 0.5,
+            ModelSpec::DeepEmotion { .. } | ModelSpec::InceptionV3 { .. } => (x / 255.0 - 0.5) / 0.5,
             ModelSpec::MicroExpNet { .. } => x,
         }
     }
@@ -89,6 +93,22 @@ impl Model {
 
     pub fn trainable_count(&self) -> i64 {
         self.trainable().iter().map(|(_, t)| t.numel() as i64).sum()
+    }
+
+    /// Copies the tensors whose name and shape match (e.g. an ImageNet Inception_v3 whose
+    /// classifier has another size); returns how many were copied.
+    pub fn load_matching(&self, named: &[(String, Tensor)]) -> usize {
+        let own = self.named_tensors();
+        tch::no_grad(|| {
+            let mut n = 0;
+            for (name, t) in own {
+                if let Some((_, src)) = named.iter().find(|(k, s)| *k == name && s.size() == t.size()) {
+                    t.shallow_clone().copy_(&src.to_device(t.device()).to_kind(t.kind()));
+                    n += 1;
+                }
+            }
+            n
+        })
     }
 
     /// Copies values into the model's parameters and buffers; every name must be present.

@@ -1,10 +1,13 @@
-//! Builds the job DAG of a compiled pipeline: prepare -> train -> evaluate, shared jobs merged.
+//! Builds the job DAG of a compiled pipeline: prepare -> [teacher -> distill-targets ->] train ->
+//! evaluate (and saliency); identical jobs are merged by hash.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::hash::JobHash;
-use super::job::{EvaluateSpec, JobKind, JobLabel, JobSpec, PrepareSpec, TrainJobSpec};
-use crate::spec::Pipeline;
+use super::job::{
+    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec,
+};
+use crate::spec::{Experiment, Pipeline};
 
 /// One job in the plan.
 #[derive(Debug, Clone)]
@@ -30,7 +33,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Adds a job unless an identical one exists; returns its index.
+    /// Adds a job unless an identical one exists; returns its index. Inputs must be added first.
     fn add(&mut self, spec: JobSpec, label: JobLabel) -> usize {
         let hash = spec.hash();
         if let Some(&i) = self.index.get(&hash) {
@@ -53,30 +56,94 @@ impl Plan {
     }
 }
 
-/// Expands a compiled pipeline into its DAG.
-pub fn build(p: &Pipeline) -> Plan {
-    let mut plan = Plan::default();
-    for e in &p.experiments {
-        let dataset = &p.datasets[&e.dataset];
+struct Builder<'a> {
+    p: &'a Pipeline,
+    plan: Plan,
+    /// Experiment index -> (train job hash, prepare job hash).
+    trained: HashMap<usize, (JobHash, JobHash)>,
+}
+
+fn label(e: &Experiment) -> JobLabel {
+    JobLabel {
+        model: e.model_name.clone(),
+        arch: e.model.display(),
+        dataset: e.dataset.clone(),
+        seed: Some(e.seed),
+        axes: e.axes.clone(),
+    }
+}
+
+impl Builder<'_> {
+    /// Adds experiment `i`'s prepare and train jobs (its teacher's first); returns their hashes.
+    fn train(&mut self, i: usize) -> (JobHash, JobHash) {
+        if let Some(h) = self.trained.get(&i) {
+            return *h;
+        }
+        let e = &self.p.experiments[i];
+        let dataset = &self.p.datasets[&e.dataset];
         let classes = dataset.classes();
-        let prep = plan.add(
+        let prep = self.plan.add(
             JobSpec::Prepare(PrepareSpec { dataset: dataset.clone(), size: e.model.input_size() }),
             JobLabel { dataset: e.dataset.clone(), ..Default::default() },
         );
-        let data = plan.jobs[prep].hash;
-        let label = JobLabel {
-            model: e.model_name.clone(),
-            arch: e.model.display(),
-            dataset: e.dataset.clone(),
-            seed: Some(e.seed),
-            axes: e.axes.clone(),
-        };
-        let train = plan.add(
-            JobSpec::Train(TrainJobSpec { model: e.model, train: e.train, seed: e.seed, classes, data }),
-            label.clone(),
+        let data = self.plan.jobs[prep].hash;
+        let distill = e.distill.map(|(t, spec)| {
+            let (teacher_weights, teacher_data) = self.train(t);
+            let teacher = &self.p.experiments[t];
+            let targets = self.plan.add(
+                JobSpec::DistillTargets(TargetsSpec {
+                    model: teacher.model,
+                    classes,
+                    weights: teacher_weights,
+                    data: teacher_data,
+                }),
+                label(teacher),
+            );
+            KdInput { targets: self.plan.jobs[targets].hash, spec }
+        });
+        let train = self.plan.add(
+            JobSpec::Train(TrainJobSpec {
+                model: e.model,
+                train: e.train,
+                seed: e.seed,
+                classes,
+                data,
+                init: e.init.as_ref().map(|w| w.sha256.clone()),
+                distill,
+            }),
+            label(e),
         );
-        let weights = plan.jobs[train].hash;
-        plan.add(JobSpec::Evaluate(EvaluateSpec { model: e.model, classes, weights, data }), label);
+        let out = (self.plan.jobs[train].hash, data);
+        self.trained.insert(i, out);
+        out
     }
-    plan
+}
+
+/// Expands a compiled pipeline into its DAG.
+pub fn build(p: &Pipeline) -> Plan {
+    let mut b = Builder { p, plan: Plan::default(), trained: HashMap::new() };
+    let mut saliency_done = BTreeSet::new();
+    for (i, e) in p.experiments.iter().enumerate() {
+        let (weights, data) = b.train(i);
+        let classes = p.datasets[&e.dataset].classes();
+        b.plan.add(JobSpec::Evaluate(EvaluateSpec { model: e.model, classes, weights, data }), label(e));
+        // One saliency job per model and data set (its first run).
+        if let Some(s) = p.saliency {
+            if saliency_done.insert((e.model_name.clone(), e.dataset.clone())) {
+                b.plan.add(
+                    JobSpec::Saliency(SaliencySpec {
+                        model: e.model,
+                        classes,
+                        weights,
+                        data,
+                        window: s.window,
+                        stride: s.stride,
+                        per_class: s.per_class,
+                    }),
+                    label(e),
+                );
+            }
+        }
+    }
+    b.plan
 }

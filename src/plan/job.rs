@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hash::{canonical, hash_canonical, JobHash};
-use crate::spec::{DatasetSpec, ModelSpec, TrainSpec};
+use crate::spec::{DatasetSpec, DistillSpec, ModelSpec, TrainSpec};
 
 /// Version of the job record format written to the store.
 pub const JOB_FORMAT: u32 = 1;
@@ -14,17 +14,22 @@ pub const JOB_FORMAT: u32 = 1;
 pub enum JobKind {
     Prepare,
     Train,
+    DistillTargets,
     Evaluate,
+    Saliency,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Prepare, JobKind::Train, JobKind::Evaluate];
+    pub const ALL: [JobKind; 5] =
+        [JobKind::Prepare, JobKind::Train, JobKind::DistillTargets, JobKind::Evaluate, JobKind::Saliency];
 
     pub fn name(self) -> &'static str {
         match self {
             JobKind::Prepare => "prepare",
             JobKind::Train => "train",
+            JobKind::DistillTargets => "distill-targets",
             JobKind::Evaluate => "evaluate",
+            JobKind::Saliency => "saliency",
         }
     }
 
@@ -38,7 +43,9 @@ impl JobKind {
         match self {
             JobKind::Prepare => 1,
             JobKind::Train => 1,
+            JobKind::DistillTargets => 1,
             JobKind::Evaluate => 1,
+            JobKind::Saliency => 1,
         }
     }
 }
@@ -60,6 +67,42 @@ pub struct TrainJobSpec {
     pub classes: usize,
     /// The prepare job whose data this trains on.
     pub data: JobHash,
+    /// sha256 of user-supplied initial weights (imported into the store's `blobs/`).
+    pub init: Option<String>,
+    /// Distillation: the teacher's logits (a distill-targets job) and the loss settings.
+    pub distill: Option<KdInput>,
+}
+
+/// What a student reads from its teacher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KdInput {
+    pub targets: JobHash,
+    pub spec: DistillSpec,
+}
+
+/// Distill-targets: a trained teacher's logits on every image of a data set (the KD soft targets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetsSpec {
+    pub model: ModelSpec,
+    pub classes: usize,
+    pub weights: JobHash,
+    /// The teacher's prepared data (at the teacher's input size).
+    pub data: JobHash,
+}
+
+/// Saliency: occlusion maps per emotion (and the STN warp of sample faces for Deep-Emotion).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaliencySpec {
+    pub model: ModelSpec,
+    pub classes: usize,
+    pub weights: JobHash,
+    pub data: JobHash,
+    /// Side of the zeroed square, as a fraction of the image side.
+    pub window: f64,
+    /// Step between squares, as a fraction of the image side.
+    pub stride: f64,
+    /// Test images per emotion.
+    pub per_class: u32,
 }
 
 /// Evaluate: trained weights on the test split.
@@ -77,7 +120,9 @@ pub struct EvaluateSpec {
 pub enum JobSpec {
     Prepare(PrepareSpec),
     Train(TrainJobSpec),
+    DistillTargets(TargetsSpec),
     Evaluate(EvaluateSpec),
+    Saliency(SaliencySpec),
 }
 
 /// What is hashed: format, kind, code revision and spec.
@@ -93,7 +138,9 @@ impl JobSpec {
         match self {
             JobSpec::Prepare(_) => JobKind::Prepare,
             JobSpec::Train(_) => JobKind::Train,
+            JobSpec::DistillTargets(_) => JobKind::DistillTargets,
             JobSpec::Evaluate(_) => JobKind::Evaluate,
+            JobSpec::Saliency(_) => JobKind::Saliency,
         }
     }
 
@@ -110,8 +157,10 @@ impl JobSpec {
     pub fn inputs(&self) -> Vec<JobHash> {
         match self {
             JobSpec::Prepare(_) => vec![],
-            JobSpec::Train(t) => vec![t.data],
+            JobSpec::Train(t) => std::iter::once(t.data).chain(t.distill.as_ref().map(|d| d.targets)).collect(),
+            JobSpec::DistillTargets(t) => vec![t.weights, t.data],
             JobSpec::Evaluate(e) => vec![e.weights, e.data],
+            JobSpec::Saliency(s) => vec![s.weights, s.data],
         }
     }
 }

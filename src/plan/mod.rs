@@ -7,5 +7,7 @@ mod render;
 
 pub use dag::{build, Job, Plan};
 pub use hash::{canonical, hash_canonical, hex, sha256_hex, JobHash};
-pub use job::{EvaluateSpec, JobKind, JobLabel, JobSpec, PrepareSpec, TrainJobSpec, JOB_FORMAT};
+pub use job::{
+    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec, JOB_FORMAT,
+};
 pub use render::{render_dot, render_mermaid, render_table, PlannedJob, PlannedState};

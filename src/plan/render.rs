@@ -47,7 +47,21 @@ pub struct PlannedJob<'a> {
 fn settings(job: &Job) -> String {
     match &job.spec {
         JobSpec::Prepare(p) => format!("{}px", p.size),
-        JobSpec::Train(_) | JobSpec::Evaluate(_) => {
+        JobSpec::DistillTargets(_) => format!("{} logits", job.label.arch),
+        JobSpec::Train(t) => {
+            let mut s: Vec<String> = vec![job.label.arch.clone()];
+            s.extend(job.label.axes.iter().map(|(k, v)| format!("{k}={v}")));
+            if let Some(d) = &t.distill {
+                s.push(format!(
+                    "kd(T={}, w={}{})",
+                    d.spec.temperature,
+                    d.spec.weight,
+                    if d.spec.t2 { ", T^2" } else { "" }
+                ));
+            }
+            s.join(" ")
+        }
+        JobSpec::Evaluate(_) | JobSpec::Saliency(_) => {
             let mut s: Vec<String> = vec![job.label.arch.clone()];
             s.extend(job.label.axes.iter().map(|(k, v)| format!("{k}={v}")));
             s.join(" ")

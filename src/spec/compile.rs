@@ -7,9 +7,10 @@ use super::error::{Diagnostic, Origin};
 use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
-    AdamSpec, Arch, DatasetSpec, DeviceRequest, Experiment, ModelSpec, Pipeline, SyntheticSpec, TrainSpec, Variant,
+    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, ModelSpec, Pipeline,
+    SaliencySettings, SyntheticSpec, TrainSpec, Variant,
 };
-use super::raw::{RawDataset, RawPipeline, RawSettings};
+use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -143,6 +144,8 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
 
     let global_seeds = &raw.seeds;
     let mut experiments = Vec::new();
+    let mut pending: Vec<PendingTeacher> = Vec::new();
+    let mut files = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for (name, settings) in &raw.models {
         let base = format!("models.{name}");
@@ -200,20 +203,23 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
         combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
         let list_keys: Vec<&'static str> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
         for combo in combos {
-            if let Some(e) = experiment(ctx, name, arch, &combo, &list_keys) {
-                let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train));
+            if let Some((e, teacher)) = experiment(ctx, name, arch, &combo, &list_keys, &mut files) {
+                let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train, &e.init, &teacher));
                 if seen.insert(key) {
                     experiments.push(e);
+                    pending.push(teacher);
                 }
             }
         }
     }
+    resolve_teachers(ctx, &mut experiments, &pending);
     if raw.models.is_empty() {
         ctx.error("models", "no model is declared");
     } else if experiments.is_empty() && ctx.diagnostics.is_empty() {
         ctx.error("matrix", "the matrix expands to zero jobs (every combination was excluded)");
     }
 
+    let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
     if !ctx.diagnostics.is_empty() {
         return None;
     }
@@ -230,7 +236,27 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
         deterministic: raw.deterministic.unwrap_or(true),
         datasets,
         experiments,
+        saliency,
     })
+}
+
+fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<SaliencySettings> {
+    let d = RawSaliency::default();
+    let r = raw.unwrap_or(&d);
+    let frac = |ctx: &mut Ctx<'_>, key: &str, v: Option<f64>, default: f64| {
+        let v = v.unwrap_or(default);
+        if !(v > 0.0 && v <= 1.0) {
+            ctx.error(&format!("saliency.{key}"), format!("must be a fraction of the image side in (0, 1], got `{v}`"));
+        }
+        v
+    };
+    let window = frac(ctx, "window", r.window, 1.0 / 6.0);
+    let stride = frac(ctx, "stride", r.stride, 1.0 / 12.0);
+    let per_class = r.images_per_class.unwrap_or(10);
+    if !(1..=10_000).contains(&per_class) {
+        ctx.error("saliency.images_per_class", format!("must be in 1..=10000, got `{per_class}`"));
+    }
+    r.enabled.unwrap_or(true).then_some(SaliencySettings { window, stride, per_class: per_class as u32 })
 }
 
 fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
@@ -290,23 +316,43 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
     }
 }
 
-/// The default of `key` for `arch`, or `None` when the key does not apply to it.
+/// Keys that apply to every architecture without a default value.
+const NO_DEFAULT: [&str; 2] = ["weights", "teacher"];
+/// Keys that only mean something for a student (with a `teacher`).
+const KD_KEYS: [&str; 3] = ["temperature", "kd_weight", "kd_t2"];
+
+/// The default of `key` for `arch`; `None` when the key has no default or does not apply.
 fn default_of(arch: Arch, key: &str) -> Option<Val> {
-    let de = arch == Arch::DeepEmotion;
-    Some(match key {
-        "variant" if de => return None,
-        "variant" => Val::Str("xxs".into()),
-        "epochs" => Val::Int(if de { 500 } else { 3000 }),
-        "lr" => Val::Float(if de { 0.005 } else { 1e-4 }),
-        "batch_size" => Val::Int(if de { 128 } else { 64 }),
-        "optimizer" => Val::Str("adam".into()),
-        "weight_decay" => Val::Float(0.0),
-        "beta1" => Val::Float(0.9),
-        "beta2" => Val::Float(0.999),
-        "eps" => Val::Float(1e-8),
-        "dropout" => Val::Float(0.5),
+    use Arch::*;
+    Some(match (key, arch) {
+        ("variant", MicroExpNet) => Val::Str("xxs".into()),
+        ("epochs", DeepEmotion) => Val::Int(500),
+        ("epochs", MicroExpNet) => Val::Int(3000),
+        ("epochs", InceptionV3) => Val::Int(30),
+        ("lr", DeepEmotion) => Val::Float(0.005),
+        ("lr", MicroExpNet) => Val::Float(1e-4),
+        ("lr", InceptionV3) => Val::Float(1e-3),
+        ("batch_size", DeepEmotion) => Val::Int(128),
+        ("batch_size", MicroExpNet) => Val::Int(64),
+        ("batch_size", InceptionV3) => Val::Int(32),
+        ("input_size", InceptionV3) => Val::Int(299),
+        ("optimizer", _) => Val::Str("adam".into()),
+        ("weight_decay", _) => Val::Float(0.0),
+        ("beta1", _) => Val::Float(0.9),
+        ("beta2", _) => Val::Float(0.999),
+        ("eps", _) => Val::Float(1e-8),
+        ("dropout", _) => Val::Float(0.5),
+        ("multi_crop", _) => Val::Bool(false),
+        ("temperature", _) => Val::Float(8.0),
+        ("kd_weight", _) => Val::Float(0.5),
+        ("kd_t2", _) => Val::Bool(false),
         _ => return None,
     })
+}
+
+/// Whether `key` may be set for `arch`.
+fn applies(arch: Arch, key: &str) -> bool {
+    matches!(key, "datasets" | "seeds") || NO_DEFAULT.contains(&key) || default_of(arch, key).is_some()
 }
 
 /// Checks one value of one key.
@@ -335,7 +381,26 @@ fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>
         ("beta1" | "beta2", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("{key} must be in [0, 1), got `{v}`")),
         ("eps", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("eps must be > 0, got `{v}`")),
         ("dropout", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("dropout must be in [0, 1), got `{v}`")),
+        ("input_size", Val::Int(i)) if !(75..=1024).contains(i) => {
+            Err(format!("input_size must be in 75..=1024 (Inception_v3 needs at least 75), got `{i}`"))
+        }
+        ("temperature", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("temperature must be > 0, got `{v}`")),
+        ("kd_weight", v) if !(f(v) >= 0.0 && f(v) <= 1.0) => Err(format!("kd_weight must be in [0, 1], got `{v}`")),
+        ("weights", Val::Str(s)) if s.trim().is_empty() => Err("the weights file name is empty".into()),
+        (_, v) if !type_ok(key, v) => Err(format!("`{v}` has the wrong type for `{key}`")),
         _ => Ok(()),
+    }
+}
+
+/// The value types of keys (the raw types guarantee them; this guards `Val` conversions).
+fn type_ok(key: &str, v: &Val) -> bool {
+    match key {
+        "multi_crop" | "kd_t2" => matches!(v, Val::Bool(_)),
+        "epochs" | "batch_size" | "seeds" | "input_size" => matches!(v, Val::Int(_)),
+        "lr" | "weight_decay" | "beta1" | "beta2" | "eps" | "dropout" | "temperature" | "kd_weight" => {
+            matches!(v, Val::Float(_) | Val::Int(_))
+        }
+        _ => matches!(v, Val::Str(_)),
     }
 }
 
@@ -350,13 +415,18 @@ fn model_axes(
 ) -> Vec<AxisValues> {
     let given = matrix::given(s);
     let mut axes = Vec::new();
+    if !given.contains_key("teacher") && !base.starts_with("matrix.") {
+        for k in KD_KEYS.iter().filter(|k| given.contains_key(**k)) {
+            ctx.error(&format!("{base}.{k}"), format!("`{k}` needs a `teacher` to distil from"));
+        }
+    }
     for key in KEYS {
         let (values, is_list) = match given.get(key) {
             Some((vals, is_list)) => {
                 let mut out = Vec::new();
                 for (i, v) in vals.iter().enumerate() {
                     let path = if *is_list { format!("{base}.{key}[{i}]") } else { format!("{base}.{key}") };
-                    if default_of(arch, key).is_none() && !matches!(key, "datasets" | "seeds") {
+                    if !applies(arch, key) {
                         ctx.error(&format!("{base}.{key}"), format!("`{key}` does not apply to `{}`", arch.name()));
                         break;
                     }
@@ -377,6 +447,8 @@ fn model_axes(
                     .collect();
                 (out, global_seeds.is_list)
             }
+            // Distillation settings exist only for students.
+            None if KD_KEYS.contains(&key) && !given.contains_key("teacher") => continue,
             None => match default_of(arch, key) {
                 Some(v) => (vec![(v, base.to_string())], false),
                 None => continue,
@@ -387,8 +459,19 @@ fn model_axes(
     axes
 }
 
-fn experiment(ctx: &mut Ctx<'_>, name: &str, arch: Arch, c: &Combo, list_keys: &[&str]) -> Option<Experiment> {
+/// A student's teacher before it is resolved to an experiment: (model name, key path, settings).
+type PendingTeacher = Option<(String, String, DistillSpec)>;
+
+fn experiment(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    arch: Arch,
+    c: &Combo,
+    list_keys: &[&str],
+    files: &mut BTreeMap<String, Option<InitWeights>>,
+) -> Option<(Experiment, PendingTeacher)> {
     let get = |k: &str| c.get(k).map(|(v, _)| v);
+    let path_of = |k: &str| c.get(k).map(|(_, p)| p.clone()).unwrap_or_default();
     let int = |k: &str| match get(k) {
         Some(Val::Int(i)) => Some(*i),
         _ => None,
@@ -398,6 +481,7 @@ fn experiment(ctx: &mut Ctx<'_>, name: &str, arch: Arch, c: &Combo, list_keys: &
         Some(Val::Int(i)) => Some(*i as f64),
         _ => None,
     };
+    let flag = |k: &str| matches!(get(k), Some(Val::Bool(true)));
     let text = |k: &str| match get(k) {
         Some(Val::Str(s)) => Some(s.clone()),
         _ => None,
@@ -415,6 +499,7 @@ fn experiment(ctx: &mut Ctx<'_>, name: &str, arch: Arch, c: &Combo, list_keys: &
             variant: text("variant").and_then(|v| Variant::parse(&v)).unwrap_or(Variant::Xxs),
             dropout,
         },
+        Arch::InceptionV3 => ModelSpec::InceptionV3 { input_size: int("input_size").unwrap_or(299) as u32, dropout },
     };
     let adam = AdamSpec {
         beta1: float("beta1").unwrap_or(0.9),
@@ -422,17 +507,110 @@ fn experiment(ctx: &mut Ctx<'_>, name: &str, arch: Arch, c: &Combo, list_keys: &
         eps: float("eps").unwrap_or(1e-8),
         weight_decay: float("weight_decay").unwrap_or(0.0),
     };
+    let init = match text("weights") {
+        None => None,
+        Some(file) => {
+            let key = path_of("weights");
+            let entry = files.entry(file.clone()).or_insert_with(|| {
+                let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
+                let path = base.join(&file);
+                match std::fs::read(&path) {
+                    Ok(bytes) => Some(InitWeights { path, sha256: crate::plan::sha256_hex(&bytes) }),
+                    Err(e) => {
+                        ctx.error(&key, format!("failed to read weights file `{}`: {e}", path.display()));
+                        None
+                    }
+                }
+            });
+            Some(entry.clone()?)
+        }
+    };
+    let teacher = text("teacher").map(|t| {
+        let spec = DistillSpec {
+            temperature: float("temperature").unwrap_or(8.0),
+            weight: float("kd_weight").unwrap_or(0.5),
+            t2: flag("kd_t2"),
+        };
+        (t, path_of("teacher"), spec)
+    });
     let axes = list_keys
         .iter()
         .filter(|k| **k != "seeds" && **k != "datasets")
         .filter_map(|k| c.get(*k).map(|(v, _)| (k.to_string(), v.to_string())))
         .collect();
-    Some(Experiment {
+    let e = Experiment {
         model_name: name.to_string(),
         dataset,
         seed: seed as u64,
         model,
-        train: TrainSpec { epochs: epochs as u32, lr, batch_size: batch as u32, adam },
+        train: TrainSpec { epochs: epochs as u32, lr, batch_size: batch as u32, adam, multi_crop: flag("multi_crop") },
+        init,
+        distill: None,
         axes,
-    })
+    };
+    Some((e, teacher))
+}
+
+/// Points every student at its teacher's experiment: the teacher model's run on the same data
+/// set with the same seed, or its only run on that data set (then all seeds share it).
+fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
+    for (i, p) in pending.iter().enumerate() {
+        let Some((teacher, path, spec)) = p else { continue };
+        let (student, dataset, seed) =
+            (experiments[i].model_name.clone(), experiments[i].dataset.clone(), experiments[i].seed);
+        if *teacher == student {
+            ctx.error(path, format!("model `{student}` cannot be its own teacher"));
+            continue;
+        }
+        let runs: Vec<usize> = (0..experiments.len())
+            .filter(|&j| experiments[j].model_name == *teacher && experiments[j].dataset == dataset)
+            .collect();
+        if runs.is_empty() {
+            let known = experiments.iter().any(|e| e.model_name == *teacher);
+            let msg = if known {
+                format!("teacher `{teacher}` does not train on data set `{dataset}`")
+            } else {
+                format!("unknown teacher `{teacher}`: no model of that name in this pipeline")
+            };
+            ctx.error(path, msg);
+            continue;
+        }
+        let same_seed: Vec<usize> = runs.iter().copied().filter(|&j| experiments[j].seed == seed).collect();
+        let chosen = match (same_seed.as_slice(), runs.as_slice()) {
+            ([j], _) | ([], [j]) => *j,
+            ([], _) => {
+                ctx.error(
+                    path,
+                    format!(
+                        "teacher `{teacher}` has no run with seed {seed} on `{dataset}` (and more than one other run)"
+                    ),
+                );
+                continue;
+            }
+            _ => {
+                ctx.error(path, format!("teacher `{teacher}` is ambiguous: it has several runs with seed {seed} on `{dataset}` (list axes); give the teacher one value per setting"));
+                continue;
+            }
+        };
+        if pending[chosen].as_ref().is_some_and(|(t, _, _)| *t == student) {
+            ctx.error(path, format!("models `{student}` and `{teacher}` are each other's teachers"));
+            continue;
+        }
+        experiments[i].distill = Some((chosen, *spec));
+    }
+    // Longer cycles (a -> b -> c -> a).
+    for i in 0..experiments.len() {
+        let mut seen = vec![i];
+        let mut at = i;
+        while let Some((t, _)) = experiments[at].distill {
+            if seen.contains(&t) {
+                let path = pending[i].as_ref().map(|p| p.1.clone()).unwrap_or_default();
+                ctx.error(&path, format!("the teachers of `{}` form a cycle", experiments[i].model_name));
+                experiments[i].distill = None;
+                break;
+            }
+            seen.push(t);
+            at = t;
+        }
+    }
 }

@@ -11,6 +11,7 @@ use super::raw::RawSettings;
 pub enum Val {
     Int(i64),
     Float(f64),
+    Bool(bool),
     Str(String),
 }
 
@@ -19,13 +20,14 @@ impl fmt::Display for Val {
         match self {
             Val::Int(i) => write!(f, "{i}"),
             Val::Float(x) => write!(f, "{x}"),
+            Val::Bool(b) => write!(f, "{b}"),
             Val::Str(s) => write!(f, "{s}"),
         }
     }
 }
 
 /// The keys a model's settings may vary over, in axis order.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 19] = [
     "datasets",
     "seeds",
     "variant",
@@ -38,6 +40,13 @@ pub const KEYS: [&str; 12] = [
     "beta2",
     "eps",
     "dropout",
+    "input_size",
+    "weights",
+    "multi_crop",
+    "teacher",
+    "temperature",
+    "kd_weight",
+    "kd_t2",
 ];
 
 /// Accepts the singular spelling used in `zip`, `include` and `exclude` (`seed`, `dataset`).
@@ -69,6 +78,13 @@ pub fn given(s: &RawSettings) -> BTreeMap<&'static str, (Vec<Val>, bool)> {
         ("beta2", vals(&s.beta2, Val::Float)),
         ("eps", vals(&s.eps, Val::Float)),
         ("dropout", vals(&s.dropout, Val::Float)),
+        ("input_size", vals(&s.input_size, Val::Int)),
+        ("weights", vals(&s.weights, Val::Str)),
+        ("multi_crop", vals(&s.multi_crop, Val::Bool)),
+        ("teacher", vals(&s.teacher, Val::Str)),
+        ("temperature", vals(&s.temperature, Val::Float)),
+        ("kd_weight", vals(&s.kd_weight, Val::Float)),
+        ("kd_t2", vals(&s.kd_t2, Val::Bool)),
     ];
     pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
 }

@@ -57,6 +57,16 @@ pub struct Pipeline {
     pub deterministic: bool,
     pub datasets: BTreeMap<String, DatasetSpec>,
     pub experiments: Vec<Experiment>,
+    /// Occlusion saliency for the first seed of each model and data set, unless disabled.
+    pub saliency: Option<SaliencySettings>,
+}
+
+/// How occlusion saliency is computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SaliencySettings {
+    pub window: f64,
+    pub stride: f64,
+    pub per_class: u32,
 }
 
 /// A data set, resolved.
@@ -98,15 +108,17 @@ impl DatasetSpec {
 pub enum Arch {
     DeepEmotion,
     MicroExpNet,
+    InceptionV3,
 }
 
 impl Arch {
-    pub const ALL: [Arch; 2] = [Arch::DeepEmotion, Arch::MicroExpNet];
+    pub const ALL: [Arch; 3] = [Arch::DeepEmotion, Arch::MicroExpNet, Arch::InceptionV3];
 
     pub fn name(self) -> &'static str {
         match self {
             Arch::DeepEmotion => "deep-emotion",
             Arch::MicroExpNet => "microexpnet",
+            Arch::InceptionV3 => "inception-v3",
         }
     }
 
@@ -164,6 +176,11 @@ pub enum ModelSpec {
         variant: Variant,
         dropout: f64,
     },
+    /// Grayscale replicated to 3 channels; `input_size` from 75 (its minimum) to 299.
+    InceptionV3 {
+        input_size: u32,
+        dropout: f64,
+    },
 }
 
 impl ModelSpec {
@@ -171,6 +188,7 @@ impl ModelSpec {
         match self {
             ModelSpec::DeepEmotion { .. } => Arch::DeepEmotion,
             ModelSpec::MicroExpNet { .. } => Arch::MicroExpNet,
+            ModelSpec::InceptionV3 { .. } => Arch::InceptionV3,
         }
     }
 
@@ -179,6 +197,7 @@ impl ModelSpec {
         match self {
             ModelSpec::DeepEmotion { .. } => 48,
             ModelSpec::MicroExpNet { .. } => 84,
+            ModelSpec::InceptionV3 { input_size, .. } => *input_size,
         }
     }
 
@@ -187,6 +206,7 @@ impl ModelSpec {
         match self {
             ModelSpec::DeepEmotion { .. } => "deep-emotion".into(),
             ModelSpec::MicroExpNet { variant, .. } => format!("microexpnet-{}", variant.name()),
+            ModelSpec::InceptionV3 { .. } => "inception-v3".into(),
         }
     }
 }
@@ -207,6 +227,19 @@ pub struct TrainSpec {
     pub lr: f64,
     pub batch_size: u32,
     pub adam: AdamSpec,
+    /// MicroExpNet's multi-crop augmentation.
+    pub multi_crop: bool,
+}
+
+/// Knowledge distillation from a teacher's logits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DistillSpec {
+    /// Temperature T.
+    pub temperature: f64,
+    /// Weight w of the soft term: L = (1 - w) CE(y, z_s) + w CE(softmax(z_t / T), softmax(z_s / T)).
+    pub weight: f64,
+    /// Multiply the soft term by T^2 (Hinton's form).
+    pub t2: bool,
 }
 
 /// One cell of the matrix: a model trained on a data set with one seed.
@@ -218,6 +251,17 @@ pub struct Experiment {
     pub seed: u64,
     pub model: ModelSpec,
     pub train: TrainSpec,
+    /// Initial weights: the file and its sha256 (only the sha256 is hashed).
+    pub init: Option<InitWeights>,
+    /// The teacher (an index into [`Pipeline::experiments`]) and how to distil from it.
+    pub distill: Option<(usize, DistillSpec)>,
     /// Values along the model's list axes, for display (`lr=0.01`).
     pub axes: Vec<(String, String)>,
+}
+
+/// A user-supplied weights file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitWeights {
+    pub path: PathBuf,
+    pub sha256: String,
 }

@@ -41,6 +41,25 @@ pub struct RawPipeline {
     pub models: BTreeMap<String, RawSettings>,
     #[serde(default)]
     pub matrix: RawMatrix,
+    /// Occlusion saliency maps per model and data set.
+    #[serde(default)]
+    pub saliency: Option<RawSaliency>,
+}
+
+/// `saliency:` settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSaliency {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Side of the zeroed square as a fraction of the image side.
+    #[serde(default)]
+    pub window: Option<f64>,
+    /// Step between squares as a fraction of the image side.
+    #[serde(default)]
+    pub stride: Option<f64>,
+    #[serde(default)]
+    pub images_per_class: Option<i64>,
 }
 
 /// A data set declaration.
@@ -102,6 +121,27 @@ pub struct RawSettings {
     pub eps: Option<Axis<f64>>,
     #[serde(default)]
     pub dropout: Option<Axis<f64>>,
+    /// Input side for architectures that take several (Inception_v3: 75..=299).
+    #[serde(default)]
+    pub input_size: Option<Axis<i64>>,
+    /// Initial weights (safetensors, names as the PyTorch reference), relative to the pipeline file.
+    #[serde(default)]
+    pub weights: Option<Axis<String>>,
+    /// Another model of the pipeline to distil from.
+    #[serde(default)]
+    pub teacher: Option<Axis<String>>,
+    /// Distillation temperature T.
+    #[serde(default)]
+    pub temperature: Option<Axis<f64>>,
+    /// Distillation weight w of the soft term.
+    #[serde(default)]
+    pub kd_weight: Option<Axis<f64>>,
+    /// Multiply the soft term by T^2 (Hinton's form).
+    #[serde(default)]
+    pub kd_t2: Option<Axis<bool>>,
+    /// MicroExpNet's multi-crop augmentation (8 fixed crops).
+    #[serde(default)]
+    pub multi_crop: Option<Axis<bool>>,
 }
 
 /// `matrix:`: how model settings combine.

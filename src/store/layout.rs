@@ -69,6 +69,25 @@ impl Store {
         Ok(())
     }
 
+    /// Where a user-supplied file with this sha256 is kept (`blobs/<sha256>`).
+    pub fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("blobs").join(sha256)
+    }
+
+    /// Copies `path` into `blobs/` under its sha256 (once); checks the content still matches.
+    pub fn import_blob(&self, path: &Path, sha256: &str) -> Result<(), StoreError> {
+        let dest = self.blob_path(sha256);
+        if dest.exists() {
+            return Ok(());
+        }
+        let bytes = fs::read(path).map_err(|e| StoreError::io(path, e))?;
+        if crate::plan::sha256_hex(&bytes) != sha256 {
+            return Err(StoreError::format(path, "the file changed since the pipeline was read"));
+        }
+        fs::create_dir_all(self.root.join("blobs")).map_err(|e| StoreError::io(self.root.join("blobs"), e))?;
+        super::atomic::write_atomic(&dest, &bytes)
+    }
+
     /// Every entry folder in the store, as (kind, folder).
     pub fn list(&self) -> Result<Vec<(JobKind, PathBuf)>, StoreError> {
         let mut out = Vec::new();

@@ -1,11 +1,15 @@
 //! Training: the loop, an Adam with owned state, checkpoints and per-epoch metrics.
 
 mod adam;
+mod augment;
 mod checkpoint;
+mod kd;
 mod metrics;
 mod trainer;
 
 pub use adam::Adam;
+pub use augment::random_crops;
 pub use checkpoint::Checkpoint;
+pub use kd::kd_loss;
 pub use metrics::{to_csv, EpochRow};
 pub use trainer::{evaluate, train, TrainEnd, TrainError, TrainRun};

@@ -34,6 +34,10 @@ pub enum TrainError {
 pub struct TrainRun<'a> {
     pub spec: &'a TrainJobSpec,
     pub data: &'a Prepared,
+    /// The teacher's logits for every image of `data` (N x classes), when distilling.
+    pub teacher_logits: Option<&'a Tensor>,
+    /// Initial weights by name (a user's file); missing or mis-shaped names keep their init.
+    pub init: Option<&'a [(String, Tensor)]>,
     pub device: Device,
     pub threads: u32,
     pub checkpoint: &'a Path,
@@ -55,11 +59,11 @@ pub enum TrainEnd {
 }
 
 /// Tensors of the split on the device, preprocessed for the model.
-fn split_tensors(model: &Model, data: &Prepared, split: Split) -> (Tensor, Tensor) {
+fn split_tensors(model: &Model, data: &Prepared, split: Split) -> (Tensor, Tensor, Tensor) {
     let idx = data.indices(split);
     let x = model.preprocess(&data.images.index_select(0, &idx));
     let y = data.labels.index_select(0, &idx).to_device(model.device());
-    (x, y)
+    (x, y, idx)
 }
 
 /// Mean loss and accuracy of `model` (evaluation mode) on `x`, `y`.
@@ -89,9 +93,17 @@ pub fn train(
 
     tch::manual_seed(torch_seed(seed, &[u64::MAX]));
     let model = Model::new(&spec.model, spec.classes, run.device);
+    if let Some(init) = run.init {
+        let n = model.load_matching(init);
+        log(format!("initialised {n} tensors from the given weights file"));
+    }
     let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
-    let (x_train, y_train) = split_tensors(&model, run.data, Split::Train);
-    let (x_val, y_val) = split_tensors(&model, run.data, Split::Val);
+    let (x_train, y_train, train_idx) = split_tensors(&model, run.data, Split::Train);
+    let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val);
+    let kd = match (&spec.distill, run.teacher_logits) {
+        (Some(d), Some(t)) => Some((d.spec, t.index_select(0, &train_idx).to_device(run.device).to_kind(Kind::Float))),
+        _ => None,
+    };
     let n = x_train.size()[0];
     if n == 0 {
         return Err(TrainError::NoData);
@@ -163,9 +175,13 @@ pub fn train(
             let len = bs.min(n - lo);
             let idx = perm.narrow(0, lo, len);
             let x = x_train.index_select(0, &idx);
+            let x = if spec.train.multi_crop { super::augment::random_crops(&x) } else { x };
             let y = y_train.index_select(0, &idx);
             let logits = model.forward_t(&x, true);
-            let loss = logits.cross_entropy_for_logits(&y);
+            let loss = match &kd {
+                Some((d, teacher)) => super::kd::kd_loss(&logits, &teacher.index_select(0, &idx), &y, d),
+                None => logits.cross_entropy_for_logits(&y),
+            };
             adam.zero_grad();
             loss.backward();
             adam.step();

@@ -1,0 +1,26 @@
+//! The `prepare` job: renders or decodes a data set at one size into one tensor file with splits.
+
+use super::context::{JobContext, JobOutput, JobResult};
+use crate::data::{self, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE};
+use crate::exec::JobEvent;
+use crate::plan::PrepareSpec;
+use crate::store::{write_json, StoreError};
+
+pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
+    (ctx.emit)(JobEvent::Note { text: format!("rendering images at {} px", spec.size) });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(ctx.threads as usize)
+        .build()
+        .map_err(|e| ctx.fail(e.to_string()))?;
+    let (prepared, summary) = pool.install(|| data::build(&spec.dataset, spec.size));
+    data::write(&ctx.entry.file(DATA_FILE), &prepared)?;
+    write_json(&ctx.entry.file(SUMMARY_FILE), &summary)?;
+    let grid = ctx.entry.file(SAMPLES_FILE);
+    let tmp = grid.with_file_name(".samples.tmp.png");
+    data::write_samples(&prepared, &tmp).map_err(|e| ctx.fail(format!("failed to write sample grid: {e}")))?;
+    std::fs::rename(&tmp, &grid).map_err(|e| StoreError::io(&grid, e))?;
+    Ok(Some(JobOutput {
+        summary: format!("{} images at {} px, {} classes", summary.images, summary.size, summary.class_names.len()),
+        files: vec![DATA_FILE, SUMMARY_FILE, SAMPLES_FILE],
+    }))
+}
