@@ -93,6 +93,26 @@ pub enum Command {
     Doctor,
     /// List model architectures with input size, classes and trainable parameters.
     Models,
+    /// Benchmarks, side by side in one run: training images/s and latency against PyTorch eager
+    /// (the venv's torch, or FER_BENCH_PYTHON), and planning / no-op re-run times. Writes CSV.
+    Bench {
+        /// Intra-op threads for both sides.
+        #[arg(long, default_value_t = 2)]
+        threads: u32,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Timed training steps per model.
+        #[arg(long, default_value_t = 30)]
+        steps: usize,
+        /// Sections to run: train, latency, plan (default: all).
+        #[arg(long = "only", value_name = "SECTION")]
+        sections: Vec<String>,
+        /// Largest planning benchmark, in jobs (1,000 x 10^k).
+        #[arg(long, default_value_t = 100_000)]
+        plan_max: usize,
+        #[arg(long, default_value = "reports/bench.csv")]
+        out: PathBuf,
+    },
     /// Run one job of the store by id (`<kind>/<hash16>`); used by `run` and cluster tasks.
     Exec {
         /// The job, as `<kind>/<hash16>` or a hash.

@@ -1,5 +1,6 @@
 //! Runs a parsed command line: the one entry point of the binary.
 
+use super::bench::{bench_cmd, BenchArgs};
 use super::doctor::doctor_cmd;
 use super::exec::exec_cmd;
 use super::gc::gc_cmd;
@@ -19,6 +20,14 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
         Command::Gc { pipelines, dry_run } => gc_cmd(&cli.store, pipelines, *dry_run),
         Command::Doctor => doctor_cmd(&cli.store),
         Command::Models => Ok(models_cmd()),
+        Command::Bench { threads, device, steps, sections, plan_max, out } => bench_cmd(&BenchArgs {
+            threads: *threads,
+            device: device.clone(),
+            steps: *steps,
+            sections: sections.clone(),
+            out: out.clone(),
+            plan_max: *plan_max,
+        }),
         Command::Exec { id, device, threads, deterministic } => {
             exec_cmd(&cli.store, id, device, *threads, *deterministic)
         }

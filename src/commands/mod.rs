@@ -1,5 +1,6 @@
 //! The commands of the command line, one module each.
 
+mod bench;
 mod context;
 mod dispatch;
 mod doctor;

@@ -15,6 +15,7 @@ use crate::exec::JobEvent;
 use crate::models::Model;
 use crate::plan::TrainJobSpec;
 use crate::rng::{derive, torch_seed, SplitMix64};
+use crate::spec::DistillSpec;
 use crate::store::StoreError;
 
 /// Errors of a training run.
@@ -78,6 +79,28 @@ pub fn evaluate(model: &Model, x: &Tensor, y: &Tensor, batch: i64) -> (f64, f64)
         let correct = logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64).int64_value(&[]);
         (loss, correct as f64 / n as f64)
     })
+}
+
+/// One training batch: inputs, labels, the teacher's logits when distilling, augmentation.
+pub struct Batch<'a> {
+    pub x: &'a Tensor,
+    pub y: &'a Tensor,
+    pub teacher: Option<(&'a DistillSpec, &'a Tensor)>,
+    pub multi_crop: bool,
+}
+
+/// One optimisation step; returns the (graph-free) loss and the logits, without a host sync.
+pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> (Tensor, Tensor) {
+    let x = if b.multi_crop { super::augment::random_crops(b.x) } else { b.x.shallow_clone() };
+    let logits = model.forward_t(&x, true);
+    let loss = match b.teacher {
+        Some((d, t)) => super::kd::kd_loss(&logits, t, b.y, d),
+        None => logits.cross_entropy_for_logits(b.y),
+    };
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    (loss.detach(), logits.detach())
 }
 
 /// Trains from scratch or from the checkpoint at `run.checkpoint`.
@@ -174,20 +197,18 @@ pub fn train(
             let lo = b as i64 * bs;
             let len = bs.min(n - lo);
             let idx = perm.narrow(0, lo, len);
-            let x = x_train.index_select(0, &idx);
-            let x = if spec.train.multi_crop { super::augment::random_crops(&x) } else { x };
-            let y = y_train.index_select(0, &idx);
-            let logits = model.forward_t(&x, true);
-            let loss = match &kd {
-                Some((d, teacher)) => super::kd::kd_loss(&logits, &teacher.index_select(0, &idx), &y, d),
-                None => logits.cross_entropy_for_logits(&y),
+            let teacher = kd.as_ref().map(|(d, t)| (d, t.index_select(0, &idx)));
+            let batch = Batch {
+                x: &x_train.index_select(0, &idx),
+                y: &y_train.index_select(0, &idx),
+                teacher: teacher.as_ref().map(|(d, t)| (*d, t)),
+                multi_crop: spec.train.multi_crop,
             };
-            adam.zero_grad();
-            loss.backward();
-            adam.step();
+            let (loss, logits) = step(&model, &mut adam, &batch);
+            let y = batch.y;
             tch::no_grad(|| {
-                loss_sum += loss.detach().to_kind(Kind::Double) * len as f64;
-                correct_sum += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64);
+                loss_sum += loss.to_kind(Kind::Double) * len as f64;
+                correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
             });
             if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
                 save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum)?;
