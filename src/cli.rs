@@ -80,6 +80,27 @@ pub enum Command {
         #[command(flatten)]
         pipeline: PipelineArgs,
     },
+    /// Queue the missing jobs on Slurm as job arrays chained by afterok (returns at once).
+    Submit {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        #[arg(long)]
+        partition: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        /// At most K tasks of an array at once (`%K`).
+        #[arg(long, value_name = "K")]
+        array_limit: Option<u32>,
+        /// Print the sbatch scripts; submit nothing, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The binary the tasks run (default: this one; must be reachable from the nodes).
+        #[arg(long, value_name = "PATH")]
+        exe: Option<PathBuf>,
+        /// Device of the tasks (default: `slurm.device`, else the pipeline's `device`).
+        #[arg(long)]
+        device: Option<String>,
+    },
     /// Remove store entries that no given pipeline (in any of its profiles) refers to.
     Gc {
         /// Pipelines whose entries are kept.
@@ -123,5 +144,12 @@ pub enum Command {
         threads: u32,
         #[arg(long, default_value_t = true, action = ArgAction::Set)]
         deterministic: bool,
+        /// Inside a Slurm task: when stopped by a signal (or failed with retries left), ask
+        /// Slurm to requeue this task.
+        #[arg(long)]
+        requeue: bool,
+        /// Failed attempts to retry (with --requeue).
+        #[arg(long, default_value_t = 0)]
+        retries: u32,
     },
 }

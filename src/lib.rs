@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod models;
 pub mod plan;
 pub mod rng;
+pub mod slurm;
 pub mod spec;
 pub mod store;
 pub mod train;

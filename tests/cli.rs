@@ -356,3 +356,160 @@ fn distillation_chain_shares_teacher_targets() {
         assert_eq!(log.matches(" start ").count(), 1, "targets computed once:\n{log}");
     }
 }
+
+/// A real one-node Slurm (slurmctld + slurmd + munge) for the duration of a test.
+struct LocalSlurm {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+impl LocalSlurm {
+    fn start() -> LocalSlurm {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-slurm");
+        let o = Command::new(&script).arg("start").arg(dir.path()).output().expect("scripts/local-slurm runs");
+        assert!(
+            o.status.success(),
+            "could not start a local Slurm (needs root, slurm-wlm and munge: scripts/setup --test): {}",
+            text(&o)
+        );
+        let conf = dir.path().join("slurm.conf");
+        LocalSlurm { dir, conf }
+    }
+
+    /// The binary with SLURM_CONF pointing at this cluster.
+    fn bin(&self) -> Command {
+        let mut c = bin();
+        c.env("SLURM_CONF", &self.conf);
+        c
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("SLURM_CONF", &self.conf);
+        c
+    }
+
+    /// Waits until no task of ours is queued or running.
+    fn wait_idle(&self, secs: u64) -> bool {
+        wait_for(
+            || {
+                let o = self.cmd("squeue").args(["-h", "-o", "%i"]).output().unwrap();
+                o.status.success() && String::from_utf8_lossy(&o.stdout).trim().is_empty()
+            },
+            secs,
+        )
+    }
+}
+
+impl Drop for LocalSlurm {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-slurm");
+        let _ = Command::new(script).arg("stop").arg(self.dir.path()).output();
+    }
+}
+
+fn same_results(a: &Path, b: &Path) {
+    for kind in ["prepare", "train", "distill-targets", "evaluate"] {
+        let (x, y) = (entries(a, kind), entries(b, kind));
+        let names = |v: &Vec<PathBuf>| v.iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
+        assert_eq!(names(&x), names(&y), "{kind}: same hashes");
+        for (p, q) in x.iter().zip(&y) {
+            for f in ["weights.safetensors", "metrics.csv", "targets.safetensors", "predictions.csv"] {
+                if p.join(f).exists() {
+                    assert_eq!(
+                        fs::read(p.join(f)).unwrap(),
+                        fs::read(q.join(f)).unwrap(),
+                        "{} differs",
+                        p.join(f).display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn slurm_runs_the_kd_chain_resumes_and_reports_a_dead_controller() {
+    let slurm = LocalSlurm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kd = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kd.yaml");
+    let kd = kd.to_str().unwrap();
+
+    // 1. The whole distillation chain through job arrays; equal to a local run.
+    let cluster = dir.path().join("cluster");
+    let o = slurm.bin().args(["--store", &store_arg(&cluster), "submit", kd]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("queued 15 task(s)"), "{}", text(&o));
+    assert!(slurm.wait_idle(600), "the cluster did not finish");
+    let status = slurm.bin().args(["--store", &store_arg(&cluster), "status", kd]).output().unwrap();
+    assert!(text(&status).contains("15 jobs") && text(&status).contains(": 15 cached"), "{}", text(&status));
+    let local = dir.path().join("local");
+    let o = bin().args(["--store", &store_arg(&local), "run", kd]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    same_results(&cluster, &local);
+    let again = slurm.bin().args(["--store", &store_arg(&cluster), "submit", kd]).output().unwrap();
+    assert!(text(&again).contains("queued 0 task(s)"), "a second submit queues nothing: {}", text(&again));
+
+    // 2. scancel a training task mid-way; submit again: it resumes from its checkpoint.
+    let long = dir.path().join("long");
+    let sets = ["--set", "models.deep-emotion.epochs=12", "--set", "models.microexpnet.epochs=2"];
+    let o = slurm
+        .bin()
+        .args(["--store", &store_arg(&long), "submit", tiny().to_str().unwrap()])
+        .args(sets)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let de_train = || {
+        entries(&long, "train")
+            .into_iter()
+            .find(|e| fs::read_to_string(e.join("job.json")).unwrap_or_default().contains("deep-emotion"))
+    };
+    let progressed = || {
+        de_train().is_some_and(|e| {
+            let h = fs::read(e.join("checkpoint.safetensors")).unwrap_or_default();
+            let head = String::from_utf8_lossy(&h[..h.len().min(4096)]).into_owned();
+            head.contains("\"epochs_done\":\"3\"") || head.contains("\"epochs_done\":\"4\"")
+        })
+    };
+    assert!(wait_for(progressed, 300), "training did not reach epoch 3");
+    let rec: serde_json::Value =
+        serde_json::from_slice(&fs::read(de_train().unwrap().join("slurm.json")).unwrap()).unwrap();
+    let task = format!("{}_{}", rec["array_job"].as_str().unwrap(), rec["task"]);
+    let o = slurm.cmd("scancel").arg(&task).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // The task checkpoints and exits; dependent arrays are cancelled (--kill-on-invalid-dep).
+    assert!(slurm.wait_idle(300), "the queue did not drain after scancel");
+    let o = slurm
+        .bin()
+        .args(["--store", &store_arg(&long), "submit", tiny().to_str().unwrap()])
+        .args(sets)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(slurm.wait_idle(600));
+    let log = fs::read_to_string(de_train().unwrap().join("log.txt")).unwrap();
+    assert!(log.contains("resuming from checkpoint after epoch"), "{log}");
+    assert!(de_train().unwrap().join("done").exists(), "{log}");
+    let local_long = dir.path().join("local-long");
+    let o =
+        bin().args(["--store", &store_arg(&local_long), "run", tiny().to_str().unwrap()]).args(sets).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    same_results(&long, &local_long);
+
+    // 3. slurmctld down: a clear error, nothing recorded as queued or running.
+    let down_dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-slurm");
+    let o = Command::new(script).args(["conf", down_dir.path().to_str().unwrap(), "6"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let down = dir.path().join("down");
+    let o = bin()
+        .env("SLURM_CONF", down_dir.path().join("slurm.conf"))
+        .args(["--store", &store_arg(&down), "submit", tiny().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("squeue"), "{}", text(&o));
+    assert!(!down.exists(), "nothing written when Slurm is down");
+}

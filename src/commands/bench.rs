@@ -33,11 +33,11 @@ struct Row {
 }
 
 fn models() -> Vec<(ModelSpec, usize, i64)> {
-    let mut v = vec![(ModelSpec::DeepEmotion { dropout: 0.5 }, 7, 128)];
+    let mut v = vec![(ModelSpec::deep_emotion(), 7, 128)];
     for variant in [Variant::Xxs, Variant::Xs, Variant::S, Variant::M] {
-        v.push((ModelSpec::MicroExpNet { variant, dropout: 0.5 }, 8, 64));
+        v.push((ModelSpec::microexpnet(variant), 8, 64));
     }
-    v.push((ModelSpec::InceptionV3 { input_size: 75, dropout: 0.5 }, 7, 32));
+    v.push((ModelSpec::inception_v3(75), 7, 32));
     v
 }
 

@@ -7,6 +7,7 @@ use super::gc::gc_cmd;
 use super::models::models_cmd;
 use super::plan::{plan_cmd, status_cmd};
 use super::run::{run_cmd, Verbosity};
+use super::submit::{submit_cmd, SubmitArgs};
 use crate::cli::{Cli, Command};
 use crate::error::Error;
 
@@ -17,6 +18,18 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
         Command::Run { pipeline, exec } => run_cmd(&cli.store, pipeline, exec, v),
         Command::Plan { pipeline, explain, dot, mermaid } => plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid),
         Command::Status { pipeline } => status_cmd(&cli.store, pipeline),
+        Command::Submit { pipeline, partition, account, array_limit, dry_run, exe, device } => submit_cmd(
+            &cli.store,
+            pipeline,
+            &SubmitArgs {
+                partition: partition.clone(),
+                account: account.clone(),
+                array_limit: *array_limit,
+                dry_run: *dry_run,
+                exe: exe.clone(),
+                device: device.clone(),
+            },
+        ),
         Command::Gc { pipelines, dry_run } => gc_cmd(&cli.store, pipelines, *dry_run),
         Command::Doctor => doctor_cmd(&cli.store),
         Command::Models => Ok(models_cmd()),
@@ -28,8 +41,8 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
             out: out.clone(),
             plan_max: *plan_max,
         }),
-        Command::Exec { id, device, threads, deterministic } => {
-            exec_cmd(&cli.store, id, device, *threads, *deterministic)
+        Command::Exec { id, device, threads, deterministic, requeue, retries } => {
+            exec_cmd(&cli.store, id, device, *threads, *deterministic, requeue.then_some(*retries))
         }
     }
 }

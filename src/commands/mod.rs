@@ -9,6 +9,7 @@ mod gc;
 mod models;
 mod plan;
 mod run;
+mod submit;
 
 pub use dispatch::dispatch;
 pub use doctor::gpu_names;

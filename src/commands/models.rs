@@ -8,16 +8,16 @@ use crate::spec::{ModelSpec, Variant};
 /// The table of `fer-pipeline models`.
 pub fn models_cmd() -> String {
     let mut rows: Vec<(ModelSpec, usize, &str)> =
-        vec![(ModelSpec::DeepEmotion { dropout: 0.5 }, 7, "Minaee & Abdolrashidi 2019; STN + CNN")];
+        vec![(ModelSpec::deep_emotion(), 7, "Minaee & Abdolrashidi 2019; STN + CNN")];
     for v in Variant::ALL {
         rows.push((
-            ModelSpec::MicroExpNet { variant: v, dropout: 0.5 },
+            ModelSpec::microexpnet(v),
             8,
             "Cugu, Sener, Akbas 2019; p12, TF SAME padding",
         ));
     }
     rows.push((
-        ModelSpec::InceptionV3 { input_size: 299, dropout: 0.5 },
+        ModelSpec::inception_v3(299),
         7,
         "teacher; gray x3 channels; input_size 75 (min, CPU) .. 299 (paper)",
     ));

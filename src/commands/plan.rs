@@ -9,6 +9,7 @@ use crate::cli::PipelineArgs;
 use crate::error::Error;
 use crate::jobs::EvalResult;
 use crate::plan::{self, Job, JobKind, PlannedJob, PlannedState};
+use crate::slurm::SlurmRecord;
 use crate::store::{read_json, JobRecord, Store};
 
 /// `fer-pipeline plan`.
@@ -56,16 +57,49 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
     let plan = plan::build(&pipeline);
     let store = store_for(store_flag, Some(&pipeline));
     store.check()?;
+    // Jobs submitted to Slurm: ask the queue once.
+    let records: Vec<Option<SlurmRecord>> =
+        plan.jobs.iter().map(|j| SlurmRecord::read(&store.entry(j.kind(), &j.hash))).collect();
+    let queue = if records.iter().any(Option::is_some) { Some(crate::slurm::ctl::squeue()) } else { None };
+    let mut header = String::new();
+    if let Some(Err(e)) = &queue {
+        header.push_str(&format!("note: Slurm not reachable ({e}); showing the store only\n"));
+    }
     let rows: Vec<PlannedJob<'_>> = plan
         .jobs
         .iter()
-        .map(|job| {
-            let state = planned_state(&store, job);
+        .zip(&records)
+        .map(|(job, record)| {
+            let mut state = planned_state(&store, job);
             let entry = store.entry(job.kind(), &job.hash);
             let mut notes = Vec::new();
+            if let (Some(rec), Some(Ok(q))) = (record, &queue) {
+                if state != PlannedState::Cached {
+                    match q.get(&rec.task_id()) {
+                        Some(t) if t.state == "RUNNING" => {
+                            state = PlannedState::Running;
+                            notes.push(format!("slurm {} running on {}", rec.task_id(), t.node));
+                        }
+                        Some(t) => {
+                            notes.push(format!("slurm {} {} ({})", rec.task_id(), t.state.to_lowercase(), t.reason))
+                        }
+                        None if !matches!(state, PlannedState::Failed(_)) => notes.push(format!(
+                            "slurm {} is no longer queued and did not finish; `submit` again (log: {})",
+                            rec.task_id(),
+                            rec.log.display()
+                        )),
+                        None => {}
+                    }
+                }
+            }
             if let PlannedState::Failed(m) | PlannedState::Damaged(m) = &state {
                 notes.extend(m.lines().take(6).map(str::to_string));
                 notes.push(format!("log: {}", entry.file(crate::store::LOG_FILE).display()));
+                if let Some(rec) = record {
+                    let tail = std::fs::read_to_string(&rec.log).unwrap_or_default();
+                    let lines: Vec<&str> = tail.lines().rev().take(5).collect();
+                    notes.extend(lines.into_iter().rev().map(|l| format!("slurm log: {l}")));
+                }
             }
             let result = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
                 .then(|| read_json::<EvalResult>(&entry.file(crate::jobs::RESULT_FILE)).ok().flatten())
@@ -74,7 +108,7 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
             PlannedJob { job, state, notes, result }
         })
         .collect();
-    Ok(plan::render_table(&rows))
+    Ok(format!("{header}{}", plan::render_table(&rows)))
 }
 
 /// Store entries by (kind, model, dataset, seed), to say what changed since one of them.

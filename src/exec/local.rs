@@ -100,6 +100,10 @@ pub fn run(
     let mut slot_of: Vec<usize> = vec![0; n];
     let mut free_slots: Vec<usize> = (0..opts.slots.max(1)).rev().collect();
     let mut signalled = false;
+    // Ready jobs start longest-remaining-path first, so a long teacher does not start last.
+    let priority = critical_path(plan);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| priority[*b].total_cmp(&priority[*a]).then(a.cmp(b)));
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         if stopping && !signalled {
@@ -126,7 +130,7 @@ pub fn run(
         }
         // Launch ready jobs.
         if !stopping {
-            for i in 0..n {
+            for &i in &order {
                 if free_slots.is_empty() {
                     break;
                 }
@@ -223,6 +227,39 @@ pub fn run(
         seconds: t0.elapsed().as_secs_f64(),
     });
     Ok(summary)
+}
+
+/// A rough relative cost of a job (seconds on one CPU thread, within a factor of a few).
+fn cost(job: &crate::plan::Job) -> f64 {
+    use crate::plan::JobSpec;
+    use crate::spec::ModelSpec;
+    let per_image = |m: &ModelSpec| match m {
+        ModelSpec::DeepEmotion { .. } => 1.0,
+        ModelSpec::MicroExpNet { .. } => 0.4,
+        ModelSpec::InceptionV3 { input_size, .. } => 20.0 * (*input_size as f64 / 75.0).powi(2),
+    };
+    match &job.spec {
+        JobSpec::Prepare(_) => 1.0,
+        JobSpec::Train(t) => t.train.epochs as f64 * per_image(&t.model),
+        JobSpec::DistillTargets(t) => per_image(&t.model),
+        JobSpec::Evaluate(e) => per_image(&e.model),
+        JobSpec::Saliency(s) => 3.0 * per_image(&s.model),
+    }
+}
+
+/// Each job's cost plus the costliest chain of jobs that wait for it.
+fn critical_path(plan: &Plan) -> Vec<f64> {
+    let mut p: Vec<f64> = plan.jobs.iter().map(cost).collect();
+    // Jobs are in topological order: walk backwards, pushing each job's path into its inputs.
+    for i in (0..plan.jobs.len()).rev() {
+        for &d in &plan.jobs[i].deps {
+            let via = cost(&plan.jobs[d]) + p[i];
+            if via > p[d] {
+                p[d] = via;
+            }
+        }
+    }
+    p
 }
 
 fn spawn(

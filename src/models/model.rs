@@ -6,7 +6,7 @@ use tch::{Device, Kind, Tensor};
 use super::deep_emotion::DeepEmotion;
 use super::inception::InceptionV3;
 use super::microexpnet::MicroExpNet;
-use crate::spec::ModelSpec;
+use crate::spec::{InputNorm, ModelSpec};
 
 /// The network of a model.
 #[derive(Debug)]
@@ -31,8 +31,8 @@ impl Model {
         let root = vs.root();
         let classes = classes as i64;
         let net = match *spec {
-            ModelSpec::DeepEmotion { dropout } => Net::DeepEmotion(Box::new(DeepEmotion::new(&root, classes, dropout))),
-            ModelSpec::MicroExpNet { variant, dropout } => {
+            ModelSpec::DeepEmotion { dropout, .. } => Net::DeepEmotion(Box::new(DeepEmotion::new(&root, classes, dropout))),
+            ModelSpec::MicroExpNet { variant, dropout, .. } => {
                 Net::MicroExpNet(Box::new(MicroExpNet::new(&root, variant, classes, dropout)))
             }
             ModelSpec::InceptionV3 { .. } => Net::InceptionV3(Box::new(InceptionV3::new(&root, classes))),
@@ -69,13 +69,18 @@ impl Model {
         })
     }
 
-    /// Turns `u8` images (N x 1 x S x S) into the model's input: Deep-Emotion and Inception_v3
-    /// scale to [-1, 1], MicroExpNet takes raw 0..255 floats (as its public code does).
+    /// Turns `u8` images (N x 1 x S x S) into the model's input, as its `input_norm` says
+    /// (by default: Deep-Emotion and Inception_v3 in [-1, 1], MicroExpNet raw 0..255 floats).
     pub fn preprocess(&self, images: &Tensor) -> Tensor {
         let x = images.to_device(self.device()).to_kind(Kind::Float);
-        match self.spec {
-            ModelSpec::DeepEmotion { .. } | ModelSpec::InceptionV3 { .. } => (x / 255.0 - 0.5) / 0.5,
-            ModelSpec::MicroExpNet { .. } => x,
+        match self.spec.input_norm() {
+            InputNorm::Centered => (x / 255.0 - 0.5) / 0.5,
+            InputNorm::Raw => x,
+            InputNorm::Standardize => {
+                let mean = x.mean_dim([1i64, 2, 3].as_slice(), true, Kind::Float);
+                let std = x.std_dim([1i64, 2, 3].as_slice(), true, true);
+                (x - mean) / (std + 1e-5)
+            }
         }
     }
 
@@ -142,8 +147,8 @@ mod tests {
 
     #[test]
     fn parameter_counts_match_the_reference() {
-        assert_eq!(count(ModelSpec::DeepEmotion { dropout: 0.5 }, 7), 66_877);
-        let m = |variant| ModelSpec::MicroExpNet { variant, dropout: 0.5 };
+        assert_eq!(count(ModelSpec::deep_emotion(), 7), 66_877);
+        let m = ModelSpec::microexpnet;
         assert_eq!(count(m(Variant::M), 8), 900_920);
         assert_eq!(count(m(Variant::S), 8), 232_184);
         assert_eq!(count(m(Variant::Xs), 8), 120_728);
@@ -152,18 +157,18 @@ mod tests {
 
     #[test]
     fn forward_shapes() {
-        let de = Model::new(&ModelSpec::DeepEmotion { dropout: 0.5 }, 7, Device::Cpu);
+        let de = Model::new(&ModelSpec::deep_emotion(), 7, Device::Cpu);
         let x = Tensor::zeros([3, 1, 48, 48], (Kind::Float, Device::Cpu));
         assert_eq!(de.forward_t(&x, false).size(), vec![3, 7]);
         assert_eq!(de.forward_t(&x, true).size(), vec![3, 7]);
-        let me = Model::new(&ModelSpec::MicroExpNet { variant: Variant::Xxs, dropout: 0.5 }, 8, Device::Cpu);
+        let me = Model::new(&ModelSpec::microexpnet(Variant::Xxs), 8, Device::Cpu);
         let x = Tensor::zeros([2, 1, 84, 84], (Kind::Float, Device::Cpu));
         assert_eq!(me.forward_t(&x, false).size(), vec![2, 8]);
     }
 
     #[test]
     fn names_match_the_pytorch_reference() {
-        let de = Model::new(&ModelSpec::DeepEmotion { dropout: 0.5 }, 7, Device::Cpu);
+        let de = Model::new(&ModelSpec::deep_emotion(), 7, Device::Cpu);
         let names: Vec<String> = de.named_tensors().into_iter().map(|(n, _)| n).collect();
         for n in [
             "conv1.weight",
@@ -181,7 +186,7 @@ mod tests {
 
     #[test]
     fn stn_starts_at_identity() {
-        let Net::DeepEmotion(n) = &Model::new(&ModelSpec::DeepEmotion { dropout: 0.5 }, 7, Device::Cpu).net else {
+        let Net::DeepEmotion(n) = &Model::new(&ModelSpec::deep_emotion(), 7, Device::Cpu).net else {
             unreachable!()
         };
         let x = Tensor::rand([2, 1, 48, 48], (Kind::Float, Device::Cpu));

@@ -153,6 +153,17 @@ impl JobSpec {
         hash_canonical(&self.canonical())
     }
 
+    /// The model this job trains or uses, if any.
+    pub fn model(&self) -> Option<&ModelSpec> {
+        match self {
+            JobSpec::Prepare(_) => None,
+            JobSpec::Train(t) => Some(&t.model),
+            JobSpec::DistillTargets(t) => Some(&t.model),
+            JobSpec::Evaluate(e) => Some(&e.model),
+            JobSpec::Saliency(s) => Some(&s.model),
+        }
+    }
+
     /// Hashes of the jobs this one reads.
     pub fn inputs(&self) -> Vec<JobHash> {
         match self {

@@ -7,10 +7,10 @@ use super::error::{Diagnostic, Origin};
 use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
-    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, ModelSpec, Pipeline,
-    SaliencySettings, SyntheticSpec, TrainSpec, Variant,
+    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline, Resources,
+    SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
 };
-use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings};
+use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -220,6 +220,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     }
 
     let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
+    let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
     if !ctx.diagnostics.is_empty() {
         return None;
     }
@@ -237,7 +238,86 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
         datasets,
         experiments,
         saliency,
+        slurm,
     })
+}
+
+fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> SlurmSettings {
+    let Some(r) = raw else { return SlurmSettings::default() };
+    let kinds = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
+    let mut out = SlurmSettings {
+        partition: r.partition.clone(),
+        account: r.account.clone(),
+        sbatch: r.sbatch.clone(),
+        ..Default::default()
+    };
+    if let Some(k) = r.array_limit {
+        out.array_limit = Some(positive(ctx, "slurm.array_limit", k));
+    }
+    if let Some(d) = &r.device {
+        match DeviceRequest::parse(d) {
+            Ok(d) => out.device = Some(d),
+            Err(e) => ctx.error("slurm.device", e),
+        }
+    }
+    for (k, v) in &r.retries {
+        let path = format!("slurm.retries.{k}");
+        if k != "default" && !kinds.contains(&k.as_str()) {
+            ctx.error(&path, format!("`{k}` is not a job kind; expected `default` or one of {}", kinds.join(", ")));
+        }
+        if !(0..=100).contains(v) {
+            ctx.error(&path, format!("retries must be in 0..=100, got `{v}`"));
+        }
+        out.retries.insert(k.clone(), (*v).clamp(0, 100) as u32);
+    }
+    for (k, v) in &r.resources {
+        let path = format!("slurm.resources.{k}");
+        let known = k == "default"
+            || kinds.contains(&k.as_str())
+            || Arch::parse(k).is_some()
+            || pipeline.models.contains_key(k);
+        if !known {
+            ctx.error(
+                &path,
+                format!("`{k}` is not `default`, a job kind, an architecture or a model of this pipeline"),
+            );
+        }
+        let mut res = Resources {
+            memory: v.memory.clone(),
+            time: v.time.clone(),
+            partition: v.partition.clone(),
+            account: v.account.clone(),
+            sbatch: v.sbatch.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = v.cpus {
+            res.cpus = Some(positive(ctx, &format!("{path}.cpus"), c));
+        }
+        if let Some(g) = v.gpus {
+            if !(0..=64).contains(&g) {
+                ctx.error(&format!("{path}.gpus"), format!("gpus must be in 0..=64, got `{g}`"));
+            }
+            res.gpus = Some(g.clamp(0, 64) as u32);
+        }
+        if let Some(m) = &v.memory {
+            let digits = m.trim_end_matches(['K', 'M', 'G', 'T']);
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                ctx.error(&format!("{path}.memory"), format!("`{m}` is not a Slurm memory size like `4G` or `500M`"));
+            }
+        }
+        if let Some(t) = &v.time {
+            let ok = t.split(['-', ':']).all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+                && t.split(['-', ':']).count() <= 4;
+            if !ok {
+                ctx.error(
+                    &format!("{path}.time"),
+                    format!("`{t}` is not a Slurm time like `02:00:00` or `1-00:00:00`"),
+                );
+            }
+        }
+        out.resources.insert(k.clone(), res);
+    }
+    out
 }
 
 fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<SaliencySettings> {
@@ -342,6 +422,8 @@ fn default_of(arch: Arch, key: &str) -> Option<Val> {
         ("beta2", _) => Val::Float(0.999),
         ("eps", _) => Val::Float(1e-8),
         ("dropout", _) => Val::Float(0.5),
+        ("input_norm", MicroExpNet) => Val::Str("raw".into()),
+        ("input_norm", _) => Val::Str("centered".into()),
         ("multi_crop", _) => Val::Bool(false),
         ("temperature", _) => Val::Float(8.0),
         ("kd_weight", _) => Val::Float(0.5),
@@ -387,6 +469,9 @@ fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>
         ("temperature", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("temperature must be > 0, got `{v}`")),
         ("kd_weight", v) if !(f(v) >= 0.0 && f(v) <= 1.0) => Err(format!("kd_weight must be in [0, 1], got `{v}`")),
         ("weights", Val::Str(s)) if s.trim().is_empty() => Err("the weights file name is empty".into()),
+        ("input_norm", Val::Str(s)) if InputNorm::parse(s).is_none() => {
+            Err(format!("unknown input_norm `{s}`; known: raw, centered, standardize"))
+        }
         (_, v) if !type_ok(key, v) => Err(format!("`{v}` has the wrong type for `{key}`")),
         _ => Ok(()),
     }
@@ -493,13 +578,19 @@ fn experiment(
         return None;
     };
     let dropout = float("dropout").unwrap_or(0.5);
+    let norm = text("input_norm").and_then(|n| InputNorm::parse(&n));
     let model = match arch {
-        Arch::DeepEmotion => ModelSpec::DeepEmotion { dropout },
+        Arch::DeepEmotion => ModelSpec::DeepEmotion { dropout, input_norm: norm.unwrap_or(InputNorm::Centered) },
         Arch::MicroExpNet => ModelSpec::MicroExpNet {
             variant: text("variant").and_then(|v| Variant::parse(&v)).unwrap_or(Variant::Xxs),
             dropout,
+            input_norm: norm.unwrap_or(InputNorm::Raw),
         },
-        Arch::InceptionV3 => ModelSpec::InceptionV3 { input_size: int("input_size").unwrap_or(299) as u32, dropout },
+        Arch::InceptionV3 => ModelSpec::InceptionV3 {
+            input_size: int("input_size").unwrap_or(299) as u32,
+            dropout,
+            input_norm: norm.unwrap_or(InputNorm::Centered),
+        },
     };
     let adam = AdamSpec {
         beta1: float("beta1").unwrap_or(0.9),

@@ -27,7 +27,7 @@ impl fmt::Display for Val {
 }
 
 /// The keys a model's settings may vary over, in axis order.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 20] = [
     "datasets",
     "seeds",
     "variant",
@@ -40,6 +40,7 @@ pub const KEYS: [&str; 19] = [
     "beta2",
     "eps",
     "dropout",
+    "input_norm",
     "input_size",
     "weights",
     "multi_crop",
@@ -78,6 +79,7 @@ pub fn given(s: &RawSettings) -> BTreeMap<&'static str, (Vec<Val>, bool)> {
         ("beta2", vals(&s.beta2, Val::Float)),
         ("eps", vals(&s.eps, Val::Float)),
         ("dropout", vals(&s.dropout, Val::Float)),
+        ("input_norm", vals(&s.input_norm, Val::Str)),
         ("input_size", vals(&s.input_size, Val::Int)),
         ("weights", vals(&s.weights, Val::Str)),
         ("multi_crop", vals(&s.multi_crop, Val::Bool)),

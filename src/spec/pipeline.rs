@@ -59,6 +59,65 @@ pub struct Pipeline {
     pub experiments: Vec<Experiment>,
     /// Occlusion saliency for the first seed of each model and data set, unless disabled.
     pub saliency: Option<SaliencySettings>,
+    pub slurm: SlurmSettings,
+}
+
+/// Cluster settings, resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlurmSettings {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub array_limit: Option<u32>,
+    pub device: Option<DeviceRequest>,
+    /// Retries by job kind name, or `default`.
+    pub retries: BTreeMap<String, u32>,
+    /// Resources by `default`, job kind, architecture or model name.
+    pub resources: BTreeMap<String, Resources>,
+    pub sbatch: Vec<String>,
+}
+
+/// Resources of a task; unset fields fall back to less specific entries, then to Slurm's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resources {
+    pub cpus: Option<u32>,
+    pub memory: Option<String>,
+    pub time: Option<String>,
+    pub gpus: Option<u32>,
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub sbatch: Vec<String>,
+}
+
+impl Resources {
+    /// `other`'s values where set, ours otherwise.
+    pub fn overlay(&self, other: &Resources) -> Resources {
+        Resources {
+            cpus: other.cpus.or(self.cpus),
+            memory: other.memory.clone().or_else(|| self.memory.clone()),
+            time: other.time.clone().or_else(|| self.time.clone()),
+            gpus: other.gpus.or(self.gpus),
+            partition: other.partition.clone().or_else(|| self.partition.clone()),
+            account: other.account.clone().or_else(|| self.account.clone()),
+            sbatch: self.sbatch.iter().chain(&other.sbatch).cloned().collect(),
+        }
+    }
+}
+
+impl SlurmSettings {
+    /// Resources of a job: `default`, then its kind, its architecture, its model name.
+    pub fn resources_for(&self, kind: &str, arch: &str, model: &str) -> Resources {
+        let mut r = Resources::default();
+        for key in ["default", kind, arch, model] {
+            if let Some(x) = self.resources.get(key) {
+                r = r.overlay(x);
+            }
+        }
+        r
+    }
+
+    pub fn retries_for(&self, kind: &str) -> u32 {
+        self.retries.get(kind).or_else(|| self.retries.get("default")).copied().unwrap_or(0)
+    }
 }
 
 /// How occlusion saliency is computed.
@@ -170,20 +229,69 @@ impl Variant {
 pub enum ModelSpec {
     DeepEmotion {
         dropout: f64,
+        input_norm: InputNorm,
     },
     #[serde(rename = "microexpnet")]
     MicroExpNet {
         variant: Variant,
         dropout: f64,
+        input_norm: InputNorm,
     },
     /// Grayscale replicated to 3 channels; `input_size` from 75 (its minimum) to 299.
     InceptionV3 {
         input_size: u32,
         dropout: f64,
+        input_norm: InputNorm,
     },
 }
 
+/// How 0..255 pixels become a model's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputNorm {
+    /// Raw 0..255 floats (MicroExpNet's public code).
+    Raw,
+    /// (x / 255 - 0.5) / 0.5, in [-1, 1] (Deep-Emotion's public code).
+    Centered,
+    /// Per image: zero mean, unit variance.
+    Standardize,
+}
+
+impl InputNorm {
+    pub fn parse(s: &str) -> Option<InputNorm> {
+        match s {
+            "raw" => Some(InputNorm::Raw),
+            "centered" => Some(InputNorm::Centered),
+            "standardize" => Some(InputNorm::Standardize),
+            _ => None,
+        }
+    }
+}
+
 impl ModelSpec {
+    /// Deep-Emotion as published.
+    pub fn deep_emotion() -> ModelSpec {
+        ModelSpec::DeepEmotion { dropout: 0.5, input_norm: InputNorm::Centered }
+    }
+
+    /// MicroExpNet of a size, as published.
+    pub fn microexpnet(variant: Variant) -> ModelSpec {
+        ModelSpec::MicroExpNet { variant, dropout: 0.5, input_norm: InputNorm::Raw }
+    }
+
+    /// Inception_v3 at an input size.
+    pub fn inception_v3(input_size: u32) -> ModelSpec {
+        ModelSpec::InceptionV3 { input_size, dropout: 0.5, input_norm: InputNorm::Centered }
+    }
+
+    pub fn input_norm(&self) -> InputNorm {
+        match self {
+            ModelSpec::DeepEmotion { input_norm, .. }
+            | ModelSpec::MicroExpNet { input_norm, .. }
+            | ModelSpec::InceptionV3 { input_norm, .. } => *input_norm,
+        }
+    }
+
     pub fn arch(&self) -> Arch {
         match self {
             ModelSpec::DeepEmotion { .. } => Arch::DeepEmotion,

@@ -44,6 +44,56 @@ pub struct RawPipeline {
     /// Occlusion saliency maps per model and data set.
     #[serde(default)]
     pub saliency: Option<RawSaliency>,
+    /// Cluster submission settings.
+    #[serde(default)]
+    pub slurm: Option<RawSlurm>,
+}
+
+/// `slurm:` settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlurm {
+    #[serde(default)]
+    pub partition: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    /// At most this many tasks of one array run at once (`%K`).
+    #[serde(default)]
+    pub array_limit: Option<i64>,
+    /// Device argument of the tasks (`auto`, `cpu`, `cuda`).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Retries after a failure, by job kind (`train: 2`) or `default`.
+    #[serde(default)]
+    pub retries: std::collections::BTreeMap<String, i64>,
+    /// Resources by `default`, job kind, architecture or model name (later ones win).
+    #[serde(default)]
+    pub resources: std::collections::BTreeMap<String, RawResources>,
+    /// Extra sbatch options for every task, e.g. `--qos=normal`.
+    #[serde(default)]
+    pub sbatch: Vec<String>,
+}
+
+/// Resources of a class of tasks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResources {
+    #[serde(default)]
+    pub cpus: Option<i64>,
+    /// Memory per task, e.g. `4G`.
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// Time limit, e.g. `02:00:00` or `1-00:00:00`.
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub gpus: Option<i64>,
+    #[serde(default)]
+    pub partition: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub sbatch: Vec<String>,
 }
 
 /// `saliency:` settings.
@@ -121,6 +171,9 @@ pub struct RawSettings {
     pub eps: Option<Axis<f64>>,
     #[serde(default)]
     pub dropout: Option<Axis<f64>>,
+    /// Pixel scaling: `raw` (0..255), `centered` ([-1, 1]) or `standardize` (per image).
+    #[serde(default)]
+    pub input_norm: Option<Axis<String>>,
     /// Input side for architectures that take several (Inception_v3: 75..=299).
     #[serde(default)]
     pub input_size: Option<Axis<i64>>,

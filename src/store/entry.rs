@@ -52,6 +52,9 @@ pub struct FailedRecord {
     pub format_version: u32,
     pub message: String,
     pub at: String,
+    /// Failed attempts so far (retries count them).
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// What an entry holds now.
@@ -191,10 +194,22 @@ impl Entry {
         }
     }
 
-    pub fn mark_failed(&self, message: &str) -> Result<(), StoreError> {
-        let rec =
-            FailedRecord { format_version: JOB_FORMAT, message: message.to_string(), at: crate::clock::now_rfc3339() };
-        write_json(&self.file(FAILED_FILE), &rec)
+    /// Records a failure; returns how many attempts have failed so far.
+    pub fn mark_failed(&self, message: &str) -> Result<u32, StoreError> {
+        let attempts = self.failed_attempts() + 1;
+        let rec = FailedRecord {
+            format_version: JOB_FORMAT,
+            message: message.to_string(),
+            at: crate::clock::now_rfc3339(),
+            attempts,
+        };
+        write_json(&self.file(FAILED_FILE), &rec)?;
+        Ok(attempts)
+    }
+
+    /// Failed attempts since the entry last finished.
+    pub fn failed_attempts(&self) -> u32 {
+        read_json::<FailedRecord>(&self.file(FAILED_FILE)).ok().flatten().map(|f| f.attempts.max(1)).unwrap_or(0)
     }
 
     pub fn is_done_marked(&self) -> bool {

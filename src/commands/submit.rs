@@ -1,0 +1,93 @@
+//! `fer-pipeline submit`: the pipeline's missing jobs as Slurm job arrays (fire and forget).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::context::{load, store_for};
+use crate::cli::PipelineArgs;
+use crate::error::Error;
+use crate::plan;
+use crate::slurm::{self, SubmitOptions};
+
+/// Command-line options of `submit`.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitArgs {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub array_limit: Option<u32>,
+    pub dry_run: bool,
+    pub exe: Option<PathBuf>,
+    pub device: Option<String>,
+}
+
+/// `fer-pipeline submit`.
+pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitArgs) -> Result<String, Error> {
+    let pipeline = load(args)?;
+    let plan = plan::build(&pipeline);
+    let store = store_for(store_flag, Some(&pipeline));
+    store.check()?;
+    // Tasks run on other nodes: they need absolute paths on the shared file system.
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let store = crate::store::Store::new(abs(store.root()));
+    let exe = match &s.exe {
+        Some(e) => abs(e),
+        None => {
+            std::env::current_exe().map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?
+        }
+    };
+    let device = s
+        .device
+        .clone()
+        .or_else(|| pipeline.slurm.device.map(|d| d.to_string()))
+        .unwrap_or_else(|| pipeline.device.to_string());
+    crate::spec::DeviceRequest::parse(&device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
+    if !s.dry_run {
+        store.init()?;
+        for e in &pipeline.experiments {
+            if let Some(w) = &e.init {
+                store.import_blob(&w.path, &w.sha256)?;
+            }
+        }
+    }
+    let opts = SubmitOptions {
+        partition: s.partition.clone(),
+        account: s.account.clone(),
+        array_limit: s.array_limit,
+        dry_run: s.dry_run,
+        exe,
+        device,
+    };
+    let report = slurm::submit(&plan, &store, &pipeline.slurm, &opts).map_err(|e| Error::Slurm(e.to_string()))?;
+    let mut out = String::new();
+    if s.dry_run {
+        for (path, text) in &report.scripts {
+            let _ = writeln!(out, "# {}\n{text}", path.display());
+        }
+    }
+    let queued: usize = report.arrays.iter().map(|a| a.2).sum();
+    for (name, id, n) in &report.arrays {
+        let _ = writeln!(
+            out,
+            "array {name}: {n} task(s){}",
+            id.as_ref().map(|i| format!(", Slurm job {i}")).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} {queued} task(s) in {} array(s); {} job(s) already finished, {} still queued from an earlier submit{}",
+        if s.dry_run { "would queue" } else { "queued" },
+        report.arrays.len(),
+        report.already_done,
+        report.already_queued,
+        if s.dry_run || report.arrays.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nscripts and logs: {}\nfollow with: fer-pipeline status {}",
+                report.folder.display(),
+                args.pipeline.display()
+            )
+        }
+    );
+    Ok(out)
+}

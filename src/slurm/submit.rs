@@ -1,0 +1,241 @@
+//! Submission of a plan to Slurm: the jobs not yet in the store become one array per stage and
+//! resource class, chained with `afterok` dependencies; nothing stays alive on the login node.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::ctl::{self, SlurmError};
+use super::record::SlurmRecord;
+use super::script::{self, ScriptSpec};
+use crate::plan::Plan;
+use crate::spec::{Resources, SlurmSettings};
+use crate::store::{write_atomic, EntryState, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Slurm(#[from] SlurmError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("failed to submit: {0}")]
+    Other(String),
+}
+
+/// Command-line choices of a submission.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOptions {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub array_limit: Option<u32>,
+    pub dry_run: bool,
+    /// The binary the tasks run (must be reachable from the compute nodes).
+    pub exe: PathBuf,
+    /// Device argument of the tasks.
+    pub device: String,
+}
+
+/// One array: a stage, a resource class, its tasks (entry ids).
+#[derive(Debug, Clone)]
+pub struct ArrayPlan {
+    pub name: String,
+    pub level: usize,
+    pub kind: String,
+    pub resources: Resources,
+    pub retries: u32,
+    /// Plan indices of the jobs, in task order.
+    pub jobs: Vec<usize>,
+    /// Arrays (indices into the list) this one waits for.
+    pub after: Vec<usize>,
+    pub script: String,
+    pub script_path: PathBuf,
+    pub tasks_path: PathBuf,
+    pub log_pattern: PathBuf,
+}
+
+/// What `submit` did.
+#[derive(Debug, Default)]
+pub struct SubmitReport {
+    pub arrays: Vec<(String, Option<String>, usize)>,
+    pub already_done: usize,
+    pub already_queued: usize,
+    pub scripts: Vec<(PathBuf, String)>,
+    pub folder: PathBuf,
+}
+
+/// Groups the jobs to run into arrays: by stage (depth among the jobs to run), job kind and
+/// resources; arrays are split at `max_array`.
+#[allow(clippy::too_many_arguments)]
+pub fn arrays(
+    plan: &Plan,
+    to_run: &[usize],
+    settings: &SlurmSettings,
+    opts: &SubmitOptions,
+    store: &Store,
+    folder: &Path,
+    max_array: usize,
+) -> Vec<ArrayPlan> {
+    let run_set: HashSet<usize> = to_run.iter().copied().collect();
+    let mut level: HashMap<usize, usize> = HashMap::new();
+    for &i in to_run {
+        // Plan order is topological: inputs have their levels already.
+        let l = plan.jobs[i].deps.iter().filter(|d| run_set.contains(d)).map(|d| level[d] + 1).max().unwrap_or(0);
+        level.insert(i, l);
+    }
+    let mut groups: BTreeMap<(usize, String, Resources), Vec<usize>> = BTreeMap::new();
+    for &i in to_run {
+        let job = &plan.jobs[i];
+        let kind = job.kind().name().to_string();
+        let arch = job.spec.model().map(|m| m.arch().name()).unwrap_or_default();
+        let mut r = settings.resources_for(&kind, arch, &job.label.model);
+        r.partition = opts.partition.clone().or(r.partition).or_else(|| settings.partition.clone());
+        r.account = opts.account.clone().or(r.account).or_else(|| settings.account.clone());
+        r.sbatch = settings.sbatch.iter().chain(&r.sbatch).cloned().collect();
+        groups.entry((level[&i], kind, r)).or_default().push(i);
+    }
+    let limit = opts.array_limit.or(settings.array_limit);
+    let mut out: Vec<ArrayPlan> = Vec::new();
+    let mut array_of: HashMap<usize, usize> = HashMap::new();
+    for ((lvl, kind, res), jobs) in groups {
+        for (part, chunk) in jobs.chunks(max_array.max(1)).enumerate() {
+            let _ = part;
+            let name = format!("{lvl}-{kind}-{}", out.iter().filter(|a| a.level == lvl && a.kind == kind).count());
+            let idx = out.len();
+            let mut after: Vec<usize> =
+                chunk.iter().flat_map(|&i| plan.jobs[i].deps.iter().filter_map(|d| array_of.get(d).copied())).collect();
+            after.sort();
+            after.dedup();
+            for &i in chunk {
+                array_of.insert(i, idx);
+            }
+            let tasks_path = folder.join(format!("{name}.tasks"));
+            let script_path = folder.join(format!("{name}.sbatch"));
+            let log_pattern = folder.join("logs").join(format!("{name}-%A_%a.out"));
+            let retries = settings.retries_for(&kind);
+            let text = script::render(&ScriptSpec {
+                name: &format!("fer-{kind}"),
+                exe: &opts.exe,
+                store: store.root(),
+                tasks_file: &tasks_path,
+                log_pattern: &log_pattern,
+                tasks: chunk.len(),
+                array_limit: limit,
+                resources: &res,
+                device: &opts.device,
+                retries,
+            });
+            out.push(ArrayPlan {
+                name,
+                level: lvl,
+                kind: kind.clone(),
+                resources: res.clone(),
+                retries,
+                jobs: chunk.to_vec(),
+                after,
+                script: text,
+                script_path,
+                tasks_path,
+                log_pattern,
+            });
+        }
+    }
+    out
+}
+
+/// Submits every job of `plan` that is neither finished nor already queued.
+pub fn submit(
+    plan: &Plan,
+    store: &Store,
+    settings: &SlurmSettings,
+    opts: &SubmitOptions,
+) -> Result<SubmitReport, SubmitError> {
+    let mut report = SubmitReport::default();
+    // Asking Slurm first: if it is down, nothing is written anywhere.
+    let queue = if opts.dry_run { HashMap::new() } else { ctl::squeue()? };
+    let max_array = if opts.dry_run { 1001 } else { ctl::max_array_size()? };
+    let mut to_run = Vec::new();
+    // Jobs still in the queue from an earlier submission: new tasks that need them wait for them.
+    let mut queued: HashMap<usize, String> = HashMap::new();
+    for (i, job) in plan.jobs.iter().enumerate() {
+        let e = store.entry(job.kind(), &job.hash);
+        match e.state() {
+            EntryState::Done(_) => report.already_done += 1,
+            _ => match SlurmRecord::read(&e) {
+                Some(r) if queue.contains_key(&r.task_id()) => {
+                    report.already_queued += 1;
+                    queued.insert(i, r.task_id());
+                }
+                _ => to_run.push(i),
+            },
+        }
+    }
+    let stamp = crate::clock::now_rfc3339().replace([':', '-'], "");
+    let folder = store.root().join("slurm").join(format!("{stamp}-{}", std::process::id()));
+    report.folder = folder.clone();
+    let arrays = arrays(plan, &to_run, settings, opts, store, &folder, max_array);
+    if opts.dry_run {
+        for a in &arrays {
+            report.scripts.push((a.script_path.clone(), a.script.clone()));
+            report.arrays.push((a.name.clone(), None, a.jobs.len()));
+        }
+        return Ok(report);
+    }
+    if arrays.is_empty() {
+        return Ok(report);
+    }
+    store.init()?;
+    std::fs::create_dir_all(folder.join("logs")).map_err(|e| StoreError::io(&folder, e))?;
+    for a in &arrays {
+        for &i in &a.jobs {
+            let j = &plan.jobs[i];
+            let e = store.entry(j.kind(), &j.hash);
+            if e.read_record().map(|r| r.hash != j.hash).unwrap_or(true) {
+                e.write_record(&j.spec, &j.label)?;
+            }
+        }
+        let ids: Vec<String> =
+            a.jobs.iter().map(|&i| store.entry(plan.jobs[i].kind(), &plan.jobs[i].hash).id()).collect();
+        write_atomic(&a.tasks_path, format!("{}\n", ids.join("\n")).as_bytes())?;
+        write_atomic(&a.script_path, a.script.as_bytes())?;
+    }
+    // Submit in stage order; on any failure cancel what was queued so nothing is half-submitted.
+    let mut submitted: Vec<String> = Vec::new();
+    for a in &arrays {
+        let mut args = Vec::new();
+        let mut deps: Vec<String> = a.after.iter().map(|&k| submitted[k].clone()).collect();
+        for &i in &a.jobs {
+            deps.extend(plan.jobs[i].deps.iter().filter_map(|d| queued.get(d).cloned()));
+        }
+        deps.sort();
+        deps.dedup();
+        if !deps.is_empty() {
+            args.push(format!("--dependency=afterok:{}", deps.join(":")));
+        }
+        match ctl::sbatch(&a.script_path, &args) {
+            Ok(id) => submitted.push(id),
+            Err(e) => {
+                let _ = ctl::scancel(&submitted);
+                return Err(e.into());
+            }
+        }
+    }
+    let now = crate::clock::now_rfc3339();
+    for (a, job_id) in arrays.iter().zip(&submitted) {
+        for (task, &i) in a.jobs.iter().enumerate() {
+            let j = &plan.jobs[i];
+            let e = store.entry(j.kind(), &j.hash);
+            let log =
+                PathBuf::from(a.log_pattern.to_string_lossy().replace("%A", job_id).replace("%a", &task.to_string()));
+            let rec = SlurmRecord {
+                format_version: 1,
+                array_job: job_id.clone(),
+                task,
+                script: a.script_path.clone(),
+                log,
+                submitted_at: now.clone(),
+            };
+            rec.write(&e)?;
+        }
+        report.arrays.push((a.name.clone(), Some(job_id.clone()), a.jobs.len()));
+    }
+    Ok(report)
+}
