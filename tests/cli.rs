@@ -5,8 +5,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The binary under test, copied once to a private place: the suite runs for minutes, and a
+/// build in another checkout sharing the target folder must not swap it out mid-run.
+fn exe() -> &'static Path {
+    static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("fer-pipeline-bin-").tempdir().unwrap().keep();
+        let dest = dir.join("fer-pipeline");
+        fs::copy(env!("CARGO_BIN_EXE_fer-pipeline"), &dest).unwrap();
+        dest
+    })
+}
+
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fer-pipeline"));
+    let mut c = Command::new(exe());
     c.env_remove("FER_STORE").env_remove("RUST_LOG").current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }

@@ -10,17 +10,9 @@ pub fn models_cmd() -> String {
     let mut rows: Vec<(ModelSpec, usize, &str)> =
         vec![(ModelSpec::deep_emotion(), 7, "Minaee & Abdolrashidi 2019; STN + CNN")];
     for v in Variant::ALL {
-        rows.push((
-            ModelSpec::microexpnet(v),
-            8,
-            "Cugu, Sener, Akbas 2019; p12, TF SAME padding",
-        ));
+        rows.push((ModelSpec::microexpnet(v), 8, "Cugu, Sener, Akbas 2019; p12, TF SAME padding"));
     }
-    rows.push((
-        ModelSpec::inception_v3(299),
-        7,
-        "teacher; gray x3 channels; input_size 75 (min, CPU) .. 299 (paper)",
-    ));
+    rows.push((ModelSpec::inception_v3(299), 7, "teacher; gray x3 channels; input_size 75 (min, CPU) .. 299 (paper)"));
     let mut out = format!("{:<18} {:>9} {:>8} {:>12}  {}\n", "MODEL", "INPUT", "CLASSES", "PARAMETERS", "NOTES");
     for (spec, classes, note) in rows {
         let n = Model::new(&spec, classes, Device::Cpu).trainable_count();

@@ -42,6 +42,8 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
         .unwrap_or_else(|| pipeline.device.to_string());
     crate::spec::DeviceRequest::parse(&device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
     if !s.dry_run {
+        // Reach Slurm before writing anything: when it is down, the store stays untouched.
+        crate::slurm::ctl::squeue().map_err(|e| Error::Slurm(e.to_string()))?;
         store.init()?;
         for e in &pipeline.experiments {
             if let Some(w) = &e.init {

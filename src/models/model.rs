@@ -31,7 +31,9 @@ impl Model {
         let root = vs.root();
         let classes = classes as i64;
         let net = match *spec {
-            ModelSpec::DeepEmotion { dropout, .. } => Net::DeepEmotion(Box::new(DeepEmotion::new(&root, classes, dropout))),
+            ModelSpec::DeepEmotion { dropout, .. } => {
+                Net::DeepEmotion(Box::new(DeepEmotion::new(&root, classes, dropout)))
+            }
             ModelSpec::MicroExpNet { variant, dropout, .. } => {
                 Net::MicroExpNet(Box::new(MicroExpNet::new(&root, variant, classes, dropout)))
             }
@@ -186,9 +188,7 @@ mod tests {
 
     #[test]
     fn stn_starts_at_identity() {
-        let Net::DeepEmotion(n) = &Model::new(&ModelSpec::deep_emotion(), 7, Device::Cpu).net else {
-            unreachable!()
-        };
+        let Net::DeepEmotion(n) = &Model::new(&ModelSpec::deep_emotion(), 7, Device::Cpu).net else { unreachable!() };
         let x = Tensor::rand([2, 1, 48, 48], (Kind::Float, Device::Cpu));
         let warped = n.warp(&x);
         assert!(f64::try_from((warped - &x).abs().max()).unwrap() < 1e-4);

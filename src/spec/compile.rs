@@ -7,8 +7,8 @@ use super::error::{Diagnostic, Origin};
 use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
-    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline, Resources,
-    SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
+    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline,
+    Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
 };
 use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm};
 use super::source_map::SourceMap;
