@@ -1,0 +1,3 @@
+//! Loader tests on tiny data sets written in each real layout.
+
+use super::*;
