@@ -27,7 +27,9 @@ use sha2::{Digest, Sha256};
 
 use super::decode::CropPolicy;
 use super::error::DataError;
-use super::loaders::{self, ckplus, fer2013, ferg, jaffe, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind, Skipped};
+use super::loaders::{
+    self, ckplus, fer2013, ferg, jaffe, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind, Skipped,
+};
 use super::synthetic;
 
 /// The folder holding the manifests, relative to the repository root.
@@ -69,26 +71,61 @@ pub struct Manifest {
     pub files: Vec<FileHash>,
 }
 
-/// How items are split into train / validation / test.
+/// How items are split into train / validation / test. In YAML: `{kind: usage}`,
+/// `{kind: subject-kfold, folds: 10, seed: 0}` or `{kind: stratified, val: 0.1, test: 0.1, seed: 0}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "kebab-case", try_from = "RawProtocol")]
 pub enum Protocol {
     /// FER2013's `Usage` column: train on Training, validate on PublicTest, test on PrivateTest.
     Usage,
     /// Subject-independent k-fold cross-validation: fold `f` is the test set, fold `f + 1 (mod k)` the
     /// validation set, the rest trains.
-    SubjectKfold {
-        folds: usize,
-        #[serde(default)]
-        seed: u64,
-    },
+    SubjectKfold { folds: usize, seed: u64 },
     /// A fixed split stratified by class.
-    Stratified {
-        val: f64,
-        test: f64,
-        #[serde(default)]
-        seed: u64,
-    },
+    Stratified { val: f64, test: f64, seed: u64 },
+}
+
+/// `protocol:` as written (a plain struct, so that serde_yaml reports unknown keys with their line).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProtocol {
+    kind: String,
+    folds: Option<usize>,
+    seed: Option<u64>,
+    val: Option<f64>,
+    test: Option<f64>,
+}
+
+impl TryFrom<RawProtocol> for Protocol {
+    type Error = String;
+
+    fn try_from(r: RawProtocol) -> Result<Protocol, String> {
+        let seed = r.seed.unwrap_or(0);
+        let unused = |keys: &[(&str, bool)]| match keys.iter().find(|(_, set)| *set) {
+            Some((k, _)) => Err(format!("protocol `{}` takes no `{k}`", r.kind)),
+            None => Ok(()),
+        };
+        match r.kind.as_str() {
+            "usage" => {
+                unused(&[("folds", r.folds.is_some()), ("seed", r.seed.is_some()), ("val", r.val.is_some())])?;
+                unused(&[("test", r.test.is_some())])?;
+                Ok(Protocol::Usage)
+            }
+            "subject-kfold" => {
+                unused(&[("val", r.val.is_some()), ("test", r.test.is_some())])?;
+                let folds = r.folds.ok_or("protocol `subject-kfold` needs `folds`")?;
+                Ok(Protocol::SubjectKfold { folds, seed })
+            }
+            "stratified" => {
+                unused(&[("folds", r.folds.is_some())])?;
+                match (r.val, r.test) {
+                    (Some(val), Some(test)) => Ok(Protocol::Stratified { val, test, seed }),
+                    _ => Err("protocol `stratified` needs `val` and `test` fractions".to_string()),
+                }
+            }
+            k => Err(format!("unknown protocol `{k}`; expected `usage`, `subject-kfold` or `stratified`")),
+        }
+    }
 }
 
 impl Protocol {
@@ -99,11 +136,9 @@ impl Protocol {
             Protocol::SubjectKfold { folds, seed } => {
                 format!("subject-independent {folds}-fold cross-validation (seed {seed}; validation on the next fold)")
             }
-            Protocol::Stratified { val, test, seed } => format!(
-                "stratified split: {:.0} % validation, {:.0} % test (seed {seed})",
-                val * 100.0,
-                test * 100.0
-            ),
+            Protocol::Stratified { val, test, seed } => {
+                format!("stratified split: {:.0} % validation, {:.0} % test (seed {seed})", val * 100.0, test * 100.0)
+            }
         }
     }
 
@@ -169,10 +204,14 @@ impl Manifest {
 
     /// Parses and validates manifest text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, DataError> {
-        let m: Manifest = serde_yaml::from_str(text).map_err(|e| DataError::Manifest {
-            path: path.to_path_buf(),
-            line: e.location().map(|l| l.line()),
-            reason: e.to_string(),
+        let m: Manifest = serde_yaml::from_str(text).map_err(|e| {
+            let reason = without_location(&e.to_string());
+            // Errors raised while converting `protocol:` carry no position (serde_yaml says 1:1).
+            let line = match e.location() {
+                Some(l) if l.line() == 1 && l.column() == 1 && reason.contains("protocol") => line_of(text, "protocol"),
+                l => l.map(|l| l.line()),
+            };
+            DataError::Manifest { path: path.to_path_buf(), line, reason }
         })?;
         m.validate(text, path)?;
         Ok(m)
@@ -209,10 +248,16 @@ impl Manifest {
         }
         let known: Option<Vec<String>> = native_classes(self.loader, &self.options)
             .or_else(|| (!self.classes.is_empty()).then(|| self.classes.clone()));
+        // Keys may also name classes that exist only with other options (Oulu-CASIA's `Neutral`).
+        let possible = native_classes(self.loader, &LoadOptions { neutral_first: true, ..self.options.clone() })
+            .or_else(|| known.clone());
         for (native, target) in &self.label_map {
-            if let Some(k) = &known {
+            if let Some(k) = &possible {
                 if !k.contains(native) {
-                    return Err(err(native, format!("`{native}` is not a class of this data set: `[{}]`", k.join(", "))));
+                    return Err(err(
+                        native,
+                        format!("`{native}` is not a class of this data set: `[{}]`", k.join(", ")),
+                    ));
                 }
             }
             if target != DROP && !CANONICAL_CLASSES.contains(&target.as_str()) {
@@ -237,7 +282,10 @@ impl Manifest {
             Protocol::Stratified { val, test, .. }
                 if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 || test <= 0.0 =>
             {
-                return Err(err("protocol", format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1")));
+                return Err(err(
+                    "protocol",
+                    format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1"),
+                ));
             }
             _ => {}
         }
@@ -248,7 +296,10 @@ impl Manifest {
         for f in &self.files {
             let p = Path::new(&f.path);
             if f.path.is_empty() || p.is_absolute() || f.path.split('/').any(|c| c == ".." || c.is_empty()) {
-                return Err(err(&f.path, format!("file path `{}` must be relative, `/`-separated, without `..`", f.path)));
+                return Err(err(
+                    &f.path,
+                    format!("file path `{}` must be relative, `/`-separated, without `..`", f.path),
+                ));
             }
             if !seen.insert(&f.path) {
                 return Err(err(&f.path, format!("file `{}` is listed twice", f.path)));
@@ -335,6 +386,14 @@ pub fn native_classes(kind: LoaderKind, opts: &LoadOptions) -> Option<Vec<String
     }
 }
 
+/// Drops serde_yaml's trailing ` at line L column C` (the line is reported separately).
+fn without_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}
+
 /// The 1-based line of the first `key:` (also `- key:`, `{key:`, `, key:`) or `path: key` in `text`, for messages.
 fn line_of(text: &str, key: &str) -> Option<usize> {
     let k = format!("{key}:");
@@ -415,10 +474,7 @@ pub fn file_path(root: &Path, rel: &str) -> PathBuf {
 /// Hashes every file below `root` in parallel (backs `fer-pipeline data hash <name>`); sorted by path.
 pub fn hash_files(root: &Path) -> Result<Vec<FileHash>, DataError> {
     let paths = list_files(root)?;
-    paths
-        .into_par_iter()
-        .map(|p| Ok(FileHash { sha256: Some(sha256_file(&file_path(root, &p))?), path: p }))
-        .collect()
+    paths.into_par_iter().map(|p| Ok(FileHash { sha256: Some(sha256_file(&file_path(root, &p))?), path: p })).collect()
 }
 
 /// sha256 over `path\0sha256\n` of every file, sorted by path (lowercase hex).
@@ -558,7 +614,12 @@ files: []
     #[test]
     fn errors_name_the_line() {
         let e = parse(&CKPLUS.replace("folds: 10", "folds: 10\n  extra: 1")).unwrap_err().to_string();
-        assert!(e.contains("x.yaml` line 2") || e.contains("line 2"), "{e}");
+        assert!(e.contains("x.yaml` line 20: protocol: unknown field `extra`, expected one of"), "{e}");
+        assert!(!e.contains("column"), "{e}");
+        let e = parse(&CKPLUS.replace("kind: subject-kfold", "kind: kfold")).unwrap_err().to_string();
+        assert!(e.contains("line 17") && e.contains("unknown protocol `kfold`"), "{e}");
+        let e = parse(&CKPLUS.replace("  folds: 10\n", "")).unwrap_err().to_string();
+        assert!(e.contains("line 17") && e.contains("needs `folds`"), "{e}");
         let e = parse(&CKPLUS.replace("anger: angry", "anger: angri")).unwrap_err().to_string();
         assert!(e.starts_with("failed to read manifest `data-manifests/x.yaml` line 10:"), "{e}");
         assert!(e.contains("`angri` is not a canonical class"), "{e}");
@@ -569,7 +630,9 @@ files: []
         let e = parse(&CKPLUS.replace("loader: ckplus", "loader: ck")).unwrap_err().to_string();
         assert!(e.contains("line 3"), "{e}");
         let e = parse(&CKPLUS.replace("kind: subject-kfold", "kind: usage")).unwrap_err().to_string();
-        assert!(e.contains("usage` is FER2013's protocol only"), "{e}");
+        assert!(e.contains("line 17: protocol `usage` takes no `folds`"), "{e}");
+        let e = parse(&CKPLUS.replace("kind: subject-kfold\n  folds: 10", "kind: usage")).unwrap_err().to_string();
+        assert!(e.contains("line 17: `protocol`: `usage` is FER2013's protocol only"), "{e}");
         let e = parse(&CKPLUS.replace("classes: [neutral,", "classes: [calm,")).unwrap_err().to_string();
         assert!(e.contains("line 7") && e.contains("`ckplus` loader's classes"), "{e}");
     }

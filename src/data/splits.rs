@@ -25,7 +25,10 @@ pub fn subject_folds(subjects: &[String], k: usize, seed: u64) -> Result<Vec<usi
         return Err(DataError::Split(format!("`{k}` folds: at least 2 are needed")));
     }
     if count.len() < k {
-        return Err(DataError::Split(format!("`{k}` subject folds need at least `{k}` subjects, found `{}`", count.len())));
+        return Err(DataError::Split(format!(
+            "`{k}` subject folds need at least `{k}` subjects, found `{}`",
+            count.len()
+        )));
     }
     let mut order: Vec<(&str, usize)> = count.into_iter().collect();
     SplitMix64::new(derive(seed, &[FOLDS_TAG, k as u64])).shuffle(&mut order);
@@ -160,7 +163,7 @@ mod tests {
     fn kfold_split_rotates() {
         let folds = [0, 1, 2, 0, 1, 2];
         let s = kfold_split(&folds, 3, 2);
-        assert_eq!(s, [Split::Train, Split::Train, Split::Test, Split::Train, Split::Train, Split::Test]);
+        assert_eq!(s, [Split::Val, Split::Train, Split::Test, Split::Val, Split::Train, Split::Test]);
         let s = kfold_split(&folds, 3, 1);
         assert_eq!(s, [Split::Train, Split::Test, Split::Val, Split::Train, Split::Test, Split::Val]);
     }

@@ -18,7 +18,10 @@ pub enum FileStatus {
     /// Present, but the manifest has no hash for it.
     NotHashed,
     Missing,
-    Differs { expected: String, actual: String },
+    Differs {
+        expected: String,
+        actual: String,
+    },
     Unreadable(String),
 }
 
@@ -97,7 +100,13 @@ impl fmt::Display for VerifyReport {
             return writeln!(f, "  absent");
         }
         let hashed = self.files.iter().filter(|c| c.status == FileStatus::Ok).count();
-        writeln!(f, "  files: {} listed, {} match their sha256, {} unlisted", self.files.len(), hashed, self.unlisted.len())?;
+        writeln!(
+            f,
+            "  files: {} listed, {} match their sha256, {} unlisted",
+            self.files.len(),
+            hashed,
+            self.unlisted.len()
+        )?;
         let total: usize = self.class_counts.iter().sum();
         writeln!(f, "  items: {total} from {} subjects", self.subject_counts.len())?;
         for (name, n) in self.class_names.iter().zip(&self.class_counts) {
@@ -189,7 +198,8 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
         *report.subject_counts.entry(it.subject.clone()).or_default() += 1;
     }
     let classes = loaded.class_names.len();
-    let mut add = |split: String, label: usize| report.split_counts.entry(split).or_insert_with(|| vec![0; classes])[label] += 1;
+    let mut add =
+        |split: String, label: usize| report.split_counts.entry(split).or_insert_with(|| vec![0; classes])[label] += 1;
     match manifest.protocol {
         Protocol::Usage => {
             for it in &loaded.items {
@@ -215,4 +225,103 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
     }
     report.skipped = loaded.skipped;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::data::manifest::{hash_files, tests::minimal, Protocol};
+    use crate::data::testdata::*;
+
+    fn jaffe_manifest(root: &Path) -> Manifest {
+        write_jaffe(root, &["KA.AN1.39.tiff", "KA.HA2.40.tiff", "KL.AN1.1.tiff", "KL.SU1.2.tiff", "YM.NE1.3.tiff"]);
+        let mut m = minimal("jaffe");
+        m.protocol = Protocol::SubjectKfold { folds: 3, seed: 1 };
+        m.label_map = [("angry", "angry"), ("disgust", "disgust"), ("fear", "fear"), ("happy", "happy")]
+            .into_iter()
+            .chain([("neutral", "neutral"), ("sad", "sad"), ("surprise", DROP_)])
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        m.files = hash_files(root).unwrap();
+        m
+    }
+
+    const DROP_: &str = crate::data::manifest::DROP;
+
+    #[test]
+    fn verify_counts_and_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let m = jaffe_manifest(root);
+        assert_eq!(m.files.len(), 6, "5 images + README");
+        assert_eq!(m.files[0].path, "KA.AN1.39.tiff");
+        let r = verify(&m, root);
+        assert!(r.ok(), "{r}");
+        assert!(r.present);
+        assert!(r.files.iter().all(|f| f.status == FileStatus::Ok));
+        assert_eq!(r.class_names, ["angry", "disgust", "fear", "happy", "sad", "neutral"]);
+        assert_eq!(r.class_counts, [2, 0, 0, 1, 0, 1]);
+        assert_eq!(r.skipped_count(SkipKind::Dropped), 1);
+        assert_eq!(r.subject_counts.len(), 3);
+        assert_eq!(r.subject_counts["KA"], 2);
+        assert_eq!(r.split_counts.len(), 3);
+        assert_eq!(r.split_counts.values().map(|c| c.iter().sum::<usize>()).sum::<usize>(), 4);
+        let text = r.to_string();
+        assert!(text.contains("1 items dropped by the label map") && text.ends_with("ok\n"), "{text}");
+    }
+
+    #[test]
+    fn verify_names_a_tampered_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let m = jaffe_manifest(root);
+        // Same size, different content: still a valid image.
+        write_image(&root.join("KL.AN1.1.tiff"), &img(16, 16, 99));
+        fs::remove_file(root.join("README")).unwrap();
+        write_file(&root.join("extra.txt"), "x");
+        let r = verify(&m, root);
+        assert!(!r.ok());
+        let p = r.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("`KL.AN1.1.tiff` differs: sha256 `"), "{p:?}");
+        assert_eq!(p[1], "`README` is missing");
+        assert_eq!(r.unlisted, ["extra.txt"]);
+        assert!(r.to_string().contains("problem: `KL.AN1.1.tiff` differs"));
+    }
+
+    #[test]
+    fn verify_reports_bad_items_and_absence() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut m = jaffe_manifest(root);
+        m.files.clear();
+        m.protocol = Protocol::SubjectKfold { folds: 2, seed: 1 };
+        fs::write(root.join("YM.NE1.3.tiff"), b"II*\0garbage").unwrap();
+        let r = verify(&m, root);
+        assert_eq!(r.class_counts.iter().sum::<usize>(), 3);
+        assert_eq!(r.problems().len(), 1, "{:?}", r.problems());
+        assert!(r.problems()[0].starts_with("`YM.NE1.3.tiff` is bad: "), "{:?}", r.problems());
+
+        let r = verify(&m, &root.join("nope"));
+        assert!(!r.present && !r.ok());
+        assert!(r.problems()[0].contains("is not at"));
+    }
+
+    #[test]
+    fn verify_fer2013_usage_splits() {
+        let dir = tempfile::tempdir().unwrap();
+        write_file(
+            &dir.path().join("fer2013.csv"),
+            fer_csv(&[(0, "Training"), (0, "Training"), (3, "PublicTest"), (6, "PrivateTest")]),
+        );
+        let mut m = minimal("fer2013");
+        m.protocol = Protocol::Usage;
+        let r = verify(&m, dir.path());
+        assert!(r.ok(), "{r}");
+        assert_eq!(r.split_counts["train"], [2, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(r.split_counts["val"], [0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(r.split_counts["test"], [0, 0, 0, 0, 0, 0, 1]);
+    }
 }

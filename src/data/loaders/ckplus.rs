@@ -34,13 +34,19 @@ pub fn parse_label(text: &str) -> Result<usize, String> {
 pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     let k = ctx.opts.peak_frames;
     if !(1..=3).contains(&k) {
-        return Err(DataError::Options { option: "peak_frames", reason: format!("CK+ takes 1 to 3 peak frames, not `{k}`") });
+        return Err(DataError::Options {
+            option: "peak_frames",
+            reason: format!("CK+ takes 1 to 3 peak frames, not `{k}`"),
+        });
     }
     let images = root.join(IMAGES_DIR);
     let emotions = root.join(EMOTION_DIR);
     for d in [&images, &emotions] {
         if !d.is_dir() {
-            return Err(DataError::layout(root, format!("expected the folders `{IMAGES_DIR}` and `{EMOTION_DIR}` here")));
+            return Err(DataError::layout(
+                root,
+                format!("expected the folders `{IMAGES_DIR}` and `{EMOTION_DIR}` here"),
+            ));
         }
     }
     let mut pending = Vec::new();
@@ -77,7 +83,11 @@ fn sequence(
         }
         [one] => one,
         [first, ..] => {
-            out.push(Pending::bad(&first.path, root, format!("`{}` emotion files for one sequence", label_files.len())));
+            out.push(Pending::bad(
+                &first.path,
+                root,
+                format!("`{}` emotion files for one sequence", label_files.len()),
+            ));
             return Ok(());
         }
     };
@@ -94,14 +104,15 @@ fn sequence(
             out.push(Pending::bad(&label_file.path, root, format!("failed to read the emotion file: {e}")));
             return Ok(());
         }
-        Ok(bytes) => match std::str::from_utf8(&bytes).map_err(|_| "not valid UTF-8 text".to_string()).and_then(parse_label)
-        {
-            Ok(l) => l,
-            Err(reason) => {
-                out.push(bad_label(reason));
-                return Ok(());
+        Ok(bytes) => {
+            match std::str::from_utf8(&bytes).map_err(|_| "not valid UTF-8 text".to_string()).and_then(parse_label) {
+                Ok(l) => l,
+                Err(reason) => {
+                    out.push(bad_label(reason));
+                    return Ok(());
+                }
             }
-        },
+        }
     };
     let peak_name = format!("{}.png", label_file.name.trim_end_matches(LABEL_SUFFIX));
     let Some(peak) = frames.iter().position(|f| f.name == peak_name) else {

@@ -75,13 +75,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
             let source = format!("{source_name}:{line}");
             match parse_row(row, &cols) {
                 Ok((label, usage, img)) => {
-                    Outcome::Item(Item {
-                        image: ctx.finish_image(img),
-                        label,
-                        subject: source.clone(),
-                        usage,
-                        source,
-                    })
+                    Outcome::Item(Item { image: ctx.finish_image(img), label, subject: source.clone(), usage, source })
                 }
                 Err(reason) => Outcome::Bad(BadItem { file: csv.clone(), line: Some(line), source, reason }),
             }
@@ -131,12 +125,7 @@ fn parse_row(row: &str, cols: &Columns) -> Result<(usize, Option<Usage>, GrayIma
         None => None,
         Some(i) => match Usage::parse(fields[i]) {
             Some(u) => Some(u),
-            None => {
-                return Err(format!(
-                    "usage `{}` is not one of `Training`, `PublicTest`, `PrivateTest`",
-                    fields[i]
-                ))
-            }
+            None => return Err(format!("usage `{}` is not one of `Training`, `PublicTest`, `PrivateTest`", fields[i])),
         },
     };
     let want = (SIDE * SIDE) as usize;

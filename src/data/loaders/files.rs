@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use image::GrayImage;
 use rayon::prelude::*;
 
-use super::item::{Item, LoadOptions, LoaderKind, Loaded, SkipKind, Skipped};
+use super::item::{Item, LoadOptions, Loaded, LoaderKind, SkipKind, Skipped};
 use crate::data::decode::{decode_gray, resize_image};
 use crate::data::error::DataError;
 
@@ -63,7 +63,8 @@ pub(crate) fn list_dir(dir: &Path) -> Result<Vec<Entry>, DataError> {
 
 /// Fails with [`DataError::Absent`] when `root` is missing or holds nothing (but ignored names).
 pub(crate) fn check_present(kind: LoaderKind, name: &str, root: &Path) -> Result<(), DataError> {
-    let absent = || DataError::Absent { name: name.to_string(), expected_path: root.to_path_buf(), layout: kind.layout() };
+    let absent =
+        || DataError::Absent { name: name.to_string(), expected_path: root.to_path_buf(), layout: kind.layout() };
     if root.is_file() {
         return Ok(());
     }
@@ -142,9 +143,8 @@ pub(crate) fn decode_all(pending: Vec<Pending>, ctx: &Ctx<'_>) -> Vec<Outcome> {
 }
 
 fn decode_one(c: Candidate, ctx: &Ctx<'_>) -> Outcome {
-    let bad = |reason: String, c: Candidate| {
-        Outcome::Bad(BadItem { file: c.path, line: None, source: c.source, reason })
-    };
+    let bad =
+        |reason: String, c: Candidate| Outcome::Bad(BadItem { file: c.path, line: None, source: c.source, reason });
     let bytes = match fs::read(&c.path) {
         Ok(b) => b,
         Err(e) => return bad(format!("failed to read the file: {e}"), c),

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::files::{check_present, Ctx};
-use super::item::{LoadOptions, LoaderKind, Loaded};
+use super::item::{LoadOptions, Loaded, LoaderKind};
 use super::{ckplus, fer2013, ferg, image_folder, jaffe, oulu};
 use crate::data::error::DataError;
 

@@ -13,8 +13,8 @@ pub mod oulu;
 pub use item::{
     Item, LoadOptions, Loaded, LoaderKind, OuluIllumination, OuluModality, ResizeTo, SkipKind, Skipped, Usage,
 };
-pub use load::{load, load_named};
 pub(crate) use load::load_inner;
+pub use load::{load, load_named};
 
 #[cfg(test)]
 mod tests;

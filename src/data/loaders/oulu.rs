@@ -27,7 +27,10 @@ pub fn class_names(neutral_first: bool) -> Vec<String> {
 pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     let k = ctx.opts.peak_frames;
     if k == 0 {
-        return Err(DataError::Options { option: "peak_frames", reason: "Oulu-CASIA takes at least 1 frame".to_string() });
+        return Err(DataError::Options {
+            option: "peak_frames",
+            reason: "Oulu-CASIA takes at least 1 frame".to_string(),
+        });
     }
     let base = root.join(ctx.opts.oulu_modality.dir()).join(ctx.opts.oulu_illumination.dir());
     if !base.is_dir() {
@@ -75,7 +78,10 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
         }
     }
     if pending.is_empty() {
-        return Err(DataError::layout(&base, "expected `P001/<Expression>/NNN.jpeg` below this folder; found no image"));
+        return Err(DataError::layout(
+            &base,
+            "expected `P001/<Expression>/NNN.jpeg` below this folder; found no image",
+        ));
     }
     finish(decode_all(pending, ctx), class_names(ctx.opts.neutral_first), ctx.opts.skip_bad)
 }
