@@ -238,6 +238,9 @@ impl Manifest {
         if self.options.peak_frames == 0 || (self.loader == LoaderKind::CkPlus && self.options.peak_frames > 3) {
             return Err(err("peak_frames", format!("`{}` is out of range (CK+: 1 to 3)", self.options.peak_frames)));
         }
+        if self.options.resize.is_some() {
+            return Err(err("resize", "the image size is the model's: set it in the pipeline, not here".to_string()));
+        }
         if let Some(native) = native_classes(self.loader, &self.options) {
             if !self.classes.is_empty() && self.classes != native {
                 return Err(err(
@@ -608,7 +611,9 @@ files: []
             assert!(lm.class_names.iter().all(|c| CANONICAL_CLASSES.contains(&c.as_str())));
             n += 1;
         }
-        assert_eq!(n, fs::read_dir(dir).unwrap().count());
+        let yaml =
+            fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"));
+        assert_eq!(n, yaml.count());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Data sets: the built-in synthetic common set and prepared tensor files with splits.
 
+pub mod assemble;
 pub mod decode;
 pub mod error;
 pub mod loaders;

@@ -68,14 +68,17 @@ fn sequence(
     out: &mut Vec<Pending>,
 ) -> Result<(), DataError> {
     let frames: Vec<_> = list_dir(seq_dir)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])).collect();
-    if frames.is_empty() {
-        return Ok(());
-    }
     let label_files: Vec<_> = if label_dir.is_dir() {
         list_dir(label_dir)?.into_iter().filter(|e| e.name.ends_with(LABEL_SUFFIX)).collect()
     } else {
         Vec::new()
     };
+    if frames.is_empty() {
+        if let Some(l) = label_files.first() {
+            out.push(Pending::bad(&l.path, root, format!("its sequence `{}` has no `.png` frame", rel(root, seq_dir))));
+        }
+        return Ok(());
+    }
     let label_file = match label_files.as_slice() {
         [] => {
             out.push(Pending::skip(rel(root, seq_dir), SkipKind::Unlabelled, "no emotion file"));

@@ -316,6 +316,15 @@ fn ckplus_bad_label_files() {
     let e = err_text(load(LoaderKind::CkPlus, root, &opts()));
     assert!(e.contains("peak frame `S005_001_00000009.png` is not in `cohn-kanade-images/S005/001`"), "{e}");
 
+    // A label for a sequence without frames.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_ck_sequence(root, "S005", "001", 3, Some(THREE));
+    write_file(&root.join("Emotion/S005/002/S005_002_00000004_emotion.txt"), THREE);
+    fs::create_dir_all(root.join("cohn-kanade-images/S005/002")).unwrap();
+    let e = err_text(load(LoaderKind::CkPlus, root, &opts()));
+    assert!(e.contains("S005_002_00000004_emotion.txt`: its sequence `cohn-kanade-images/S005/002` has no"), "{e}");
+
     // A truncated frame.
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
