@@ -112,7 +112,13 @@ impl fmt::Display for VerifyReport {
         for (name, n) in self.class_names.iter().zip(&self.class_counts) {
             writeln!(f, "    {name:<12} {n}")?;
         }
-        for (split, counts) in &self.split_counts {
+        // train, val, test, then folds by number.
+        let mut splits: Vec<(&String, &Vec<usize>)> = self.split_counts.iter().collect();
+        splits.sort_by_key(|(name, _)| {
+            let rank = ["train", "val", "test"].iter().position(|s| s == name).unwrap_or(3);
+            (rank, name.strip_prefix("fold-").and_then(|n| n.parse::<usize>().ok()), name.to_string())
+        });
+        for (split, counts) in splits {
             let parts: Vec<String> = self.class_names.iter().zip(counts).map(|(c, n)| format!("{c} {n}")).collect();
             writeln!(f, "  {split:<8} {:>6}: {}", counts.iter().sum::<usize>(), parts.join(", "))?;
         }

@@ -49,25 +49,14 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     let csv = find_csv(root)?;
     let source_name = csv.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let bytes = fs::read(&csv).map_err(|e| DataError::io(&csv, e))?;
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-            return Err(DataError::Bad { file: csv, line: Some(line), reason: "not valid UTF-8 text".to_string() });
-        }
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Invalid UTF-8 becomes U+FFFD, which fails its own row (naming the line) rather than the file.
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = text.split('\n').enumerate().map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
     let Some((header_line, header)) = lines.by_ref().find(|(_, l)| !l.trim().is_empty()) else {
         return Err(DataError::Bad { file: csv, line: None, reason: "the file is empty".to_string() });
     };
-    let cols = Columns::parse(header).map_err(|reason| {
-        if reason == TEST_CSV_REFUSAL {
-            DataError::Refused { path: csv.clone(), reason }
-        } else {
-            DataError::Bad { file: csv.clone(), line: Some(header_line), reason }
-        }
-    })?;
+    let cols = Columns::parse(header, &csv, header_line)?;
     let rows: Vec<(usize, &str)> = lines.filter(|(_, l)| !l.trim().is_empty()).collect();
     let outcomes: Vec<Outcome> = rows
         .into_par_iter()
@@ -93,13 +82,16 @@ struct Columns {
 }
 
 impl Columns {
-    fn parse(header: &str) -> Result<Columns, String> {
+    fn parse(header: &str, csv: &Path, line: usize) -> Result<Columns, DataError> {
         let names: Vec<String> = header.split(',').map(|f| unquote(f).to_ascii_lowercase()).collect();
         let find = |n: &str| names.iter().position(|x| x == n);
-        let pixels = find("pixels").ok_or_else(|| {
-            format!("expected a header with columns `emotion` and `pixels`, found `{}`", header.trim())
-        })?;
-        let emotion = find("emotion").ok_or_else(|| TEST_CSV_REFUSAL.to_string())?;
+        let Some(pixels) = find("pixels") else {
+            let reason = format!("expected a header with columns `emotion` and `pixels`, found `{}`", header.trim());
+            return Err(DataError::Bad { file: csv.to_path_buf(), line: Some(line), reason });
+        };
+        let Some(emotion) = find("emotion") else {
+            return Err(DataError::Refused { path: csv.to_path_buf(), reason: TEST_CSV_REFUSAL.to_string() });
+        };
         Ok(Columns { count: names.len(), emotion, pixels, usage: find("usage") })
     }
 }

@@ -118,6 +118,10 @@ fn fer2013_test_csv_is_refused() {
     assert!(matches!(e, DataError::Refused { .. }), "{e}");
     let t = e.to_string();
     assert!(t.starts_with("failed to use `") && t.contains("test.csv`") && t.contains("unlabelled"), "{t}");
+    // A header without `pixels` names line 1.
+    write_file(&dir.path().join("fer2013.csv"), "emotion,Usage\n0,Training\n");
+    let e = err_text(load(LoaderKind::Fer2013, dir.path(), &opts()));
+    assert!(e.contains("fer2013.csv` line 1: expected a header with columns `emotion` and `pixels`"), "{e}");
     // Also when pointed at directly.
     let e = load(LoaderKind::Fer2013, &dir.path().join("test.csv"), &skip_bad()).unwrap_err();
     assert!(matches!(e, DataError::Refused { .. }), "{e}");
