@@ -1,0 +1,664 @@
+//! Data set manifests (`data-manifests/<name>.yaml`): loader, location, file hashes, label map, protocol, preprocessing.
+//!
+//! ```yaml
+//! format_version: 1
+//! name: ckplus
+//! loader: ckplus
+//! # location: /datasets/CK+        # absolute, or relative to $FER_DATA_DIR; default <data dir>/<name>
+//! options: {peak_frames: 3, neutral_first: false}
+//! classes: [neutral, anger, contempt, disgust, fear, happy, sadness, surprise]
+//! label_map: {neutral: neutral, anger: angry, contempt: drop, disgust: disgust, fear: fear,
+//!             happy: happy, sadness: sad, surprise: surprise}
+//! protocol: {kind: subject-kfold, folds: 10, seed: 0}
+//! preprocessing: {grayscale: true, crop: center-crop}
+//! files:                           # written by `fer-pipeline data hash ckplus`
+//!   - path: Emotion/S005/001/S005_001_00000011_emotion.txt
+//!     sha256: 3b1f...
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::decode::CropPolicy;
+use super::error::DataError;
+use super::loaders::{
+    self, ckplus, fer2013, ferg, jaffe, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind, Skipped,
+};
+use super::synthetic;
+
+/// The folder holding the manifests, relative to the repository root.
+pub const MANIFEST_DIR: &str = "data-manifests";
+
+/// The manifest format this program reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The canonical label set every data set is mapped onto, in this order (FER2013's order, then contempt).
+pub const CANONICAL_CLASSES: [&str; 8] = synthetic::CLASS_NAMES;
+
+/// The `label_map` target that drops a class.
+pub const DROP: &str = "drop";
+
+/// A data set's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// The data set's name: its folder under the data dir and its manifest's file stem.
+    pub name: String,
+    pub loader: LoaderKind,
+    /// Absolute, or relative to the data dir; default `<data dir>/<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<PathBuf>,
+    #[serde(default)]
+    pub options: LoadOptions,
+    /// The native class names in native order (checked against the loader's; free for `image-folder`).
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Native class -> canonical class (one of [`CANONICAL_CLASSES`]) or `drop`; empty keeps the native labels.
+    #[serde(default)]
+    pub label_map: BTreeMap<String, String>,
+    pub protocol: Protocol,
+    #[serde(default)]
+    pub preprocessing: Preprocessing,
+    /// The files expected below the root, with their sha256 when known.
+    #[serde(default)]
+    pub files: Vec<FileHash>,
+}
+
+/// How items are split into train / validation / test. In YAML: `{kind: usage}`,
+/// `{kind: subject-kfold, folds: 10, seed: 0}` or `{kind: stratified, val: 0.1, test: 0.1, seed: 0}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", try_from = "RawProtocol")]
+pub enum Protocol {
+    /// FER2013's `Usage` column: train on Training, validate on PublicTest, test on PrivateTest.
+    Usage,
+    /// Subject-independent k-fold cross-validation: fold `f` is the test set, fold `f + 1 (mod k)` the
+    /// validation set, the rest trains.
+    SubjectKfold { folds: usize, seed: u64 },
+    /// A fixed split stratified by class.
+    Stratified { val: f64, test: f64, seed: u64 },
+}
+
+/// `protocol:` as written (a plain struct, so that serde_yaml reports unknown keys with their line).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProtocol {
+    kind: String,
+    folds: Option<usize>,
+    seed: Option<u64>,
+    val: Option<f64>,
+    test: Option<f64>,
+}
+
+impl TryFrom<RawProtocol> for Protocol {
+    type Error = String;
+
+    fn try_from(r: RawProtocol) -> Result<Protocol, String> {
+        let seed = r.seed.unwrap_or(0);
+        let unused = |keys: &[(&str, bool)]| match keys.iter().find(|(_, set)| *set) {
+            Some((k, _)) => Err(format!("protocol `{}` takes no `{k}`", r.kind)),
+            None => Ok(()),
+        };
+        match r.kind.as_str() {
+            "usage" => {
+                unused(&[("folds", r.folds.is_some()), ("seed", r.seed.is_some()), ("val", r.val.is_some())])?;
+                unused(&[("test", r.test.is_some())])?;
+                Ok(Protocol::Usage)
+            }
+            "subject-kfold" => {
+                unused(&[("val", r.val.is_some()), ("test", r.test.is_some())])?;
+                let folds = r.folds.ok_or("protocol `subject-kfold` needs `folds`")?;
+                Ok(Protocol::SubjectKfold { folds, seed })
+            }
+            "stratified" => {
+                unused(&[("folds", r.folds.is_some())])?;
+                match (r.val, r.test) {
+                    (Some(val), Some(test)) => Ok(Protocol::Stratified { val, test, seed }),
+                    _ => Err("protocol `stratified` needs `val` and `test` fractions".to_string()),
+                }
+            }
+            k => Err(format!("unknown protocol `{k}`; expected `usage`, `subject-kfold` or `stratified`")),
+        }
+    }
+}
+
+impl Protocol {
+    /// The protocol in words, for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Protocol::Usage => "FER2013 usage: train on Training, validate on PublicTest, test on PrivateTest".into(),
+            Protocol::SubjectKfold { folds, seed } => {
+                format!("subject-independent {folds}-fold cross-validation (seed {seed}; validation on the next fold)")
+            }
+            Protocol::Stratified { val, test, seed } => {
+                format!("stratified split: {:.0} % validation, {:.0} % test (seed {seed})", val * 100.0, test * 100.0)
+            }
+        }
+    }
+
+    /// Number of folds (1 unless subject k-fold).
+    pub fn folds(&self) -> usize {
+        match self {
+            Protocol::SubjectKfold { folds, .. } => *folds,
+            _ => 1,
+        }
+    }
+}
+
+/// Preprocessing shared by every model; the size is the model's and chosen by the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocessing {
+    /// Must be true: both models read grayscale.
+    #[serde(default = "yes")]
+    pub grayscale: bool,
+    #[serde(default)]
+    pub crop: CropPolicy,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Preprocessing {
+    fn default() -> Self {
+        Preprocessing { grayscale: true, crop: CropPolicy::default() }
+    }
+}
+
+/// A file below the data root (`/`-separated relative path) and its sha256 (lowercase hex) when known.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHash {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// How native labels become canonical ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelMapping {
+    /// The classes after mapping: canonical names in canonical order (or the native names when the map is empty).
+    pub class_names: Vec<String>,
+    /// Native label -> new label, `None` when dropped.
+    pub map: Vec<Option<usize>>,
+}
+
+impl Manifest {
+    /// Reads and validates `path`.
+    pub fn read(path: &Path) -> Result<Manifest, DataError> {
+        let text = fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+        Manifest::parse(&text, path)
+    }
+
+    /// Reads `data-manifests/<name>.yaml` below `repo`.
+    pub fn read_named(repo: &Path, name: &str) -> Result<Manifest, DataError> {
+        Manifest::read(&repo.join(MANIFEST_DIR).join(format!("{name}.yaml")))
+    }
+
+    /// Parses and validates manifest text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, DataError> {
+        let m: Manifest = serde_yaml::from_str(text).map_err(|e| {
+            let reason = without_location(&e.to_string());
+            // Errors raised while converting `protocol:` carry no position (serde_yaml says 1:1).
+            let line = match e.location() {
+                Some(l) if l.line() == 1 && l.column() == 1 && reason.contains("protocol") => line_of(text, "protocol"),
+                l => l.map(|l| l.line()),
+            };
+            DataError::Manifest { path: path.to_path_buf(), line, reason }
+        })?;
+        m.validate(text, path)?;
+        Ok(m)
+    }
+
+    fn validate(&self, text: &str, path: &Path) -> Result<(), DataError> {
+        let err = |key: &str, reason: String| DataError::Manifest {
+            path: path.to_path_buf(),
+            line: line_of(text, key),
+            reason: format!("`{key}`: {reason}"),
+        };
+        if self.format_version != FORMAT_VERSION {
+            return Err(err(
+                "format_version",
+                format!("version `{}` is not supported; this program reads `{FORMAT_VERSION}`", self.format_version),
+            ));
+        }
+        let name_ok = !self.name.is_empty()
+            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+            && !self.name.starts_with('.');
+        if !name_ok {
+            return Err(err("name", format!("`{}` must be letters, digits, `-`, `_`, `.`, `+`", self.name)));
+        }
+        if self.options.peak_frames == 0 || (self.loader == LoaderKind::CkPlus && self.options.peak_frames > 3) {
+            return Err(err("peak_frames", format!("`{}` is out of range (CK+: 1 to 3)", self.options.peak_frames)));
+        }
+        if self.options.resize.is_some() {
+            return Err(err("resize", "the image size is the model's: set it in the pipeline, not here".to_string()));
+        }
+        if let Some(native) = native_classes(self.loader, &self.options) {
+            if !self.classes.is_empty() && self.classes != native {
+                return Err(err(
+                    "classes",
+                    format!("the `{}` loader's classes are `[{}]`", self.loader, native.join(", ")),
+                ));
+            }
+        }
+        let known: Option<Vec<String>> = native_classes(self.loader, &self.options)
+            .or_else(|| (!self.classes.is_empty()).then(|| self.classes.clone()));
+        // Keys may also name classes that exist only with other options (Oulu-CASIA's `Neutral`).
+        let possible = native_classes(self.loader, &LoadOptions { neutral_first: true, ..self.options.clone() })
+            .or_else(|| known.clone());
+        for (native, target) in &self.label_map {
+            if let Some(k) = &possible {
+                if !k.contains(native) {
+                    return Err(err(
+                        native,
+                        format!("`{native}` is not a class of this data set: `[{}]`", k.join(", ")),
+                    ));
+                }
+            }
+            if target != DROP && !CANONICAL_CLASSES.contains(&target.as_str()) {
+                return Err(err(
+                    native,
+                    format!("`{target}` is not a canonical class (`{}`) or `{DROP}`", CANONICAL_CLASSES.join("`, `")),
+                ));
+            }
+        }
+        if let (Some(k), false) = (&known, self.label_map.is_empty()) {
+            if let Some(missing) = k.iter().find(|c| !self.label_map.contains_key(*c)) {
+                return Err(err("label_map", format!("class `{missing}` is not mapped (map it or `{DROP}` it)")));
+            }
+        }
+        match self.protocol {
+            Protocol::Usage if self.loader != LoaderKind::Fer2013 => {
+                return Err(err("protocol", "`usage` is FER2013's protocol only".to_string()));
+            }
+            Protocol::SubjectKfold { folds, .. } if folds < 2 => {
+                return Err(err("folds", format!("`{folds}` folds: at least 2 are needed")));
+            }
+            Protocol::Stratified { val, test, .. }
+                if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 || test <= 0.0 =>
+            {
+                return Err(err(
+                    "protocol",
+                    format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1"),
+                ));
+            }
+            _ => {}
+        }
+        if !self.preprocessing.grayscale {
+            return Err(err("grayscale", "`false` is not supported: both models read grayscale images".to_string()));
+        }
+        let mut seen = BTreeSet::new();
+        for f in &self.files {
+            let p = Path::new(&f.path);
+            if f.path.is_empty() || p.is_absolute() || f.path.split('/').any(|c| c == ".." || c.is_empty()) {
+                return Err(err(
+                    &f.path,
+                    format!("file path `{}` must be relative, `/`-separated, without `..`", f.path),
+                ));
+            }
+            if !seen.insert(&f.path) {
+                return Err(err(&f.path, format!("file `{}` is listed twice", f.path)));
+            }
+            if let Some(h) = &f.sha256 {
+                if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                    return Err(err(&f.path, format!("sha256 `{h}` of `{}` is not 64 lowercase hex digits", f.path)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The loader options of this manifest, with the caller's `skip_bad` and `resize`.
+    pub fn load_options(&self, skip_bad: bool, resize: Option<ResizeTo>) -> LoadOptions {
+        LoadOptions { skip_bad: skip_bad || self.options.skip_bad, resize, ..self.options.clone() }
+    }
+
+    /// Loads the data set from `root` with this manifest's loader and options (labels still native).
+    pub fn load(&self, root: &Path, skip_bad: bool, resize: Option<ResizeTo>) -> Result<Loaded, DataError> {
+        loaders::load_named(self.loader, &self.name, root, &self.load_options(skip_bad, resize))
+    }
+
+    /// The mapping of `native` class names onto the canonical set.
+    pub fn label_mapping(&self, native: &[String]) -> Result<LabelMapping, DataError> {
+        if self.label_map.is_empty() {
+            return Ok(LabelMapping { class_names: native.to_vec(), map: (0..native.len()).map(Some).collect() });
+        }
+        let labels_err = |reason: String| DataError::Labels { name: self.name.clone(), reason };
+        let mut targets = Vec::with_capacity(native.len());
+        for n in native {
+            match self.label_map.get(n) {
+                Some(t) => targets.push(t.as_str()),
+                None => return Err(labels_err(format!("class `{n}` has no entry in `label_map`"))),
+            }
+        }
+        let class_names: Vec<String> =
+            CANONICAL_CLASSES.iter().filter(|c| targets.contains(c)).map(|c| c.to_string()).collect();
+        let map = targets.iter().map(|t| class_names.iter().position(|c| c == t)).collect();
+        Ok(LabelMapping { class_names, map })
+    }
+
+    /// Relabels `loaded` onto the canonical set; dropped items are listed as [`SkipKind::Dropped`].
+    pub fn map_labels(&self, loaded: Loaded) -> Result<Loaded, DataError> {
+        let m = self.label_mapping(&loaded.class_names)?;
+        let Loaded { items, mut skipped, class_names } = loaded;
+        let mut out = Vec::with_capacity(items.len());
+        for mut it in items {
+            match m.map[it.label] {
+                Some(l) => {
+                    it.label = l;
+                    out.push(it);
+                }
+                None => skipped.push(Skipped {
+                    source: it.source,
+                    kind: SkipKind::Dropped,
+                    reason: format!("class `{}` is dropped by the label map", class_names[it.label]),
+                }),
+            }
+        }
+        Ok(Loaded { items: out, class_names: m.class_names, skipped })
+    }
+
+    /// sha256 over the listed files' paths and hashes: the data set's content hash; `None` unless every
+    /// listed file has a hash (and at least one is listed).
+    pub fn content_hash(&self) -> Option<String> {
+        if self.files.is_empty() || self.files.iter().any(|f| f.sha256.is_none()) {
+            return None;
+        }
+        Some(content_hash(&self.files))
+    }
+}
+
+/// The loader's native class names for these options (`None` for `image-folder`, whose classes are its folders).
+pub fn native_classes(kind: LoaderKind, opts: &LoadOptions) -> Option<Vec<String>> {
+    let v = |a: &[&str]| Some(a.iter().map(|s| s.to_string()).collect());
+    match kind {
+        LoaderKind::Fer2013 => v(&fer2013::CLASS_NAMES),
+        LoaderKind::Ferg => v(&ferg::CLASS_NAMES),
+        LoaderKind::Jaffe => v(&jaffe::CLASS_NAMES),
+        LoaderKind::CkPlus => v(&ckplus::CLASS_NAMES),
+        LoaderKind::OuluCasia => Some(oulu::class_names(opts.neutral_first)),
+        LoaderKind::ImageFolder => None,
+    }
+}
+
+/// Drops serde_yaml's trailing ` at line L column C` (the line is reported separately).
+fn without_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}
+
+/// The 1-based line of the first `key:` (also `- key:`, `{key:`, `, key:`) or `path: key` in `text`, for messages.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let k = format!("{key}:");
+    let p = format!("path: {key}");
+    let inline = [format!("{{{k}"), format!("{{ {k}"), format!(", {k}")];
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.starts_with(&k) || t.starts_with(&p) || inline.iter().any(|i| l.contains(i.as_str()))
+        })
+        .map(|i| i + 1)
+}
+
+/// sha256 of one file, streamed (lowercase hex).
+pub fn sha256_file(path: &Path) -> Result<String, DataError> {
+    let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| DataError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every file below `root` (sorted `/`-separated relative paths; hidden files and `__MACOSX` skipped),
+/// or `root` itself when it is a file (its name as the path).
+pub fn list_files(root: &Path) -> Result<Vec<String>, DataError> {
+    if root.is_file() {
+        return Ok(vec![root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()]);
+    }
+    if !root.is_dir() {
+        return Err(DataError::io(root, std::io::Error::from(std::io::ErrorKind::NotFound)));
+    }
+    let mut out = Vec::new();
+    walk(root, "", 0, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+fn walk(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) -> Result<(), DataError> {
+    if depth > 32 {
+        return Err(DataError::layout(dir, "folders nested deeper than 32 levels (a symbolic link loop?)"));
+    }
+    let rd = fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
+    for e in rd {
+        let e = e.map_err(|err| DataError::io(dir, err))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "__MACOSX" {
+            continue;
+        }
+        let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        let path = e.path();
+        if path.is_dir() {
+            walk(&path, &rel, depth + 1, out)?;
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// The path of a listed file: `root/<path>`, or `root` itself when `root` is that file.
+pub fn file_path(root: &Path, rel: &str) -> PathBuf {
+    if root.is_file() && root.file_name().is_some_and(|n| n.to_string_lossy() == rel) {
+        return root.to_path_buf();
+    }
+    rel.split('/').fold(root.to_path_buf(), |p, c| p.join(c))
+}
+
+/// Hashes every file below `root` in parallel (backs `fer-pipeline data hash <name>`); sorted by path.
+pub fn hash_files(root: &Path) -> Result<Vec<FileHash>, DataError> {
+    let paths = list_files(root)?;
+    paths.into_par_iter().map(|p| Ok(FileHash { sha256: Some(sha256_file(&file_path(root, &p))?), path: p })).collect()
+}
+
+/// sha256 over `path\0sha256\n` of every file, sorted by path (lowercase hex).
+pub fn content_hash(files: &[FileHash]) -> String {
+    let mut sorted: Vec<&FileHash> = files.iter().collect();
+    sorted.sort();
+    let mut h = Sha256::new();
+    for f in sorted {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(f.sha256.as_deref().unwrap_or("").as_bytes());
+        h.update(b"\n");
+    }
+    hex(&h.finalize())
+}
+
+/// The `files:` block of a manifest listing `files`.
+pub fn files_block(files: &[FileHash]) -> String {
+    if files.is_empty() {
+        return "files: []\n".to_string();
+    }
+    let body = serde_yaml::to_string(files).unwrap_or_default();
+    let mut out = String::from("files:\n");
+    for l in body.lines() {
+        out.push_str("  ");
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// Replaces the top-level `files:` block of manifest `text` (appending one if absent), keeping
+/// everything else, comments included. `fer-pipeline data hash <name>` writes its result with this.
+pub fn replace_files_block(text: &str, files: &[FileHash]) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with("files:")) else {
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&files_block(files));
+        return out;
+    };
+    let mut end = lines[start + 1..]
+        .iter()
+        .position(|l| {
+            let first = l.chars().next().unwrap_or('\n');
+            !matches!(first, ' ' | '\t' | '-' | '\n' | '\r')
+        })
+        .map_or(lines.len(), |p| start + 1 + p);
+    while end > start + 1 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    let mut out: String = lines[..start].concat();
+    out.push_str(&files_block(files));
+    out.push_str(&lines[end..].concat());
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A valid manifest for tests.
+    pub(crate) fn minimal(name: &str) -> Manifest {
+        Manifest {
+            format_version: 1,
+            name: name.to_string(),
+            loader: name.parse().unwrap_or(LoaderKind::ImageFolder),
+            location: None,
+            options: LoadOptions::default(),
+            classes: Vec::new(),
+            label_map: BTreeMap::new(),
+            protocol: Protocol::SubjectKfold { folds: 10, seed: 0 },
+            preprocessing: Preprocessing::default(),
+            files: Vec::new(),
+        }
+    }
+
+    const CKPLUS: &str = "\
+format_version: 1
+name: ckplus
+loader: ckplus
+options:
+  peak_frames: 3
+  neutral_first: true
+classes: [neutral, anger, contempt, disgust, fear, happy, sadness, surprise]
+label_map:
+  neutral: neutral
+  anger: angry
+  contempt: drop
+  disgust: disgust
+  fear: fear
+  happy: happy
+  sadness: sad
+  surprise: surprise
+protocol:
+  kind: subject-kfold
+  folds: 10
+preprocessing:
+  crop: center-crop
+files: []
+";
+
+    fn parse(text: &str) -> Result<Manifest, DataError> {
+        Manifest::parse(text, Path::new("data-manifests/x.yaml"))
+    }
+
+    #[test]
+    fn parses_a_full_manifest() {
+        let m = parse(CKPLUS).unwrap();
+        assert_eq!(m.loader, LoaderKind::CkPlus);
+        assert!(m.options.neutral_first);
+        assert_eq!(m.protocol, Protocol::SubjectKfold { folds: 10, seed: 0 });
+        let native: Vec<String> = ckplus::CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+        let lm = m.label_mapping(&native).unwrap();
+        assert_eq!(lm.class_names, ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]);
+        assert_eq!(lm.map, [Some(6), Some(0), None, Some(1), Some(2), Some(3), Some(4), Some(5)]);
+    }
+
+    #[test]
+    fn the_repository_manifests_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(MANIFEST_DIR);
+        let mut n = 0;
+        for name in ["fer2013", "ferg", "jaffe", "ckplus", "oulu-casia"] {
+            let m = Manifest::read_named(Path::new(env!("CARGO_MANIFEST_DIR")), name).unwrap();
+            assert_eq!(m.name, name);
+            assert_eq!(m.loader.name(), name);
+            let native = native_classes(m.loader, &m.options).unwrap();
+            let lm = m.label_mapping(&native).unwrap();
+            assert!(lm.class_names.iter().all(|c| CANONICAL_CLASSES.contains(&c.as_str())));
+            n += 1;
+        }
+        let yaml =
+            fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"));
+        assert_eq!(n, yaml.count());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse(&CKPLUS.replace("folds: 10", "folds: 10\n  extra: 1")).unwrap_err().to_string();
+        assert!(e.contains("x.yaml` line 20: protocol: unknown field `extra`, expected one of"), "{e}");
+        assert!(!e.contains("column"), "{e}");
+        let e = parse(&CKPLUS.replace("kind: subject-kfold", "kind: kfold")).unwrap_err().to_string();
+        assert!(e.contains("line 17") && e.contains("unknown protocol `kfold`"), "{e}");
+        let e = parse(&CKPLUS.replace("  folds: 10\n", "")).unwrap_err().to_string();
+        assert!(e.contains("line 17") && e.contains("needs `folds`"), "{e}");
+        let e = parse(&CKPLUS.replace("anger: angry", "anger: angri")).unwrap_err().to_string();
+        assert!(e.starts_with("failed to read manifest `data-manifests/x.yaml` line 10:"), "{e}");
+        assert!(e.contains("`angri` is not a canonical class"), "{e}");
+        let e = parse(&CKPLUS.replace("  fear: fear\n", "")).unwrap_err().to_string();
+        assert!(e.contains("class `fear` is not mapped"), "{e}");
+        let e = parse(&CKPLUS.replace("peak_frames: 3", "peak_frames: 4")).unwrap_err().to_string();
+        assert!(e.contains("line 5") && e.contains("`4` is out of range"), "{e}");
+        let e = parse(&CKPLUS.replace("loader: ckplus", "loader: ck")).unwrap_err().to_string();
+        assert!(e.contains("line 3"), "{e}");
+        let e = parse(&CKPLUS.replace("kind: subject-kfold", "kind: usage")).unwrap_err().to_string();
+        assert!(e.contains("line 17: protocol `usage` takes no `folds`"), "{e}");
+        let e = parse(&CKPLUS.replace("kind: subject-kfold\n  folds: 10", "kind: usage")).unwrap_err().to_string();
+        assert!(e.contains("line 17: `protocol`: `usage` is FER2013's protocol only"), "{e}");
+        let e = parse(&CKPLUS.replace("classes: [neutral,", "classes: [calm,")).unwrap_err().to_string();
+        assert!(e.contains("line 7") && e.contains("`ckplus` loader's classes"), "{e}");
+    }
+
+    #[test]
+    fn files_block_round_trips() {
+        let files = vec![
+            FileHash { path: "a b/x: y.png".into(), sha256: Some("ab".repeat(32)) },
+            FileHash { path: "z.png".into(), sha256: None },
+        ];
+        let text = replace_files_block(CKPLUS, &files);
+        let m = parse(&text).unwrap();
+        assert_eq!(m.files, files);
+        assert!(text.contains("label_map:\n  neutral: neutral"));
+        // Replacing again (with a following section) keeps the rest.
+        let with_tail = format!("{text}\n# tail\nlocation: elsewhere\n");
+        let again = replace_files_block(&with_tail, &files[..1]);
+        let m2 = parse(&again).unwrap();
+        assert_eq!(m2.files, files[..1]);
+        assert_eq!(m2.location, Some(PathBuf::from("elsewhere")));
+        assert!(again.contains("# tail"));
+        assert_eq!(content_hash(&files), content_hash(&[files[1].clone(), files[0].clone()]));
+    }
+}

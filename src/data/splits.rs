@@ -1,0 +1,181 @@
+//! Subject-independent folds, stratified splits, and the train / validation / test split of a loaded data set.
+
+use std::collections::BTreeMap;
+
+use super::error::DataError;
+use super::loaders::Loaded;
+use super::manifest::Protocol;
+use super::Split;
+use crate::rng::{derive, SplitMix64};
+
+const FOLDS_TAG: u64 = 0xF01D5;
+const STRATIFIED_TAG: u64 = 0x57A7;
+
+/// Assigns every distinct subject to one of `k` folds and returns the fold of each item.
+///
+/// No subject is in two folds. Balanced by images: subjects, in a seeded shuffle and then by
+/// decreasing number of images, each go to the fold with the fewest images so far (ties: fewest
+/// subjects, then lowest fold). Deterministic for given (subjects, k, seed), whatever the item order.
+pub fn subject_folds(subjects: &[String], k: usize, seed: u64) -> Result<Vec<usize>, DataError> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in subjects {
+        *count.entry(s.as_str()).or_default() += 1;
+    }
+    if k < 2 {
+        return Err(DataError::Split(format!("`{k}` folds: at least 2 are needed")));
+    }
+    if count.len() < k {
+        return Err(DataError::Split(format!(
+            "`{k}` subject folds need at least `{k}` subjects, found `{}`",
+            count.len()
+        )));
+    }
+    let mut order: Vec<(&str, usize)> = count.into_iter().collect();
+    SplitMix64::new(derive(seed, &[FOLDS_TAG, k as u64])).shuffle(&mut order);
+    order.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+    let mut images = vec![0usize; k];
+    let mut members = vec![0usize; k];
+    let mut fold_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (s, n) in order {
+        let f = (0..k).min_by_key(|&f| (images[f], members[f], f)).unwrap_or(0);
+        images[f] += n;
+        members[f] += 1;
+        fold_of.insert(s, f);
+    }
+    Ok(subjects.iter().map(|s| fold_of[s.as_str()]).collect())
+}
+
+/// The split of each item when fold `test_fold` of `k` is the test set: fold `test_fold + 1 (mod k)`
+/// validates, the others train.
+pub fn kfold_split(folds: &[usize], k: usize, test_fold: usize) -> Vec<Split> {
+    let val_fold = (test_fold + 1) % k.max(1);
+    folds
+        .iter()
+        .map(|&f| {
+            if f == test_fold {
+                Split::Test
+            } else if f == val_fold {
+                Split::Val
+            } else {
+                Split::Train
+            }
+        })
+        .collect()
+}
+
+/// A fixed split stratified by class: per class, a seeded shuffle, then `round(n * test)` items to
+/// test, `round(n * val)` to validation, the rest to train.
+pub fn stratified_split(labels: &[usize], val: f64, test: f64, seed: u64) -> Result<Vec<Split>, DataError> {
+    if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
+        return Err(DataError::Split(format!("fractions val `{val}` and test `{test}` must be in 0..1 with sum < 1")));
+    }
+    let mut by_class: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, &l) in labels.iter().enumerate() {
+        by_class.entry(l).or_default().push(i);
+    }
+    let mut out = vec![Split::Train; labels.len()];
+    for (class, mut idx) in by_class {
+        SplitMix64::new(derive(seed, &[STRATIFIED_TAG, class as u64])).shuffle(&mut idx);
+        let n = idx.len() as f64;
+        let n_test = (n * test).round() as usize;
+        let n_val = ((n * val).round() as usize).min(idx.len() - n_test);
+        for (rank, &i) in idx.iter().enumerate() {
+            out[i] = if rank < n_test {
+                Split::Test
+            } else if rank < n_test + n_val {
+                Split::Val
+            } else {
+                Split::Train
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// The split of each item of `loaded` under `protocol`; `fold` (0-based) is required for subject k-fold.
+pub fn assign_splits(protocol: &Protocol, loaded: &Loaded, fold: Option<usize>) -> Result<Vec<Split>, DataError> {
+    match *protocol {
+        Protocol::Usage => loaded
+            .items
+            .iter()
+            .map(|it| {
+                it.usage.map(|u| u.split()).ok_or_else(|| {
+                    DataError::Split(format!(
+                        "protocol `usage` needs a `Usage` column, and `{}` has none (Kaggle's `train.csv`?); \
+                         use `fer2013.csv` or `icml_face_data.csv`, or the `stratified` protocol",
+                        it.source
+                    ))
+                })
+            })
+            .collect(),
+        Protocol::SubjectKfold { folds: k, seed } => {
+            let f = fold.ok_or_else(|| DataError::Split(format!("protocol `subject-kfold` needs a fold in 0..{k}")))?;
+            if f >= k {
+                return Err(DataError::Split(format!("fold `{f}` is out of range 0..{k}")));
+            }
+            let folds = subject_folds(&loaded.subjects(), k, seed)?;
+            Ok(kfold_split(&folds, k, f))
+        }
+        Protocol::Stratified { val, test, seed } => stratified_split(&loaded.labels(), val, test, seed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subjects(spec: &[(&str, usize)]) -> Vec<String> {
+        spec.iter().flat_map(|&(s, n)| std::iter::repeat_n(s.to_string(), n)).collect()
+    }
+
+    #[test]
+    fn folds_are_subject_independent_balanced_and_deterministic() {
+        let spec: Vec<(String, usize)> = (0..23).map(|i| (format!("S{i:03}"), 1 + (i * 7) % 5)).collect();
+        let spec_ref: Vec<(&str, usize)> = spec.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        let subj = subjects(&spec_ref);
+        let a = subject_folds(&subj, 5, 42).unwrap();
+        assert_eq!(a, subject_folds(&subj, 5, 42).unwrap());
+        assert_ne!(a, subject_folds(&subj, 5, 43).unwrap());
+        // No subject in two folds.
+        let mut fold_of: BTreeMap<&str, usize> = BTreeMap::new();
+        for (s, &f) in subj.iter().zip(&a) {
+            assert_eq!(*fold_of.entry(s.as_str()).or_insert(f), f, "subject {s} in two folds");
+        }
+        // Every fold used; image counts within the largest subject's size of each other.
+        let mut per = vec![0; 5];
+        for &f in &a {
+            per[f] += 1;
+        }
+        assert!(per.iter().all(|&n| n > 0));
+        assert!(per.iter().max().unwrap() - per.iter().min().unwrap() <= 5, "{per:?}");
+        // The same subjects in another item order get the same folds.
+        let mut rev = subj.clone();
+        rev.reverse();
+        let b = subject_folds(&rev, 5, 42).unwrap();
+        for (s, f) in rev.iter().zip(b) {
+            assert_eq!(fold_of[s.as_str()], f);
+        }
+        assert!(subject_folds(&subjects(&[("a", 1), ("b", 1)]), 3, 0).is_err());
+        assert!(subject_folds(&subj, 1, 0).is_err());
+    }
+
+    #[test]
+    fn kfold_split_rotates() {
+        let folds = [0, 1, 2, 0, 1, 2];
+        let s = kfold_split(&folds, 3, 2);
+        assert_eq!(s, [Split::Val, Split::Train, Split::Test, Split::Val, Split::Train, Split::Test]);
+        let s = kfold_split(&folds, 3, 1);
+        assert_eq!(s, [Split::Train, Split::Test, Split::Val, Split::Train, Split::Test, Split::Val]);
+    }
+
+    #[test]
+    fn stratified_is_per_class_and_deterministic() {
+        let labels: Vec<usize> = (0..200).map(|i| if i < 150 { 0 } else { 1 }).collect();
+        let s = stratified_split(&labels, 0.1, 0.2, 7).unwrap();
+        assert_eq!(s, stratified_split(&labels, 0.1, 0.2, 7).unwrap());
+        let count = |c: usize, sp: Split| labels.iter().zip(&s).filter(|(l, x)| **l == c && **x == sp).count();
+        assert_eq!((count(0, Split::Test), count(0, Split::Val), count(0, Split::Train)), (30, 15, 105));
+        assert_eq!((count(1, Split::Test), count(1, Split::Val), count(1, Split::Train)), (10, 5, 35));
+        assert!(stratified_split(&labels, 0.5, 0.5, 0).is_err());
+    }
+}
