@@ -53,6 +53,30 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Presence, per-file hash check (naming each file that differs), counts per class, split
+    /// and subject. Default: every manifest.
+    Verify {
+        names: Vec<String>,
+        #[arg(long, default_value = "data-manifests", value_name = "DIR")]
+        manifests: PathBuf,
+    },
+    /// Write the sha256 of every file of a local copy into the data set's manifest.
+    Hash {
+        name: String,
+        #[arg(long, default_value = "data-manifests", value_name = "DIR")]
+        manifests: PathBuf,
+    },
+    /// Decode a pipeline's data sets into hash-addressed tensor files (its prepare jobs only).
+    Prepare {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Plan, train what is missing, evaluate; resumes interrupted work.
     Run {
@@ -60,6 +84,9 @@ pub enum Command {
         pipeline: PipelineArgs,
         #[command(flatten)]
         exec: ExecArgs,
+        /// Fail when a data set is absent instead of skipping its jobs.
+        #[arg(long)]
+        strict: bool,
     },
     /// Show the job DAG and what is cached (a dry run).
     Plan {
@@ -109,6 +136,11 @@ pub enum Command {
         /// List what would be removed, remove nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Real data sets: check them against their manifests, hash a local copy, prepare them.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
     },
     /// Check the installation: LibTorch, CUDA, GPUs, threads, store.
     Doctor,

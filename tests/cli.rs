@@ -525,3 +525,89 @@ fn slurm_runs_the_kd_chain_resumes_and_reports_a_dead_controller() {
     assert!(text(&o).contains("squeue"), "{}", text(&o));
     assert!(!down.exists(), "nothing written when Slurm is down");
 }
+
+/// A tiny JAFFE in its real layout (`SUBJ.EXn.idx.tiff`): 4 subjects x 7 expressions x 2.
+fn write_jaffe(dir: &Path) -> Vec<PathBuf> {
+    fs::create_dir_all(dir).unwrap();
+    let mut files = Vec::new();
+    for (s, subj) in ["KA", "KL", "KM", "YM"].iter().enumerate() {
+        for (e, ex) in ["AN", "DI", "FE", "HA", "NE", "SA", "SU"].iter().enumerate() {
+            for k in 0..2 {
+                let img = image::GrayImage::from_fn(64, 64, |x, y| {
+                    image::Luma([((x * (e as u32 + 1) + y * (s as u32 + 2) + k) % 256) as u8])
+                });
+                let p = dir.join(format!("{subj}.{ex}{}.{}.tiff", k + 1, 10 * s + 2 * e + k as usize));
+                img.save(&p).unwrap();
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn real_data_set_folds_absence_and_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    let manifests = dir.path().join("manifests");
+    fs::create_dir_all(&manifests).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = fs::read_to_string(repo.join("data-manifests/jaffe.yaml")).unwrap();
+    assert!(manifest.contains("folds: 10"));
+    fs::write(manifests.join("jaffe.yaml"), manifest.replace("folds: 10", "folds: 4")).unwrap();
+    let pipeline = dir.path().join("pipeline.yaml");
+    fs::write(
+        &pipeline,
+        "version: 1\nname: jaffe-folds\nseeds: [1]\nsaliency: {enabled: false}\n\
+         datasets:\n  jaffe: {kind: jaffe, manifest: manifests/jaffe.yaml, folds: 4}\n\
+         models:\n  de: {arch: deep-emotion, datasets: jaffe, epochs: 1, batch_size: 16}\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let cmd = |args: &[&str]| {
+        let mut c = bin();
+        c.env("FER_DATA_DIR", &data).arg("--store").arg(&store).args(args);
+        c.output().unwrap()
+    };
+    let p = pipeline.to_str().unwrap();
+
+    // Absent: plan says where to put it; run skips (or fails with --strict).
+    let plan = cmd(&["plan", p]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(text(&plan).contains("unavailable"), "{}", text(&plan));
+    assert!(text(&plan).contains(&data.join("jaffe").display().to_string()), "says where: {}", text(&plan));
+    assert_eq!(cmd(&["run", p, "--strict"]).status.code(), Some(2));
+    let skipped = cmd(&["run", p]);
+    assert!(skipped.status.success(), "{}", text(&skipped));
+    assert!(text(&skipped).contains("skipping 9 job(s)"), "{}", text(&skipped));
+
+    // Present: one prepare job, each fold trained and evaluated on held-out subjects.
+    let files = write_jaffe(&data.join("jaffe"));
+    let run = cmd(&["run", p]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(text(&run).contains("9 ran"), "{}", text(&run));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(entries(&store, "prepare")[0].join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["images"], 56);
+    assert_eq!(summary["subjects"]["fold0"], 1, "one subject per fold: {summary}");
+    for e in entries(&store, "evaluate") {
+        let r: serde_json::Value = serde_json::from_slice(&fs::read(e.join("result.json")).unwrap()).unwrap();
+        assert_eq!(r["test"]["n"], 14, "a fold's test set is one subject's 14 images");
+    }
+
+    // Verification: hashes written from the local copy, then a tampered file is named.
+    let m = manifests.to_str().unwrap();
+    let hashed = cmd(&["data", "hash", "jaffe", "--manifests", m]);
+    assert!(hashed.status.success(), "{}", text(&hashed));
+    let ok = cmd(&["data", "verify", "jaffe", "--manifests", m]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let mut bytes = fs::read(&files[5]).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    fs::write(&files[5], &bytes).unwrap();
+    let bad = cmd(&["data", "verify", "jaffe", "--manifests", m]);
+    assert_eq!(bad.status.code(), Some(6), "{}", text(&bad));
+    let name = files[5].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text(&bad).contains(&name), "names the tampered file: {}", text(&bad));
+}

@@ -22,8 +22,11 @@ pub fn store_for(flag: &Option<PathBuf>, pipeline: Option<&Pipeline>) -> Store {
     Store::new(root)
 }
 
-/// The planning view of a job's store entry.
-pub fn planned_state(store: &Store, job: &Job) -> PlannedState {
+/// The planning view of a job's store entry; `unavailable` when its data set is absent here.
+pub fn planned_state(store: &Store, job: &Job, unavailable: Option<&String>) -> PlannedState {
+    if let Some(why) = unavailable {
+        return PlannedState::Unavailable(why.clone());
+    }
     match store.entry(job.kind(), &job.hash).state() {
         EntryState::Done(_) => PlannedState::Cached,
         EntryState::Absent | EntryState::Pending => PlannedState::Pending,

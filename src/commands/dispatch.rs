@@ -1,6 +1,7 @@
 //! Runs a parsed command line: the one entry point of the binary.
 
 use super::bench::{bench_cmd, BenchArgs};
+use super::data::{hash_cmd, verify_cmd};
 use super::doctor::doctor_cmd;
 use super::exec::exec_cmd;
 use super::gc::gc_cmd;
@@ -8,14 +9,21 @@ use super::models::models_cmd;
 use super::plan::{plan_cmd, status_cmd};
 use super::run::{run_cmd, Verbosity};
 use super::submit::{submit_cmd, SubmitArgs};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DataCommand};
 use crate::error::Error;
 
 /// Runs the command; returns what to print on stdout.
 pub fn dispatch(cli: &Cli) -> Result<String, Error> {
     let v = Verbosity { verbose: cli.verbose, quiet: cli.quiet };
     match &cli.command {
-        Command::Run { pipeline, exec } => run_cmd(&cli.store, pipeline, exec, v),
+        Command::Run { pipeline, exec, strict } => run_cmd(&cli.store, pipeline, exec, *strict, None, v),
+        Command::Data { command } => match command {
+            DataCommand::Verify { names, manifests } => verify_cmd(manifests, names),
+            DataCommand::Hash { name, manifests } => hash_cmd(manifests, name),
+            DataCommand::Prepare { pipeline, exec } => {
+                run_cmd(&cli.store, pipeline, exec, false, Some(crate::plan::JobKind::Prepare), v)
+            }
+        },
         Command::Plan { pipeline, explain, dot, mermaid } => plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid),
         Command::Status { pipeline } => status_cmd(&cli.store, pipeline),
         Command::Submit { pipeline, partition, account, array_limit, dry_run, exe, device } => submit_cmd(

@@ -2,6 +2,7 @@
 
 mod bench;
 mod context;
+mod data;
 mod dispatch;
 mod doctor;
 mod exec;
@@ -13,4 +14,5 @@ mod submit;
 
 pub use dispatch::dispatch;
 pub use doctor::gpu_names;
+pub use plan::unavailable_footer;
 pub use run::results_table;

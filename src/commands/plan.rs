@@ -31,11 +31,13 @@ pub fn plan_cmd(
     let store = store_for(store_flag, Some(&pipeline));
     store.check()?;
     let similar = if explain { SimilarIndex::read(&store) } else { SimilarIndex::default() };
+    let missing = plan::unavailable(&plan);
     let rows: Vec<PlannedJob<'_>> = plan
         .jobs
         .iter()
-        .map(|job| {
-            let state = planned_state(&store, job);
+        .zip(&missing)
+        .map(|(job, missing)| {
+            let state = planned_state(&store, job, missing.as_ref());
             let notes = if explain { why(&state, job, &similar) } else { vec![] };
             PlannedJob { job, state, notes, result: None }
         })
@@ -48,6 +50,7 @@ pub fn plan_cmd(
         store.root().display()
     );
     out.push_str(&plan::render_table(&rows));
+    out.push_str(&unavailable_footer(&missing));
     Ok(out)
 }
 
@@ -65,12 +68,14 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
     if let Some(Err(e)) = &queue {
         header.push_str(&format!("note: Slurm not reachable ({e}); showing the store only\n"));
     }
+    let missing = plan::unavailable(&plan);
     let rows: Vec<PlannedJob<'_>> = plan
         .jobs
         .iter()
         .zip(&records)
-        .map(|(job, record)| {
-            let mut state = planned_state(&store, job);
+        .zip(&missing)
+        .map(|((job, record), missing)| {
+            let mut state = planned_state(&store, job, missing.as_ref());
             let entry = store.entry(job.kind(), &job.hash);
             let mut notes = Vec::new();
             if let (Some(rec), Some(Ok(q))) = (record, &queue) {
@@ -109,6 +114,14 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
         })
         .collect();
     Ok(format!("{header}{}", plan::render_table(&rows)))
+}
+
+/// One line per absent data set, saying where to put it.
+pub fn unavailable_footer(missing: &[Option<String>]) -> String {
+    let mut reasons: Vec<&String> = missing.iter().flatten().collect();
+    reasons.sort();
+    reasons.dedup();
+    reasons.iter().map(|r| format!("unavailable: {r}\n")).collect()
 }
 
 /// Store entries by (kind, model, dataset, seed), to say what changed since one of them.

@@ -59,6 +59,8 @@ pub fn run_cmd(
     store_flag: &Option<PathBuf>,
     args: &PipelineArgs,
     exec_args: &ExecArgs,
+    strict: bool,
+    only: Option<JobKind>,
     v: Verbosity,
 ) -> Result<String, Error> {
     let pipeline = load(args)?;
@@ -71,7 +73,21 @@ pub fn run_cmd(
         return Err(Error::Usage("--threads must be at least 1".into()));
     }
     let (n_slots, devices) = slots(req, exec_args, threads, pipeline.jobs, pipeline.jobs_per_gpu)?;
-    let plan = plan::build(&pipeline);
+    let full = plan::build(&pipeline);
+    let missing = plan::unavailable(&full);
+    if missing.iter().any(Option::is_some) {
+        let footer = super::plan::unavailable_footer(&missing);
+        if strict {
+            return Err(Error::Usage(format!(
+                "failed to run with --strict: some data is absent\n{}",
+                footer.trim_end()
+            )));
+        }
+        let n = missing.iter().flatten().count();
+        eprint!("{footer}");
+        eprintln!("warning: skipping {n} job(s) whose data is absent (--strict makes this an error)");
+    }
+    let plan = plan::retain(&full, |i, j| missing[i].is_none() && only.is_none_or(|k| j.kind() == k));
     let store = store_for(store_flag, Some(&pipeline));
     store.init()?;
     for e in &pipeline.experiments {

@@ -23,7 +23,13 @@ pub struct SubmitArgs {
 /// `fer-pipeline submit`.
 pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitArgs) -> Result<String, Error> {
     let pipeline = load(args)?;
-    let plan = plan::build(&pipeline);
+    let full = plan::build(&pipeline);
+    let missing = plan::unavailable(&full);
+    if missing.iter().any(Option::is_some) {
+        eprint!("{}", super::plan::unavailable_footer(&missing));
+        eprintln!("warning: not submitting {} job(s) whose data is absent", missing.iter().flatten().count());
+    }
+    let plan = plan::retain(&full, |i, _| missing[i].is_none());
     let store = store_for(store_flag, Some(&pipeline));
     store.check()?;
     // Tasks run on other nodes: they need absolute paths on the shared file system.

@@ -7,9 +7,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
+use super::assemble::assemble;
+use super::error::DataError;
+use super::manifest::{content_hash, hash_files, Protocol};
+use super::splits::subject_folds;
 use super::synthetic::{self, SyntheticParams, CLASS_NAMES};
 use crate::rng::{derive, SplitMix64};
-use crate::spec::{DatasetSpec, SyntheticSpec};
+use crate::spec::{DatasetSpec, RealSpec, SyntheticSpec};
 use crate::store::{tensor_file, StoreError};
 
 /// File names in a prepare entry.
@@ -46,8 +50,10 @@ pub struct Prepared {
     pub labels: Tensor,
     /// N, i64 subject ids.
     pub subjects: Tensor,
-    /// N, u8 [`Split`] ids.
+    /// N, u8 [`Split`] ids (for a fixed split).
     pub split: Tensor,
+    /// N, u8 fold ids and the number of folds (for a subject k-fold protocol).
+    pub folds: Option<(Tensor, u32)>,
     pub class_names: Vec<String>,
 }
 
@@ -63,12 +69,26 @@ pub struct Summary {
     /// split -> number of subjects.
     pub subjects: BTreeMap<String, usize>,
     pub protocol: String,
+    /// Items left out, by kind (`empty`, `unlabelled`, `bad`, `dropped`).
+    #[serde(default)]
+    pub skipped: BTreeMap<String, usize>,
 }
 
 impl Prepared {
-    /// Indices of the images in `split` (i64 tensor on the CPU).
-    pub fn indices(&self, split: Split) -> Tensor {
-        self.split.eq(split as i64).nonzero().squeeze_dim(1)
+    /// Indices of the images in `split` (i64 tensor on the CPU); under k folds, fold `f` is the
+    /// test set, fold `f + 1 (mod k)` the validation set and the others train.
+    pub fn indices(&self, split: Split, fold: Option<u32>) -> Result<Tensor, String> {
+        let mask = match (&self.folds, fold) {
+            (None, None) => self.split.eq(split as i64),
+            (Some((folds, k)), Some(f)) if f < *k => match split {
+                Split::Test => folds.eq(f as i64),
+                Split::Val => folds.eq(((f + 1) % k) as i64),
+                Split::Train => folds.ne(f as i64).logical_and(&folds.ne(((f + 1) % k) as i64)),
+            },
+            (Some((_, k)), f) => return Err(format!("this data set has {k} folds; fold `{f:?}` is not one of them")),
+            (None, Some(f)) => return Err(format!("this data set has a fixed split, not fold `{f}`")),
+        };
+        Ok(mask.nonzero().squeeze_dim(1))
     }
 
     pub fn len(&self) -> usize {
@@ -85,9 +105,97 @@ impl Prepared {
 }
 
 /// Builds a data set in memory.
-pub fn build(dataset: &DatasetSpec, size: u32) -> (Prepared, Summary) {
+pub fn build(dataset: &DatasetSpec, size: u32) -> Result<(Prepared, Summary), DataError> {
     match dataset {
-        DatasetSpec::Synthetic(s) => build_synthetic(s, size),
+        DatasetSpec::Synthetic(s) => Ok(build_synthetic(s, size)),
+        DatasetSpec::Real(r) => build_real(r, size),
+    }
+}
+
+/// Reads a real data set through its manifest, after checking it is the content that was planned.
+fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError> {
+    let root = r.root();
+    let m = &r.manifest;
+    let found = content_hash(&hash_files(&root)?);
+    if r.content_sha256.as_deref() != Some(found.as_str()) {
+        return Err(DataError::Split(format!(
+            "data set `{}` in `{}` is not the content that was planned (sha256 `{found}`); plan again",
+            m.name,
+            root.display()
+        )));
+    }
+    let k = match m.protocol {
+        Protocol::SubjectKfold { folds, seed } => Some((folds, seed)),
+        _ => None,
+    };
+    let a = assemble(m, &root, size, k.map(|_| 0), r.skip_bad)?;
+    let n = a.len() as i64;
+    let folds = match k {
+        Some((k, seed)) => {
+            let names: Vec<String> = a.subjects.iter().map(|&s| a.subject_names[s as usize].clone()).collect();
+            let f: Vec<u8> = subject_folds(&names, k, seed)?.into_iter().map(|x| x as u8).collect();
+            Some((Tensor::from_slice(&f), k as u32))
+        }
+        None => None,
+    };
+    let split: Vec<u8> = a.split.iter().map(|s| *s as u8).collect();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &a.skipped {
+        *skipped.entry(format!("{:?}", s.kind).to_lowercase()).or_default() += 1;
+    }
+    let prepared = Prepared {
+        images: Tensor::from_slice(&a.pixels).reshape([n, 1, size as i64, size as i64]),
+        labels: Tensor::from_slice(&a.labels),
+        subjects: Tensor::from_slice(&a.subjects),
+        split: Tensor::from_slice(&split),
+        folds,
+        class_names: a.class_names.clone(),
+    };
+    let mut summary = summarize(&prepared, size, a.protocol.clone());
+    summary.skipped = skipped;
+    Ok((prepared, summary))
+}
+
+/// Counts per split (or per fold) and class, and subjects per split.
+fn summarize(p: &Prepared, size: u32, protocol: String) -> Summary {
+    let labels: Vec<i64> = Vec::try_from(&p.labels).unwrap_or_default();
+    let subjects: Vec<i64> = Vec::try_from(&p.subjects).unwrap_or_default();
+    let groups: Vec<(String, Vec<u8>)> = match &p.folds {
+        Some((f, k)) => {
+            let f: Vec<u8> = Vec::try_from(f).unwrap_or_default();
+            (0..*k).map(|i| (format!("fold{i}"), f.iter().map(|&x| u8::from(x as u32 == i)).collect())).collect()
+        }
+        None => {
+            let s: Vec<u8> = Vec::try_from(&p.split).unwrap_or_default();
+            Split::ALL
+                .iter()
+                .map(|sp| (sp.name().to_string(), s.iter().map(|&x| u8::from(x == *sp as u8)).collect()))
+                .collect()
+        }
+    };
+    let mut counts = BTreeMap::new();
+    let mut subj = BTreeMap::new();
+    for (name, member) in groups {
+        let mut c = vec![0usize; p.class_names.len()];
+        let mut who = std::collections::BTreeSet::new();
+        for i in 0..labels.len() {
+            if member[i] == 1 {
+                c[labels[i] as usize] += 1;
+                who.insert(subjects[i]);
+            }
+        }
+        counts.insert(name.clone(), c);
+        subj.insert(name, who.len());
+    }
+    Summary {
+        format_version: 1,
+        images: labels.len(),
+        size,
+        class_names: p.class_names.clone(),
+        counts,
+        subjects: subj,
+        protocol,
+        skipped: BTreeMap::new(),
     }
 }
 
@@ -109,33 +217,15 @@ fn build_synthetic(s: &SyntheticSpec, size: u32) -> (Prepared, Summary) {
         labels: Tensor::from_slice(&set.labels).to_kind(Kind::Int64),
         subjects: Tensor::from_slice(&set.subjects.iter().map(|&x| x as i64).collect::<Vec<_>>()),
         split: Tensor::from_slice(&split),
-        class_names: class_names.clone(),
-    };
-    let mut counts = BTreeMap::new();
-    let mut subjects = BTreeMap::new();
-    for sp in Split::ALL {
-        let mut c = vec![0usize; class_names.len()];
-        for i in 0..n {
-            if split[i] == sp as u8 {
-                c[set.labels[i] as usize] += 1;
-            }
-        }
-        counts.insert(sp.name().to_string(), c);
-        subjects.insert(sp.name().to_string(), subject_split.iter().filter(|x| **x == sp).count());
-    }
-    let summary = Summary {
-        format_version: 1,
-        images: n,
-        size,
+        folds: None,
         class_names,
-        counts,
-        subjects,
-        protocol: format!(
-            "subject-independent hold-out: {:.0} % of subjects for validation, {:.0} % for test",
-            s.val_fraction * 100.0,
-            s.test_fraction * 100.0
-        ),
     };
+    let protocol = format!(
+        "subject-independent hold-out: {:.0} % of subjects for validation, {:.0} % for test",
+        s.val_fraction * 100.0,
+        s.test_fraction * 100.0
+    );
+    let summary = summarize(&prepared, size, protocol);
     (prepared, summary)
 }
 
@@ -161,16 +251,20 @@ pub fn subject_split(subjects: u32, seed: u64, val: f64, test: f64) -> Vec<Split
 
 /// Writes a prepared data set to `path`.
 pub fn write(path: &Path, p: &Prepared) -> Result<(), StoreError> {
-    let meta = BTreeMap::from([
+    let mut meta = BTreeMap::from([
         ("format_version".to_string(), "1".to_string()),
         ("class_names".to_string(), p.class_names.join(",")),
     ]);
-    let tensors = vec![
+    let mut tensors = vec![
         ("images".to_string(), p.images.shallow_clone()),
         ("labels".to_string(), p.labels.shallow_clone()),
         ("subjects".to_string(), p.subjects.shallow_clone()),
         ("split".to_string(), p.split.shallow_clone()),
     ];
+    if let Some((folds, k)) = &p.folds {
+        tensors.push(("folds".to_string(), folds.shallow_clone()));
+        meta.insert("folds".to_string(), k.to_string());
+    }
     tensor_file::write(path, &tensors, &meta)
 }
 
@@ -187,6 +281,10 @@ pub fn read(path: &Path) -> Result<Prepared, StoreError> {
         labels: get("labels")?,
         subjects: get("subjects")?,
         split: get("split")?,
+        folds: match (f.get("folds"), f.metadata.get("folds").and_then(|k| k.parse::<u32>().ok())) {
+            (Some(t), Some(k)) => Some((t.to_device(Device::Cpu), k)),
+            _ => None,
+        },
         class_names: f
             .metadata
             .get("class_names")

@@ -31,7 +31,7 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
     let (model, weights_bytes) = load_trained(ctx, &spec.model, spec.classes, &spec.weights, ctx.device)?;
     let tch_err = |e: tch::TchError| ctx.fail(e.to_string());
 
-    let idx = data.indices(Split::Test);
+    let idx = data.indices(Split::Test, spec.fold).map_err(|e| ctx.fail(e))?;
     let x = model.preprocess(&data.images.index_select(0, &idx));
     let labels: Vec<i64> = Vec::try_from(data.labels.index_select(0, &idx)).map_err(tch_err)?;
     let preds: Vec<i64> =

@@ -7,12 +7,14 @@ use crate::plan::PrepareSpec;
 use crate::store::{write_json, StoreError};
 
 pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
-    (ctx.emit)(JobEvent::Note { text: format!("rendering images at {} px", spec.size) });
+    let what = if matches!(spec.dataset, crate::spec::DatasetSpec::Synthetic(_)) { "rendering" } else { "decoding" };
+    (ctx.emit)(JobEvent::Note { text: format!("{what} images at {} px", spec.size) });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(ctx.threads as usize)
         .build()
         .map_err(|e| ctx.fail(e.to_string()))?;
-    let (prepared, summary) = pool.install(|| data::build(&spec.dataset, spec.size));
+    let (prepared, summary) =
+        pool.install(|| data::build(&spec.dataset, spec.size)).map_err(|e| ctx.fail(e.to_string()))?;
     data::write(&ctx.entry.file(DATA_FILE), &prepared)?;
     write_json(&ctx.entry.file(SUMMARY_FILE), &summary)?;
     let grid = ctx.entry.file(SAMPLES_FILE);

@@ -32,7 +32,8 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &SaliencySpec) -> JobResult {
     let tch_err = |e: tch::TchError| ctx.fail(e.to_string());
 
     // The first `per_class` test images of each emotion.
-    let idx: Vec<i64> = Vec::try_from(data.indices(Split::Test)).map_err(tch_err)?;
+    let idx: Vec<i64> =
+        Vec::try_from(data.indices(Split::Test, spec.fold).map_err(|e| ctx.fail(e))?).map_err(tch_err)?;
     let labels_all: Vec<i64> = Vec::try_from(&data.labels).map_err(tch_err)?;
     let mut picked = Vec::new();
     for c in 0..spec.classes as i64 {

@@ -69,6 +69,7 @@ fn label(e: &Experiment) -> JobLabel {
         arch: e.model.display(),
         dataset: e.dataset.clone(),
         seed: Some(e.seed),
+        fold: e.fold,
         axes: e.axes.clone(),
     }
 }
@@ -108,6 +109,7 @@ impl Builder<'_> {
                 seed: e.seed,
                 classes,
                 data,
+                fold: e.fold,
                 init: e.init.as_ref().map(|w| w.sha256.clone()),
                 distill,
             }),
@@ -119,6 +121,30 @@ impl Builder<'_> {
     }
 }
 
+/// Why each job cannot run here (its data set is absent), or `None`; inputs first.
+pub fn unavailable(plan: &Plan) -> Vec<Option<String>> {
+    let mut out: Vec<Option<String>> = Vec::with_capacity(plan.jobs.len());
+    for job in &plan.jobs {
+        let why = match &job.spec {
+            JobSpec::Prepare(p) => p.dataset.unavailable(),
+            _ => job.deps.iter().find_map(|&d| out[d].clone()),
+        };
+        out.push(why);
+    }
+    out
+}
+
+/// Keeps the jobs for which `keep` holds (and their inputs stay reachable by hash).
+pub fn retain(plan: &Plan, keep: impl Fn(usize, &Job) -> bool) -> Plan {
+    let mut p = Plan::default();
+    for (i, j) in plan.jobs.iter().enumerate() {
+        if keep(i, j) {
+            p.add(j.spec.clone(), j.label.clone());
+        }
+    }
+    p
+}
+
 /// Expands a compiled pipeline into its DAG.
 pub fn build(p: &Pipeline) -> Plan {
     let mut b = Builder { p, plan: Plan::default(), trained: HashMap::new() };
@@ -126,10 +152,11 @@ pub fn build(p: &Pipeline) -> Plan {
     for (i, e) in p.experiments.iter().enumerate() {
         let (weights, data) = b.train(i);
         let classes = p.datasets[&e.dataset].classes();
-        b.plan.add(JobSpec::Evaluate(EvaluateSpec { model: e.model, classes, weights, data }), label(e));
+        b.plan.add(JobSpec::Evaluate(EvaluateSpec { model: e.model, classes, weights, data, fold: e.fold }), label(e));
         // One saliency job per model and data set (its first run).
         if let Some(s) = p.saliency {
             if saliency_done.insert((e.model_name.clone(), e.dataset.clone())) {
+                let fold = e.fold;
                 b.plan.add(
                     JobSpec::Saliency(SaliencySpec {
                         model: e.model,
@@ -139,6 +166,7 @@ pub fn build(p: &Pipeline) -> Plan {
                         window: s.window,
                         stride: s.stride,
                         per_class: s.per_class,
+                        fold,
                     }),
                     label(e),
                 );

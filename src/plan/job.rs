@@ -67,6 +67,8 @@ pub struct TrainJobSpec {
     pub classes: usize,
     /// The prepare job whose data this trains on.
     pub data: JobHash,
+    /// The test fold under a k-fold protocol (its train folds are trained on).
+    pub fold: Option<u32>,
     /// sha256 of user-supplied initial weights (imported into the store's `blobs/`).
     pub init: Option<String>,
     /// Distillation: the teacher's logits (a distill-targets job) and the loss settings.
@@ -103,6 +105,7 @@ pub struct SaliencySpec {
     pub stride: f64,
     /// Test images per emotion.
     pub per_class: u32,
+    pub fold: Option<u32>,
 }
 
 /// Evaluate: trained weights on the test split.
@@ -112,6 +115,7 @@ pub struct EvaluateSpec {
     pub classes: usize,
     pub weights: JobHash,
     pub data: JobHash,
+    pub fold: Option<u32>,
 }
 
 /// A job's resolved parameters, including the hashes of its inputs.
@@ -183,6 +187,9 @@ pub struct JobLabel {
     pub arch: String,
     pub dataset: String,
     pub seed: Option<u64>,
+    /// The test fold under a k-fold protocol.
+    #[serde(default)]
+    pub fold: Option<u32>,
     /// Values along list axes, e.g. `lr=0.01`.
     pub axes: Vec<(String, String)>,
 }
@@ -201,6 +208,9 @@ impl JobLabel {
         }
         for (k, v) in &self.axes {
             s.push_str(&format!(" {k}={v}"));
+        }
+        if let Some(fold) = self.fold {
+            s.push_str(&format!(" fold={fold}"));
         }
         if let Some(seed) = self.seed {
             s.push_str(&format!(" seed={seed}"));

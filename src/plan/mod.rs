@@ -5,7 +5,7 @@ mod hash;
 mod job;
 mod render;
 
-pub use dag::{build, Job, Plan};
+pub use dag::{build, retain, unavailable, Job, Plan};
 pub use hash::{canonical, hash_canonical, hex, sha256_hex, JobHash};
 pub use job::{
     EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec, JOB_FORMAT,

@@ -8,8 +8,11 @@ use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
     AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline,
-    Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
+    RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
 };
+use crate::data::loaders::LoaderKind;
+use crate::data::manifest::{content_hash, hash_files, native_classes, Manifest, Protocol};
+
 use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm};
 use super::source_map::SourceMap;
 
@@ -206,8 +209,12 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
             if let Some((e, teacher)) = experiment(ctx, name, arch, &combo, &list_keys, &mut files) {
                 let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train, &e.init, &teacher));
                 if seen.insert(key) {
-                    experiments.push(e);
-                    pending.push(teacher);
+                    // Under a k-fold protocol every cell runs once per fold.
+                    let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
+                    for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
+                        experiments.push(Experiment { fold, ..e.clone() });
+                        pending.push(teacher.clone());
+                    }
                 }
             }
         }
@@ -359,6 +366,9 @@ fn arch_names() -> String {
 fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
     match d.kind.as_str() {
         "synthetic" => {
+            if d.manifest.is_some() || d.folds.is_some() || d.skip_bad.is_some() {
+                ctx.error(path, "`manifest`, `folds` and `skip_bad` are settings of real data sets");
+            }
             let mut int = |key: &str, v: Option<i64>, default: i64, min: i64, max: i64| -> i64 {
                 let v = v.unwrap_or(default);
                 if v < min || v > max {
@@ -389,11 +399,97 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
                 test_fraction,
             }))
         }
-        other => {
-            ctx.error(&format!("{path}.kind"), format!("unknown data set kind `{other}`; known: `synthetic`"));
-            None
+        other => match other.parse::<LoaderKind>() {
+            Ok(kind) => compile_real(d, kind, path, ctx),
+            Err(_) => {
+                let known: Vec<&str> = LoaderKind::ALL.iter().map(|k| k.name()).collect();
+                ctx.error(
+                    &format!("{path}.kind"),
+                    format!("unknown data set kind `{other}`; known: `synthetic`, `{}`", known.join("`, `")),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// A real data set: its manifest, where the data is, the content hash of its files.
+fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
+    if d.seed.is_some() || d.subjects.is_some() || d.images_per_subject.is_some() || d.difficulty.is_some() {
+        ctx.error(path, "`seed`, `subjects`, `images_per_subject` and `difficulty` are settings of `synthetic` data");
+    }
+    let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
+    let file = match &d.manifest {
+        Some(m) => base.join(m),
+        None => {
+            let beside = base.join("data-manifests").join(format!("{}.yaml", kind.name()));
+            if beside.exists() {
+                beside
+            } else {
+                PathBuf::from("data-manifests").join(format!("{}.yaml", kind.name()))
+            }
+        }
+    };
+    let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };
+    let mut m = match Manifest::read(&file) {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.error(&key, e.to_string());
+            return None;
+        }
+    };
+    if m.loader != kind {
+        ctx.error(
+            &key,
+            format!("manifest `{}` is for loader `{}`, not `{}`", file.display(), m.loader.name(), kind.name()),
+        );
+        return None;
+    }
+    if let Some(k) = d.folds {
+        match &mut m.protocol {
+            Protocol::SubjectKfold { folds, .. } if (2..=100).contains(&k) => *folds = k as usize,
+            Protocol::SubjectKfold { .. } => {
+                ctx.error(&format!("{path}.folds"), format!("folds must be in 2..=100, got `{k}`"))
+            }
+            p => {
+                ctx.error(&format!("{path}.folds"), format!("the manifest's protocol `{}` has no folds", p.describe()))
+            }
         }
     }
+    let native = if !m.classes.is_empty() { Some(m.classes.clone()) } else { native_classes(m.loader, &m.options) };
+    let Some(native) = native else {
+        ctx.error(
+            &key,
+            format!("manifest `{}` must list `classes` (the class folders) for `image-folder`", file.display()),
+        );
+        return None;
+    };
+    let class_names = match m.label_mapping(&native) {
+        Ok(map) => map.class_names,
+        Err(e) => {
+            ctx.error(&key, e.to_string());
+            return None;
+        }
+    };
+    let root = crate::data::location::data_root(&m.name, Some(&m));
+    let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
+    let content_sha256 = match (m.content_hash(), present) {
+        (_, false) => None,
+        (Some(h), true) => Some(h),
+        (None, true) => match hash_files(&root) {
+            Ok(files) => Some(content_hash(&files)),
+            Err(e) => {
+                ctx.error(&key, e.to_string());
+                None
+            }
+        },
+    };
+    Some(DatasetSpec::Real(RealSpec {
+        manifest: m,
+        content_sha256,
+        skip_bad: d.skip_bad.unwrap_or(false),
+        class_names,
+    }))
 }
 
 /// Keys that apply to every architecture without a default value.
@@ -635,6 +731,7 @@ fn experiment(
         seed: seed as u64,
         model,
         train: TrainSpec { epochs: epochs as u32, lr, batch_size: batch as u32, adam, multi_crop: flag("multi_crop") },
+        fold: None,
         init,
         distill: None,
         axes,
@@ -647,14 +744,22 @@ fn experiment(
 fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
     for (i, p) in pending.iter().enumerate() {
         let Some((teacher, path, spec)) = p else { continue };
-        let (student, dataset, seed) =
-            (experiments[i].model_name.clone(), experiments[i].dataset.clone(), experiments[i].seed);
+        let (student, dataset, seed, fold) = (
+            experiments[i].model_name.clone(),
+            experiments[i].dataset.clone(),
+            experiments[i].seed,
+            experiments[i].fold,
+        );
         if *teacher == student {
             ctx.error(path, format!("model `{student}` cannot be its own teacher"));
             continue;
         }
         let runs: Vec<usize> = (0..experiments.len())
-            .filter(|&j| experiments[j].model_name == *teacher && experiments[j].dataset == dataset)
+            .filter(|&j| {
+                experiments[j].model_name == *teacher
+                    && experiments[j].dataset == dataset
+                    && experiments[j].fold == fold
+            })
             .collect();
         if runs.is_empty() {
             let known = experiments.iter().any(|e| e.model_name == *teacher);

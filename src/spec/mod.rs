@@ -14,6 +14,6 @@ pub use error::{Diagnostic, Origin, SpecError};
 pub use load::{load, load_str, Overrides};
 pub use pipeline::{
     AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline,
-    Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
+    RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
 };
 pub use source_map::Pos;

@@ -133,6 +133,26 @@ pub struct SaliencySettings {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DatasetSpec {
     Synthetic(SyntheticSpec),
+    /// A real data set read through its manifest.
+    Real(RealSpec),
+}
+
+/// A real data set: its manifest (protocol, labels, options), the content hash of its files and
+/// the canonical classes it maps onto. Its location is not part of job hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealSpec {
+    pub manifest: crate::data::manifest::Manifest,
+    /// sha256 over the files' relative paths and contents; `None` when the data is absent here.
+    pub content_sha256: Option<String>,
+    pub skip_bad: bool,
+    pub class_names: Vec<String>,
+}
+
+impl RealSpec {
+    /// Where the data lives on this machine (`$FER_DATA_DIR/<name>` or the manifest's location).
+    pub fn root(&self) -> PathBuf {
+        crate::data::location::data_root(&self.manifest.name, Some(&self.manifest))
+    }
 }
 
 /// The built-in synthetic common data set.
@@ -157,6 +177,31 @@ impl DatasetSpec {
                     7
                 }
             }
+            DatasetSpec::Real(r) => r.class_names.len(),
+        }
+    }
+
+    /// Folds of a subject-independent k-fold protocol; `None` for a fixed split.
+    pub fn folds(&self) -> Option<u32> {
+        match self {
+            DatasetSpec::Real(r) => match r.manifest.protocol {
+                crate::data::manifest::Protocol::SubjectKfold { folds, .. } => Some(folds as u32),
+                _ => None,
+            },
+            DatasetSpec::Synthetic(_) => None,
+        }
+    }
+
+    /// Why the data cannot be used here (absent), if so.
+    pub fn unavailable(&self) -> Option<String> {
+        match self {
+            DatasetSpec::Real(r) if r.content_sha256.is_none() => Some(format!(
+                "data set `{}` is not here: put it in `{}` ({}), or set FER_DATA_DIR or the manifest's `location`",
+                r.manifest.name,
+                r.root().display(),
+                r.manifest.loader.layout()
+            )),
+            _ => None,
         }
     }
 }
@@ -359,6 +404,8 @@ pub struct Experiment {
     pub seed: u64,
     pub model: ModelSpec,
     pub train: TrainSpec,
+    /// The test fold under a k-fold protocol.
+    pub fold: Option<u32>,
     /// Initial weights: the file and its sha256 (only the sha256 is hashed).
     pub init: Option<InitWeights>,
     /// The teacher (an index into [`Pipeline::experiments`]) and how to distil from it.

@@ -116,8 +116,17 @@ pub struct RawSaliency {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataset {
-    /// `synthetic` (built in).
+    /// `synthetic` (built in), or a loader: `fer2013`, `ferg`, `jaffe`, `ckplus`, `oulu-casia`, `image-folder`.
     pub kind: String,
+    /// The manifest of a real data set (default `data-manifests/<kind>.yaml`), relative to the pipeline file.
+    #[serde(default)]
+    pub manifest: Option<String>,
+    /// Skip corrupt images and bad rows (counted in the report) instead of failing.
+    #[serde(default)]
+    pub skip_bad: Option<bool>,
+    /// Subject-independent folds (overrides the manifest's `folds`): every model runs once per fold.
+    #[serde(default)]
+    pub folds: Option<i64>,
     #[serde(default)]
     pub seed: Option<i64>,
     #[serde(default)]

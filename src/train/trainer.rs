@@ -27,6 +27,8 @@ pub enum TrainError {
     Restore { path: String, message: String },
     #[error("failed to train: the training split is empty")]
     NoData,
+    #[error("failed to train: {0}")]
+    Data(String),
     #[error("failed to train: the loss became `{value}` at epoch {epoch} (lower the learning rate?)")]
     Diverged { epoch: u32, value: f64 },
 }
@@ -60,11 +62,16 @@ pub enum TrainEnd {
 }
 
 /// Tensors of the split on the device, preprocessed for the model.
-fn split_tensors(model: &Model, data: &Prepared, split: Split) -> (Tensor, Tensor, Tensor) {
-    let idx = data.indices(split);
+fn split_tensors(
+    model: &Model,
+    data: &Prepared,
+    split: Split,
+    fold: Option<u32>,
+) -> Result<(Tensor, Tensor, Tensor), TrainError> {
+    let idx = data.indices(split, fold).map_err(TrainError::Data)?;
     let x = model.preprocess(&data.images.index_select(0, &idx));
     let y = data.labels.index_select(0, &idx).to_device(model.device());
-    (x, y, idx)
+    Ok((x, y, idx))
 }
 
 /// Mean loss and accuracy of `model` (evaluation mode) on `x`, `y`.
@@ -121,8 +128,8 @@ pub fn train(
         log(format!("initialised {n} tensors from the given weights file"));
     }
     let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
-    let (x_train, y_train, train_idx) = split_tensors(&model, run.data, Split::Train);
-    let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val);
+    let (x_train, y_train, train_idx) = split_tensors(&model, run.data, Split::Train, spec.fold)?;
+    let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val, spec.fold)?;
     let kd = match (&spec.distill, run.teacher_logits) {
         (Some(d), Some(t)) => Some((d.spec, t.index_select(0, &train_idx).to_device(run.device).to_kind(Kind::Float))),
         _ => None,
