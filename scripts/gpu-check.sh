@@ -18,6 +18,16 @@ echo "== doctor"; "$BIN" --store "$OUT/store" doctor
 echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
 echo "== training throughput and latency, this program vs PyTorch eager on the same GPU"
 timeout 300 "$BIN" bench --device cuda --threads 4 --steps 50 --only train --only latency --out "$OUT/bench-gpu.csv"
+echo "== several jobs sharing the GPU (aggregate images/s)"
+timeout 240 "$BIN" bench --device cuda --threads 2 --steps 100 --only pack --out "$OUT/bench-pack.csv"
+echo "== Deep-Emotion on a FER2013-sized set (examples/fer2013-sized.yaml, 20 epochs, extrapolated to 500)"
+start=$(date +%s.%N)
+timeout 300 "$BIN" -q --store "$OUT/store" run examples/fer2013-sized.yaml --device cuda
+end=$(date +%s.%N)
+for p in "$OUT"/store/train/*/provenance.json; do
+  secs=$(sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p' "$p")
+  [ -n "$secs" ] && awk -v s="$secs" 'BEGIN { printf "train job: %.1f s for 20 epochs -> %.1f s for 500 epochs\n", s, s * 25 }'
+done
 echo "== a small matrix on CUDA (examples/gpu.yaml)"
 start=$(date +%s)
 timeout 240 "$BIN" --store "$OUT/store" run examples/gpu.yaml --device cuda

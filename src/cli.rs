@@ -157,12 +157,18 @@ pub enum Command {
         /// Timed training steps per model.
         #[arg(long, default_value_t = 30)]
         steps: usize,
-        /// Sections to run: train, latency, plan (default: all).
+        /// Sections to run: train, latency, pack, plan (default: train, latency, plan).
         #[arg(long = "only", value_name = "SECTION")]
         sections: Vec<String>,
         /// Largest planning benchmark, in jobs (1,000 x 10^k).
         #[arg(long, default_value_t = 100_000)]
         plan_max: usize,
+        /// Only these models (e.g. `deep-emotion`, `microexpnet-xxs`).
+        #[arg(long = "models", value_name = "MODEL")]
+        models: Vec<String>,
+        /// Skip the PyTorch side.
+        #[arg(long)]
+        no_reference: bool,
         #[arg(long, default_value = "reports/bench.csv")]
         out: PathBuf,
     },

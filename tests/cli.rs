@@ -611,3 +611,62 @@ fn real_data_set_folds_absence_and_verification() {
     let name = files[5].file_name().unwrap().to_string_lossy().into_owned();
     assert!(text(&bad).contains(&name), "names the tampered file: {}", text(&bad));
 }
+
+#[test]
+fn gc_removes_what_no_pipeline_refers_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store_arg(&store);
+    let t = tiny();
+    let t = t.to_str().unwrap();
+    assert!(run(&["--store", &s, "run", t]).status.success());
+    assert!(run(&["--store", &s, "run", t, "--set", "models.microexpnet.lr=0.001"]).status.success());
+    let count = || ["prepare", "train", "evaluate", "saliency"].iter().map(|k| entries(&store, k).len()).sum::<usize>();
+    assert_eq!(count(), 11);
+    let dry = run(&["--store", &s, "gc", t, "--dry-run"]);
+    assert!(text(&dry).contains("would remove 3 entries"), "{}", text(&dry));
+    assert_eq!(count(), 11);
+    let gc = run(&["--store", &s, "gc", t]);
+    assert!(gc.status.success(), "{}", text(&gc));
+    assert_eq!(count(), 8);
+    assert!(text(&run(&["--store", &s, "run", t])).contains("0 ran, 8 cached"));
+}
+
+#[test]
+fn doctor_reports_libtorch_and_cuda() {
+    let o = run(&["doctor"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("libtorch         2.11.0"), "{out}");
+    assert!(out.contains("libtorch_cuda    loaded"), "the binary must load libtorch_cuda: {out}");
+    assert!(out.contains("cuda available"), "{out}");
+}
+
+#[test]
+fn submit_dry_run_prints_scripts_with_resources_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.yaml");
+    fs::write(
+        &p,
+        format!(
+            "{GOOD}slurm:\n  partition: gpu\n  array_limit: 3\n  retries: {{train: 2}}\n  resources:\n    default: {{cpus: 2, memory: 4G, time: \"01:00:00\"}}\n    train: {{gpus: 1}}\n    m: {{memory: 8G}}\n  sbatch: [\"--qos=normal\"]\n"
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let o = run(&["--store", &store_arg(&store), "submit", p.to_str().unwrap(), "--dry-run"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("#SBATCH --partition=gpu"), "{out}");
+    assert!(out.contains("#SBATCH --gres=gpu:1"), "{out}");
+    assert!(out.contains("#SBATCH --mem=8G"), "model resources win: {out}");
+    assert!(out.contains("#SBATCH --qos=normal"), "{out}");
+    assert!(out.contains("%3"), "{out}");
+    assert!(out.contains("--retries 2"), "{out}");
+    assert!(out.contains("would queue 4 task(s)"), "{out}");
+    assert!(!store.exists());
+    fs::write(&p, format!("{GOOD}slurm:\n  resources:\n    nosuch: {{cpus: 0}}\n")).unwrap();
+    let bad = run(&["--store", &store_arg(&store), "submit", p.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("slurm.resources.nosuch"), "{}", text(&bad));
+}

@@ -21,6 +21,10 @@ pub struct BenchArgs {
     pub out: PathBuf,
     /// Largest planning benchmark (jobs).
     pub plan_max: usize,
+    /// Only these models (display names, e.g. `deep-emotion`, `microexpnet-xxs`).
+    pub models: Vec<String>,
+    /// Skip the PyTorch side.
+    pub no_reference: bool,
 }
 
 struct Row {
@@ -52,7 +56,8 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
     device::configure(dev, false);
     tch::set_num_threads(args.threads as i32);
     let script = Path::new("benches/torch_reference.py");
-    let want = |s: &str| args.sections.is_empty() || args.sections.iter().any(|x| x == s);
+    // `pack` only when asked: it is about sharing a GPU.
+    let want = |s: &str| if args.sections.is_empty() { s != "pack" } else { args.sections.iter().any(|x| x == s) };
     let mut rows: Vec<Row> = Vec::new();
     let mut notes = Vec::new();
     let common = |m: &ModelSpec, classes: usize, batch: i64| {
@@ -75,8 +80,10 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
         }
         a
     };
+    let chosen =
+        || models().into_iter().filter(|(m, _, _)| args.models.is_empty() || args.models.contains(&m.display()));
     if want("train") {
-        for (m, classes, batch) in models() {
+        for (m, classes, batch) in chosen() {
             let steps = if matches!(m, ModelSpec::InceptionV3 { .. }) && !dev.is_cuda() {
                 args.steps.min(6)
             } else {
@@ -87,6 +94,9 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
             let mut theirs: Option<f64> = None;
             for _ in 0..2 {
                 ours = ours.max(throughput::train_images_per_s(&m, classes, batch, steps, 3, 2048, dev));
+                if args.no_reference {
+                    continue;
+                }
                 let mut a = common(&m, classes, batch);
                 a.extend(["--mode".into(), "train-memory".into(), "--steps".into(), steps.to_string()]);
                 let r = reference::run(script, &a);
@@ -106,7 +116,7 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
                 theirs,
                 reference: "pytorch eager, tensors in memory",
             });
-            if matches!(m, ModelSpec::DeepEmotion { .. }) {
+            if matches!(m, ModelSpec::DeepEmotion { .. }) && !args.no_reference {
                 let mut a = common(&m, classes, batch);
                 a.extend(["--mode".into(), "train-jpeg".into(), "--images".into(), "1024".into()]);
                 let r = reference::run(script, &a);
@@ -125,7 +135,7 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
         }
     }
     if want("latency") {
-        for (m, classes, _) in models() {
+        for (m, classes, _) in chosen() {
             let (b1, b64) = throughput::latency_ms(&m, classes, dev, 30);
             let mut a = common(&m, classes, 1);
             a.extend(["--mode".into(), "latency".into()]);
@@ -145,6 +155,50 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
                 ours: b64,
                 theirs: field(&r, "ms_batch64"),
                 reference: "pytorch eager",
+            });
+        }
+    }
+    if want("pack") {
+        // Several training processes sharing the device: aggregate images/s of Deep-Emotion.
+        let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
+        let dir = tempfile::tempdir().map_err(|e| Error::Usage(e.to_string()))?;
+        let mut base = None;
+        for n in [1usize, 2, 4, 8] {
+            let children: Vec<_> = (0..n)
+                .map(|i| {
+                    let out = dir.path().join(format!("pack-{n}-{i}.csv"));
+                    let child = Command::new(&exe)
+                        .args(["bench", "--only", "train", "--no-reference", "--models", "deep-emotion"])
+                        .args(["--device", &args.device, "--threads", &args.threads.to_string()])
+                        .args(["--steps", &args.steps.to_string()])
+                        .arg("--out")
+                        .arg(&out)
+                        .stdout(std::process::Stdio::null())
+                        .spawn();
+                    (child, out)
+                })
+                .collect();
+            let mut total = 0.0;
+            for (child, out) in children {
+                if let Ok(mut c) = child {
+                    let _ = c.wait();
+                }
+                let csv = std::fs::read_to_string(&out).unwrap_or_default();
+                total += csv
+                    .lines()
+                    .nth(1)
+                    .and_then(|l| l.split(',').nth(3))
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+            }
+            let base = *base.get_or_insert(total);
+            rows.push(Row {
+                section: "pack",
+                item: format!("deep-emotion bs128 x {n} jobs at once"),
+                metric: "images/s",
+                ours: total,
+                theirs: Some(base),
+                reference: "aggregate; reference = 1 job",
             });
         }
     }

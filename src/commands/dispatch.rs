@@ -41,14 +41,18 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
         Command::Gc { pipelines, dry_run } => gc_cmd(&cli.store, pipelines, *dry_run),
         Command::Doctor => doctor_cmd(&cli.store),
         Command::Models => Ok(models_cmd()),
-        Command::Bench { threads, device, steps, sections, plan_max, out } => bench_cmd(&BenchArgs {
-            threads: *threads,
-            device: device.clone(),
-            steps: *steps,
-            sections: sections.clone(),
-            out: out.clone(),
-            plan_max: *plan_max,
-        }),
+        Command::Bench { threads, device, steps, sections, plan_max, out, models, no_reference } => {
+            bench_cmd(&BenchArgs {
+                models: models.clone(),
+                no_reference: *no_reference,
+                threads: *threads,
+                device: device.clone(),
+                steps: *steps,
+                sections: sections.clone(),
+                out: out.clone(),
+                plan_max: *plan_max,
+            })
+        }
         Command::Exec { id, device, threads, deterministic, requeue, retries } => {
             exec_cmd(&cli.store, id, device, *threads, *deterministic, requeue.then_some(*retries))
         }

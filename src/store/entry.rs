@@ -35,6 +35,26 @@ pub struct FileRecord {
     pub name: String,
     pub bytes: u64,
     pub sha256: String,
+    /// The file's identity when it was hashed: while it is unchanged the hash is not recomputed
+    /// (any write changes the ctime, which no user command can set back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<FileStamp>,
+}
+
+/// Inode, device, mtime and ctime of a file, to the nanosecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl FileStamp {
+    pub fn of(m: &fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp { dev: m.dev(), ino: m.ino(), mtime: (m.mtime(), m.mtime_nsec()), ctime: (m.ctime(), m.ctime_nsec()) }
+    }
 }
 
 /// The `done` marker, written last: what the entry holds, with hashes to verify it.
@@ -150,6 +170,10 @@ impl Entry {
         }
         for f in &done.files {
             let p = self.file(&f.name);
+            let meta = fs::metadata(&p).map_err(|e| format!("`{}` is unreadable: {e}", f.name))?;
+            if meta.len() == f.bytes && f.stamp == Some(FileStamp::of(&meta)) {
+                continue; // untouched since it was hashed
+            }
             let bytes = fs::read(&p).map_err(|e| format!("`{}` is unreadable: {e}", f.name))?;
             if bytes.len() as u64 != f.bytes {
                 return Err(format!(
@@ -172,7 +196,13 @@ impl Entry {
         for name in files {
             let p = self.file(name);
             let bytes = fs::read(&p).map_err(|e| StoreError::io(&p, e))?;
-            records.push(FileRecord { name: name.to_string(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) });
+            let stamp = fs::metadata(&p).ok().map(|m| FileStamp::of(&m));
+            records.push(FileRecord {
+                name: name.to_string(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+                stamp,
+            });
         }
         let done = DoneRecord {
             format_version: JOB_FORMAT,
