@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{
-    accuracy_top, de, draw_legend, error_bar, font, legend_height, tick, titled, Chart, LegendItem, Mark, GRID, INK,
-    NO_LINE, PALETTE,
+    accuracy_top, bold, de, draw_legend, error_bar, font, legend_height, marker, tick, titled, Chart, LegendItem, Mark,
+    GRID, INK, NO_LINE, PALETTE,
 };
 
 /// One bar: a model's mean accuracy on one data set, in percent.
@@ -124,13 +124,20 @@ impl Chart for AccuracyBars {
                     top = hi;
                 }
                 for p in &b.published {
-                    let d = slot * 0.16;
-                    let diamond = vec![(xc, p + 1.6), (xc + d, *p), (xc, p - 1.6), (xc - d, *p)];
-                    chart.draw_series([Polygon::new(diamond, INK.filled())]).map_err(de)?;
-                    top = top.max(p + 1.6);
+                    marker(&mut chart, Mark::Diamond, (xc, *p), 6, INK, WHITE)?;
                 }
                 let text = format!("{:.1}", b.mean);
-                chart.draw_series([Text::new(text, (xc, top + 0.8), label.clone())]).map_err(de)?;
+                let (_, bar_px) = chart.backend_coord(&(xc, b.mean));
+                let (_, base_px) = chart.backend_coord(&(xc, 0.0));
+                if base_px - bar_px > 60 {
+                    // Inside the bar near its base: clear of error bars and published marks.
+                    let inside = bold(13).color(&WHITE).pos(Pos::new(HPos::Center, VPos::Bottom));
+                    chart.draw_series([EmptyElement::at((xc, 0.0)) + Text::new(text, (0, -8), inside)]).map_err(de)?;
+                } else {
+                    chart
+                        .draw_series([EmptyElement::at((xc, top)) + Text::new(text, (0, -4), label.clone())])
+                        .map_err(de)?;
+                }
             }
         }
         // Data set names under their groups (drawn on the root, in backend pixels).

@@ -134,6 +134,8 @@ pub enum Mark {
     Triangle,
     Square,
     Diamond,
+    InvTriangle,
+    Pentagon,
 }
 
 /// One legend entry.
@@ -195,11 +197,11 @@ pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[L
             }
             Mark::Box => area.draw(&Rectangle::new([(x + 6, y - 7), (x + 24, y + 7)], c.filled())).map_err(de)?,
             Mark::Circle => area.draw(&Circle::new((x + 15, y), 6, c.filled())).map_err(de)?,
-            Mark::Triangle => area.draw(&TriangleMarker::new((x + 15, y), 7, c.filled())).map_err(de)?,
-            Mark::Square => area.draw(&Rectangle::new([(x + 9, y - 6), (x + 21, y + 6)], c.filled())).map_err(de)?,
-            Mark::Diamond => area
-                .draw(&Polygon::new(vec![(x + 15, y - 7), (x + 22, y), (x + 15, y + 7), (x + 8, y)], c.filled()))
-                .map_err(de)?,
+            shape => {
+                let pts: Vec<(i32, i32)> =
+                    outline(shape, 6).into_iter().map(|(dx, dy)| (x + 15 + dx, y + dy)).collect();
+                area.draw(&Polygon::new(pts, c.filled())).map_err(de)?
+            }
         }
         let style = font(14).pos(Pos::new(HPos::Left, VPos::Center));
         area.draw_text(&item.text, &style, (x + 38, y)).map_err(de)?;
@@ -208,30 +210,54 @@ pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[L
 }
 
 /// Marker shapes, cycled per category.
-pub const SHAPES: [Mark; 4] = [Mark::Circle, Mark::Triangle, Mark::Square, Mark::Diamond];
+pub const SHAPES: [Mark; 6] =
+    [Mark::Circle, Mark::Triangle, Mark::Square, Mark::Diamond, Mark::InvTriangle, Mark::Pentagon];
 
-/// Draws the marker `mark` centred on the chart point `at`, `size` pixels in radius.
+/// The corners of a polygon marker of radius `s` around (0, 0) (empty for a circle).
+pub fn outline(mark: Mark, s: i32) -> Vec<(i32, i32)> {
+    let polar = |n: usize, start: f64, r: f64| -> Vec<(i32, i32)> {
+        (0..n)
+            .map(|i| {
+                let a = start + i as f64 * std::f64::consts::TAU / n as f64;
+                ((r * a.cos()).round() as i32, (r * a.sin()).round() as i32)
+            })
+            .collect()
+    };
+    let r = s as f64;
+    match mark {
+        Mark::Triangle => polar(3, -std::f64::consts::FRAC_PI_2, r * 1.3),
+        Mark::InvTriangle => polar(3, std::f64::consts::FRAC_PI_2, r * 1.3),
+        Mark::Square => vec![(-s, -s), (s, -s), (s, s), (-s, s)],
+        Mark::Diamond => polar(4, 0.0, r * 1.35),
+        Mark::Pentagon => polar(5, -std::f64::consts::FRAC_PI_2, r * 1.2),
+        _ => Vec::new(),
+    }
+}
+
+/// Draws the marker `mark` centred on the chart point `at`, `size` pixels in radius: filled
+/// in `fill`, outlined in `ink`.
 pub fn marker<DB: DrawingBackend, CT: CoordTranslate>(
     chart: &mut ChartContext<'_, DB, CT>,
     mark: Mark,
     at: CT::From,
     size: i32,
-    style: ShapeStyle,
+    fill: RGBColor,
+    ink: RGBColor,
 ) -> Result<(), String>
 where
     CT::From: Clone + 'static,
 {
-    let s = size;
-    match mark {
-        Mark::Triangle => chart.draw_series([EmptyElement::at(at) + TriangleMarker::new((0, 0), s + 2, style)]),
-        Mark::Square => chart.draw_series([EmptyElement::at(at) + Rectangle::new([(-s, -s), (s, s)], style)]),
-        Mark::Diamond => chart.draw_series([
-            EmptyElement::at(at) + Polygon::new(vec![(0, -s - 2), (s + 2, 0), (0, s + 2), (-s - 2, 0)], style)
-        ]),
-        _ => chart.draw_series([EmptyElement::at(at) + Circle::new((0, 0), s, style)]),
+    let pts = outline(mark, size);
+    if pts.is_empty() {
+        chart.draw_series([EmptyElement::at(at.clone()) + Circle::new((0, 0), size, fill.filled())]).map_err(de)?;
+        chart.draw_series([EmptyElement::at(at) + Circle::new((0, 0), size, ink.stroke_width(1))]).map_err(de)?;
+        return Ok(());
     }
-    .map(|_| ())
-    .map_err(de)
+    let mut closed = pts.clone();
+    closed.push(pts[0]);
+    chart.draw_series([EmptyElement::at(at.clone()) + Polygon::new(pts, fill.filled())]).map_err(de)?;
+    chart.draw_series([EmptyElement::at(at) + PathElement::new(closed, ink.stroke_width(1))]).map_err(de)?;
+    Ok(())
 }
 
 /// Draws a vertical error bar from `lo` to `hi` at `x` with caps `cap` pixels wide each side.

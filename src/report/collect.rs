@@ -184,7 +184,7 @@ pub enum Verify {
 /// What one entry turned out to be.
 enum Found {
     Evaluate(Box<Evaluation>, Vec<StoreImage>),
-    Train(TrainInfo, Vec<StoreImage>),
+    Train(Box<TrainInfo>, Vec<StoreImage>),
     Prepare(Option<SampleGrid>, Vec<StoreImage>),
     Other(Vec<StoreImage>),
     /// Not finished or damaged; the weights hash of an evaluation, when known.
@@ -221,7 +221,7 @@ pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Res
                 col.images.extend(imgs);
             }
             Found::Train(t, imgs) => {
-                trains.insert(t.hash, t);
+                trains.insert(t.hash, *t);
                 col.images.extend(imgs);
             }
             Found::Prepare(grid, imgs) => {
@@ -247,7 +247,7 @@ pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Res
     for (h, f) in loaded {
         match f {
             Found::Train(t, _) => {
-                trains.insert(t.hash, t);
+                trains.insert(t.hash, *t);
             }
             Found::Unusable(m, _) => {
                 unreadable_trains.insert(h, m.why);
@@ -401,7 +401,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
                 curve: read_curve(&entry.file(METRICS_FILE)),
             };
-            Found::Train(t, images)
+            Found::Train(Box::new(t), images)
         }
         JobSpec::Prepare(p) => {
             let grid = done.files.iter().any(|f| f.name == SAMPLES_FILE).then(|| SampleGrid {

@@ -59,7 +59,9 @@ nav { margin: 12px 0 8px; font-size: 0.95em; }
 nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
 ul.summary li { margin: 4px 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.9em; }
-th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
+         white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 16em; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fbfbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -85,6 +87,11 @@ details > summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 const IMAGE_CHECK: &str = r#"
 (function () {
   var errors = [];
+  var consoleError = console.error;
+  console.error = function () {
+    errors.push(Array.prototype.map.call(arguments, String).join(' '));
+    return consoleError.apply(console, arguments);
+  };
   window.addEventListener('error', function (e) {
     var t = e.target;
     errors.push(t && t.getAttribute && t.getAttribute('src') ? 'failed to load ' + t.getAttribute('src') : String(e.message));
@@ -165,7 +172,7 @@ fn section_summary(h: &mut String, p: &Page) {
         for m in p.missing.iter().chain(&p.gallery.skipped) {
             let _ = writeln!(
                 h,
-                "<tr><td class=\"hash\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"hash\">{}</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
                 esc(&m.id),
                 esc(&m.what),
                 esc(&m.why)

@@ -67,6 +67,7 @@ impl Chart for KdChart {
             .light_line_style(NO_LINE)
             .bold_line_style(GRID)
             .y_label_formatter(&tick)
+            .x_label_formatter(&tick)
             .draw()
             .map_err(de)?;
         for (i, s) in self.series.iter().enumerate() {

@@ -128,16 +128,21 @@ impl Chart for Scatter {
             root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], INK.stroke_width(1))).map_err(de)?;
             root.draw_text(&human(t), &label, (px, py + 9)).map_err(de)?;
         }
-        let label_points = self.points.len() <= 24;
+        // Labels only where they do not overlap an earlier label or leave the plot.
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+        let (pw, _) = plot.dim_in_pixel();
         for p in self.points.iter().filter(|p| p.x.is_finite() && p.x > 0.0 && p.y.is_finite()) {
             let c = PALETTE[p.color % PALETTE.len()];
             if let Some(s) = p.y_std.filter(|s| s.is_finite() && *s > 0.0) {
                 error_bar(&mut chart, p.x, ((p.y - s).max(0.0), (p.y + s).min(100.0)), c.stroke_width(2), 5)?;
             }
-            let shape = SHAPES[p.shape % SHAPES.len()];
-            marker(&mut chart, shape, (p.x, p.y), 7, c.filled())?;
-            marker(&mut chart, shape, (p.x, p.y), 7, INK.stroke_width(1))?;
-            if label_points {
+            marker(&mut chart, SHAPES[p.shape % SHAPES.len()], (p.x, p.y), 7, c, INK)?;
+            let (px, py) = chart.backend_coord(&(p.x, p.y));
+            let w = (p.label.chars().count() as f64 * 7.6) as i32;
+            let bbox = (px + 11, py - 22, px + 11 + w, py - 6);
+            let free = placed.iter().all(|b| bbox.2 < b.0 || bbox.0 > b.2 || bbox.3 < b.1 || bbox.1 > b.3);
+            if free && bbox.2 < pw as i32 {
+                placed.push(bbox);
                 let style = font(13).pos(Pos::new(HPos::Left, VPos::Bottom));
                 chart
                     .draw_series([EmptyElement::at((p.x, p.y)) + Text::new(p.label.clone(), (11, -6), style)])

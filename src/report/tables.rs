@@ -15,7 +15,7 @@ use super::published::Published;
 /// Hyperparameter names that are a distillation temperature or weight, once KD lands in the
 /// train spec (flattened names, see [`super::collect::hyperparameters`]).
 const KD_TEMPERATURE: [&str; 3] = ["temperature", "kd_temperature", "distill_temperature"];
-const KD_WEIGHT: [&str; 4] = ["kd_weight", "distill_weight", "kd_alpha", "weight"];
+const KD_WEIGHT: [&str; 3] = ["kd_weight", "distill_weight", "kd_alpha"];
 
 /// All tables of a report.
 #[derive(Debug, Clone)]
@@ -298,6 +298,7 @@ pub fn kd_table(jobs: &DataFrame) -> PolarsResult<(DataFrame, Option<String>)> {
         .clone()
         .lazy()
         .with_columns([pick(&t, "temperature"), pick(&w, "kd_weight")])
+        .filter(col("temperature").is_not_null().or(col("kd_weight").is_not_null()))
         .group_by_stable([col("dataset"), col("model"), col("arch"), col("temperature"), col("kd_weight")])
         .agg([
             len().cast(DataType::Int64).alias("n"),
