@@ -417,7 +417,10 @@ type Config = (ModelSpec, Vec<(String, String)>, f64, Option<(f64, f64)>);
 /// the train spec the way a KD field would be; each setting gets its own seeds, since today's
 /// spec cannot tell them apart), 25 seeds each.
 fn fabricate(src: &Path, dst: &Path, n: usize) {
-    let (real_eval_dir, real_eval) = entries(src, "evaluate").remove(0);
+    let (real_eval_dir, real_eval) = entries(src, "evaluate")
+        .into_iter()
+        .find(|(_, r)| r.label.arch == "deep-emotion")
+        .expect("a Deep-Emotion evaluation");
     let JobSpec::Evaluate(real_spec) = &real_eval.spec else { panic!("not an evaluation") };
     let real_train_dir = src.join("train").join(real_spec.weights.short());
     let real_prep_dir = src.join("prepare").join(real_spec.data.short());

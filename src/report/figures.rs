@@ -417,7 +417,7 @@ fn kd(inp: &Inputs) -> polars::prelude::PolarsResult<Vec<Figure>> {
             }
             let chart = KdChart {
                 title: format!("Distillation: {model} on {shown}"),
-                subtitle: "mean test accuracy ± std over seeds".into(),
+                subtitle: "mean test accuracy ± std over seeds (y axis zoomed to the data)".into(),
                 x_desc: x_desc.into(),
                 series: lines.into_iter().map(|(name, points)| KdSeries { name, points }).collect(),
             };

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use polars::prelude::{AnyValue, DataFrame};
+use polars::prelude::{AnyValue, BooleanChunked, DataFrame};
 
 use super::collect::Missing;
 use super::figures::{Drawn, Section};
@@ -12,7 +12,7 @@ use super::gallery::{Gallery, GalleryImage};
 use super::narrative::{pct, thousands};
 use super::provenance::RunInfo;
 use super::published::Published;
-use super::tables::{SummaryRow, Tables};
+use super::tables::{strings, SummaryRow, Tables};
 
 /// Everything the page shows.
 pub struct Page<'a> {
@@ -61,7 +61,7 @@ ul.summary li { margin: 4px 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.9em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
          white-space: nowrap; }
-td.wrap { white-space: normal; min-width: 16em; }
+td.wrap { white-space: normal; min-width: 14em; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fbfbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -74,6 +74,8 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 0.9em; margin-top: 4px; }
 .grid { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .grid figure { flex: 0 1 auto; max-width: 100%; }
+.grid figure img[src^="images/"] { max-width: 420px; }
+.grid.two figure { flex: 0 1 calc(50% - 8px); }
 .warn { border-left: 4px solid var(--warn); background: #fdf3ee; padding: 8px 16px; margin: 16px 0; }
 .note { border-left: 4px solid #bbb; background: var(--band); padding: 6px 14px; margin: 10px 0; color: #444; }
 dl.prov { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; }
@@ -185,40 +187,57 @@ fn section_summary(h: &mut String, p: &Page) {
 fn section_published(h: &mut String, p: &Page) {
     let pb = p.published;
     h.push_str("<h2 id=\"published\">Published vs reproduced</h2>\n<div class=\"pair\">\n<div>\n<h3>Published</h3>\n");
-    h.push_str("<table><thead><tr><th>data set</th><th>model</th><th class=\"num\">accuracy</th><th>source</th></tr></thead><tbody>\n");
+    h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th class=\"num\">accuracy</th><th>source</th></tr></thead><tbody>\n");
     let mut figs: Vec<_> = pb.figures.iter().collect();
     figs.sort_by(|a, b| (&a.dataset, &a.model, &a.source).cmp(&(&b.dataset, &b.model, &b.source)));
     for f in figs {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.2} %</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.2} %</td><td class=\"wrap\">{}</td></tr>",
             esc(pb.dataset_name(&f.dataset)),
             esc(pb.model_name(&f.model)),
             f.accuracy,
             esc(pb.source_name(&f.source))
         );
     }
-    h.push_str("</tbody></table>\n</div>\n<div>\n<h3>Reproduced here</h3>\n");
+    h.push_str("</tbody></table></div>\n</div>\n<div>\n<h3>Reproduced here</h3>\n");
     if p.best.is_empty() {
         h.push_str("<p class=\"note\">No finished evaluation yet.</p>\n");
     } else {
-        h.push_str("<table><thead><tr><th>data set</th><th>model</th><th>setting</th><th class=\"num\">accuracy (mean ± std)</th><th class=\"num\">runs</th></tr></thead><tbody>\n");
+        h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th>setting</th><th class=\"num\">accuracy (mean ± std)</th><th class=\"num\">runs</th></tr></thead><tbody>\n");
         for r in p.best {
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"wrap\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(pb.dataset_name(&r.dataset)),
-                esc(&model_cell(r)),
+                esc(&r.model),
                 esc(&r.setting),
                 mean_std(r.accuracy_mean, r.accuracy_std),
                 r.n
             );
         }
-        h.push_str("</tbody></table>\n<p class=\"muted\">Best setting per model and data set, mean over seeds.</p>\n");
+        h.push_str(
+            "</tbody></table></div>\n<p class=\"muted\">Best setting per model and data set, mean over seeds.</p>\n",
+        );
     }
     h.push_str("</div>\n</div>\n<h3>Side by side, with the difference</h3>\n");
-    h.push_str("<p class=\"muted\">Every published figure joined with every reproduced setting of the same architecture and data set (accuracy in %, difference in percentage points; an empty side means no counterpart).</p>\n");
-    frame_table(h, &p.tables.published, &[]);
+    h.push_str("<p class=\"muted\">Each published figure joined with the reproduced mean of the same architecture and data set \
+        (each model's best setting; every setting is in <a href=\"tables/published_vs_reproduced.csv\">published_vs_reproduced.csv</a>). \
+        Accuracy in %, difference in percentage points; an empty side means no counterpart.</p>\n");
+    match best_only(&p.tables.published, p.best) {
+        Some(df) => frame_table(h, &df, &[]),
+        None => frame_table(h, &p.tables.published, &[]),
+    }
+}
+
+/// The rows of the published-vs-reproduced table whose reproduced side is a best setting (or
+/// empty).
+fn best_only(df: &DataFrame, best: &[SummaryRow]) -> Option<DataFrame> {
+    let (d, m, s) = (strings(df, "dataset").ok()?, strings(df, "model").ok()?, strings(df, "setting").ok()?);
+    let keep: BooleanChunked = (0..df.height())
+        .map(|i| m[i].is_empty() || best.iter().any(|r| r.dataset == d[i] && r.model == m[i] && r.setting == s[i]))
+        .collect();
+    df.filter(&keep).ok()
 }
 
 fn model_cell(r: &SummaryRow) -> String {
@@ -279,7 +298,9 @@ fn charts(h: &mut String, p: &Page, sections: &[Section], empty: &str) {
         let _ = writeln!(h, "<p class=\"note\">{}</p>", esc(empty));
         return;
     }
-    h.push_str("<div class=\"grid\">\n");
+    // Narrow charts (confusion matrices) two to a row.
+    let narrow = drawn.iter().all(|c| c.width <= 900);
+    h.push_str(if narrow { "<div class=\"grid two\">\n" } else { "<div class=\"grid\">\n" });
     for c in drawn {
         figure(h, &c.png, c.width, c.height, &c.alt, c.svg.as_deref(), "");
     }
@@ -314,12 +335,18 @@ fn section_kd(h: &mut String, p: &Page) {
     }
 }
 
-fn gallery(h: &mut String, images: &[GalleryImage]) {
+fn gallery(h: &mut String, images: &[GalleryImage], grouped: bool) {
     let mut groups: Vec<&str> = images.iter().map(|i| i.group.as_str()).collect();
     groups.dedup();
+    if !grouped {
+        groups = vec![""];
+    }
     for g in groups {
-        let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"grid\">", esc(g));
-        for im in images.iter().filter(|i| i.group == g) {
+        if grouped {
+            let _ = writeln!(h, "<h3>{}</h3>", esc(g));
+        }
+        h.push_str("<div class=\"grid\">\n");
+        for im in images.iter().filter(|i| !grouped || i.group == g) {
             let caption = format!("{} — {}", im.caption, im.id);
             figure(h, &im.src, im.width, im.height, &im.caption, None, &caption);
         }
@@ -332,13 +359,13 @@ fn section_gallery(h: &mut String, p: &Page) {
     if p.gallery.images.is_empty() {
         h.push_str("<p class=\"note\">No images from saliency (occlusion maps per emotion) or STN-warp entries in this report's scope.</p>\n");
     } else {
-        gallery(h, &p.gallery.images);
+        gallery(h, &p.gallery.images, true);
     }
     h.push_str("<h2 id=\"samples\">Sample grids</h2>\n");
     if p.gallery.samples.is_empty() {
         h.push_str("<p class=\"note\">No finished prepare entry with a sample grid behind these evaluations.</p>\n");
     } else {
-        gallery(h, &p.gallery.samples);
+        gallery(h, &p.gallery.samples, false);
     }
 }
 

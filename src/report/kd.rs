@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::charts::{
-    accuracy_top, de, draw_legend, error_bar, font, legend_height, padded, tick, titled, Chart, LegendItem, Mark, GRID,
-    NO_LINE, PALETTE,
+    de, draw_legend, error_bar, font, legend_height, padded, tick, titled, Chart, LegendItem, Mark, GRID, NO_LINE,
+    PALETTE,
 };
 
 /// One line: mean accuracy (percent) and std at each x.
@@ -25,7 +25,7 @@ pub struct KdChart {
     pub series: Vec<KdSeries>,
 }
 
-const WIDTH: u32 = 1000;
+const WIDTH: u32 = 880;
 
 impl KdChart {
     fn legend(&self) -> Vec<LegendItem> {
@@ -50,13 +50,18 @@ impl Chart for KdChart {
         let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).filter(|x| x.is_finite());
         let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
         let (x0, x1) = padded(lo, hi, 0.06);
-        let ys = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1 + p.2.unwrap_or(0.0)));
-        let top = accuracy_top(ys.fold(0.0f64, f64::max));
+        // Zoomed to the data (the effects are small); bars elsewhere keep the zero baseline.
+        let spread = |p: &(f64, f64, Option<f64>)| p.2.filter(|s| s.is_finite()).unwrap_or(0.0);
+        let pts = || self.series.iter().flat_map(|s| s.points.iter()).filter(|p| p.1.is_finite());
+        let y_lo = pts().map(|p| p.1 - spread(p)).fold(f64::INFINITY, f64::min);
+        let y_hi = pts().map(|p| p.1 + spread(p)).fold(f64::NEG_INFINITY, f64::max);
+        let (y0, y1) = padded(y_lo, y_hi, 0.25);
+        let (y0, y1) = (y0.max(0.0), y1.min(100.0).max(y0 + 0.5));
         let mut chart = ChartBuilder::on(&plot)
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, 0.0..top)
+            .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(de)?;
         chart
             .configure_mesh()

@@ -70,6 +70,20 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
             [only] => out.push(format!("On {shown}, only {} was evaluated: {}.", named(only), spread(only))),
             [first, second, rest @ ..] => {
                 let gap = (first.accuracy_mean - second.accuracy_mean) * 100.0;
+                if gap < 0.05 {
+                    let mut s = format!(
+                        "On {shown}, {} and {} tie: {} and {}.",
+                        named(first),
+                        named(second),
+                        spread(first),
+                        spread(second)
+                    );
+                    for r in rest {
+                        s.push_str(&format!(" {} follows with {}.", named(r), spread(r)));
+                    }
+                    out.push(s);
+                    continue;
+                }
                 let noise = first.accuracy_std.unwrap_or(0.0).max(second.accuracy_std.unwrap_or(0.0)) * 100.0;
                 let verdict = if first.n < 2 || second.n < 2 {
                     "with too few seeds to judge the spread".to_string()
@@ -117,7 +131,6 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
         out.push(format!("Cost: {}.", parts.join("; ")));
     }
     // The gap to the published figures.
-    let mut gaps = Vec::new();
     let mut not_run: Vec<String> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for f in &published.figures {
@@ -132,23 +145,26 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
             not_run.push(format!("{model} on {shown}"));
             continue;
         }
-        let values: Vec<String> = published
-            .figures
-            .iter()
-            .filter(|g| g.model == f.model && g.dataset == f.dataset)
-            .map(|g| format!("{:.2} % ({})", g.accuracy, g.source))
-            .collect();
+        // One value per distinct figure, naming every source that prints it.
+        let mut values: Vec<(f64, Vec<&str>)> = Vec::new();
+        for g in published.figures.iter().filter(|g| g.model == f.model && g.dataset == f.dataset) {
+            match values.iter_mut().find(|(v, _)| *v == g.accuracy) {
+                Some((_, sources)) => sources.push(published.source_name(&g.source)),
+                None => values.push((g.accuracy, vec![published.source_name(&g.source)])),
+            }
+        }
+        let printed: Vec<String> =
+            values.iter().map(|(v, sources)| format!("{v:.2} % ({})", sources.join("; "))).collect();
         for r in reproduced {
-            gaps.push(format!(
-                "{model} on {shown}: {} reproduced against {} published, {}",
+            let diffs: Vec<String> = values.iter().map(|(v, _)| pp(r.accuracy_mean * 100.0 - v)).collect();
+            out.push(format!(
+                "{model} on {shown}: {} reproduced ({}) against {} published: {}.",
                 pct(r.accuracy_mean),
-                values.join(" and "),
-                pp(r.accuracy_mean * 100.0 - f.accuracy)
+                named(r),
+                printed.join(" and "),
+                diffs.join(" and ")
             ));
         }
-    }
-    if !gaps.is_empty() {
-        out.push(format!("Against the published figures: {}.", gaps.join("; ")));
     }
     if !not_run.is_empty() {
         out.push(format!(
@@ -197,9 +213,14 @@ mod tests {
         assert!(text.contains("On CK+, deep-emotion leads with 90.0 %"), "{text}");
         assert!(text.contains("10.0 pp ahead of microexpnet"), "{text}");
         assert!(text.contains("well beyond the spread"), "{text}");
-        assert!(text.contains("Deep-Emotion on CK+: 90.0 % reproduced against 98.00 %"), "{text}");
+        assert!(text.contains("Deep-Emotion on CK+: 90.0 % reproduced (deep-emotion) against 98.00 %"), "{text}");
         assert!(text.contains("\u{2212}8.0 pp"), "{text}");
         assert!(text.contains("Deep-Emotion on FER2013"), "{text}");
+        let fer = Published::load().unwrap();
+        let best = vec![SummaryRow { dataset: "fer2013".into(), ..row("deep-emotion", 0.5, None, 1) }];
+        let text = summarise(&best, &fer, 0).join("\n");
+        assert!(text.contains("against 70.02 % (Deep-Emotion paper"), "{text}");
+        assert!(text.contains("; compared review) published: \u{2212}20.0 pp."), "{text}");
     }
 
     #[test]
@@ -209,6 +230,14 @@ mod tests {
         let text = summarise(&best, &p, 2).join("\n");
         assert!(text.contains("no clear winner"), "{text}");
         assert!(text.contains("partial: 2 jobs"), "{text}");
+    }
+
+    #[test]
+    fn equal_results_tie() {
+        let p = Published::load().unwrap();
+        let best = vec![row("deep-emotion", 0.5, None, 1), row("microexpnet", 0.5, None, 1)];
+        let text = summarise(&best, &p, 0).join("\n");
+        assert!(text.contains("On CK+, deep-emotion and microexpnet tie: 50.0 % from 1 run"), "{text}");
     }
 
     #[test]
