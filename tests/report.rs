@@ -360,6 +360,36 @@ fn partial_store_gives_a_partial_report_that_names_what_is_missing() {
     assert_eq!(read_parquet(&out.join("tables/jobs.parquet")).height(), 0);
 }
 
+#[test]
+fn images_of_finished_entries_join_the_gallery_and_bad_ones_are_listed() {
+    let dir = scratch("gallery");
+    let store_dir = dir.join("store");
+    copy_dir(tiny_store(), &store_dir);
+    // An evaluation that also lists an STN warp image and a damaged occlusion map, as a saliency
+    // or evaluate job of a later version would.
+    let (eval_dir, rec) = entries(&store_dir, "evaluate").remove(0);
+    let grid = entries(&store_dir, "prepare").remove(0).0.join("samples.png");
+    fs::copy(&grid, eval_dir.join("stn-warp.png")).unwrap();
+    fs::write(eval_dir.join("occlusion-happy.png"), b"not a png").unwrap();
+    let store = Store::new(&store_dir);
+    let entry = store.entry(JobKind::Evaluate, &rec.hash);
+    entry
+        .finish(&["result.json", "predictions.csv", "provenance.json", "stn-warp.png", "occlusion-happy.png"])
+        .unwrap();
+
+    let out = dir.join("reports");
+    let s = write_report(&store, None, &out, &ReportOptions::default()).unwrap();
+    assert_eq!(s.evaluations, 2);
+    let copied = out.join(format!("images/evaluate-{}-stn-warp.png", rec.hash.short()));
+    assert_png_ok(&copied, 10, 10);
+    let html = fs::read_to_string(&s.index).unwrap();
+    assert!(html.contains(&format!("src=\"images/evaluate-{}-stn-warp.png\"", rec.hash.short())));
+    assert!(!html.contains("occlusion-happy.png\""), "a damaged image must not be on the page");
+    let bad = s.missing.iter().find(|m| m.what == "occlusion-happy.png").expect("the damaged image is listed");
+    assert!(bad.why.contains("not a readable image"), "{bad:?}");
+    assert_eq!(check_page(&s.index, &dir.join("profile")).ok, "true");
+}
+
 /// A deterministic number in 0..1 from a few integers.
 fn noise(parts: &[u64]) -> f64 {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;

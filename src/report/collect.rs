@@ -193,6 +193,7 @@ enum Found {
 
 /// Reads the scope (or, with `None`, every entry of the store).
 pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Result<Collection, ReportError> {
+    store.check().map_err(|source| ReportError::Store { path: store.root().to_path_buf(), source })?;
     let candidates: Vec<(Entry, Option<JobLabel>)> = match scope {
         Some(jobs) => {
             let mut seen = HashSet::new();
@@ -507,8 +508,14 @@ pub fn hyperparameters(spec: &Value) -> Vec<(String, Hyper)> {
     }
     let mut seen = HashSet::new();
     out.retain(|(k, _)| seen.insert(k.clone()));
+    // The usual ones first, in reading order; anything else after them as found.
+    out.sort_by_key(|(k, _)| HYPER_ORDER.iter().position(|o| o == k).unwrap_or(HYPER_ORDER.len()));
     out
 }
+
+/// Column order of the common hyperparameters.
+const HYPER_ORDER: [&str; 9] =
+    ["epochs", "lr", "batch_size", "adam_beta1", "adam_beta2", "adam_eps", "adam_weight_decay", "dropout", "variant"];
 
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Hyper)>) {
     let name = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}_{k}") };
@@ -577,21 +584,21 @@ mod tests {
         assert_eq!(
             names,
             [
+                "epochs",
+                "lr",
+                "batch_size",
                 "adam_beta1",
                 "adam_beta2",
                 "adam_eps",
                 "adam_weight_decay",
-                "batch_size",
-                "epochs",
-                "lr",
                 "dropout",
                 "variant",
                 "kd_temperature",
                 "kd_weight"
             ]
         );
-        assert_eq!(h[5].1, Hyper::Int(4));
-        assert_eq!(h[6].1, Hyper::Float(0.001));
+        assert_eq!(h[0].1, Hyper::Int(4));
+        assert_eq!(h[1].1, Hyper::Float(0.001));
         assert_eq!(h[8].1, Hyper::Text("xxs".into()));
     }
 

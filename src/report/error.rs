@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// report lists them as missing and goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("failed to list the store `{path}`: {source}")]
+    #[error("failed to read the store `{path}`: {source}")]
     Store {
         path: PathBuf,
         #[source]

@@ -10,7 +10,7 @@ use super::collect::Missing;
 use super::figures::{Drawn, Section};
 use super::gallery::{Gallery, GalleryImage};
 use super::narrative::{pct, thousands};
-use super::provenance::RunInfo;
+use super::provenance::{seed_ranges, RunInfo};
 use super::published::Published;
 use super::tables::{strings, SummaryRow, Tables};
 
@@ -400,7 +400,6 @@ fn section_provenance(h: &mut String, p: &Page) {
         Some(false) => " (clean)",
         None => "",
     };
-    let seeds: Vec<String> = r.seeds.iter().map(u64::to_string).collect();
     let rows: Vec<(&str, String)> = vec![
         ("git commit", format!("{}{dirty}", r.git_commit)),
         ("fer-pipeline", r.crate_version.clone()),
@@ -410,7 +409,7 @@ fn section_provenance(h: &mut String, p: &Page) {
         ("devices of the jobs", list(&r.devices)),
         ("GPU", if r.gpus.is_empty() { "none used".into() } else { r.gpus.join(", ") }),
         ("CPU", r.cpu_model.clone()),
-        ("seeds", if seeds.is_empty() { "none".into() } else { seeds.join(", ") }),
+        ("seeds", if r.seeds.is_empty() { "none".into() } else { seed_ranges(&r.seeds) }),
         ("first job started", r.started_at.clone().unwrap_or_else(|| "unknown".into())),
         ("last job finished", r.finished_at.clone().unwrap_or_else(|| "unknown".into())),
         ("store", r.store.clone()),

@@ -93,3 +93,38 @@ pub fn cpu_model() -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
         .filter(|s| !s.is_empty())
 }
+
+/// Seeds as runs: `1-25, 201-225, 7`.
+pub fn seed_ranges(seeds: &[u64]) -> String {
+    let mut v = seeds.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i + 1 {
+            format!("{}\u{2013}{}", v[i], v[j])
+        } else if j == i + 1 {
+            format!("{}, {}", v[i], v[j])
+        } else {
+            v[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_collapse_into_runs() {
+        assert_eq!(seed_ranges(&[3, 1, 2, 7, 9, 10, 201, 202, 203]), "1\u{2013}3, 7, 9, 10, 201\u{2013}203");
+        assert_eq!(seed_ranges(&[]), "");
+    }
+}
