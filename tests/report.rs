@@ -336,7 +336,7 @@ fn partial_store_gives_a_partial_report_that_names_what_is_missing() {
 
     let out = dir.join("reports");
     let s = write_report(&Store::new(&store_dir), Some(&scope), &out, &ReportOptions::default()).unwrap();
-    assert_eq!(s.evaluations, 1);
+    assert_eq!(s.evaluations, 1, "{:?}", s.missing);
     let ids: Vec<&str> = s.missing.iter().map(|m| m.id.as_str()).collect();
     let unfinished = format!("evaluate/{}", eval_rec.hash.short());
     assert!(ids.contains(&unfinished.as_str()), "{ids:?}");
@@ -349,6 +349,13 @@ fn partial_store_gives_a_partial_report_that_names_what_is_missing() {
     assert!(html.contains(&unfinished));
     assert!(s.summary.iter().any(|l| l.contains("partial")));
     assert_eq!(read_csv(&out.join("tables/jobs.csv")).height(), 1);
+
+    // Store-wide, a folder without a job record is listed too.
+    fs::create_dir_all(store_dir.join("train/00000000deadbeef")).unwrap();
+    let s = write_report(&Store::new(&store_dir), None, &dir.join("all"), &ReportOptions::default()).unwrap();
+    let stray = s.missing.iter().find(|m| m.id == "train/00000000deadbeef").expect("the stray folder is listed");
+    assert!(stray.why.contains("no job record"), "{stray:?}");
+    assert!(s.missing.iter().any(|m| m.id == unfinished), "{:?}", s.missing);
 
     // Damage the remaining result: the report still comes out, with no evaluation and the reason.
     fs::write(other_dir.join("result.json"), b"{ not json").unwrap();

@@ -165,10 +165,6 @@ pub struct Collection {
     pub samples: Vec<SampleGrid>,
     pub images: Vec<StoreImage>,
     pub missing: Vec<Missing>,
-    /// Finished train jobs in scope.
-    pub trains: usize,
-    /// Jobs of the scope (or entries of the store) looked at.
-    pub looked_at: usize,
 }
 
 /// How thoroughly `done` markers are checked.
@@ -194,6 +190,7 @@ enum Found {
 /// Reads the scope (or, with `None`, every entry of the store).
 pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Result<Collection, ReportError> {
     store.check().map_err(|source| ReportError::Store { path: store.root().to_path_buf(), source })?;
+    let mut unreadable = Vec::new();
     let candidates: Vec<(Entry, Option<JobLabel>)> = match scope {
         Some(jobs) => {
             let mut seen = HashSet::new();
@@ -205,13 +202,22 @@ pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Res
         None => {
             let listed =
                 store.list().map_err(|source| ReportError::Store { path: store.root().to_path_buf(), source })?;
-            listed.into_par_iter().filter_map(|(kind, dir)| entry_from_dir(kind, &dir).map(|e| (e, None))).collect()
+            let read: Vec<Result<Entry, Missing>> =
+                listed.into_par_iter().map(|(kind, dir)| entry_from_dir(kind, &dir)).collect();
+            let mut ok = Vec::new();
+            for r in read {
+                match r {
+                    Ok(e) => ok.push((e, None)),
+                    Err(m) => unreadable.push(m),
+                }
+            }
+            ok
         }
     };
     let found: Vec<Found> =
         candidates.par_iter().map(|(entry, label)| inspect(entry, label.as_ref(), verify)).collect();
 
-    let mut col = Collection { looked_at: candidates.len(), ..Default::default() };
+    let mut col = Collection { missing: unreadable, ..Default::default() };
     let mut trains: HashMap<JobHash, TrainInfo> = HashMap::new();
     let mut prepares: HashMap<JobHash, Option<SampleGrid>> = HashMap::new();
     let mut pending_weights: HashSet<JobHash> = HashSet::new();
@@ -268,7 +274,6 @@ pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Res
 
     // Join evaluations with their train jobs; note trained-but-not-evaluated jobs.
     let evaluated: HashSet<JobHash> = col.evaluations.iter().map(|e| e.weights).collect();
-    col.trains = trains.len();
     let mut not_evaluated: Vec<&TrainInfo> =
         trains.values().filter(|t| !evaluated.contains(&t.hash) && !pending_weights.contains(&t.hash)).collect();
     not_evaluated.sort_by_key(|t| t.hash);
@@ -328,10 +333,19 @@ fn unique(it: impl Iterator<Item = JobHash>) -> Vec<JobHash> {
 }
 
 /// An entry handle from a store folder, its full hash read from `job.json`.
-fn entry_from_dir(kind: JobKind, dir: &Path) -> Option<Entry> {
-    let rec: Value = read_json(&dir.join(JOB_FILE)).ok().flatten()?;
-    let hash = JobHash::parse(rec.get("hash")?.as_str()?)?;
-    Some(Entry { dir: dir.to_path_buf(), kind, hash })
+fn entry_from_dir(kind: JobKind, dir: &Path) -> Result<Entry, Missing> {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let missing = |why: String| Missing { id: format!("{}/{name}", kind.name()), what: String::new(), why };
+    let rec: Value = match read_json(&dir.join(JOB_FILE)) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(missing("no job record (`job.json`)".into())),
+        Err(e) => return Err(missing(format!("damaged: {e}"))),
+    };
+    let hash = rec.get("hash").and_then(Value::as_str).and_then(JobHash::parse);
+    match hash {
+        Some(hash) => Ok(Entry { dir: dir.to_path_buf(), kind, hash }),
+        None => Err(missing(format!("damaged: `{}` has no valid hash", dir.join(JOB_FILE).display()))),
+    }
 }
 
 /// Reads one entry fully; never fails: problems become [`Found::Unusable`].

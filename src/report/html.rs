@@ -62,6 +62,7 @@ table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.9em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
          white-space: nowrap; }
 td.wrap { white-space: normal; min-width: 14em; }
+td.wrap-s { white-space: normal; min-width: 6em; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fbfbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -204,11 +205,11 @@ fn section_published(h: &mut String, p: &Page) {
     if p.best.is_empty() {
         h.push_str("<p class=\"note\">No finished evaluation yet.</p>\n");
     } else {
-        h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th>setting</th><th class=\"num\">accuracy (mean ± std)</th><th class=\"num\">runs</th></tr></thead><tbody>\n");
+        h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th>setting</th><th class=\"num\">accuracy</th><th class=\"num\">runs</th></tr></thead><tbody>\n");
         for r in p.best {
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td class=\"wrap\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"wrap-s\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(pb.dataset_name(&r.dataset)),
                 esc(&r.model),
                 esc(&r.setting),
@@ -217,7 +218,7 @@ fn section_published(h: &mut String, p: &Page) {
             );
         }
         h.push_str(
-            "</tbody></table></div>\n<p class=\"muted\">Best setting per model and data set, mean over seeds.</p>\n",
+            "</tbody></table></div>\n<p class=\"muted\">Best setting per model and data set: mean ± std over seeds.</p>\n",
         );
     }
     h.push_str("</div>\n</div>\n<h3>Side by side, with the difference</h3>\n");
