@@ -8,10 +8,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use fer_pipeline::exec::{EvalResult, Provenance};
-use fer_pipeline::plan::{sha256_hex, EvaluateSpec, JobHash, JobKind, JobLabel, JobSpec, JOB_FORMAT};
+use fer_pipeline::exec::Provenance;
+use fer_pipeline::jobs::EvalResult;
+use fer_pipeline::plan::{sha256_hex, EvaluateSpec, JobHash, JobKind, JobLabel, JobSpec, KdInput, JOB_FORMAT};
 use fer_pipeline::report::{scope_of, write_report, ReportOptions, ScopeJob};
-use fer_pipeline::spec::{DatasetSpec, ModelSpec, Overrides, Variant};
+use fer_pipeline::spec::{DatasetSpec, DistillSpec, InputNorm, ModelSpec, Overrides, Variant};
 use fer_pipeline::store::{read_json, DoneRecord, FileRecord, JobRecord, Store, DONE_FILE, JOB_FILE};
 use polars::prelude::*;
 
@@ -197,6 +198,20 @@ fn tables_match_the_evaluations_in_the_store() {
         assert!(html.contains(&format!("src=\"{rel}\"")), "{rel} is not on the page");
     }
     assert_png_ok(&out.join("images/samples-tiny-84px.png"), 50, 50);
+    // The saliency entries' occlusion maps (both models) and Deep-Emotion's STN warp.
+    let mut saliency: Vec<String> = fs::read_dir(out.join("images"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("saliency-"))
+        .collect();
+    saliency.sort();
+    assert_eq!(saliency.iter().filter(|n| n.ends_with("-saliency.png")).count(), 2, "{saliency:?}");
+    assert_eq!(saliency.iter().filter(|n| n.ends_with("-stn.png")).count(), 1, "{saliency:?}");
+    for n in &saliency {
+        assert_png_ok(&out.join("images").join(n), 20, 20);
+        assert!(html.contains(&format!("src=\"images/{n}\"")), "{n} is not on the page");
+    }
     assert!(html.contains("samples-tiny-84px.png"));
     assert!(html.contains("70.02"));
     assert!(html.contains(&fer_pipeline::LIBTORCH_VERSION.to_string()));
@@ -323,7 +338,7 @@ fn partial_store_gives_a_partial_report_that_names_what_is_missing() {
     copy_dir(tiny_store(), &store_dir);
     let plan = fer_pipeline::plan::build(&fer_pipeline::spec::load(&tiny_yaml(), &Overrides::default()).unwrap());
     let mut scope = scope_of(&plan);
-    assert_eq!(scope.len(), 6);
+    assert_eq!(scope.len(), 8, "prepare x2, train x2, evaluate x2, saliency x2");
 
     // One evaluation unfinished (its done marker gone), one job never run.
     let (eval_dir, eval_rec) = entries(&store_dir, "evaluate").remove(0);
@@ -407,15 +422,8 @@ fn noise(parts: &[u64]) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Writes a finished entry quickly (no fsync): its files, `job.json` (with `extra` fields merged
-/// into the spec, as a later program version would write them) and the `done` marker.
-fn put_entry(
-    store: &Store,
-    spec: &JobSpec,
-    label: &JobLabel,
-    extra: Option<serde_json::Value>,
-    files: &[(&str, &[u8])],
-) -> JobHash {
+/// Writes a finished entry quickly (no fsync): its files, `job.json` and the `done` marker.
+fn put_entry(store: &Store, spec: &JobSpec, label: &JobLabel, files: &[(&str, &[u8])]) -> JobHash {
     let hash = spec.hash();
     let entry = store.entry(spec.kind(), &hash);
     fs::create_dir_all(&entry.dir).unwrap();
@@ -427,13 +435,7 @@ fn put_entry(
         spec: spec.clone(),
         label: label.clone(),
     };
-    let mut v = serde_json::to_value(&rec).unwrap();
-    if let Some(serde_json::Value::Object(extra)) = extra {
-        for (k, x) in extra {
-            v["spec"][k] = x;
-        }
-    }
-    fs::write(entry.file(JOB_FILE), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    fs::write(entry.file(JOB_FILE), serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
     let mut records = Vec::new();
     for (name, bytes) in files {
         fs::write(entry.file(name), bytes).unwrap();
@@ -450,9 +452,8 @@ type Config = (ModelSpec, Vec<(String, String)>, f64, Option<(f64, f64)>);
 
 /// Writes `n` finished train + evaluate entries into `dst`, copied from the real tiny store with
 /// varied numbers: two models on five data sets (a prepare entry each), learning-rate settings
-/// for Deep-Emotion and distillation temperature x weight settings for MicroExpNet (written into
-/// the train spec the way a KD field would be; each setting gets its own seeds, since today's
-/// spec cannot tell them apart), 25 seeds each.
+/// for Deep-Emotion and distillation temperature x weight settings for MicroExpNet students (their
+/// teacher targets are not fabricated: the report does not read them), 25 seeds each.
 fn fabricate(src: &Path, dst: &Path, n: usize) {
     let (real_eval_dir, real_eval) = entries(src, "evaluate")
         .into_iter()
@@ -488,18 +489,20 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
             let DatasetSpec::Synthetic(s) = &mut p.dataset;
             s.seed = 1000 + di as u64;
             let label = JobLabel { dataset: name.to_string(), ..Default::default() };
-            put_entry(&store, &JobSpec::Prepare(p), &label, None, &prep_refs)
+            put_entry(&store, &JobSpec::Prepare(p), &label, &prep_refs)
         })
         .collect();
     // Deep-Emotion: 2 learning rates; MicroExpNet: 3 temperatures x 2 weights.
     let mut configs: Vec<Config> = Vec::new();
     for lr in [0.005, 0.001] {
-        configs.push((ModelSpec::DeepEmotion { dropout: 0.5 }, vec![("lr".into(), lr.to_string())], lr, None));
+        let de = ModelSpec::DeepEmotion { dropout: 0.5, input_norm: InputNorm::Centered };
+        configs.push((de, vec![("lr".into(), lr.to_string())], lr, None));
     }
     for t in [2.0, 4.0, 8.0] {
         for w in [0.25, 0.5] {
             let axes = vec![("temperature".into(), t.to_string()), ("kd_weight".into(), w.to_string())];
-            configs.push((ModelSpec::MicroExpNet { variant: Variant::Xxs, dropout: 0.5 }, axes, 1e-4, Some((t, w))));
+            let men = ModelSpec::MicroExpNet { variant: Variant::Xxs, dropout: 0.5, input_norm: InputNorm::Raw };
+            configs.push((men, axes, 1e-4, Some((t, w))));
         }
     }
     let mut made = 0;
@@ -510,7 +513,7 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
                     break 'outer;
                 }
                 made += 1;
-                let job_seed = if kd.is_some() { 100 * ci as u64 + seed } else { seed };
+                let job_seed = seed;
                 let label = JobLabel {
                     model: if kd.is_some() { "microexpnet".into() } else { "deep-emotion".into() },
                     arch: model.display(),
@@ -523,6 +526,10 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
                 tspec.seed = job_seed;
                 tspec.train.lr = *lr;
                 tspec.data = data[di];
+                tspec.distill = kd.map(|(temperature, weight)| KdInput {
+                    targets: JobHash([di as u8; 32]),
+                    spec: DistillSpec { temperature, weight, t2: false },
+                });
                 let shift = noise(&[seed, di as u64, ci as u64]) * 0.1;
                 let curve: String = metrics
                     .lines()
@@ -535,9 +542,8 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
                         format!("{},{},{},{},{}\n", f[0], f[1] - shift, f[2] + shift, f[3] - shift, f[4] + shift)
                     })
                     .collect();
-                let extra = kd.map(|(t, w)| serde_json::json!({ "kd": { "temperature": t, "weight": w } }));
                 let files: [(&str, &[u8]); 2] = [("metrics.csv", curve.as_bytes()), ("provenance.json", &prov)];
-                let weights = put_entry(&store, &JobSpec::Train(tspec), &label, extra, &files);
+                let weights = put_entry(&store, &JobSpec::Train(tspec), &label, &files);
 
                 let mut r = base.clone();
                 let level = 0.55 + 0.08 * di as f64 + if kd.is_some() { -0.05 } else { 0.0 };
@@ -559,7 +565,7 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
                 });
                 let files: [(&str, &[u8]); 3] =
                     [("result.json", &result), ("predictions.csv", &preds), ("provenance.json", &prov)];
-                put_entry(&store, &eval, &label, None, &files);
+                put_entry(&store, &eval, &label, &files);
             }
         }
     }

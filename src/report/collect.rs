@@ -10,7 +10,8 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::error::ReportError;
-use crate::exec::{EvalResult, Provenance, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE};
+use crate::exec::Provenance;
+use crate::jobs::{EvalResult, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE};
 use crate::plan::{JobHash, JobKind, JobLabel, JobSpec, Plan};
 use crate::store::{read_json, DoneRecord, Entry, EntryState, JobRecord, Store, DONE_FILE, JOB_FILE};
 
@@ -146,6 +147,8 @@ pub struct StoreImage {
     pub label: JobLabel,
     pub name: String,
     pub path: PathBuf,
+    /// The trained weights the image is about (a saliency job's input), when it names them.
+    pub weights: Option<JobHash>,
 }
 
 /// A job of the scope that the report could not use, and why.
@@ -382,6 +385,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
             label: record.label.clone(),
             name: f.name.clone(),
             path: entry.file(&f.name),
+            weights: raw.pointer("/spec/weights").and_then(Value::as_str).and_then(JobHash::parse),
         })
         .collect();
     match &record.spec {
@@ -528,15 +532,33 @@ pub fn hyperparameters(spec: &Value) -> Vec<(String, Hyper)> {
 }
 
 /// Column order of the common hyperparameters.
-const HYPER_ORDER: [&str; 9] =
-    ["epochs", "lr", "batch_size", "adam_beta1", "adam_beta2", "adam_eps", "adam_weight_decay", "dropout", "variant"];
+const HYPER_ORDER: [&str; 16] = [
+    "epochs",
+    "lr",
+    "batch_size",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_eps",
+    "adam_weight_decay",
+    "dropout",
+    "variant",
+    "input_size",
+    "input_norm",
+    "multi_crop",
+    "distill_temperature",
+    "distill_weight",
+    "distill_t2",
+    "distill_targets",
+];
 
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Hyper)>) {
     let name = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}_{k}") };
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                flatten(&name(k), v, out);
+                // A nested `spec` adds nothing to a name: `distill.spec.temperature` -> `distill_temperature`.
+                let next = if k == "spec" { prefix.to_string() } else { name(k) };
+                flatten(&next, v, out);
             }
         }
         Value::Number(n) => {
@@ -584,13 +606,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hyperparameters_flatten_nested_and_future_fields() {
+    fn hyperparameters_flatten_nested_and_distillation_fields() {
         let spec: Value = serde_json::json!({
             "kind": "train",
             "model": {"arch": "microexpnet", "variant": "xxs", "dropout": 0.5},
             "train": {"epochs": 4, "lr": 0.001, "batch_size": 32,
                       "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}},
-            "kd": {"temperature": 8, "weight": 0.5},
+            "distill": {"targets": "cd", "spec": {"temperature": 8, "weight": 0.5, "t2": false}},
+            "init": null,
             "seed": 1, "classes": 7, "data": "ab"
         });
         let h = hyperparameters(&spec);
@@ -607,8 +630,10 @@ mod tests {
                 "adam_weight_decay",
                 "dropout",
                 "variant",
-                "kd_temperature",
-                "kd_weight"
+                "distill_temperature",
+                "distill_weight",
+                "distill_t2",
+                "distill_targets"
             ]
         );
         assert_eq!(h[0].1, Hyper::Int(4));

@@ -207,7 +207,7 @@ fn scatters(inp: &Inputs, best: &[SummaryRow], models: &[(String, String)]) -> V
             y_std: r.accuracy_std.map(|s| s * 100.0),
             color: model_index(models, &r.model),
             shape: datasets.iter().position(|d| *d == r.dataset).unwrap_or(0),
-            label: r.arch.clone(),
+            label: r.model.clone(),
         })
     };
     let make = |stem: &str, title: &str, x_desc: &str, subtitle: String, pick: &dyn Fn(&SummaryRow) -> Option<f64>| {

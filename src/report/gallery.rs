@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::charts::slug;
-use super::collect::{Collection, Missing};
+use super::collect::{Collection, Missing, StoreImage};
 use super::error::ReportError;
 use super::published::Published;
 
@@ -58,7 +58,7 @@ pub fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<G
             Ok((width, height)) => g.images.push(GalleryImage {
                 group: im.kind.name().to_string(),
                 src: format!("images/{name}"),
-                caption: format!("{}: {}", im.label.describe(), im.name.trim_end_matches(".png")),
+                caption: format!("{}: {}{}", describe_image(&im.name), im.label.describe(), class_order(col, im)),
                 width,
                 height,
                 id,
@@ -67,6 +67,35 @@ pub fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<G
         }
     }
     Ok(g)
+}
+
+/// What a store image shows, from its file name (known names of the saliency job; otherwise the
+/// name itself).
+pub fn describe_image(name: &str) -> String {
+    match name {
+        "saliency.png" => "Occlusion saliency per emotion (mean face with the regions whose occlusion changes the \
+                           prediction)"
+            .into(),
+        "stn.png" => "STN warp: test faces (top row) and the spatial transformer's warp of them (bottom row)".into(),
+        other => other.trim_end_matches(".png").replace(['-', '_'], " "),
+    }
+}
+
+/// `; columns: angry, disgust, ...` for per-emotion maps whose model has an evaluation in the
+/// report (its class names, in label order).
+fn class_order(col: &Collection, im: &StoreImage) -> String {
+    if im.name != "saliency.png" {
+        return String::new();
+    }
+    let Some(e) = im.weights.and_then(|w| col.evaluations.iter().find(|e| e.weights == w)) else {
+        return String::new();
+    };
+    let names: Vec<&str> = e.result.test.per_class.iter().map(|c| c.name.as_str()).collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; columns: {}", names.join(", "))
+    }
 }
 
 /// Checks that `from` is a readable PNG and copies it; returns its size.
@@ -79,4 +108,16 @@ fn place(from: &Path, to: &Path) -> Result<(u32, u32), String> {
         .map_err(|e| format!("`{}` is not a readable image: {e}", from.display()))?;
     std::fs::copy(from, to).map_err(|e| format!("failed to copy `{}`: {e}", from.display()))?;
     Ok(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_become_captions() {
+        assert!(describe_image("saliency.png").starts_with("Occlusion saliency"));
+        assert!(describe_image("stn.png").starts_with("STN warp"));
+        assert_eq!(describe_image("occlusion-happy.png"), "occlusion happy");
+    }
 }

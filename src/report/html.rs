@@ -75,7 +75,7 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 0.9em; margin-top: 4px; }
 .grid { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .grid figure { flex: 0 1 auto; max-width: 100%; }
-.grid figure img[src^="images/"] { max-width: 420px; }
+.grid.samples figure img { max-width: 420px; }
 .grid.two figure { flex: 0 1 calc(50% - 8px); }
 .warn { border-left: 4px solid var(--warn); background: #fdf3ee; padding: 8px 16px; margin: 16px 0; }
 .note { border-left: 4px solid #bbb; background: var(--band); padding: 6px 14px; margin: 10px 0; color: #444; }
@@ -346,10 +346,13 @@ fn gallery(h: &mut String, images: &[GalleryImage], grouped: bool) {
         if grouped {
             let _ = writeln!(h, "<h3>{}</h3>", esc(g));
         }
-        h.push_str("<div class=\"grid\">\n");
+        h.push_str(if grouped { "<div class=\"grid\">\n" } else { "<div class=\"grid samples\">\n" });
         for im in images.iter().filter(|i| !grouped || i.group == g) {
             let caption = format!("{} — {}", im.caption, im.id);
-            figure(h, &im.src, im.width, im.height, &im.caption, None, &caption);
+            // Small maps are shown enlarged (up to 3x, about 640 px wide).
+            let scale = if grouped { (640.0 / im.width.max(1) as f64).clamp(1.0, 3.0) } else { 1.0 };
+            let (w, ht) = ((im.width as f64 * scale) as u32, (im.height as f64 * scale) as u32);
+            figure(h, &im.src, w, ht, &im.caption, None, &caption);
         }
         h.push_str("</div>\n");
     }

@@ -139,13 +139,17 @@ impl Chart for Scatter {
             marker(&mut chart, SHAPES[p.shape % SHAPES.len()], (p.x, p.y), 7, c, INK)?;
             let (px, py) = chart.backend_coord(&(p.x, p.y));
             let w = (p.label.chars().count() as f64 * 7.6) as i32;
-            let bbox = (px + 11, py - 22, px + 11 + w, py - 6);
+            // Right of the point, or left of it near the right edge.
+            let right = px + 11 + w < pw as i32;
+            let bbox =
+                if right { (px + 11, py - 22, px + 11 + w, py - 6) } else { (px - 11 - w, py - 22, px - 11, py - 6) };
             let free = placed.iter().all(|b| bbox.2 < b.0 || bbox.0 > b.2 || bbox.3 < b.1 || bbox.1 > b.3);
-            if free && bbox.2 < pw as i32 {
+            if free && bbox.0 >= 0 {
                 placed.push(bbox);
-                let style = font(13).pos(Pos::new(HPos::Left, VPos::Bottom));
+                let (h, dx) = if right { (HPos::Left, 11) } else { (HPos::Right, -11) };
+                let style = font(13).pos(Pos::new(h, VPos::Bottom));
                 chart
-                    .draw_series([EmptyElement::at((p.x, p.y)) + Text::new(p.label.clone(), (11, -6), style)])
+                    .draw_series([EmptyElement::at((p.x, p.y)) + Text::new(p.label.clone(), (dx, -6), style)])
                     .map_err(de)?;
             }
         }
