@@ -40,12 +40,23 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The binary under test, copied first: another checkout sharing the target folder may rebuild
+/// it while these tests run.
+fn exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let dest = scratch("bin").join("fer-pipeline");
+        fs::copy(env!("CARGO_BIN_EXE_fer-pipeline"), &dest).unwrap();
+        dest
+    })
+}
+
 /// The store of `examples/tiny.yaml`, run once per test process by the real binary.
 fn tiny_store() -> &'static Path {
     static STORE: OnceLock<PathBuf> = OnceLock::new();
     STORE.get_or_init(|| {
         let store = scratch("tiny").join("store");
-        let out = Command::new(env!("CARGO_BIN_EXE_fer-pipeline"))
+        let out = Command::new(exe())
             .env_remove("FER_STORE")
             .env_remove("RUST_LOG")
             .current_dir(root())
@@ -61,6 +72,16 @@ fn tiny_store() -> &'static Path {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        // The binary and this test must hash jobs alike (a binary from another checkout does not).
+        let plan = fer_pipeline::plan::build(&fer_pipeline::spec::load(&tiny_yaml(), &Overrides::default()).unwrap());
+        for job in scope_of(&plan) {
+            let dir = store.join(job.kind.name()).join(job.hash.short());
+            assert!(
+                dir.join("done").exists(),
+                "{} is not in the store: the binary under test was built from other code",
+                dir.display()
+            );
+        }
         store
     })
 }
