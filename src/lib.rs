@@ -12,6 +12,7 @@ pub mod exec;
 pub mod jobs;
 pub mod models;
 pub mod plan;
+pub mod report;
 pub mod rng;
 pub mod slurm;
 pub mod spec;

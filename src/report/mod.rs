@@ -1,0 +1,28 @@
+//! The report: reads finished evaluations from the store, aggregates them with Polars, draws
+//! charts with Plotters and writes an offline HTML page (`reports/index.html`).
+
+mod bars;
+mod charts;
+mod collect;
+mod confusion;
+mod curves;
+mod error;
+mod figures;
+mod font;
+mod gallery;
+mod generate;
+mod html;
+mod kd;
+mod narrative;
+mod provenance;
+mod published;
+mod scatter;
+mod tables;
+mod text;
+
+pub use collect::{scope_of, Collection, Evaluation, Missing, ScopeJob, Verify};
+pub use error::ReportError;
+pub use generate::{write_report, ReportOptions, ReportSummary, DEFAULT_REPORT_DIR};
+pub use provenance::RunInfo;
+pub use published::{Figure, Published, PUBLISHED_PATH};
+pub use tables::Tables;
