@@ -87,6 +87,12 @@ pub enum Command {
         /// Fail when a data set is absent instead of skipping its jobs.
         #[arg(long)]
         strict: bool,
+        /// Where the report goes at the end.
+        #[arg(long, env = "FER_REPORT_DIR", default_value = "reports", value_name = "DIR")]
+        report_dir: PathBuf,
+        /// Do not write the report at the end.
+        #[arg(long)]
+        no_report: bool,
     },
     /// Show the job DAG and what is cached (a dry run).
     Plan {
@@ -106,6 +112,23 @@ pub enum Command {
     Status {
         #[command(flatten)]
         pipeline: PipelineArgs,
+    },
+    /// Tables (CSV, Parquet), charts (PNG, SVG) and reports/index.html from finished evaluations:
+    /// of the given pipeline, or of the whole store when none is given.
+    Report {
+        /// The pipeline whose jobs to report (default: every finished evaluation in the store).
+        #[arg(value_name = "PIPELINE")]
+        pipeline: Option<PathBuf>,
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output folder.
+        #[arg(long, default_value = "reports", value_name = "DIR")]
+        out: PathBuf,
+        /// Check every artifact's sha256, not only its size.
+        #[arg(long)]
+        full_verify: bool,
     },
     /// Queue the missing jobs on Slurm as job arrays chained by afterok (returns at once).
     Submit {

@@ -20,6 +20,8 @@ pub mod exit {
     pub const SLURM: i32 = 5;
     /// A data set failed verification.
     pub const DATA: i32 = 6;
+    /// The report could not be written.
+    pub const REPORT: i32 = 7;
     /// `exec` stopped on a signal after writing a checkpoint (Slurm requeues it).
     pub const STOPPED: i32 = crate::exec::EXIT_STOPPED;
     /// `run` was interrupted; run it again to resume.
@@ -42,6 +44,8 @@ pub enum Error {
     Slurm(String),
     #[error("{0}")]
     Data(String),
+    #[error("failed to write the report: {0}")]
+    Report(String),
     #[error("failed to finish the pipeline: {failed} job(s) failed{}", if *.skipped > 0 { format!(", {} skipped", .skipped) } else { String::new() })]
     JobsFailed { failed: usize, skipped: usize },
     #[error("interrupted: finished jobs are kept and a half-trained job resumes from its checkpoint when you run the same command again")]
@@ -58,6 +62,7 @@ impl Error {
             Error::Device(_) | Error::Exec(ExecError::Device(_)) => exit::DEVICE,
             Error::Slurm(_) => exit::SLURM,
             Error::Data(_) => exit::DATA,
+            Error::Report(_) => exit::REPORT,
             Error::Exec(ExecError::Store(_)) => exit::STORE,
             Error::Exec(_) | Error::JobsFailed { .. } => exit::JOBS_FAILED,
             Error::Interrupted => exit::INTERRUPTED,

@@ -19,7 +19,12 @@ fn exe() -> &'static Path {
 
 fn bin() -> Command {
     let mut c = Command::new(exe());
-    c.env_remove("FER_STORE").env_remove("RUST_LOG").current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Each invocation writes its report (the end of `run`) somewhere of its own.
+    let reports = tempfile::Builder::new().prefix("fer-reports-").tempdir().unwrap().keep();
+    c.env_remove("FER_STORE")
+        .env_remove("RUST_LOG")
+        .env("FER_REPORT_DIR", reports)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
 

@@ -64,6 +64,7 @@ fn tiny_store() -> &'static Path {
             .arg(&store)
             .arg("run")
             .arg(tiny_yaml())
+            .arg("--no-report")
             .output()
             .expect("the fer-pipeline binary runs");
         assert!(
@@ -460,7 +461,12 @@ fn put_entry(store: &Store, spec: &JobSpec, label: &JobLabel, files: &[(&str, &[
     let mut records = Vec::new();
     for (name, bytes) in files {
         fs::write(entry.file(name), bytes).unwrap();
-        records.push(FileRecord { name: name.to_string(), bytes: bytes.len() as u64, sha256: sha256_hex(bytes) });
+        records.push(FileRecord {
+            name: name.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+            stamp: None,
+        });
     }
     let done =
         DoneRecord { format_version: JOB_FORMAT, hash, files: records, finished_at: "2026-01-01T00:00:00Z".into() };
@@ -507,8 +513,9 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
         .enumerate()
         .map(|(di, name)| {
             let mut p = prep_base.clone();
-            let DatasetSpec::Synthetic(s) = &mut p.dataset;
-            s.seed = 1000 + di as u64;
+            if let DatasetSpec::Synthetic(s) = &mut p.dataset {
+                s.seed = 1000 + di as u64;
+            }
             let label = JobLabel { dataset: name.to_string(), ..Default::default() };
             put_entry(&store, &JobSpec::Prepare(p), &label, &prep_refs)
         })
@@ -540,6 +547,7 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
                     arch: model.display(),
                     dataset: dataset.to_string(),
                     seed: Some(job_seed),
+                    fold: None,
                     axes: axes.clone(),
                 };
                 let mut tspec = train_base.clone();
@@ -583,6 +591,7 @@ fn fabricate(src: &Path, dst: &Path, n: usize) {
                     classes: real_spec.classes,
                     weights,
                     data: data[di],
+                    fold: None,
                 });
                 let files: [(&str, &[u8]); 3] =
                     [("result.json", &result), ("predictions.csv", &preds), ("provenance.json", &prov)];

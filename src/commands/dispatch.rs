@@ -7,21 +7,33 @@ use super::exec::exec_cmd;
 use super::gc::gc_cmd;
 use super::models::models_cmd;
 use super::plan::{plan_cmd, status_cmd};
+use super::report::report_cmd;
 use super::run::{run_cmd, Verbosity};
 use super::submit::{submit_cmd, SubmitArgs};
-use crate::cli::{Cli, Command, DataCommand};
+use crate::cli::{Cli, Command, DataCommand, PipelineArgs};
 use crate::error::Error;
 
 /// Runs the command; returns what to print on stdout.
 pub fn dispatch(cli: &Cli) -> Result<String, Error> {
     let v = Verbosity { verbose: cli.verbose, quiet: cli.quiet };
     match &cli.command {
-        Command::Run { pipeline, exec, strict } => run_cmd(&cli.store, pipeline, exec, *strict, None, v),
+        Command::Run { pipeline, exec, strict, report_dir, no_report } => {
+            let report = (!no_report).then_some(report_dir.as_path());
+            run_cmd(&cli.store, pipeline, exec, *strict, None, report, v)
+        }
+        Command::Report { pipeline, profile, sets, out, full_verify } => {
+            let args = pipeline.as_ref().map(|p| PipelineArgs {
+                pipeline: p.clone(),
+                profile: profile.clone(),
+                sets: sets.clone(),
+            });
+            report_cmd(&cli.store, args.as_ref(), out, *full_verify)
+        }
         Command::Data { command } => match command {
             DataCommand::Verify { names, manifests } => verify_cmd(manifests, names),
             DataCommand::Hash { name, manifests } => hash_cmd(manifests, name),
             DataCommand::Prepare { pipeline, exec } => {
-                run_cmd(&cli.store, pipeline, exec, false, Some(crate::plan::JobKind::Prepare), v)
+                run_cmd(&cli.store, pipeline, exec, false, Some(crate::plan::JobKind::Prepare), None, v)
             }
         },
         Command::Plan { pipeline, explain, dot, mermaid } => plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid),

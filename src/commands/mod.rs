@@ -9,6 +9,7 @@ mod exec;
 mod gc;
 mod models;
 mod plan;
+mod report;
 mod run;
 mod submit;
 

@@ -61,6 +61,7 @@ pub fn run_cmd(
     exec_args: &ExecArgs,
     strict: bool,
     only: Option<JobKind>,
+    report: Option<&std::path::Path>,
     v: Verbosity,
 ) -> Result<String, Error> {
     let pipeline = load(args)?;
@@ -127,6 +128,14 @@ pub fn run_cmd(
     ));
     for (id, msg) in &summary.failures {
         out.push_str(&format!("failed: {id}: {msg}\n"));
+    }
+    if let Some(dir) = report {
+        // The report covers the whole pipeline (a partial one says what is missing).
+        let title = format!("{}: fer-pipeline report", pipeline.name);
+        match super::report::write(&store, Some(&full), &title, dir, false) {
+            Ok(s) => out.push_str(&super::report::summary_line(&s)),
+            Err(e) => out.push_str(&format!("warning: {e}\n")),
+        }
     }
     if summary.interrupted > 0 || stop.load(std::sync::atomic::Ordering::SeqCst) {
         print!("{out}");

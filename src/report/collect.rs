@@ -400,7 +400,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 hash: record.hash,
                 family: spec.model.arch().name().to_string(),
                 variant,
-                fold: axis(&record.label, "fold"),
+                fold: record.label.fold.map(|f| f.to_string()).or_else(|| axis(&record.label, "fold")),
                 setting: setting(&record.label),
                 label: record.label.clone(),
                 result,
