@@ -5,15 +5,10 @@ use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
 
+use crate::eval::sync;
 use crate::models::Model;
 use crate::spec::{AdamSpec, ModelSpec};
 use crate::train::{self, Adam, Batch};
-
-fn sync(device: Device) {
-    if let Device::Cuda(i) = device {
-        tch::Cuda::synchronize(i as i64);
-    }
-}
 
 /// Training images per second of `spec` at `batch`, over `steps` steps after `warmup`.
 pub fn train_images_per_s(

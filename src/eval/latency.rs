@@ -7,7 +7,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::models::Model;
 
-fn sync(device: Device) {
+/// Waits for the device's queued work (a no-op on the CPU).
+pub fn sync(device: Device) {
     if let Device::Cuda(i) = device {
         tch::Cuda::synchronize(i as i64);
     }
