@@ -36,6 +36,9 @@ pub struct PipelineArgs {
     /// Override a value, e.g. `--set models.deep-emotion.epochs=3` (repeatable; YAML values).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Skip corrupt images and bad rows of real data sets (counted in the report) instead of failing.
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 /// Where and how jobs run.

@@ -234,7 +234,8 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
                         .arg("run")
                         .arg(&file)
                         .arg("--device")
-                        .arg("cpu"),
+                        .arg("cpu")
+                        .arg("--no-report"),
                 );
                 if !ok {
                     notes.push(format!("no-op run: {err}"));

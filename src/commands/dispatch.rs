@@ -26,6 +26,7 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
                 pipeline: p.clone(),
                 profile: profile.clone(),
                 sets: sets.clone(),
+                skip_bad: false,
             });
             report_cmd(&cli.store, args.as_ref(), out, *full_verify)
         }

@@ -137,6 +137,8 @@ pub struct SampleGrid {
     pub size: u32,
     pub hash: JobHash,
     pub path: PathBuf,
+    /// The prepare job's counts: images, protocol, items skipped (bad, empty, unlabelled, dropped).
+    pub summary: Option<crate::data::Summary>,
 }
 
 /// A PNG image listed by a finished entry (saliency maps, STN warps, ...).
@@ -428,6 +430,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 size: p.size,
                 hash: record.hash,
                 path: entry.file(SAMPLES_FILE),
+                summary: read_json(&entry.file(crate::data::SUMMARY_FILE)).ok().flatten(),
             });
             Found::Prepare(grid, images)
         }

@@ -29,6 +29,20 @@ pub struct Gallery {
     pub skipped: Vec<Missing>,
 }
 
+/// The caption of a sample grid, with the data set's counts and anything its loader skipped.
+fn sample_caption(shown: &str, s: &crate::report::collect::SampleGrid) -> String {
+    let mut c = format!("Sample grid of {shown} at {} px, one row per class", s.size);
+    if let Some(sum) = &s.summary {
+        c.push_str(&format!("; {} images; {}", sum.images, sum.protocol));
+        let skipped: Vec<String> =
+            sum.skipped.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+        if !skipped.is_empty() {
+            c.push_str(&format!("; skipped: {}", skipped.join(", ")));
+        }
+    }
+    c
+}
+
 /// Copies the images into `<out_dir>/images/`.
 pub fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<Gallery, ReportError> {
     let dir = out_dir.join("images");
@@ -42,7 +56,7 @@ pub fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<G
             Ok((width, height)) => g.samples.push(GalleryImage {
                 group: shown.to_string(),
                 src: format!("images/{name}"),
-                caption: format!("Sample grid of {shown} at {} px, one row per class", s.size),
+                caption: sample_caption(shown, s),
                 width,
                 height,
                 id,
