@@ -11,16 +11,8 @@ use crate::store::{EntryState, Store};
 
 /// Loads and compiles the pipeline named on the command line.
 pub fn load(args: &PipelineArgs) -> Result<Pipeline, Error> {
-    let overrides = Overrides { profile: args.profile.clone(), sets: args.sets.clone() };
-    let mut p = spec::load(&args.pipeline, &overrides)?;
-    if args.skip_bad {
-        for d in p.datasets.values_mut() {
-            if let crate::spec::DatasetSpec::Real(r) = d {
-                r.skip_bad = true;
-            }
-        }
-    }
-    Ok(p)
+    let overrides = Overrides { profile: args.profile.clone(), sets: args.sets.clone(), skip_bad: args.skip_bad };
+    Ok(spec::load(&args.pipeline, &overrides)?)
 }
 
 /// `--store`, else the pipeline's `store`, else `experiments` (relative to the current folder).

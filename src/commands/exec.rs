@@ -46,7 +46,7 @@ fn slurm_requeue(store: &crate::store::Store, id: &str, result: &Result<ExecOutc
     let again = match result {
         Ok(ExecOutcome::Stopped) => true,
         Ok(_) => false,
-        Err(_) => exec::find_entry(store, id).map(|e| e.failed_attempts() <= retries).unwrap_or(false),
+        Err(_) => exec::find_entry(store, id).map(|(e, _)| e.failed_attempts() <= retries).unwrap_or(false),
     };
     if again {
         match crate::slurm::ctl::requeue(&job) {

@@ -26,7 +26,7 @@ pub fn gc_cmd(store_flag: &Option<PathBuf>, pipelines: &[PathBuf], dry_run: bool
         let mut profiles: Vec<Option<String>> = vec![None, Some("none".into())];
         profiles.extend(profile_names(path).into_iter().map(Some));
         for profile in profiles {
-            let p = spec::load(path, &Overrides { profile, sets: vec![] })?;
+            let p = spec::load(path, &Overrides { profile, ..Default::default() })?;
             if store.is_none() {
                 store = Some(store_for(store_flag, Some(&p)));
             }

@@ -17,4 +17,4 @@ pub mod verify;
 pub use prepared::{
     build, read, subject_split, write, Prepared, Split, Summary, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE,
 };
-pub use samples::write_samples;
+pub use samples::{grid_png, write_samples};

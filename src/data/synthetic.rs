@@ -137,42 +137,6 @@ pub fn generate(params: &SyntheticParams, size: u32) -> SyntheticSet {
     SyntheticSet { size, pixels, labels, subjects }
 }
 
-/// Writes a PNG grid: one row per class, `per_class` samples per row (first images of that class), to `path`.
-///
-/// Cells of classes with fewer than `per_class` images stay black. Fails with `InvalidInput` when
-/// the grid would be empty (`classes`, `per_class` or `set.size` is 0).
-pub fn write_sample_grid(set: &SyntheticSet, classes: usize, per_class: usize, path: &Path) -> std::io::Result<()> {
-    let size = set.size as usize;
-    let invalid = |msg: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, msg.to_string());
-    if classes == 0 || per_class == 0 || size == 0 {
-        return Err(invalid("empty sample grid"));
-    }
-    let width = per_class
-        .checked_mul(size)
-        .filter(|&w| u32::try_from(w).is_ok())
-        .ok_or_else(|| invalid("sample grid too wide"))?;
-    let height = classes
-        .checked_mul(size)
-        .filter(|&h| u32::try_from(h).is_ok())
-        .ok_or_else(|| invalid("sample grid too tall"))?;
-    let mut grid = vec![0u8; width.saturating_mul(height)];
-    for class in 0..classes {
-        let picks =
-            set.labels.iter().enumerate().filter(|&(_, &l)| l as usize == class).map(|(i, _)| i).take(per_class);
-        for (col, i) in picks.enumerate() {
-            let Some(img) = set.image(i) else { continue };
-            for row in 0..size {
-                let dst = (class * size + row) * width + col * size;
-                grid[dst..dst + size].copy_from_slice(&img[row * size..(row + 1) * size]);
-            }
-        }
-    }
-    // Both sides were checked to fit in u32 above.
-    let (w, h) = (width as u32, height as u32);
-    image::save_buffer_with_format(path, &grid, w, h, image::ExtendedColorType::L8, image::ImageFormat::Png)
-        .map_err(std::io::Error::other)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Random streams: splitmix64 to derive keys, xoshiro256** to run them.
 
@@ -1218,19 +1182,5 @@ mod tests {
         }
         let mean_abs = diff / (48.0 * 48.0);
         assert!(mean_abs < 6.0, "mean abs diff {mean_abs}");
-    }
-
-    #[test]
-    fn sample_grid_png() {
-        let p = params(2, 3, 8, true);
-        let set = generate(&p, 24);
-        let dir = std::env::temp_dir().join(format!("synthetic-grid-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("grid.png");
-        write_sample_grid(&set, p.classes(), 4, &path).unwrap();
-        let img = image::open(&path).unwrap();
-        assert_eq!((img.width(), img.height()), (96, 192));
-        assert!(write_sample_grid(&set, 0, 4, &path).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -14,7 +14,7 @@ use super::events::JobEvent;
 use crate::jobs::{self, JobContext, JobOutput, PROVENANCE_FILE};
 use crate::plan::JobKind;
 use crate::spec::DeviceRequest;
-use crate::store::{write_json, Entry, EntryState, Store, StoreError, LOG_FILE};
+use crate::store::{write_json, Entry, EntryState, JobRecord, Store, StoreError, LOG_FILE};
 
 /// How to run a job here.
 #[derive(Debug, Clone)]
@@ -57,19 +57,15 @@ pub enum ExecError {
 }
 
 /// Finds an entry by `<kind>/<hash16>`, `<hash16>` or a full hash.
-pub fn find_entry(store: &Store, id: &str) -> Result<Entry, ExecError> {
+pub fn find_entry(store: &Store, id: &str) -> Result<(Entry, JobRecord), ExecError> {
     let (kinds, hash) = match id.split_once('/') {
         Some((k, h)) => (JobKind::parse(k).map(|k| vec![k]).unwrap_or_default(), h),
         None => (JobKind::ALL.to_vec(), id),
     };
     let short = &hash[..hash.len().min(16)];
     for kind in kinds {
-        let dir = store.root().join(kind.name()).join(short);
-        if dir.join(crate::store::JOB_FILE).exists() {
-            let rec: crate::store::JobRecord = crate::store::read_json(&dir.join(crate::store::JOB_FILE))?
-                .ok_or_else(|| ExecError::UnknownEntry(id.to_string()))?;
-            let entry = store.entry(kind, &rec.hash);
-            return Ok(entry);
+        if let Some(found) = Entry::open(&store.root().join(kind.name()).join(short), kind)? {
+            return Ok(found);
         }
     }
     Err(ExecError::UnknownEntry(id.to_string()))
@@ -103,8 +99,7 @@ pub fn exec(
     emit: &mut dyn FnMut(JobEvent),
 ) -> Result<ExecOutcome, ExecError> {
     store.check()?;
-    let entry = find_entry(store, id)?;
-    let record = entry.read_record()?;
+    let (entry, record) = find_entry(store, id)?;
     let lock = match entry.try_lock()? {
         Some(l) => l,
         None => {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{EventSink, JobEvent, Outcome, RunEvent};
 use crate::plan::Plan;
-use crate::store::{read_json, Entry, EntryState, Store, StoreError};
+use crate::store::{Entry, EntryState, Store, StoreError};
 
 /// Exit code of `exec` when a signal stopped it after a checkpoint.
 pub const EXIT_STOPPED: i32 = 75;
@@ -50,6 +50,8 @@ enum Msg {
 
 struct Running {
     child_pid: u32,
+    /// Failed attempts recorded before this one started.
+    attempts_before: u32,
     started: Instant,
     summary: Option<String>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
@@ -85,11 +87,7 @@ pub fn run(
                 if let EntryState::Corrupt(why) = st {
                     tracing::warn!("{} is damaged ({why}); it will run again", e.id());
                 }
-                let job = &plan.jobs[i];
-                let same = e.read_record().map(|r| r.hash == job.hash).unwrap_or(false);
-                if !same {
-                    e.write_record(&job.spec, &job.label)?;
-                }
+                e.ensure_record(&plan.jobs[i].spec, &plan.jobs[i].label)?;
             }
         }
     }
@@ -203,7 +201,7 @@ pub fn run(
                     _ => {
                         state[i] = State::Ended(false);
                         summary.failed += 1;
-                        let message = failure_message(&entries[i], code, &r.stderr_tail);
+                        let message = failure_message(&entries[i], r.attempts_before, code, &r.stderr_tail);
                         summary.failures.push((entries[i].id(), message.clone()));
                         Outcome::Failed { message }
                     }
@@ -270,6 +268,7 @@ fn spawn(
     index: usize,
     tx: mpsc::Sender<Msg>,
 ) -> std::io::Result<Running> {
+    let attempts_before = entry.failed_attempts();
     let mut cmd = Command::new(&opts.exe);
     cmd.arg("--store")
         .arg(store.root())
@@ -320,16 +319,16 @@ fn spawn(
         let code = child.wait().ok().and_then(|s| s.code());
         let _ = tx.send(Msg::Exit(index, code));
     });
-    Ok(Running { child_pid: pid, started: Instant::now(), summary: None, stderr_tail: tail })
+    Ok(Running { child_pid: pid, attempts_before, started: Instant::now(), summary: None, stderr_tail: tail })
 }
 
-fn failure_message(entry: &Entry, code: Option<i32>, tail: &Mutex<VecDeque<String>>) -> String {
-    #[derive(serde::Deserialize)]
-    struct Failed {
-        message: String,
-    }
-    if let Ok(Some(f)) = read_json::<Failed>(&entry.file("failed.json")) {
-        return f.message;
+/// The child's own failure record when it wrote one this attempt; otherwise (a crash) a record
+/// from its exit status and the tail of its stderr.
+fn failure_message(entry: &Entry, attempts_before: u32, code: Option<i32>, tail: &Mutex<VecDeque<String>>) -> String {
+    if entry.failed_attempts() > attempts_before {
+        if let Some(f) = entry.failure() {
+            return f.message;
+        }
     }
     let tail = tail.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default();
     let how = match code {

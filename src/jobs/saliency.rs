@@ -78,32 +78,11 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &SaliencySpec) -> JobResult {
         let to_u8 =
             |t: &Tensor| ((t * 0.5 + 0.5) * 255.0).clamp(0.0, 255.0).to_kind(Kind::Uint8).to_device(tch::Device::Cpu);
         let rows = Tensor::cat(&[to_u8(&x), to_u8(&warped)], 0); // 2n x 1 x S x S
-        write_png(ctx, STN_PNG, |p| grid_png(&rows, n, p))?;
+        write_png(ctx, STN_PNG, |p| data::grid_png(&rows, n, p))?;
         files.push(STN_PNG);
     }
     Ok(Some(JobOutput {
         summary: format!("occlusion maps of {} faces ({window} px square, stride {stride} px)", picked.len()),
         files,
     }))
-}
-
-/// Images (M x 1 x S x S, u8) as a grid with `cols` columns.
-fn grid_png(images: &Tensor, cols: i64, path: &std::path::Path) -> Result<(), String> {
-    let (m, s) = (images.size()[0], images.size()[3] as u32);
-    let cols = cols.max(1);
-    let rows = (m + cols - 1) / cols;
-    let pad = 2u32;
-    let mut img =
-        image::GrayImage::from_pixel(cols as u32 * (s + pad) + pad, rows as u32 * (s + pad) + pad, image::Luma([255]));
-    let pix: Vec<u8> = Vec::try_from(images.flatten(0, -1)).map_err(|e: tch::TchError| e.to_string())?;
-    for k in 0..m as u32 {
-        let (r, c) = (k / cols as u32, k % cols as u32);
-        for y in 0..s {
-            for x in 0..s {
-                let v = pix[(k * s * s + y * s + x) as usize];
-                img.put_pixel(pad + c * (s + pad) + x, pad + r * (s + pad) + y, image::Luma([v]));
-            }
-        }
-    }
-    img.save_with_format(path, image::ImageFormat::Png).map_err(|e| e.to_string())
 }

@@ -120,21 +120,17 @@ impl Model {
 
     /// Copies values into the model's parameters and buffers; every name must be present.
     pub fn load(&self, named: &[(String, Tensor)]) -> Result<(), String> {
-        let own = self.named_tensors();
-        tch::no_grad(|| {
-            for (name, t) in own {
-                let src = named
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, s)| s)
-                    .ok_or_else(|| format!("missing tensor `{name}`"))?;
-                if src.size() != t.size() {
-                    return Err(format!("tensor `{name}` has shape {:?}, expected {:?}", src.size(), t.size()));
+        for (name, t) in self.named_tensors() {
+            match named.iter().find(|(n, _)| *n == name) {
+                None => return Err(format!("missing tensor `{name}`")),
+                Some((_, src)) if src.size() != t.size() => {
+                    return Err(format!("tensor `{name}` has shape {:?}, expected {:?}", src.size(), t.size()))
                 }
-                t.shallow_clone().copy_(&src.to_device(t.device()).to_kind(t.kind()));
+                Some(_) => {}
             }
-            Ok(())
-        })
+        }
+        self.load_matching(named);
+        Ok(())
     }
 }
 

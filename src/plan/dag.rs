@@ -45,15 +45,6 @@ impl Plan {
         self.index.insert(hash, i);
         i
     }
-
-    pub fn find(&self, hash: &JobHash) -> Option<&Job> {
-        self.index.get(hash).map(|&i| &self.jobs[i])
-    }
-
-    /// Jobs that read job `i`.
-    pub fn dependents(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.jobs.iter().enumerate().filter(move |(_, j)| j.deps.contains(&i)).map(|(k, _)| k)
-    }
 }
 
 struct Builder<'a> {
@@ -134,12 +125,17 @@ pub fn unavailable(plan: &Plan) -> Vec<Option<String>> {
     out
 }
 
-/// Keeps the jobs for which `keep` holds (and their inputs stay reachable by hash).
+/// Keeps the jobs for which `keep` holds (without hashing them again); a kept job's inputs that
+/// were dropped are no longer its dependencies in the plan (they stay inputs by hash).
 pub fn retain(plan: &Plan, keep: impl Fn(usize, &Job) -> bool) -> Plan {
     let mut p = Plan::default();
+    let mut new_index: Vec<Option<usize>> = vec![None; plan.jobs.len()];
     for (i, j) in plan.jobs.iter().enumerate() {
         if keep(i, j) {
-            p.add(j.spec.clone(), j.label.clone());
+            let deps = j.deps.iter().filter_map(|&d| new_index[d]).collect();
+            new_index[i] = Some(p.jobs.len());
+            p.index.insert(j.hash, p.jobs.len());
+            p.jobs.push(Job { deps, ..j.clone() });
         }
     }
     p

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{
-    accuracy_top, bold, de, draw_legend, error_bar, font, legend_height, marker, tick, titled, Chart, LegendItem, Mark,
-    GRID, INK, NO_LINE, PALETTE,
+    accuracy_top, bold, de, draw_legend, error_bar, font, legend_height, marker, tick, titled_with_legend, Chart,
+    LegendItem, Mark, GRID, INK, NO_LINE, PALETTE,
 };
 
 /// One bar: a model's mean accuracy on one data set, in percent.
@@ -81,10 +81,8 @@ impl Chart for AccuracyBars {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let body = titled(root, &self.title, &self.subtitle)?;
         let legend = self.legend();
-        let (w, h) = body.dim_in_pixel();
-        let (plot, legend_area) = body.split_vertically(h - legend_height(&legend, w));
+        let (plot, legend_area) = titled_with_legend(root, &self.title, &self.subtitle, &legend)?;
         let g = self.groups.len().max(1);
         let mut chart = ChartBuilder::on(&plot)
             .margin(14)

@@ -124,6 +124,21 @@ pub fn titled<DB: DrawingBackend>(
     Ok(body)
 }
 
+/// The plot area and the legend area of a chart.
+pub type PlotAndLegend<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
+
+/// A titled chart with `legend` at the bottom: returns the plot area and the legend area.
+pub fn titled_with_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    subtitle: &str,
+    legend: &[LegendItem],
+) -> Result<PlotAndLegend<DB>, String> {
+    let body = titled(root, title, subtitle)?;
+    let (w, h) = body.dim_in_pixel();
+    Ok(body.split_vertically(h - legend_height(legend, w)))
+}
+
 /// How a legend entry is marked.
 #[derive(Debug, Clone, Copy)]
 pub enum Mark {

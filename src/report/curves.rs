@@ -5,7 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::charts::{
-    accuracy_top, de, draw_legend, font, legend_height, tick, titled, Chart, LegendItem, Mark, GRID, NO_LINE, PALETTE,
+    accuracy_top, de, draw_legend, font, legend_height, tick, titled_with_legend, Chart, LegendItem, Mark, GRID,
+    NO_LINE, PALETTE,
 };
 use super::collect::EpochMetrics;
 
@@ -107,10 +108,8 @@ impl Chart for LearningCurves {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let body = titled(root, &self.title, &self.subtitle)?;
         let legend = self.legend();
-        let (_, h) = body.dim_in_pixel();
-        let (plots, legend_area) = body.split_vertically(h - legend_height(&legend, WIDTH));
+        let (plots, legend_area) = titled_with_legend(root, &self.title, &self.subtitle, &legend)?;
         let (left, right) = plots.split_horizontally(WIDTH / 2);
         let max_loss = self
             .series

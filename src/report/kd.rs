@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::charts::{
-    de, draw_legend, error_bar, font, legend_height, padded, tick, titled, Chart, LegendItem, Mark, GRID, NO_LINE,
-    PALETTE,
+    de, draw_legend, error_bar, font, legend_height, padded, tick, titled_with_legend, Chart, LegendItem, Mark, GRID,
+    NO_LINE, PALETTE,
 };
 
 /// One line: mean accuracy (percent) and std at each x.
@@ -43,10 +43,8 @@ impl Chart for KdChart {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let body = titled(root, &self.title, &self.subtitle)?;
         let legend = self.legend();
-        let (_, h) = body.dim_in_pixel();
-        let (plot, legend_area) = body.split_vertically(h - legend_height(&legend, WIDTH));
+        let (plot, legend_area) = titled_with_legend(root, &self.title, &self.subtitle, &legend)?;
         let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).filter(|x| x.is_finite());
         let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
         let (x0, x1) = padded(lo, hi, 0.06);

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{
-    accuracy_top, de, draw_legend, error_bar, font, legend_height, marker, tick, titled, Chart, LegendItem, Mark, GRID,
-    INK, NO_LINE, PALETTE, SHAPES,
+    accuracy_top, de, draw_legend, error_bar, font, legend_height, marker, tick, titled_with_legend, Chart, LegendItem,
+    Mark, GRID, INK, NO_LINE, PALETTE, SHAPES,
 };
 
 /// One point: a model variant's mean accuracy (percent) on one data set against its cost.
@@ -95,10 +95,8 @@ impl Chart for Scatter {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let body = titled(root, &self.title, &self.subtitle)?;
         let legend = self.legend();
-        let (_, h) = body.dim_in_pixel();
-        let (plot, legend_area) = body.split_vertically(h - legend_height(&legend, WIDTH));
+        let (plot, legend_area) = titled_with_legend(root, &self.title, &self.subtitle, &legend)?;
         let (x0, x1) = self.x_range();
         let mut chart = ChartBuilder::on(&plot)
             .margin(16)

@@ -187,10 +187,7 @@ pub fn submit(
     for a in &arrays {
         for &i in &a.jobs {
             let j = &plan.jobs[i];
-            let e = store.entry(j.kind(), &j.hash);
-            if e.read_record().map(|r| r.hash != j.hash).unwrap_or(true) {
-                e.write_record(&j.spec, &j.label)?;
-            }
+            store.entry(j.kind(), &j.hash).ensure_record(&j.spec, &j.label)?;
         }
         let ids: Vec<String> =
             a.jobs.iter().map(|&i| store.entry(plan.jobs[i].kind(), &plan.jobs[i].hash).id()).collect();

@@ -22,11 +22,13 @@ pub struct Ctx<'a> {
     pub map: &'a SourceMap,
     pub origins: &'a Origins,
     pub diagnostics: Vec<Diagnostic>,
+    /// `--skip-bad` on the command line.
+    pub skip_bad: bool,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(file: &'a str, map: &'a SourceMap, origins: &'a Origins) -> Self {
-        Ctx { file, map, origins, diagnostics: Vec::new() }
+        Ctx { file, map, origins, diagnostics: Vec::new(), skip_bad: false }
     }
 
     /// Where the value at `path` was written.
@@ -487,7 +489,7 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     Some(DatasetSpec::Real(RealSpec {
         manifest: m,
         content_sha256,
-        skip_bad: d.skip_bad.unwrap_or(false),
+        skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
         class_names,
     }))
 }

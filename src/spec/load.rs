@@ -18,6 +18,8 @@ pub struct Overrides {
     pub profile: Option<String>,
     /// `--set key.path=value`, in order.
     pub sets: Vec<String>,
+    /// `--skip-bad`: every real data set skips bad items (as `skip_bad: true` would).
+    pub skip_bad: bool,
 }
 
 /// Loads and compiles the pipeline at `path`.
@@ -108,7 +110,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
         let mut d = doc.clone();
         let mut origins = Origins::default();
         merge(&mut d, overlay.clone(), "", &OverlaySource::Profile(name.clone()), &mut origins);
-        if let Err(mut ds) = compile_value(file, &map, &origins, d, Some(name.clone())) {
+        if let Err(mut ds) = compile_value(file, &map, &origins, d, Some(name.clone()), overrides.skip_bad) {
             diags.append(&mut ds);
         }
     }
@@ -127,7 +129,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
     if !diags.is_empty() {
         return Err(invalid(diags));
     }
-    compile_value(file, &map, &origins, doc, chosen).map_err(invalid)
+    compile_value(file, &map, &origins, doc, chosen, overrides.skip_bad).map_err(invalid)
 }
 
 fn compile_value(
@@ -136,8 +138,10 @@ fn compile_value(
     origins: &Origins,
     doc: Value,
     profile: Option<String>,
+    skip_bad: bool,
 ) -> Result<Pipeline, Vec<Diagnostic>> {
     let mut ctx = Ctx::new(file, map, origins);
+    ctx.skip_bad = skip_bad;
     let raw: RawPipeline = match serde_path_to_error::deserialize(doc) {
         Ok(r) => r,
         Err(e) => {

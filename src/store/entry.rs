@@ -145,6 +145,30 @@ impl Entry {
     pub fn read_record(&self) -> Result<JobRecord, StoreError> {
         let path = self.file(JOB_FILE);
         let rec: JobRecord = read_json(&path)?.ok_or_else(|| StoreError::format(&path, "missing job record"))?;
+        self.check_record(rec)
+    }
+
+    /// Opens the entry in `dir` (named by a short hash) from its `job.json`, checked.
+    pub fn open(dir: &Path, kind: JobKind) -> Result<Option<(Entry, JobRecord)>, StoreError> {
+        let Some(rec) = read_json::<JobRecord>(&dir.join(JOB_FILE))? else { return Ok(None) };
+        if dir.file_name().and_then(|n| n.to_str()) != Some(rec.hash.short().as_str()) {
+            return Err(StoreError::format(dir.join(JOB_FILE), format!("belongs to `{}`, not this folder", rec.hash)));
+        }
+        let entry = Entry { dir: dir.to_path_buf(), kind, hash: rec.hash };
+        let rec = entry.check_record(rec)?;
+        Ok(Some((entry, rec)))
+    }
+
+    /// Writes `job.json` unless it already holds this job (a run or a submission about to use it).
+    pub fn ensure_record(&self, spec: &JobSpec, label: &JobLabel) -> Result<(), StoreError> {
+        match self.read_record() {
+            Ok(r) if r.hash == self.hash => Ok(()),
+            _ => self.write_record(spec, label),
+        }
+    }
+
+    fn check_record(&self, rec: JobRecord) -> Result<JobRecord, StoreError> {
+        let path = self.file(JOB_FILE);
         if rec.format_version != JOB_FORMAT {
             return Err(StoreError::format(
                 &path,
@@ -237,9 +261,14 @@ impl Entry {
         Ok(attempts)
     }
 
+    /// The last recorded failure, if any.
+    pub fn failure(&self) -> Option<FailedRecord> {
+        read_json::<FailedRecord>(&self.file(FAILED_FILE)).ok().flatten()
+    }
+
     /// Failed attempts since the entry last finished.
     pub fn failed_attempts(&self) -> u32 {
-        read_json::<FailedRecord>(&self.file(FAILED_FILE)).ok().flatten().map(|f| f.attempts.max(1)).unwrap_or(0)
+        self.failure().map(|f| f.attempts.max(1)).unwrap_or(0)
     }
 
     pub fn is_done_marked(&self) -> bool {
@@ -260,7 +289,7 @@ impl Entry {
         if EntryLock::is_held(&self.file(LOCK_FILE)) {
             return EntryState::Running;
         }
-        if let Ok(Some(f)) = read_json::<FailedRecord>(&self.file(FAILED_FILE)) {
+        if let Some(f) = self.failure() {
             return EntryState::Failed(f.message);
         }
         if let Some(epoch) = checkpoint_epoch(&self.file(CHECKPOINT_FILE)) {
@@ -270,24 +299,8 @@ impl Entry {
     }
 }
 
-/// The metadata of a checkpoint, read from its header only.
-pub fn checkpoint_meta(path: &Path) -> Option<serde_json::Map<String, serde_json::Value>> {
-    use std::io::Read;
-    let mut f = fs::File::open(path).ok()?;
-    let mut len = [0u8; 8];
-    f.read_exact(&mut len).ok()?;
-    let n = u64::from_le_bytes(len) as usize;
-    if n > 1 << 24 {
-        return None;
-    }
-    let mut head = vec![0u8; n];
-    f.read_exact(&mut head).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&head).ok()?;
-    v.get("__metadata__")?.as_object().cloned()
-}
-
 fn checkpoint_number(path: &Path, key: &str) -> Option<u32> {
-    checkpoint_meta(path)?.get(key)?.as_str()?.parse().ok()
+    super::tensor_file::read_metadata(path)?.get(key)?.parse().ok()
 }
 
 /// The number of epochs a checkpoint has finished.

@@ -10,8 +10,8 @@ pub mod tensor_file;
 
 pub use atomic::{read_json, write_atomic, write_json};
 pub use entry::{
-    checkpoint_epoch, checkpoint_threads, DoneRecord, Entry, EntryState, FileRecord, JobRecord, CHECKPOINT_FILE,
-    DONE_FILE, JOB_FILE, LOG_FILE,
+    checkpoint_epoch, checkpoint_threads, DoneRecord, Entry, EntryState, FailedRecord, FileRecord, JobRecord,
+    CHECKPOINT_FILE, DONE_FILE, JOB_FILE, LOG_FILE,
 };
 pub use error::StoreError;
 pub use gc::{gc, GcReport};

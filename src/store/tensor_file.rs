@@ -105,6 +105,32 @@ impl TensorFile {
     }
 }
 
+/// The metadata of a tensor file, from its header only (the payload is not read).
+pub fn read_metadata(path: &Path) -> Option<BTreeMap<String, String>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).ok()?;
+    let n = u64::from_le_bytes(len) as usize;
+    if n > 1 << 24 {
+        return None;
+    }
+    let mut head = vec![0u8; n];
+    f.read_exact(&mut head).ok()?;
+    let header: Map<String, Value> = serde_json::from_slice(&head).ok()?;
+    Some(metadata_of(&header))
+}
+
+fn metadata_of(header: &Map<String, Value>) -> BTreeMap<String, String> {
+    let mut metadata = BTreeMap::new();
+    if let Some(m) = header.get("__metadata__").and_then(Value::as_object) {
+        for (k, v) in m {
+            metadata.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+        }
+    }
+    metadata
+}
+
 /// Reads and checks a tensor file (header, sizes, payload hash).
 pub fn read(path: &Path) -> Result<TensorFile, StoreError> {
     let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
@@ -119,15 +145,10 @@ pub fn decode(bytes: &[u8]) -> Result<TensorFile, String> {
     let header: Map<String, Value> =
         serde_json::from_slice(&bytes[8..head_end]).map_err(|e| format!("bad header: {e}"))?;
     let payload = &bytes[head_end..];
-    let mut metadata = BTreeMap::new();
+    let metadata = metadata_of(&header);
     let mut tensors = Vec::new();
     for (name, info) in &header {
         if name == "__metadata__" {
-            if let Some(m) = info.as_object() {
-                for (k, v) in m {
-                    metadata.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
-                }
-            }
             continue;
         }
         let dtype = info["dtype"].as_str().and_then(dtype_kind).ok_or_else(|| format!("tensor `{name}`: bad dtype"))?;

@@ -1,5 +1,15 @@
 //! Integration tests: the real `fer-pipeline` binary on temporary stores and pipelines.
 
+mod checkpoint;
+mod faults;
+mod gc_roots;
+mod hashing;
+mod limits;
+mod report_out;
+mod requeue;
+mod signals;
+mod slurm_safety;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -471,13 +481,13 @@ fn slurm_runs_the_kd_chain_resumes_and_reports_a_dead_controller() {
     // 2. scancel a training task mid-way; submit again: it resumes from its checkpoint.
     let long = dir.path().join("long");
     let sets = ["--set", "models.deep-emotion.epochs=12", "--set", "models.microexpnet.epochs=2"];
-    let o = slurm
-        .bin()
-        .args(["--store", &store_arg(&long), "submit", tiny().to_str().unwrap()])
-        .args(sets)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let submit_long = || {
+        let o =
+            slurm.bin().args(["--store", &store_arg(&long), "submit", tiny().to_str().unwrap()]).args(sets).output();
+        let o = o.unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    submit_long();
     let de_train = || {
         entries(&long, "train")
             .into_iter()
@@ -498,13 +508,7 @@ fn slurm_runs_the_kd_chain_resumes_and_reports_a_dead_controller() {
     assert!(o.status.success(), "{}", text(&o));
     // The task checkpoints and exits; dependent arrays are cancelled (--kill-on-invalid-dep).
     assert!(slurm.wait_idle(300), "the queue did not drain after scancel");
-    let o = slurm
-        .bin()
-        .args(["--store", &store_arg(&long), "submit", tiny().to_str().unwrap()])
-        .args(sets)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    submit_long();
     assert!(slurm.wait_idle(600));
     let log = fs::read_to_string(de_train().unwrap().join("log.txt")).unwrap();
     assert!(log.contains("resuming from checkpoint after epoch"), "{log}");

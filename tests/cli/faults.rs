@@ -1,0 +1,1 @@
+//! Fault injection: SIGKILL at seeded random moments across a distillation chain, and a full disk.

@@ -1,0 +1,1 @@
+//! report --out deletes only what it wrote; shared entries are labelled by the pipeline being reported.
