@@ -103,7 +103,7 @@ fn rewriting_the_manifest_keeps_every_job_cached() {
 
     // Nor do comments, key order, the location (the same folder, written absolute) or the name.
     let m = fs::read_to_string(j.manifest()).unwrap();
-    let (head, files) = m.split_at(m.find("files:").unwrap());
+    let (head, files) = m.split_at(m.find("\nfiles:").unwrap() + 1);
     let moved = format!(
         "# rewritten by hand\n{files}location: {}\n{}",
         j.data().display(),
