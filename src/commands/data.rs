@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::data::location::data_root;
 use crate::data::content;
+use crate::data::location::data_root;
 use crate::data::manifest::{replace_files_block, Manifest};
 use crate::data::verify::verify;
 use crate::error::Error;

@@ -59,9 +59,11 @@ pub fn planned(m: &Manifest, root: &Path) -> Result<Planned, DataError> {
         m.files.iter().filter_map(|f| f.sha256.as_deref().map(|h| (f.path.as_str(), h))).collect();
     let unlisted: Vec<String> = scan.members.iter().filter(|p| !listed.contains_key(p.as_str())).cloned().collect();
     let mut files = hash_remembered(root, &unlisted)?;
-    files.extend(scan.members.iter().filter_map(|p| {
-        listed.get(p.as_str()).map(|h| FileHash { path: p.clone(), sha256: Some(h.to_string()) })
-    }));
+    files.extend(
+        scan.members
+            .iter()
+            .filter_map(|p| listed.get(p.as_str()).map(|h| FileHash { path: p.clone(), sha256: Some(h.to_string()) })),
+    );
     let on_disk: BTreeSet<&str> = scan.members.iter().chain(&scan.ignored).map(String::as_str).collect();
     let missing: BTreeSet<String> = listed.keys().filter(|p| !on_disk.contains(**p)).map(|p| p.to_string()).collect();
     Ok(Planned { sha256: content_hash(&files), scan, missing: missing.into_iter().collect() })
@@ -151,7 +153,8 @@ pub fn warnings(m: &Manifest, root: &Path, scan: &Scan, missing: &[String]) -> V
     }
     if !scan.skipped.is_empty() {
         let named: Vec<String> = scan.skipped.iter().map(|s| format!("`{}` ({})", s.path, s.reason)).collect();
-        out.push(format!("{at}: skipped without opening {} entr(ies): {}", named.len(), first_few(&named)));
+        let what = if named.len() == 1 { "entry" } else { "entries" };
+        out.push(format!("{at}: skipped without opening {} {what}: {}", named.len(), first_few(&named)));
     }
     if !missing.is_empty() {
         out.push(format!(

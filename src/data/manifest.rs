@@ -28,8 +28,8 @@ use sha2::{Digest, Sha256};
 use super::decode::CropPolicy;
 use super::error::DataError;
 use super::loaders::{
-    self, ckplus, fer2013, ferg, jaffe, oulu, open_regular, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind, Skipped,
-    Special, Tree,
+    self, ckplus, fer2013, ferg, jaffe, open_regular, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind,
+    Skipped, Special, Tree,
 };
 use super::synthetic;
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use super::assemble::assemble;
-use super::error::DataError;
 use super::content::{self, first_few};
+use super::error::DataError;
 use super::manifest::Protocol;
 use super::splits::subject_folds;
 use super::synthetic::{self, SyntheticParams, CLASS_NAMES};

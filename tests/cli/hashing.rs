@@ -114,7 +114,9 @@ fn rewriting_the_manifest_keeps_every_job_cached() {
     assert!(text(&after).contains("7 cached, 0 to run"), "after rewriting: {}", text(&after));
 
     // What changes the tensors does change the hashes: the label map, the protocol, the crop.
-    for (from, to) in [("surprise: surprise", "surprise: drop"), ("folds: 3", "folds: 4"), ("crop: center-crop", "crop: resize")] {
+    for (from, to) in
+        [("surprise: surprise", "surprise: drop"), ("folds: 3", "folds: 4"), ("crop: center-crop", "crop: resize")]
+    {
         let m = fs::read_to_string(j.manifest()).unwrap();
         fs::write(j.manifest(), m.replace(from, to)).unwrap();
         let changed = j.cmd(&["plan", "PIPELINE"]);
@@ -243,24 +245,25 @@ fn fifos_devices_and_links_out_of_the_data_folder_are_skipped_and_named() {
 
     let run = j.cmd_within(&["run", "PIPELINE"], 300);
     assert!(run.status.success(), "{}", text(&run));
-    let summary: serde_json::Value =
-        serde_json::from_slice(&fs::read(entries(&j.dir.path().join("store"), "prepare")[0].join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(
+        &fs::read(entries(&j.dir.path().join("store"), "prepare")[0].join("summary.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(summary["images"], 57, "56 images and the link inside the folder: {summary}");
 }
 
 /// A grayscale uncompressed TIFF written byte by byte (no encoder whose output could change).
 fn tiff(w: u16, h: u16, seed: u32) -> Vec<u8> {
     let entries: [(u16, u16, u32); 9] = [
-        (256, 3, w as u32),               // ImageWidth
-        (257, 3, h as u32),               // ImageLength
-        (258, 3, 8),                      // BitsPerSample
-        (259, 3, 1),                      // Compression: none
-        (262, 3, 1),                      // Photometric: black is zero
-        (273, 4, 8 + 2 + 9 * 12 + 4),     // StripOffsets
-        (277, 3, 1),                      // SamplesPerPixel
-        (278, 3, h as u32),               // RowsPerStrip
-        (279, 4, w as u32 * h as u32),    // StripByteCounts
+        (256, 3, w as u32),            // ImageWidth
+        (257, 3, h as u32),            // ImageLength
+        (258, 3, 8),                   // BitsPerSample
+        (259, 3, 1),                   // Compression: none
+        (262, 3, 1),                   // Photometric: black is zero
+        (273, 4, 8 + 2 + 9 * 12 + 4),  // StripOffsets
+        (277, 3, 1),                   // SamplesPerPixel
+        (278, 3, h as u32),            // RowsPerStrip
+        (279, 4, w as u32 * h as u32), // StripByteCounts
     ];
     let mut b = b"II*\0".to_vec();
     b.extend(8u32.to_le_bytes());
@@ -287,7 +290,8 @@ fn tiff(w: u16, h: u16, seed: u32) -> Vec<u8> {
 
 /// `kind/hash16` of every job of the pipeline at `file`, one per line, in plan order.
 fn job_hashes(file: &Path, sets: &[&str]) -> String {
-    let overrides = fer_pipeline::spec::Overrides { sets: sets.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let overrides =
+        fer_pipeline::spec::Overrides { sets: sets.iter().map(|s| s.to_string()).collect(), ..Default::default() };
     let p = fer_pipeline::spec::load(file, &overrides).unwrap();
     let plan = fer_pipeline::plan::build(&p);
     plan.jobs.iter().map(|j| format!("{} {} {}\n", j.kind().name(), j.hash.short(), j.label.describe())).collect()
@@ -304,7 +308,8 @@ fn golden_job_hashes() {
     fs::create_dir_all(&data).unwrap();
     for (s, subj) in ["KA", "KL", "YM"].iter().enumerate() {
         for (e, ex) in ["AN", "HA", "NE", "SU"].iter().enumerate() {
-            fs::write(data.join(format!("{subj}.{ex}1.{}.tiff", 10 * s + e)), tiff(20, 24, (s * 4 + e) as u32)).unwrap();
+            fs::write(data.join(format!("{subj}.{ex}1.{}.tiff", 10 * s + e)), tiff(20, 24, (s * 4 + e) as u32))
+                .unwrap();
         }
     }
     fs::write(data.join("README"), "not an image\n").unwrap();

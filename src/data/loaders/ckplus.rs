@@ -66,7 +66,8 @@ fn sequence(
     ctx: &Ctx<'_>,
     out: &mut Vec<Pending>,
 ) -> Result<(), DataError> {
-    let frames: Vec<_> = ctx.tree.list(seq_dir)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])).collect();
+    let frames: Vec<_> =
+        ctx.tree.list(seq_dir)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])).collect();
     let label_files: Vec<_> = if label_dir.is_dir() {
         ctx.tree.list(label_dir)?.into_iter().filter(|e| e.name.ends_with(LABEL_SUFFIX)).collect()
     } else {

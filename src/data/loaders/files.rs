@@ -90,7 +90,7 @@ impl Tree {
         match fs::canonicalize(dir) {
             Ok(c) if self.inside(&c) => {}
             Ok(c) => {
-                self.skip(dir, format!("a folder outside the data folder (`{}`)", c.display()));
+                self.skip(dir, format!("a folder at `{}`, out of the data folder", c.display()));
                 return Ok(Vec::new());
             }
             Err(e) => return Err(DataError::io(dir, e)),
@@ -130,7 +130,7 @@ impl Tree {
     fn follow(&self, path: &Path) -> Result<bool, String> {
         let target = fs::canonicalize(path).map_err(|e| format!("a broken symbolic link ({e})"))?;
         if !self.inside(&target) {
-            return Err(format!("a symbolic link out of the data folder (to `{}`)", target.display()));
+            return Err(format!("a symbolic link to `{}`, out of the data folder", target.display()));
         }
         let meta = fs::metadata(&target).map_err(|e| format!("a symbolic link to an unreadable file ({e})"))?;
         let ft = meta.file_type();

@@ -71,7 +71,8 @@ pub fn members(kind: LoaderKind, root: &Path, opts: &LoadOptions) -> Result<Memb
                     files_in(&seq.path, &["png"])?.iter().for_each(|p| add(p));
                     let labels = emotions.join(&subj.name).join(&seq.name);
                     if labels.is_dir() && emotions.is_dir() {
-                        for l in tree.list(&labels)?.into_iter().filter(|e| !e.is_dir && e.name.ends_with(LABEL_SUFFIX)) {
+                        for l in tree.list(&labels)?.into_iter().filter(|e| !e.is_dir && e.name.ends_with(LABEL_SUFFIX))
+                        {
                             add(&l.path);
                         }
                     }

@@ -11,11 +11,11 @@ mod load;
 mod members;
 pub mod oulu;
 
+pub use files::Special;
+pub(crate) use files::{open_regular, Tree};
 pub use item::{
     Item, LoadOptions, Loaded, LoaderKind, OuluIllumination, OuluModality, ResizeTo, SkipKind, Skipped, Usage,
 };
-pub use files::Special;
-pub(crate) use files::{open_regular, Tree};
 pub(crate) use load::load_inner;
 pub use load::{load, load_named};
 pub use members::{members, Members};

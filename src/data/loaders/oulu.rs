@@ -53,8 +53,12 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
                 pending.push(Pending::bad(&ex.path, root, reason));
                 continue;
             };
-            let mut frames: Vec<_> =
-                ctx.tree.list(&ex.path)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["jpeg", "jpg"])).collect();
+            let mut frames: Vec<_> = ctx
+                .tree
+                .list(&ex.path)?
+                .into_iter()
+                .filter(|e| !e.is_dir && has_ext(&e.name, &["jpeg", "jpg"]))
+                .collect();
             // Numeric order of the stem (names without a number go first, by name).
             frames.sort_by_key(|f| (f.name.split('.').next().and_then(|s| s.parse::<u64>().ok()), f.name.clone()));
             let n = frames.len();
