@@ -41,8 +41,10 @@ impl JobKind {
         JobKind::ALL.into_iter().find(|k| k.name() == s)
     }
 
-    /// Code revision of this kind: bumped when its code changes what it computes, so old
-    /// store entries stop matching.
+    /// Code revision of this kind: bumped when its code changes what it computes (the bytes of
+    /// an artifact, for the same spec), so old store entries stop matching. Changing what is
+    /// hashed changes hashes by itself; either way `tests/cli/golden/job_hashes.txt` is updated
+    /// in the same commit (`FER_UPDATE_GOLDEN=1 cargo test --test cli hashing::golden`).
     pub fn revision(self) -> u32 {
         match self {
             JobKind::Prepare => 1,

@@ -347,3 +347,25 @@ fn golden_job_hashes() {
         golden.display()
     );
 }
+
+/// `skip_bad` is not hashed: a strict run that fails on a bad image and a `--skip-bad` run share
+/// one prepare entry, and the second completes it (its `job.json` is rewritten with `skip_bad`).
+#[test]
+fn a_skip_bad_run_completes_the_entry_a_strict_run_failed() {
+    let j = Jaffe::new("");
+    fs::write(j.data().join("KA.AN9.99.tiff"), b"II*\0not a tiff").unwrap();
+    let strict = j.cmd(&["run", "PIPELINE"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
+    assert!(text(&strict).contains("KA.AN9.99.tiff"), "{}", text(&strict));
+    let skip = j.cmd(&["run", "PIPELINE", "--skip-bad"]);
+    assert!(skip.status.success(), "{}", text(&skip));
+    assert!(text(&skip).contains("7 ran"), "{}", text(&skip));
+    let store = j.dir.path().join("store");
+    assert_eq!(entries(&store, "prepare").len(), 1, "one entry for both runs");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(entries(&store, "prepare")[0].join("summary.json")).unwrap()).unwrap();
+    assert_eq!((summary["images"].as_u64(), summary["skipped"]["bad"].as_u64()), (Some(56), Some(1)), "{summary}");
+    // A strict plan finds the entry done: the tensors are the same.
+    let plan = j.cmd(&["plan", "PIPELINE"]);
+    assert!(text(&plan).contains("7 cached, 0 to run"), "{}", text(&plan));
+}
