@@ -11,7 +11,7 @@ use super::pipeline::{
     RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
 };
 use crate::data::loaders::LoaderKind;
-use crate::data::manifest::{content_hash, hash_files, native_classes, Manifest, Protocol};
+use crate::data::manifest::{native_classes, Manifest, Protocol};
 
 use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm};
 use super::source_map::SourceMap;
@@ -475,16 +475,18 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     };
     let root = crate::data::location::data_root(&m.name, Some(&m));
     let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
-    let content_sha256 = match (m.content_hash(), present) {
-        (_, false) => None,
-        (Some(h), true) => Some(h),
-        (None, true) => match hash_files(&root) {
-            Ok(files) => Some(content_hash(&files)),
-            Err(e) => {
-                ctx.error(&key, e.to_string());
-                None
-            }
-        },
+    // The content hash covers the files the loader reads (the manifest's sha256 where it lists
+    // them); other files are named in a warning, once.
+    let content_sha256 = match present.then(|| crate::data::content::planned(&m, &root)) {
+        None => None,
+        Some(Ok(p)) => {
+            crate::data::content::warn_once(&m, &root, &p.scan, &p.missing);
+            Some(p.sha256)
+        }
+        Some(Err(e)) => {
+            ctx.error(&key, e.to_string());
+            None
+        }
     };
     Some(DatasetSpec::Real(RealSpec {
         manifest: m,
