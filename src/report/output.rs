@@ -108,10 +108,6 @@ impl OutDir {
         Ok(OutDir { dir: dir.to_path_buf(), previous })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
     /// Records `written` (paths relative to the folder) in the manifest, then removes the files
     /// of the earlier report that were not written again, unless changed since.
     pub fn finish(self, written: &[String]) -> Result<Cleanup, ReportError> {
