@@ -129,9 +129,8 @@ impl OutDir {
                 Ok(m) => m,
                 Err(_) => continue, // gone already
             };
-            let unchanged = meta.is_file()
-                && meta.len() == old.bytes
-                && sha256_file(&path).is_ok_and(|(_, sha)| sha == old.sha256);
+            let unchanged =
+                meta.is_file() && meta.len() == old.bytes && sha256_file(&path).is_ok_and(|(_, sha)| sha == old.sha256);
             if unchanged {
                 fs::remove_file(&path).map_err(|e| ReportError::write(&path, e))?;
                 cleanup.removed.push(path);

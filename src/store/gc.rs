@@ -217,17 +217,15 @@ mod tests {
         let keep: HashSet<String> = [format!("evaluate/{}", JobHash([3; 32]).short())].into();
         let plan = plan_gc(&store, &keep).unwrap();
         assert_eq!(plan.kept, 3);
-        assert_eq!(plan.remove.iter().map(|c| c.dir.clone()).collect::<Vec<_>>(), [other.clone()]);
-        assert_eq!(plan.running, [busy.clone()]);
+        assert_eq!(plan.remove.iter().map(|c| c.dir.clone()).collect::<Vec<_>>(), std::slice::from_ref(&other));
+        assert_eq!(plan.running, std::slice::from_ref(&busy));
         // A candidate locked meanwhile is skipped, not removed.
-        let all: Vec<Candidate> = [&other, &busy]
-            .iter()
-            .map(|d| Candidate { kind: JobKind::Train, dir: (*d).clone(), bytes: 0 })
-            .collect();
+        let all: Vec<Candidate> =
+            [&other, &busy].iter().map(|d| Candidate { kind: JobKind::Train, dir: (*d).clone(), bytes: 0 }).collect();
         let _g = GcLock::exclusive(&store).unwrap();
         let r = run_gc(&store, &all, &keep).unwrap();
-        assert_eq!(r.removed, [other.clone()]);
-        assert_eq!(r.skipped_running, [busy.clone()]);
+        assert_eq!(r.removed, std::slice::from_ref(&other));
+        assert_eq!(r.skipped_running, std::slice::from_ref(&busy));
         assert!(!other.exists() && busy.exists() && prep.exists() && train.exists() && eval.exists());
         drop(held);
     }

@@ -17,8 +17,10 @@ fn other_pipeline(dir: &Path) -> PathBuf {
 }
 
 fn all_entries(store: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        ["prepare", "train", "distill-targets", "evaluate", "saliency"].iter().flat_map(|k| entries(store, k)).collect();
+    let mut v: Vec<PathBuf> = ["prepare", "train", "distill-targets", "evaluate", "saliency"]
+        .iter()
+        .flat_map(|k| entries(store, k))
+        .collect();
     v.sort();
     v
 }
@@ -65,7 +67,10 @@ fn gc_of_one_pipeline_keeps_what_other_runs_recorded_and_asks_before_removing() 
     assert!(listing.status.success(), "{l}");
     assert!(l.contains("ROOT") && l.contains("JOBS"), "{l}");
     let tiny_line = l.lines().find(|x| x.split_whitespace().nth(1) == Some("tiny")).unwrap();
-    assert!(tiny_line.contains(" 8 ") && tiny_line.contains("examples/tiny.yaml") && tiny_line.contains(" run "), "{l}");
+    assert!(
+        tiny_line.contains(" 8 ") && tiny_line.contains("examples/tiny.yaml") && tiny_line.contains(" run "),
+        "{l}"
+    );
     let other_line = l.lines().find(|x| x.split_whitespace().nth(1) == Some("other")).unwrap();
     assert!(other_line.contains(" 3 ") && other_line.contains("other.yaml"), "{l}");
 
@@ -196,7 +201,8 @@ fn a_damaged_root_stops_gc_naming_the_file() {
     assert!(good.contains("\"format_version\": 1"), "{good}");
     for bad in [good[..good.len() / 2].to_string(), good.replace("\"format_version\": 1", "\"format_version\": 7")] {
         fs::write(&path, bad).unwrap();
-        for args in [&["gc", "--dry-run", "--force"][..], &["gc", "--yes", "--force"][..], &["gc", "--list-roots"][..]] {
+        for args in [&["gc", "--dry-run", "--force"][..], &["gc", "--yes", "--force"][..], &["gc", "--list-roots"][..]]
+        {
             let o = run(&[&["--store", &s][..], args].concat());
             assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
             assert!(text(&o).contains(&path.display().to_string()), "{}", text(&o));

@@ -31,7 +31,14 @@ fn report_out_deletes_only_files_it_wrote() {
     // The user's own files beside the report, in its folders too.
     fs::create_dir_all(out.join("charts")).unwrap();
     fs::create_dir_all(out.join("images")).unwrap();
-    let mine = ["tables/mine.csv", "tables/mine.parquet", "charts/mine.png", "charts/mine.svg", "images/mine.png", "notes.txt"];
+    let mine = [
+        "tables/mine.csv",
+        "tables/mine.parquet",
+        "charts/mine.png",
+        "charts/mine.svg",
+        "images/mine.png",
+        "notes.txt",
+    ];
     for f in mine {
         fs::write(out.join(f), f).unwrap();
     }
