@@ -229,4 +229,23 @@ mod tests {
         assert!(!other.exists() && busy.exists() && prep.exists() && train.exists() && eval.exists());
         drop(held);
     }
+
+    #[test]
+    fn recording_a_root_waits_while_gc_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let gc = GcLock::exclusive(&store).unwrap();
+        let other = store.clone();
+        let waiter = std::thread::spawn(move || {
+            let t0 = std::time::Instant::now();
+            let _shared = GcLock::shared(&other).unwrap();
+            t0.elapsed()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(gc);
+        assert!(waiter.join().unwrap() >= std::time::Duration::from_millis(250));
+        // Shared holders do not exclude each other.
+        let _a = GcLock::shared(&store).unwrap();
+        let _b = GcLock::shared(&store).unwrap();
+    }
 }
