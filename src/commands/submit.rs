@@ -51,6 +51,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
         // Reach Slurm before writing anything: when it is down, the store stays untouched.
         crate::slurm::ctl::squeue().map_err(|e| Error::Slurm(e.to_string()))?;
         store.init()?;
+        super::gc::record_root(&store, args, &pipeline, &full, &missing, "submit")?;
         for e in &pipeline.experiments {
             if let Some(w) = &e.init {
                 store.import_blob(&w.path, &w.sha256)?;
