@@ -262,3 +262,53 @@ fn store_paths_slurm_cannot_express_are_refused() {
         assert!(!text(&o).lines().any(|l| l.starts_with("#SBATCH")), "{}", text(&o));
     }
 }
+
+#[test]
+fn real_slurm_runs_tasks_of_a_store_with_an_awkward_path() {
+    let slurm = LocalSlurm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("st ore 'q' \"d\" $HOME %A %% #c");
+    let records = dir.path().join("records");
+    fs::create_dir_all(&records).unwrap();
+    let bin_dir = dir.path().join("b in'$(x)%j");
+    fs::create_dir_all(&bin_dir).unwrap();
+    let exe = bin_dir.join("rec ord");
+    // Stands in for the program on the node: records its arguments, succeeds.
+    let script = format!(
+        "#!/bin/bash\nprintf '%s\\0' \"$@\" > '{}'/\"$SLURM_ARRAY_JOB_ID\"_\"$SLURM_ARRAY_TASK_ID\"\necho ran\n",
+        records.display()
+    );
+    fs::write(&exe, script).unwrap();
+    let mut perm = fs::metadata(&exe).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    fs::set_permissions(&exe, perm).unwrap();
+    let p = dir.path().join("p.yaml");
+    fs::write(&p, GOOD).unwrap();
+    let o = slurm
+        .bin()
+        .args(["--store", store.to_str().unwrap(), "submit", p.to_str().unwrap(), "--exe", exe.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(slurm.wait_idle(120), "the tasks did not finish");
+
+    // Every task ran with the store path as one argument, and logged where its record says.
+    let mut seen = 0;
+    for kind in ["prepare", "train", "evaluate", "saliency"] {
+        for e in entries(&store, kind) {
+            let rec: serde_json::Value = serde_json::from_slice(&fs::read(e.join("slurm.json")).unwrap()).unwrap();
+            let log = PathBuf::from(rec["log"].as_str().unwrap());
+            assert!(log.starts_with(&store), "{}", log.display());
+            let logged = fs::read_to_string(&log).unwrap_or_else(|err| panic!("{}: {err}", log.display()));
+            assert!(logged.contains("ran"), "{logged}");
+            let task = format!("{}_{}", rec["array_job"].as_str().unwrap(), rec["task"]);
+            let args = fs::read(records.join(&task)).unwrap();
+            let args: Vec<String> =
+                args.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            assert_eq!(args[1], store.to_string_lossy(), "{args:?}");
+            assert!(args.last().unwrap().starts_with(&format!("{kind}/")), "{args:?}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 4, "prepare, train, evaluate, saliency");
+}
