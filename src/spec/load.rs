@@ -70,11 +70,8 @@ pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 /// regular file; the check is on the opened file, so a swap after it cannot slip through.
 pub fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), SmallFileError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(SmallFileError::Io)?;
+    let f =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(SmallFileError::Io)?;
     let meta = f.metadata().map_err(SmallFileError::Io)?;
     if !meta.is_file() {
         return Err(SmallFileError::Unusable(format!("it must be a regular file, not {}", file_kind(&meta))));
@@ -112,8 +109,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
         message,
     };
 
-    let map = SourceMap::parse(text)
-        .map_err(|e| invalid(vec![at(Some(e.pos), "", e.message)]))?;
+    let map = SourceMap::parse(text).map_err(|e| invalid(vec![at(Some(e.pos), "", e.message)]))?;
     let mut doc: Value = serde_yaml::from_str(text).map_err(|e| {
         let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
         invalid(vec![at(pos, "", format!("invalid YAML: {e}"))])

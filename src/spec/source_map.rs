@@ -43,10 +43,9 @@ impl SourceMap {
             if ev == Event::StreamEnd {
                 break;
             }
-            limits.on_event(&ev).map_err(|message| SyntaxError {
-                pos: Pos { line: mark.line(), col: mark.col() + 1 },
-                message,
-            })?;
+            limits
+                .on_event(&ev)
+                .map_err(|message| SyntaxError { pos: Pos { line: mark.line(), col: mark.col() + 1 }, message })?;
             builder.on_event(ev, mark);
         }
         if let Some((path, pos)) = builder.duplicate {

@@ -123,7 +123,9 @@ impl Store {
         };
         match copied {
             Err(e) => return fail(StoreError::io(path, e)),
-            Ok(h) if h != sha256 => return fail(StoreError::format(path, "the file changed since the pipeline was read")),
+            Ok(h) if h != sha256 => {
+                return fail(StoreError::format(path, "the file changed since the pipeline was read"))
+            }
             Ok(_) => {}
         }
         if let Err(e) = fs::rename(&tmp, &dest) {

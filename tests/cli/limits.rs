@@ -30,6 +30,7 @@ fn rss_anon_mb(pid: libc::pid_t) -> Option<f64> {
 
 /// Runs the binary with `args`, killing it after `limit`; its data segment is capped at 2 GiB so
 /// that a regression cannot take the machine's memory. Wall time and max RSS come from `wait4`.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also gives its resource usage
 fn measured(args: &[&str], limit: Duration) -> Measured {
     let mut cmd = bin();
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -76,11 +77,8 @@ fn measured(args: &[&str], limit: Duration) -> Measured {
         std::thread::sleep(Duration::from_millis(2));
     }
     let secs = t.elapsed().as_secs_f64();
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&so.join().unwrap()),
-        String::from_utf8_lossy(&se.join().unwrap())
-    );
+    let out =
+        format!("{}{}", String::from_utf8_lossy(&so.join().unwrap()), String::from_utf8_lossy(&se.join().unwrap()));
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     Measured { code, out, secs, max_rss_mb: usage.ru_maxrss as f64 / 1024.0, max_anon_mb, killed }
 }
@@ -157,7 +155,10 @@ fn yaml_alias_bombs_are_refused_before_expansion() {
     let ok = write(
         dir.path(),
         "ok.yaml",
-        &GOOD.replace("    lr: 0.01\n", "    lr: &lr [0.01, 0.02]\n  m2:\n    arch: deep-emotion\n    datasets: d\n    epochs: 1\n    lr: *lr\n"),
+        &GOOD.replace(
+            "    lr: 0.01\n",
+            "    lr: &lr [0.01, 0.02]\n  m2:\n    arch: deep-emotion\n    datasets: d\n    epochs: 1\n    lr: *lr\n",
+        ),
     );
     let o = run(&["--store", &s, "plan", ok.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));

@@ -303,8 +303,11 @@ fn real_slurm_runs_tasks_of_a_store_with_an_awkward_path() {
             assert!(logged.contains("ran"), "{logged}");
             let task = format!("{}_{}", rec["array_job"].as_str().unwrap(), rec["task"]);
             let args = fs::read(records.join(&task)).unwrap();
-            let args: Vec<String> =
-                args.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let args: Vec<String> = args
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
             assert_eq!(args[1], store.to_string_lossy(), "{args:?}");
             assert!(args.last().unwrap().starts_with(&format!("{kind}/")), "{args:?}");
             seen += 1;
