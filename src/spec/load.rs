@@ -146,6 +146,21 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
             "`profiles` is a mapping from profile names to overlays".into(),
         )),
     }
+    // Every profile is compiled on a copy of the document: bound that work like the document.
+    let copies = profiles.len() as u64 + 1;
+    if copies.saturating_mul(map.nodes()) > super::source_map::MAX_NODES {
+        diags.push(at(
+            map.get("profiles"),
+            "profiles",
+            format!(
+                "{} profiles of a document of {} values: each profile is checked on its own copy, \
+                 and together they exceed {} values (input limit)",
+                profiles.len(),
+                map.nodes(),
+                super::source_map::MAX_NODES
+            ),
+        ));
+    }
     if !diags.is_empty() {
         return Err(invalid(diags));
     }

@@ -16,6 +16,8 @@ pub struct Pos {
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     positions: HashMap<String, Pos>,
+    /// Nodes of the document with every alias expanded.
+    nodes: u64,
 }
 
 /// A YAML syntax error with its position.
@@ -51,7 +53,7 @@ impl SourceMap {
         if let Some((path, pos)) = builder.duplicate {
             return Err(SyntaxError { pos, message: format!("invalid YAML: duplicate key `{path}`") });
         }
-        Ok(SourceMap { positions: builder.positions })
+        Ok(SourceMap { positions: builder.positions, nodes: limits.nodes })
     }
 
     /// The position of `path`, or of its nearest ancestor that has one.
@@ -63,6 +65,11 @@ impl SourceMap {
             }
             p = parent(p)?;
         }
+    }
+
+    /// How many nodes the document has once its aliases are expanded.
+    pub fn nodes(&self) -> u64 {
+        self.nodes
     }
 
     /// The position of exactly `path`.

@@ -12,6 +12,8 @@ struct Measured {
     code: Option<i32>,
     out: String,
     secs: f64,
+    /// User and system CPU time (`ru_utime + ru_stime`): the work done, whatever the load.
+    cpu_secs: f64,
     /// Peak resident memory (`ru_maxrss`), shared library pages included.
     max_rss_mb: f64,
     /// Peak anonymous resident memory (`RssAnon` of /proc/PID/status, sampled every 2 ms): the
@@ -80,29 +82,66 @@ fn measured(args: &[&str], limit: Duration) -> Measured {
     let out =
         format!("{}{}", String::from_utf8_lossy(&so.join().unwrap()), String::from_utf8_lossy(&se.join().unwrap()));
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Measured { code, out, secs, max_rss_mb: usage.ru_maxrss as f64 / 1024.0, max_anon_mb, killed }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu_secs = tv(usage.ru_utime) + tv(usage.ru_stime);
+    Measured { code, out, secs, cpu_secs, max_rss_mb: usage.ru_maxrss as f64 / 1024.0, max_anon_mb, killed }
 }
 
-/// The program's own start-up, measured beside each case: LibTorch's and CUDA's libraries are
-/// loaded and initialised before `main` (0.5 to 1 s and about 480 MB of peak RSS, mostly shared
-/// library pages, on the development machine).
-fn startup() -> Measured {
-    let m = measured(&["--help"], Duration::from_secs(30));
-    assert_eq!(m.code, Some(0), "{}", m.out);
-    m
+/// The program's own start-up: LibTorch's and CUDA's libraries are loaded and initialised before
+/// `main` (0.4 to 1 s on the shared development machine, about 470 MB of peak RSS, mostly library
+/// pages, and 180 MB of anonymous memory). The fastest of three `--help` runs.
+fn startup() -> &'static Measured {
+    static BASE: std::sync::OnceLock<Measured> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let runs: Vec<Measured> = (0..3).map(|_| measured(&["--help"], Duration::from_secs(30))).collect();
+        for m in &runs {
+            assert_eq!(m.code, Some(0), "{}", m.out);
+        }
+        let mut runs = runs.into_iter();
+        let first = runs.next().unwrap();
+        runs.fold(first, |best, m| Measured {
+            secs: best.secs.min(m.secs),
+            cpu_secs: best.cpu_secs.min(m.cpu_secs),
+            ..best
+        })
+    })
+}
+
+/// The faster of two runs (the machine is shared; a refusal is deterministic), unless the first
+/// was killed at the time limit.
+fn measured_best(args: &[&str], limit: Duration) -> Measured {
+    let first = measured(args, limit);
+    if first.killed {
+        return first;
+    }
+    let second = measured(args, limit);
+    if second.secs < first.secs {
+        second
+    } else {
+        first
+    }
 }
 
 /// Asserts a clear refusal: exit 2, naming `expect` (file:line:col, key), within 1 s and 200 MB
-/// beyond the program's start-up (`--help` already allocates about 180 MB of anonymous memory
-/// while CUDA's libraries initialise; the peak RSS is reached then too, so the anonymous peak is
-/// what shows an input's cost).
+/// beyond the program's start-up. Time is CPU time (user + system), which other tests running at
+/// once do not inflate; the wall time must stay within 2 s of start-up (a blocked read uses no
+/// CPU). Memory is the anonymous peak: the peak RSS is reached while CUDA's libraries load.
 fn refused_fast(what: &str, m: &Measured, expect: &[&str]) {
     let base = startup();
-    let secs = m.secs - base.secs;
+    let (cpu, wall, anon) = (m.cpu_secs - base.cpu_secs, m.secs - base.secs, m.max_anon_mb - base.max_anon_mb);
     eprintln!(
-        "{what}: exit {:?} in {:.3} s, peak RSS {:.1} MB, peak anonymous RSS {:.1} MB; \
-         `--help`: {:.3} s, {:.1} MB, {:.1} MB; the input took {secs:.3} s",
-        m.code, m.secs, m.max_rss_mb, m.max_anon_mb, base.secs, base.max_rss_mb, base.max_anon_mb
+        "{what}: exit {:?} in {:.3} s wall, {:.3} s CPU, peak RSS {:.1} MB, peak anonymous RSS {:.1} MB; \
+         `--help`: {:.3} s, {:.3} s, {:.1} MB, {:.1} MB; the input added {cpu:.3} s CPU, {wall:.3} s wall, \
+         {anon:.1} MB",
+        m.code,
+        m.secs,
+        m.cpu_secs,
+        m.max_rss_mb,
+        m.max_anon_mb,
+        base.secs,
+        base.cpu_secs,
+        base.max_rss_mb,
+        base.max_anon_mb
     );
     assert!(!m.killed, "{what}: still running after the time limit; killed. {}", m.out);
     assert_eq!(m.code, Some(2), "{what}: {}", m.out);
@@ -110,8 +149,8 @@ fn refused_fast(what: &str, m: &Measured, expect: &[&str]) {
     for e in expect {
         assert!(m.out.contains(e), "{what}: expected `{e}` in: {}", m.out);
     }
-    assert!(secs < 1.0, "{what}: took {secs:.3} s more than start-up");
-    let anon = m.max_anon_mb - base.max_anon_mb;
+    assert!(cpu < 1.0, "{what}: took {cpu:.3} s of CPU more than start-up");
+    assert!(wall < 2.0, "{what}: took {wall:.3} s more than start-up");
     assert!(anon < 200.0, "{what}: allocated {anon:.1} MB more than start-up");
     assert!(m.max_rss_mb < base.max_rss_mb + 200.0, "{what}: peak RSS {:.1} MB", m.max_rss_mb);
 }
@@ -132,7 +171,7 @@ fn yaml_alias_bombs_are_refused_before_expansion() {
     let zeros = vec!["0"; 4000].join(",");
     let refs = vec!["*z"; 4000].join(",");
     let wide = write(dir.path(), "wide.yaml", &format!("{GOOD}description: &z [{zeros}]\nbomb: [{refs}]\n"));
-    let m = measured(&["--store", &s, "plan", wide.to_str().unwrap()], Duration::from_secs(20));
+    let m = measured_best(&["--store", &s, "plan", wide.to_str().unwrap()], Duration::from_secs(20));
     refused_fast("wide alias bomb", &m, &["wide.yaml:16:", "alias"]);
 
     // Billion laughs: nine levels of ten references.
@@ -142,14 +181,22 @@ fn yaml_alias_bombs_are_refused_before_expansion() {
         laughs.push_str(&format!("a{i}: &a{i} [{r}]\n"));
     }
     let deep = write(dir.path(), "deep.yaml", &format!("{GOOD}{laughs}"));
-    let m = measured(&["--store", &s, "plan", deep.to_str().unwrap()], Duration::from_secs(20));
+    let m = measured_best(&["--store", &s, "plan", deep.to_str().unwrap()], Duration::from_secs(20));
     refused_fast("nested alias bomb", &m, &["deep.yaml:", "alias"]);
 
     // Through `--set`.
     let set = format!("description=[&z [{zeros}], {refs}]");
     let t = tiny();
-    let m = measured(&["--store", &s, "plan", t.to_str().unwrap(), "--set", &set], Duration::from_secs(20));
+    let m = measured_best(&["--store", &s, "plan", t.to_str().unwrap(), "--set", &set], Duration::from_secs(20));
     refused_fast("alias bomb in --set", &m, &["--set `description=", "alias"]);
+
+    // Every profile is checked on its own copy: many profiles of a large document are bounded too.
+    let many: String = (0..5000).map(|i| format!("  p{i}: {{}}\n")).collect();
+    let seeds = (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let doc = format!("{}profiles:\n{many}", GOOD.replace("seeds: [1]", &format!("seeds: [{seeds}]")));
+    let profiles = write(dir.path(), "profiles.yaml", &doc);
+    let m = measured_best(&["--store", &s, "plan", profiles.to_str().unwrap()], Duration::from_secs(60));
+    refused_fast("5,000 profiles", &m, &["profiles.yaml:15:1", "key `profiles`", "input limit"]);
 
     // Ordinary anchors still work.
     let ok = write(
@@ -181,7 +228,7 @@ fn oversized_plans_are_refused_from_the_axis_lengths() {
         ),
     );
     let p = write(dir.path(), "big.yaml", &big);
-    let m = measured(&["--store", &s, "plan", p.to_str().unwrap()], Duration::from_secs(20));
+    let m = measured_best(&["--store", &s, "plan", p.to_str().unwrap()], Duration::from_secs(20));
     refused_fast("three 200-value axes", &m, &["big.yaml:10:3", "models.m", "8000000", "max_jobs"]);
 
     // `max_jobs` is a setting like any other.
@@ -205,14 +252,14 @@ fn oversized_plans_are_refused_from_the_axis_lengths() {
 fn pipeline_files_must_be_small_regular_files() {
     let dir = tempfile::tempdir().unwrap();
     let s = store_arg(&dir.path().join("store"));
-    let m = measured(&["--store", &s, "plan", "/dev/zero"], Duration::from_secs(10));
+    let m = measured_best(&["--store", &s, "plan", "/dev/zero"], Duration::from_secs(10));
     refused_fast("/dev/zero as the pipeline", &m, &["/dev/zero", "regular file"]);
     let fifo = dir.path().join("fifo.yaml");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let m = measured(&["--store", &s, "plan", fifo.to_str().unwrap()], Duration::from_secs(10));
+    let m = measured_best(&["--store", &s, "plan", fifo.to_str().unwrap()], Duration::from_secs(10));
     refused_fast("a FIFO as the pipeline", &m, &["fifo.yaml", "regular file"]);
     let huge = write(dir.path(), "huge.yaml", &format!("{GOOD}description: \"{}\"\n", "x".repeat(2 << 20)));
-    let m = measured(&["--store", &s, "plan", huge.to_str().unwrap()], Duration::from_secs(10));
+    let m = measured_best(&["--store", &s, "plan", huge.to_str().unwrap()], Duration::from_secs(10));
     refused_fast("a 2 MiB pipeline", &m, &["huge.yaml", "MiB"]);
 }
 
@@ -226,7 +273,7 @@ fn weights_must_be_regular_files() {
     let with = |w: &str| GOOD.replace("    lr: 0.01\n", &format!("    lr: 0.01\n    weights: {w}\n"));
     for (name, w) in [("fifo", "w.fifo"), ("zero", "/dev/zero"), ("dir", ".")] {
         let p = write(dir.path(), &format!("{name}.yaml"), &with(w));
-        let m = measured(&["--store", &s, "plan", p.to_str().unwrap()], Duration::from_secs(10));
+        let m = measured_best(&["--store", &s, "plan", p.to_str().unwrap()], Duration::from_secs(10));
         refused_fast(&format!("weights: {w}"), &m, &[&format!("{name}.yaml:15:5"), "models.m.weights", "regular file"]);
     }
     assert!(!store.exists());
