@@ -194,6 +194,18 @@ fn a_run_waiting_for_another_runs_lock_stops_on_ctrl_c() {
     assert_eq!(count(&out, "failed"), Some(0), "{out}");
     assert_eq!(count(&out, "interrupted"), Some(1), "{out}");
     assert!(!de_train().unwrap().join("failed.json").exists());
+    // A SIGTERM to a waiting run alone (not its group) stops it as promptly: it tells its job.
+    let mut third = bin();
+    third.args(["--store", &store_arg(&store), "-v", "run", tiny().to_str().unwrap()]).args(long);
+    let third = Group::spawn(third);
+    assert!(wait_for(|| third.output().contains("waiting for another run"), 120), "{}", third.output());
+    let t = Instant::now();
+    // SAFETY: kill(2) on the process this test started.
+    assert_eq!(unsafe { libc::kill(third.child.id() as i32, libc::SIGTERM) }, 0);
+    let (code, out) = third.wait(60);
+    assert!(t.elapsed() < Duration::from_secs(15), "took {:?} to stop", t.elapsed());
+    assert_eq!(code, Some(130), "{out}");
+    assert_eq!(count(&out, "interrupted"), Some(1), "{out}");
     // The first run trains on, unaffected, and stops cleanly on its own Ctrl-C.
     assert!(!first.output().contains("FAILED"), "{}", first.output());
     first.signal_group(libc::SIGINT);
