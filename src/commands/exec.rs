@@ -32,7 +32,7 @@ pub fn exec_cmd(
         let _ = stdout.flush();
     });
     if let Some(retries) = requeue {
-        if let Ok(job) = std::env::var("SLURM_JOB_ID") {
+        if let Some(job) = crate::slurm::ctl::this_task() {
             match requeue_decision(&report, retries) {
                 Decision::Requeue(why) => match crate::slurm::ctl::requeue(&job) {
                     Ok(()) => tracing::warn!("{id}: {why}: requeued Slurm job {job}"),

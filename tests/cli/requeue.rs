@@ -69,12 +69,26 @@ fn a_crash_after_a_failed_attempt_is_reported_with_its_own_message() {
     assert!(rec["message"].as_str().unwrap().contains("killed by a signal"), "{rec}");
 }
 
+/// The failure records of a store's prepare entries (`Null` where there is none).
+fn prepare_failures(store: &Path) -> Vec<serde_json::Value> {
+    entries(store, "prepare")
+        .iter()
+        .map(|e| {
+            fs::read_to_string(e.join("failed.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(serde_json::Value::Null)
+        })
+        .collect()
+}
+
 #[test]
 fn slurm_requeues_a_failing_task_only_while_retries_are_left() {
     let slurm = LocalSlurm::start();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    // `cuda:9` fails before any training (device error) on a machine with fewer than 10 GPUs.
+    // `cuda:9` fails before any training (a device error) on a machine with fewer than 10 GPUs;
+    // one retry is allowed.
     let o = slurm
         .bin()
         .args(["--store", &store_arg(&store), "submit", tiny().to_str().unwrap(), "--device", "cuda:9"])
@@ -82,20 +96,37 @@ fn slurm_requeues_a_failing_task_only_while_retries_are_left() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    // Attempt 1 fails and is requeued; attempt 2 fails, retries are spent: no requeue, and the
-    // tasks that need it are cancelled. Unbounded, the queue would never drain.
-    let drained = slurm.wait_idle(180);
-    let prepare = entries(&store, "prepare");
-    assert_eq!(prepare.len(), 1);
-    let log = fs::read_to_string(prepare[0].join("log.txt")).unwrap_or_default();
+    let attempts = |n: u64| {
+        let f = prepare_failures(&store);
+        !f.is_empty() && f.iter().all(|r| r["attempts"] == n)
+    };
+    // Attempt 1 of each prepare task fails, is recorded, and the task (alone) is requeued.
+    assert!(wait_for(|| attempts(1), 60), "failures not recorded: {:?}", prepare_failures(&store));
+    let pending = || {
+        let o = slurm.cmd("squeue").args(["-h", "-r", "-t", "PD", "-n", "fer-prepare", "-o", "%i %r"]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let tasks = entries(&store, "prepare").len();
+    assert!(wait_for(|| pending().len() == tasks, 30), "each failed task is requeued: {:?}", pending());
+    // Slurm holds a requeued task for two minutes; let it start now.
+    for line in pending() {
+        let id = line.split(' ').next().unwrap().to_string();
+        let o = slurm.cmd("scontrol").args(["update", &format!("JobId={id}"), "StartTime=now"]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // Attempt 2 fails too: retries are spent, no requeue, the tasks that need it are cancelled.
+    // Unbounded, the queue would never drain.
+    let drained = slurm.wait_idle(90);
     if !drained {
         let _ = slurm.cmd("scancel").args(["-u", "root"]).output();
     }
-    assert!(drained, "the failing task kept being requeued:\n{log}");
-    let rec: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(prepare[0].join("failed.json")).unwrap()).unwrap();
-    assert_eq!(rec["attempts"], 2, "{rec}\n{log}");
-    assert!(rec["message"].as_str().unwrap().contains("cuda:9"), "{rec}");
-    assert_eq!(log.matches("failed: ").count(), 2, "{log}");
-    assert!(!prepare[0].join("done").exists());
+    let failures = prepare_failures(&store);
+    assert!(drained, "the failing tasks kept being requeued: {failures:?}");
+    for (e, rec) in entries(&store, "prepare").iter().zip(&failures) {
+        let log = fs::read_to_string(e.join("log.txt")).unwrap_or_default();
+        assert_eq!(rec["attempts"], 2, "{rec}\n{log}");
+        assert!(rec["message"].as_str().unwrap().to_lowercase().contains("cuda"), "{rec}");
+        assert_eq!(log.matches("failed: ").count(), 2, "{log}");
+        assert!(!e.join("done").exists());
+    }
 }
