@@ -330,7 +330,14 @@ fn spawn(
         let code = child.wait().ok().and_then(|s| s.code());
         let _ = tx.send(Msg::Exit(index, code));
     });
-    Ok(Running { child_pid: pid, signalled: false, attempts_before, started: Instant::now(), summary: None, stderr_tail: tail })
+    Ok(Running {
+        child_pid: pid,
+        signalled: false,
+        attempts_before,
+        started: Instant::now(),
+        summary: None,
+        stderr_tail: tail,
+    })
 }
 
 /// The child's own failure record when it wrote one this attempt; otherwise (a crash) a record

@@ -394,6 +394,9 @@ mod tests {
         let mut left: Vec<String> =
             fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         left.sort();
-        assert_eq!(left, vec![format!(".weights.safetensors.tmp-{me}-0"), "log.txt".into(), "weights.safetensors".into()]);
+        assert_eq!(
+            left,
+            vec![format!(".weights.safetensors.tmp-{me}-0"), "log.txt".into(), "weights.safetensors".into()]
+        );
     }
 }

@@ -187,23 +187,21 @@ pub fn train(
         threads: run.threads,
     });
 
-    let save =
-        |model: &Model, adam: &Adam, rows: &[EpochRow], e: u32, b: u32, loss_sum: &Tensor, correct_sum: &Tensor| {
-            let mut tensors: Vec<(String, Tensor)> =
-                model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
-            tensors.extend(adam.state());
-            tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
-            tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
-            Checkpoint {
-                job: run.job,
-                epochs_done: e,
-                batches_done: b,
-                threads: run.threads,
-                rows: rows.to_vec(),
-                tensors,
-            }
+    let save = |model: &Model,
+                adam: &Adam,
+                rows: &[EpochRow],
+                e: u32,
+                b: u32,
+                loss_sum: &Tensor,
+                correct_sum: &Tensor| {
+        let mut tensors: Vec<(String, Tensor)> =
+            model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
+        tensors.extend(adam.state());
+        tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
+        tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
+        Checkpoint { job: run.job, epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
             .write(run.checkpoint)
-        };
+    };
 
     for epoch in start_epoch..epochs {
         let t0 = Instant::now();

@@ -103,7 +103,8 @@ fn slurm_requeues_a_failing_task_only_while_retries_are_left() {
     // Attempt 1 of each prepare task fails, is recorded, and the task (alone) is requeued.
     assert!(wait_for(|| attempts(1), 60), "failures not recorded: {:?}", prepare_failures(&store));
     let pending = || {
-        let o = slurm.cmd("squeue").args(["-h", "-r", "-t", "PD", "-n", "fer-prepare", "-o", "%i %r"]).output().unwrap();
+        let o =
+            slurm.cmd("squeue").args(["-h", "-r", "-t", "PD", "-n", "fer-prepare", "-o", "%i %r"]).output().unwrap();
         String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect::<Vec<_>>()
     };
     let tasks = entries(&store, "prepare").len();

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use super::*;
 
 /// Both models train 6 epochs.
-pub(crate) const SIX_EPOCHS: [&str; 4] = ["--set", "models.deep-emotion.epochs=6", "--set", "models.microexpnet.epochs=6"];
+pub(crate) const SIX_EPOCHS: [&str; 4] =
+    ["--set", "models.deep-emotion.epochs=6", "--set", "models.microexpnet.epochs=6"];
 
 /// A store where tiny ran uninterrupted with [`SIX_EPOCHS`] (made once, shared by tests).
 pub(crate) fn reference() -> &'static Path {
