@@ -24,7 +24,6 @@
 //! the pixel noise, which is drawn per pixel, differs between sizes.
 
 use rayon::prelude::*;
-use std::path::Path;
 
 /// Parameters of the synthetic data set (all resolved values; they are hashed by the caller).
 #[derive(Debug, Clone, PartialEq)]

@@ -22,7 +22,12 @@ fn exe() -> &'static Path {
     EXE.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("fer-pipeline-bin-").tempdir().unwrap().keep();
         let dest = dir.join("fer-pipeline");
-        fs::copy(env!("CARGO_BIN_EXE_fer-pipeline"), &dest).unwrap();
+        // A hard link pins the inode without copying 1.4 GB of debug info per test run (a
+        // rebuild writes a new file); a copy where /tmp is another file system.
+        let src = env!("CARGO_BIN_EXE_fer-pipeline");
+        if fs::hard_link(src, &dest).is_err() {
+            fs::copy(src, &dest).unwrap();
+        }
         dest
     })
 }
