@@ -33,12 +33,12 @@ pub fn exec_cmd(
     });
     if let Some(retries) = requeue {
         if let Some(job) = crate::slurm::ctl::this_task() {
-            match requeue_decision(&report, retries) {
+            match requeue_decision(&report, retries, exec::time_limit_warned()) {
                 Decision::Requeue(why) => match crate::slurm::ctl::requeue(&job) {
                     Ok(()) => tracing::warn!("{id}: {why}: requeued Slurm job {job}"),
                     Err(e) => tracing::error!("{id}: {why}, but {e}"),
                 },
-                Decision::Stay(Some(why)) => tracing::error!("{id}: {why}: not requeued"),
+                Decision::Stay(Some(why)) => tracing::warn!("{id}: {why}: not requeued"),
                 Decision::Stay(None) => {}
             }
         }
@@ -57,13 +57,17 @@ enum Decision {
     Stay(Option<String>),
 }
 
-/// A stopped job runs again (preemption, time limit); a failed one only while its recorded
-/// failed attempts (every failure counts: device, lock, store and job errors alike) do not
-/// exceed `retries`. A failure that could not be recorded is never retried: nothing would
-/// bound the retries.
-fn requeue_decision(report: &ExecReport, retries: u32) -> Decision {
+/// A job stopped by Slurm's warning before the time limit (SIGUSR1) runs again; one stopped by
+/// SIGTERM alone does not (a `scancel` stays cancelled; a preempted task Slurm requeues itself).
+/// A failed one runs again only while its recorded failed attempts (every failure counts:
+/// device, lock, store and job errors alike) do not exceed `retries`. A failure that could not
+/// be recorded is never retried: nothing would bound the retries.
+fn requeue_decision(report: &ExecReport, retries: u32, time_limit_warned: bool) -> Decision {
     match (&report.result, report.attempts) {
-        (Ok(ExecOutcome::Stopped), _) => Decision::Requeue("stopped after a checkpoint".into()),
+        (Ok(ExecOutcome::Stopped), _) if time_limit_warned => {
+            Decision::Requeue("stopped after a checkpoint before the time limit".into())
+        }
+        (Ok(ExecOutcome::Stopped), _) => Decision::Stay(Some("stopped by a signal after a checkpoint".into())),
         (Ok(_), _) => Decision::Stay(None),
         (Err(_), Some(n)) if n <= retries => Decision::Requeue(format!("attempt {n} of {} failed", retries + 1)),
         (Err(_), Some(n)) => {
@@ -84,13 +88,14 @@ mod tests {
 
     #[test]
     fn failures_requeue_only_while_retries_are_left() {
-        assert!(matches!(requeue_decision(&failed(Some(1)), 0), Decision::Stay(Some(_))));
-        assert!(matches!(requeue_decision(&failed(Some(1)), 1), Decision::Requeue(_)));
-        assert!(matches!(requeue_decision(&failed(Some(2)), 1), Decision::Stay(Some(_))));
-        assert!(matches!(requeue_decision(&failed(None), 5), Decision::Stay(Some(_))));
+        assert!(matches!(requeue_decision(&failed(Some(1)), 0, false), Decision::Stay(Some(_))));
+        assert!(matches!(requeue_decision(&failed(Some(1)), 1, false), Decision::Requeue(_)));
+        assert!(matches!(requeue_decision(&failed(Some(2)), 1, true), Decision::Stay(Some(_))));
+        assert!(matches!(requeue_decision(&failed(None), 5, false), Decision::Stay(Some(_))));
         let stopped = ExecReport { result: Ok(ExecOutcome::Stopped), attempts: None };
-        assert!(matches!(requeue_decision(&stopped, 0), Decision::Requeue(_)));
+        assert!(matches!(requeue_decision(&stopped, 0, true), Decision::Requeue(_)));
+        assert!(matches!(requeue_decision(&stopped, 0, false), Decision::Stay(Some(_))), "scancel stays cancelled");
         let done = ExecReport { result: Ok(ExecOutcome::AlreadyDone), attempts: None };
-        assert_eq!(requeue_decision(&done, 3), Decision::Stay(None));
+        assert_eq!(requeue_decision(&done, 3, true), Decision::Stay(None));
     }
 }

@@ -16,6 +16,15 @@ use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 /// Exit code of a process stopped at once by a second Ctrl-C (128 + SIGINT).
 pub const EXIT_HARD_STOP: i32 = 130;
 
+/// Set when SIGUSR1 arrived: Slurm's warning before the time limit (`--signal=B:USR1@90`).
+static TIME_LIMIT_WARNING: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process got SIGUSR1, i.e. a Slurm task nears its time limit and should ask to be
+/// requeued; a SIGTERM alone (scancel, or preemption, which Slurm requeues itself) should not.
+pub fn time_limit_warned() -> bool {
+    TIME_LIMIT_WARNING.load(Ordering::SeqCst)
+}
+
 /// Which process installs the handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopRole {
@@ -45,6 +54,9 @@ pub fn install(role: StopRole) -> Arc<AtomicBool> {
         let strikes = Arc::clone(&strikes);
         let hard = role.hard(sig);
         let action = move || {
+            if sig == SIGUSR1 {
+                TIME_LIMIT_WARNING.store(true, Ordering::SeqCst);
+            }
             if hard && strikes.fetch_add(1, Ordering::SeqCst) > 0 {
                 signal_hook::low_level::exit(EXIT_HARD_STOP);
             }

@@ -114,3 +114,45 @@ fn rows_from_tensor(t: Tensor) -> Vec<EpochRow> {
     let flat: Vec<f64> = Vec::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default();
     flat.chunks(EpochRow::WIDTH).filter(|c| c.len() == EpochRow::WIDTH).map(EpochRow::from_slice).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(job: JobHash) -> Checkpoint {
+        let row = EpochRow { epoch: 1, train_loss: 1.5, train_acc: 0.25, val_loss: 1.75, val_acc: 0.5 };
+        Checkpoint {
+            job,
+            epochs_done: 1,
+            batches_done: 0,
+            threads: 2,
+            rows: vec![row],
+            tensors: vec![("model.w".into(), Tensor::from_slice(&[1.0f32, 2.0]))],
+        }
+    }
+
+    #[test]
+    fn reads_back_only_for_its_own_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        let (mine, other) = (JobHash([1; 32]), JobHash([2; 32]));
+        assert!(Checkpoint::read(&path, &mine).unwrap().is_none());
+        sample(mine).write(&path).unwrap();
+        let ck = Checkpoint::read(&path, &mine).unwrap().unwrap();
+        assert_eq!((ck.epochs_done, ck.batches_done, ck.threads, ck.rows.len()), (1, 0, 2, 1));
+        assert!(ck.get("model.w").is_some());
+        let err = Checkpoint::read(&path, &other).err().unwrap().to_string();
+        assert!(err.contains("belongs to job"), "{err}");
+        // A checkpoint of the first format (no seal, no job) is refused, not trusted.
+        let meta = BTreeMap::from([
+            ("format_version".to_string(), "1".to_string()),
+            ("epochs_done".to_string(), "0".to_string()),
+            ("batches_done".to_string(), "0".to_string()),
+            ("threads".to_string(), "1".to_string()),
+        ]);
+        tensor_file::write(&path, &[("metrics.rows".into(), Tensor::zeros([0, 5], tch::kind::FLOAT_CPU))], &meta)
+            .unwrap();
+        let err = Checkpoint::read(&path, &mine).err().unwrap().to_string();
+        assert!(err.contains("format `1`"), "{err}");
+    }
+}

@@ -131,3 +131,56 @@ fn slurm_requeues_a_failing_task_only_while_retries_are_left() {
         assert!(!e.join("done").exists());
     }
 }
+
+#[test]
+fn slurm_usr1_then_sigterm_checkpoints_and_requeues_only_that_task() {
+    let slurm = LocalSlurm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let long = ["--set", "models.deep-emotion.epochs=500", "--set", "models.microexpnet.epochs=500"];
+    let o = slurm.bin().args(["--store", &store_arg(&store), "submit", tiny().to_str().unwrap()]).args(long).output();
+    let o = o.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // Both training tasks of one array run and have finished an epoch.
+    let training = || {
+        let e = entries(&store, "train");
+        e.len() == 2 && e.iter().all(|e| checkpoint_epochs(e) >= 1)
+    };
+    assert!(wait_for(training, 300), "training did not start");
+    let task_of = |e: &Path| -> (String, u64) {
+        let rec: serde_json::Value = serde_json::from_slice(&fs::read(e.join("slurm.json")).unwrap()).unwrap();
+        (rec["array_job"].as_str().unwrap().to_string(), rec["task"].as_u64().unwrap())
+    };
+    let trains = entries(&store, "train");
+    let (array, _) = task_of(&trains[0]);
+    assert_eq!(task_of(&trains[1]).0, array, "one array");
+    // The array's first task: its bare SLURM_JOB_ID is the array's id.
+    let (first, sibling) = if task_of(&trains[0]).1 == 0 { (&trains[0], &trains[1]) } else { (&trains[1], &trains[0]) };
+    let task = format!("{array}_0");
+    // Slurm's warning before the time limit, then (here at once) the SIGTERM of the limit.
+    for sig in ["USR1", "TERM"] {
+        let o = slurm.cmd("scancel").args([&format!("--signal={sig}"), "--batch", &task]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let state = |id: &str| {
+        let o = slurm.cmd("squeue").args(["-h", "-r", "-j", id, "-o", "%T"]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert!(wait_for(|| state(&task) == "PENDING", 60), "task {task} is `{}`, not requeued", state(&task));
+    let log = fs::read_to_string(first.join("log.txt")).unwrap();
+    assert!(log.contains("stopped by a signal"), "{log}");
+    assert!(!first.join("failed.json").exists(), "{log}");
+    assert!(checkpoint_epochs(first) >= 1);
+    // Its sibling trains on, untouched.
+    let sibling_task = format!("{array}_1");
+    assert_eq!(state(&sibling_task), "RUNNING");
+    let sibling_log = fs::read_to_string(sibling.join("log.txt")).unwrap();
+    assert!(!sibling_log.contains("stopped by a signal"), "{sibling_log}");
+    // scancel (SIGTERM alone) stops the sibling with a checkpoint and it stays cancelled. This
+    // cluster is the test's own: cancel everything.
+    let o = slurm.cmd("scancel").args(["--user", "root"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let drained = slurm.wait_idle(120);
+    let queue = slurm.cmd("squeue").args(["-h", "-r", "-o", "%i %T %r"]).output().unwrap();
+    assert!(drained, "the queue did not drain:\n{}", text(&queue));
+}
