@@ -193,6 +193,11 @@ fn exec_entry(
     };
     *held = Some(lock);
     let log = JobLog::new(entry);
+    // Holding the lock, nobody else writes large files here: temp files are from crashes.
+    let stale = entry.remove_stale_temps();
+    if !stale.is_empty() {
+        log.line(&format!("removed {} temporary file(s) left by an earlier crash: {}", stale.len(), stale.join(", ")));
+    }
     match entry.state() {
         EntryState::Done(_) => return Ok(ExecOutcome::AlreadyDone),
         EntryState::Corrupt(why) => {
@@ -200,11 +205,6 @@ fn exec_entry(
             entry.invalidate()?;
         }
         _ => {}
-    }
-    // Holding the lock, nobody else writes large files here: temp files are from crashes.
-    let stale = entry.remove_stale_temps();
-    if !stale.is_empty() {
-        log.line(&format!("removed {} temporary file(s) left by an earlier crash: {}", stale.len(), stale.join(", ")));
     }
     let dev = device::resolve(opts.device).map_err(ExecError::Device)?;
     device::configure(dev, opts.deterministic);

@@ -118,7 +118,7 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
 /// Warns (log, stderr and the run's display) and removes a checkpoint that cannot be used; the
 /// job then trains from the start.
 fn discard_checkpoint(ctx: &mut JobContext<'_>, path: &std::path::Path, why: &str) {
-    let text = format!("discarding checkpoint ({why}); training from the start");
+    let text = format!("discarding damaged checkpoint ({why}); training from the start");
     ctx.log.warn(&text);
     (ctx.emit)(JobEvent::Warning { text });
     if let Err(e) = ctx.entry.remove(CHECKPOINT_FILE) {

@@ -43,10 +43,10 @@ fn an_edited_or_foreign_checkpoint_is_discarded_and_training_restarts() {
     let again = run_tiny(&store, &SIX_EPOCHS);
     let out = text(&again);
     assert!(again.status.success(), "a bad checkpoint must not fail the job:\n{out}");
-    assert!(out.contains("warning: ") && out.contains("discarding checkpoint"), "{out}");
+    assert!(out.contains("warning: ") && out.contains("discarding damaged checkpoint"), "{out}");
     for (e, why) in [(&de, "seal"), (&mx, "belongs to job")] {
         let log = fs::read_to_string(e.join("log.txt")).unwrap();
-        assert!(log.contains("warning: discarding checkpoint") && log.contains(why), "{log}");
+        assert!(log.contains("warning: discarding damaged checkpoint") && log.contains(why), "{log}");
         let metrics = fs::read_to_string(e.join("metrics.csv")).unwrap();
         assert_eq!(metrics.lines().count(), 7, "a header and 6 epochs:\n{metrics}");
     }
