@@ -256,3 +256,34 @@ fn a_sigterm_after_slurms_usr1_does_not_fail_the_job() {
     assert!(log.contains("stopped by a signal"), "{log}");
     assert!(checkpoint_epochs(&de) >= resumed_at);
 }
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_the_next_run_still_matches() {
+    let reference = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut cmd = bin();
+    cmd.args(["--store", &store_arg(&store), "run", tiny().to_str().unwrap(), "-j", "2"]).args(SIX_EPOCHS);
+    let run = Group::spawn(cmd);
+    let underway = || entries(&store, "train").iter().any(|e| checkpoint_epochs(e) >= 1);
+    assert!(wait_for(underway, 240), "no epoch finished:\n{}", run.output());
+    run.signal_group(libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(30));
+    let t = Instant::now();
+    run.signal_group(libc::SIGINT);
+    let (code, out) = run.wait(60);
+    assert_eq!(code, Some(130), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
+    // Whatever was being written is whole or absent: the next run resumes or restarts each job
+    // and ends byte-identical to an uninterrupted run, leaving no temp file.
+    let again = run_tiny(&store, &SIX_EPOCHS);
+    assert!(again.status.success(), "{}", text(&again));
+    same_results(&store, reference);
+    for kind in ["prepare", "train", "evaluate", "saliency"] {
+        for e in entries(&store, kind) {
+            for f in fs::read_dir(&e).unwrap().flatten() {
+                assert!(!f.file_name().to_string_lossy().contains(".tmp-"), "{}", e.display());
+            }
+        }
+    }
+}
