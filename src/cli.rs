@@ -132,6 +132,10 @@ pub enum Command {
         /// Check every artifact's sha256, not only its size.
         #[arg(long)]
         full_verify: bool,
+        /// Write into a non-empty folder that holds no earlier report (files it did not write are
+        /// never deleted either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Queue the missing jobs on Slurm as job arrays chained by afterok (returns at once).
     Submit {
@@ -154,14 +158,29 @@ pub enum Command {
         #[arg(long)]
         device: Option<String>,
     },
-    /// Remove store entries that no given pipeline (in any of its profiles) refers to.
+    /// Remove store entries that no recorded root (every `run` and `submit` records one) and no
+    /// given pipeline (in any of its profiles) refers to. Lists them first; asks on a terminal,
+    /// needs `--yes` elsewhere.
     Gc {
-        /// Pipelines whose entries are kept.
-        #[arg(default_value = "pipeline.yaml", value_name = "PIPELINE")]
+        /// Pipelines whose entries are kept too, besides the recorded roots.
+        #[arg(value_name = "PIPELINE")]
         pipelines: Vec<PathBuf>,
         /// List what would be removed, remove nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Remove without asking (required when stdin is not a terminal).
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Collect even when a given pipeline's data set is absent here (its entries are then kept
+        /// only by roots), or when nothing would be kept.
+        #[arg(long)]
+        force: bool,
+        /// List the recorded roots (id, name, profile, jobs, time, file, `--set` values) and exit.
+        #[arg(long, conflicts_with_all = ["forget", "dry_run", "yes", "force"])]
+        list_roots: bool,
+        /// Drop a recorded root (its id, or a unique prefix of 4+ digits); repeatable. Removes no entry.
+        #[arg(long, value_name = "ROOT", conflicts_with_all = ["dry_run", "yes", "force"])]
+        forget: Vec<String>,
     },
     /// Real data sets: check them against their manifests, hash a local copy, prepare them.
     Data {

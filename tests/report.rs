@@ -434,6 +434,92 @@ fn images_of_finished_entries_join_the_gallery_and_bad_ones_are_listed() {
     assert_eq!(check_page(&s.index, &dir.join("profile")).ok, "true");
 }
 
+/// Every file under `dir`, relative, `/`-separated, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for item in fs::read_dir(dir).unwrap().flatten() {
+            let p = item.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, dir, &mut v);
+    v.sort();
+    v
+}
+
+#[test]
+fn the_manifest_lists_every_file_the_report_wrote() {
+    let dir = scratch("manifest");
+    let out = dir.join("reports");
+    let s = write_report(&Store::new(tiny_store()), None, &out, &ReportOptions::default()).unwrap();
+    assert!(s.charts.len() > 3 && s.images > 0, "a full report: {} charts, {} images", s.charts.len(), s.images);
+    let m: serde_json::Value = serde_json::from_slice(&fs::read(out.join(".fer-report.json")).unwrap()).unwrap();
+    assert_eq!(m["format_version"], 1);
+    let mut listed: Vec<String> =
+        m["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
+    listed.sort();
+    let mut on_disk = files_under(&out);
+    on_disk.retain(|f| f != ".fer-report.json");
+    assert_eq!(listed, on_disk, "every file written is recorded, nothing else");
+    for f in m["files"].as_array().unwrap() {
+        let bytes = fs::read(out.join(f["path"].as_str().unwrap())).unwrap();
+        assert_eq!(f["sha256"].as_str().unwrap(), sha256_hex(&bytes));
+        assert_eq!(f["bytes"].as_u64().unwrap(), bytes.len() as u64);
+    }
+}
+
+#[test]
+fn shared_entries_are_labelled_by_the_pipeline_being_reported() {
+    // Pipeline B: tiny.yaml's deep-emotion renamed `beta`, with an extra lr value; its lr=0.005
+    // jobs are the entries tiny.yaml (model `deep-emotion`, no lr axis) already finished.
+    let dir = scratch("relabel");
+    let store_dir = dir.join("store");
+    copy_dir(tiny_store(), &store_dir);
+    let tiny = fs::read_to_string(tiny_yaml()).unwrap();
+    let models = tiny.find("models:").unwrap();
+    let b = format!(
+        "{}models:\n  beta:\n    arch: deep-emotion\n    datasets: tiny\n    epochs: 4\n    lr: [0.005, 0.001]\n    batch_size: 32\n",
+        tiny[..models].replace("name: tiny", "name: relabelled")
+    );
+    let b_yaml = dir.join("b.yaml");
+    fs::write(&b_yaml, b).unwrap();
+    let out = Command::new(exe())
+        .env_remove("FER_STORE")
+        .current_dir(root())
+        .arg("--store")
+        .arg(&store_dir)
+        .args(["run", b_yaml.to_str().unwrap(), "--no-report"])
+        .output()
+        .unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("2 ran, 4 cached"), "train and evaluate of lr=0.001 run, the rest is shared: {log}");
+
+    let plan = fer_pipeline::plan::build(&fer_pipeline::spec::load(&b_yaml, &Overrides::default()).unwrap());
+    let out = dir.join("reports");
+    let s = write_report(&Store::new(&store_dir), Some(&scope_of(&plan)), &out, &ReportOptions::default()).unwrap();
+    assert_eq!(s.evaluations, 2, "{:?}", s.missing);
+    let jobs = read_csv(&out.join("tables/jobs.csv"));
+    assert_eq!(strs(&jobs, "model"), ["beta", "beta"]);
+    let mut settings = strs(&jobs, "setting");
+    settings.sort();
+    assert_eq!(settings, ["lr=0.001", "lr=0.005"]);
+    let summary = read_csv(&out.join("tables/summary.csv"));
+    assert_eq!(strs(&summary, "model"), ["beta", "beta"]);
+    let html = fs::read_to_string(&s.index).unwrap();
+    assert!(!html.contains("deep-emotion on tiny"), "no label of the other pipeline on the page");
+    assert!(html.contains("beta on tiny"), "the saliency map is captioned with this pipeline's name");
+
+    // The store-wide report still shows what each entry's own record says.
+    let all = write_report(&Store::new(&store_dir), None, &dir.join("all"), &ReportOptions::default()).unwrap();
+    assert_eq!(all.evaluations, 3);
+}
+
 /// A deterministic number in 0..1 from a few integers.
 fn noise(parts: &[u64]) -> f64 {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -13,9 +13,10 @@ use crate::store::{write_atomic, write_json, Store};
 pub fn pipeline_text(jobs: usize) -> String {
     let seeds = jobs.div_ceil(4).max(1);
     format!(
-        "version: 1\nname: bench-{jobs}\nseeds: {{seeds}}\nsaliency: {{enabled: false}}\n\
+        "version: 1\nname: bench-{jobs}\nmax_jobs: {}\nseeds: {{seeds}}\nsaliency: {{enabled: false}}\n\
          datasets:\n  d: {{kind: synthetic, subjects: 10, images_per_subject: 14}}\n\
-         models:\n  de: {{arch: deep-emotion, datasets: d, epochs: 1}}\n  me: {{arch: microexpnet, datasets: d, epochs: 1}}\n"
+         models:\n  de: {{arch: deep-emotion, datasets: d, epochs: 1}}\n  me: {{arch: microexpnet, datasets: d, epochs: 1}}\n",
+        jobs.max(1) * 2
     )
     .replace("{seeds}", &format!("[{}]", (0..seeds).map(|s| s.to_string()).collect::<Vec<_>>().join(", ")))
 }

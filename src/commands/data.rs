@@ -3,8 +3,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::data::content;
 use crate::data::location::data_root;
-use crate::data::manifest::{hash_files, replace_files_block, Manifest};
+use crate::data::manifest::{replace_files_block, Manifest};
 use crate::data::verify::verify;
 use crate::error::Error;
 
@@ -47,14 +48,21 @@ pub fn verify_cmd(dir: &Path, names: &[String]) -> Result<String, Error> {
     }
 }
 
-/// `data hash NAME`: writes the sha256 of every file of a local copy into its manifest.
+/// `data hash NAME`: writes the sha256 of every file the loader reads from a local copy into its
+/// manifest (other files are named, not listed).
 pub fn hash_cmd(dir: &Path, name: &str) -> Result<String, Error> {
     let (path, m) = manifests(dir, &[name.to_string()])?.remove(0);
     let root = data_root(&m.name, Some(&m));
-    let files = hash_files(&root).map_err(|e| Error::Data(e.to_string()))?;
+    let scan = content::scan(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
+    let (_, files) = content::on_disk(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Usage(format!("failed to read `{}`: {e}", path.display())))?;
     let new = replace_files_block(&text, &files);
     crate::store::write_atomic(&path, new.as_bytes())?;
-    Ok(format!("wrote {} file hashes of `{}` into `{}`\n", files.len(), root.display(), path.display()))
+    let mut out = String::new();
+    for w in content::warnings(&m, &root, &scan, &[]) {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let _ = writeln!(out, "wrote {} file hashes of `{}` into `{}`", files.len(), root.display(), path.display());
+    Ok(out)
 }

@@ -4,7 +4,7 @@ use super::bench::{bench_cmd, BenchArgs};
 use super::data::{hash_cmd, verify_cmd};
 use super::doctor::doctor_cmd;
 use super::exec::exec_cmd;
-use super::gc::gc_cmd;
+use super::gc::{gc_cmd, GcArgs};
 use super::models::models_cmd;
 use super::plan::{plan_cmd, status_cmd};
 use super::report::report_cmd;
@@ -21,14 +21,14 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
             let report = (!no_report).then_some(report_dir.as_path());
             run_cmd(&cli.store, pipeline, exec, *strict, None, report, v)
         }
-        Command::Report { pipeline, profile, sets, out, full_verify } => {
+        Command::Report { pipeline, profile, sets, out, full_verify, force } => {
             let args = pipeline.as_ref().map(|p| PipelineArgs {
                 pipeline: p.clone(),
                 profile: profile.clone(),
                 sets: sets.clone(),
                 skip_bad: false,
             });
-            report_cmd(&cli.store, args.as_ref(), out, *full_verify)
+            report_cmd(&cli.store, args.as_ref(), out, *full_verify, *force)
         }
         Command::Data { command } => match command {
             DataCommand::Verify { names, manifests } => verify_cmd(manifests, names),
@@ -51,7 +51,17 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
                 device: device.clone(),
             },
         ),
-        Command::Gc { pipelines, dry_run } => gc_cmd(&cli.store, pipelines, *dry_run),
+        Command::Gc { pipelines, dry_run, yes, force, list_roots, forget } => gc_cmd(
+            &cli.store,
+            &GcArgs {
+                pipelines: pipelines.clone(),
+                dry_run: *dry_run,
+                yes: *yes,
+                force: *force,
+                list_roots: *list_roots,
+                forget: forget.clone(),
+            },
+        ),
         Command::Doctor => doctor_cmd(&cli.store),
         Command::Models => Ok(models_cmd()),
         Command::Bench { threads, device, steps, sections, plan_max, out, models, no_reference } => {

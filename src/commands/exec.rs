@@ -23,6 +23,16 @@ pub fn exec_cmd(
     if threads == 0 {
         return Err(Error::Usage("--threads must be at least 1".into()));
     }
+    // `<kind>/<hash16>` or `<hash16>` (hex digits); anything else is bad input, not a failed job.
+    let (kind, hash) = id.split_once('/').map_or((None, id), |(k, h)| (Some(k), h));
+    if kind.is_some_and(|k| crate::plan::JobKind::parse(k).is_none())
+        || hash.len() < 16
+        || !hash.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(Error::Usage(format!(
+            "failed to run `{id}`: not a job id; expected `<kind>/<hash16>` with 16 hex digits (`fer-pipeline plan` lists them)"
+        )));
+    }
     let store = store_for(store_flag, None);
     let stop = exec::install_stop(StopRole::Exec);
     let opts = ExecOptions { device, threads, deterministic };

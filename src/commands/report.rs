@@ -6,20 +6,58 @@ use super::context::{load, store_for};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
 use crate::plan;
-use crate::report::{scope_of, write_report, ReportOptions, ReportSummary, Verify};
+use crate::report::{scope_of, write_report, ReportOptions, ReportSummary, Verify, DEFAULT_REPORT_DIR};
 use crate::store::Store;
 
-/// One line saying where the report is and whether it is partial.
+/// One line saying where the report is and whether it is partial (and a warning per file of an
+/// earlier report that was kept because it changed since).
 pub fn summary_line(s: &ReportSummary) -> String {
     let partial = if s.is_partial() {
         format!("; partial: {} job(s) missing (listed on the page)", s.missing.len())
     } else {
         String::new()
     };
-    format!("report: {} ({} evaluations, {:.1} s{partial})\n", s.index.display(), s.evaluations, s.seconds)
+    let mut out = String::new();
+    for p in &s.cleanup.kept_changed {
+        out.push_str(&format!("warning: kept `{}`: an earlier report wrote it and it changed since\n", p.display()));
+    }
+    out.push_str(&format!(
+        "report: {} ({} evaluations, {:.1} s{partial})\n",
+        s.index.display(),
+        s.evaluations,
+        s.seconds
+    ));
+    out
 }
 
-/// Writes the report of `plan` (or of the whole store) into `out`.
+/// Writes the report of `plan` (or of the whole store) into `out`. The default folder
+/// (`reports/`) is the report's own, so it is written even when it holds other files (such as
+/// its README.md); any other non-empty folder without an earlier report needs `force`.
+pub fn write_with(
+    store: &Store,
+    plan: Option<&plan::Plan>,
+    title: &str,
+    out: &Path,
+    full_verify: bool,
+    force: bool,
+) -> Result<ReportSummary, Error> {
+    let scope = plan.map(scope_of);
+    let opts = ReportOptions {
+        title: title.to_string(),
+        verify: if full_verify { Verify::Hashes } else { Verify::Sizes },
+        force: force || out == Path::new(DEFAULT_REPORT_DIR),
+        ..Default::default()
+    };
+    write_report(store, scope.as_deref(), out, &opts).map_err(|e| {
+        if e.is_refusal() {
+            Error::Usage(e.to_string())
+        } else {
+            Error::Report(e.to_string())
+        }
+    })
+}
+
+/// [`write_with`] without `force` (what `run` writes at its end).
 pub fn write(
     store: &Store,
     plan: Option<&plan::Plan>,
@@ -27,13 +65,7 @@ pub fn write(
     out: &Path,
     full_verify: bool,
 ) -> Result<ReportSummary, Error> {
-    let scope = plan.map(scope_of);
-    let opts = ReportOptions {
-        title: title.to_string(),
-        verify: if full_verify { Verify::Hashes } else { Verify::Sizes },
-        ..Default::default()
-    };
-    write_report(store, scope.as_deref(), out, &opts).map_err(|e| Error::Report(e.to_string()))
+    write_with(store, plan, title, out, full_verify, false)
 }
 
 /// `fer-pipeline report [PIPELINE]`.
@@ -42,6 +74,7 @@ pub fn report_cmd(
     pipeline: Option<&PipelineArgs>,
     out: &Path,
     full_verify: bool,
+    force: bool,
 ) -> Result<String, Error> {
     match pipeline {
         Some(args) => {
@@ -49,13 +82,14 @@ pub fn report_cmd(
             let store = store_for(store_flag, Some(&p));
             store.check()?;
             let plan = plan::build(&p);
-            let s = write(&store, Some(&plan), &format!("{}: fer-pipeline report", p.name), out, full_verify)?;
+            let title = format!("{}: fer-pipeline report", p.name);
+            let s = write_with(&store, Some(&plan), &title, out, full_verify, force)?;
             Ok(summary_line(&s))
         }
         None => {
             let store = store_for(store_flag, None);
             store.check()?;
-            let s = write(&store, None, "fer-pipeline report", out, full_verify)?;
+            let s = write_with(&store, None, "fer-pipeline report", out, full_verify, force)?;
             Ok(summary_line(&s))
         }
     }

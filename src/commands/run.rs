@@ -79,6 +79,7 @@ pub fn run_cmd(
     let plan = plan::retain(&full, |i, j| missing[i].is_none() && only.is_none_or(|k| j.kind() == k));
     let store = store_for(store_flag, Some(&pipeline));
     store.init()?;
+    super::gc::record_root(&store, args, &pipeline, &full, &missing, "run")?;
     for e in &pipeline.experiments {
         if let Some(w) = &e.init {
             store.import_blob(&w.path, &w.sha256)?;

@@ -47,10 +47,22 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
         .or_else(|| pipeline.slurm.device.map(|d| d.to_string()))
         .unwrap_or_else(|| pipeline.device.to_string());
     crate::spec::DeviceRequest::parse(&device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
+    // Everything below is written into sbatch scripts (issue 10, item 6).
+    for (flag, v) in [("partition", &s.partition), ("account", &s.account)] {
+        if let Some(e) = v.as_deref().and_then(|v| crate::spec::check_sbatch_setting(flag, v).err()) {
+            return Err(Error::Usage(format!("--{flag}: {e}")));
+        }
+    }
+    for (what, p) in [("the store path", store.root()), ("the task binary (--exe)", exe.as_path())] {
+        if let Some(why) = slurm::unusable_path(p) {
+            return Err(Error::Usage(format!("failed to write sbatch scripts: {what} {why}")));
+        }
+    }
     if !s.dry_run {
         // Reach Slurm before writing anything: when it is down, the store stays untouched.
         crate::slurm::ctl::squeue().map_err(|e| Error::Slurm(e.to_string()))?;
         store.init()?;
+        super::gc::record_root(&store, args, &pipeline, &full, &missing, "submit")?;
         for e in &pipeline.experiments {
             if let Some(w) = &e.init {
                 store.import_blob(&w.path, &w.sha256)?;

@@ -17,7 +17,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,8 @@ use sha2::{Digest, Sha256};
 use super::decode::CropPolicy;
 use super::error::DataError;
 use super::loaders::{
-    self, ckplus, fer2013, ferg, jaffe, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind, Skipped,
+    self, ckplus, fer2013, ferg, jaffe, open_regular, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind,
+    Skipped, Special, Tree,
 };
 use super::synthetic;
 
@@ -365,15 +366,6 @@ impl Manifest {
         }
         Ok(Loaded { items: out, class_names: m.class_names, skipped })
     }
-
-    /// sha256 over the listed files' paths and hashes: the data set's content hash; `None` unless every
-    /// listed file has a hash (and at least one is listed).
-    pub fn content_hash(&self) -> Option<String> {
-        if self.files.is_empty() || self.files.iter().any(|f| f.sha256.is_none()) {
-            return None;
-        }
-        Some(content_hash(&self.files))
-    }
 }
 
 /// The loader's native class names for these options (`None` for `image-folder`, whose classes are its folders).
@@ -410,9 +402,9 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// sha256 of one file, streamed (lowercase hex).
+/// sha256 of one regular file, streamed (lowercase hex); a FIFO or a device is an error, never read.
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut f = open_regular(path).map_err(|e| DataError::io(path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -429,36 +421,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every file below `root` (sorted `/`-separated relative paths; hidden files and `__MACOSX` skipped),
-/// or `root` itself when it is a file (its name as the path).
-pub fn list_files(root: &Path) -> Result<Vec<String>, DataError> {
+/// Every regular file below `root` (sorted `/`-separated relative paths; hidden files and
+/// `__MACOSX` skipped), or `root` itself when it is a file (its name as the path), and what the walk
+/// skipped: links out of the folder, FIFOs, sockets, devices (see [`Tree`]).
+pub fn list_files(root: &Path) -> Result<(Vec<String>, Vec<Special>), DataError> {
     if root.is_file() {
-        return Ok(vec![root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()]);
+        return Ok((vec![root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()], vec![]));
     }
     if !root.is_dir() {
         return Err(DataError::io(root, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
+    let tree = Tree::new(root);
     let mut out = Vec::new();
-    walk(root, "", 0, &mut out)?;
+    walk(&tree, root, "", 0, &mut out)?;
     out.sort();
-    Ok(out)
+    Ok((out, tree.skipped()))
 }
 
-fn walk(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) -> Result<(), DataError> {
+fn walk(tree: &Tree, dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) -> Result<(), DataError> {
     if depth > 32 {
-        return Err(DataError::layout(dir, "folders nested deeper than 32 levels (a symbolic link loop?)"));
+        return Err(DataError::layout(dir, "folders nested deeper than 32 levels"));
     }
-    let rd = fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
-    for e in rd {
-        let e = e.map_err(|err| DataError::io(dir, err))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "__MACOSX" {
-            continue;
-        }
-        let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-        let path = e.path();
-        if path.is_dir() {
-            walk(&path, &rel, depth + 1, out)?;
+    for e in tree.list(dir)? {
+        let rel = if prefix.is_empty() { e.name.clone() } else { format!("{prefix}/{}", e.name) };
+        if e.is_dir {
+            walk(tree, &e.path, &rel, depth + 1, out)?;
         } else {
             out.push(rel);
         }
@@ -474,10 +461,14 @@ pub fn file_path(root: &Path, rel: &str) -> PathBuf {
     rel.split('/').fold(root.to_path_buf(), |p, c| p.join(c))
 }
 
-/// Hashes every file below `root` in parallel (backs `fer-pipeline data hash <name>`); sorted by path.
-pub fn hash_files(root: &Path) -> Result<Vec<FileHash>, DataError> {
-    let paths = list_files(root)?;
-    paths.into_par_iter().map(|p| Ok(FileHash { sha256: Some(sha256_file(&file_path(root, &p))?), path: p })).collect()
+/// Hashes the files `paths` below `root` in parallel; sorted by path.
+pub fn hash_paths(root: &Path, paths: &[String]) -> Result<Vec<FileHash>, DataError> {
+    let mut v: Vec<FileHash> = paths
+        .par_iter()
+        .map(|p| Ok(FileHash { sha256: Some(sha256_file(&file_path(root, p))?), path: p.clone() }))
+        .collect::<Result<_, DataError>>()?;
+    v.sort();
+    Ok(v)
 }
 
 /// sha256 over `path\0sha256\n` of every file, sorted by path (lowercase hex).

@@ -1,6 +1,7 @@
 //! Data sets: the built-in synthetic common set and prepared tensor files with splits.
 
 pub mod assemble;
+pub mod content;
 pub mod decode;
 pub mod error;
 pub mod loaders;

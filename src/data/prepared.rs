@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use super::assemble::assemble;
+use super::content::{self, first_few};
 use super::error::DataError;
-use super::manifest::{content_hash, hash_files, Protocol};
+use super::manifest::Protocol;
 use super::splits::subject_folds;
 use super::synthetic::{self, SyntheticParams, CLASS_NAMES};
 use crate::rng::{derive, SplitMix64};
@@ -116,12 +117,16 @@ pub fn build(dataset: &DatasetSpec, size: u32) -> Result<(Prepared, Summary), Da
 fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError> {
     let root = r.root();
     let m = &r.manifest;
-    let found = content_hash(&hash_files(&root)?);
+    let (found, files) = content::on_disk(m, &root)?;
     if r.content_sha256.as_deref() != Some(found.as_str()) {
+        let why = content::differences(m, &files);
+        let why = if why.is_empty() { String::new() } else { format!(": {}", first_few(&why)) };
         return Err(DataError::Split(format!(
-            "data set `{}` in `{}` is not the content that was planned (sha256 `{found}`); plan again",
+            "data set `{}` in `{}` is not the content that was planned (sha256 `{found}`){why}; plan again, \
+             and see `fer-pipeline data verify {}`",
             m.name,
-            root.display()
+            root.display(),
+            m.name
         )));
     }
     let k = match m.protocol {

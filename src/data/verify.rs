@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::loaders::{self, SkipKind, Skipped};
-use super::manifest::{file_path, list_files, sha256_file, Manifest, Protocol};
+use super::content::{first_few, name_list, scan};
+use super::loaders::{self, SkipKind, Skipped, Special};
+use super::manifest::{file_path, sha256_file, Manifest, Protocol};
 use super::splits::{stratified_split, subject_folds};
 
 /// The state of one file listed in the manifest.
@@ -17,6 +18,8 @@ pub enum FileStatus {
     Ok,
     /// Present, but the manifest has no hash for it.
     NotHashed,
+    /// Present, but the loader does not read it: not part of the data, not checked.
+    NotRead,
     Missing,
     Differs {
         expected: String,
@@ -40,8 +43,13 @@ pub struct VerifyReport {
     pub present: bool,
     /// One per file listed in the manifest, in its order.
     pub files: Vec<FileCheck>,
-    /// Files on disk the manifest does not list (only when it lists some).
+    /// Files the loader reads that the manifest does not list (only when it lists some): new
+    /// content, hashed from disk by `plan`.
     pub unlisted: Vec<String>,
+    /// Files in the folder the loader does not read (not part of the data or its hash).
+    pub ignored: Vec<String>,
+    /// Entries skipped without being opened: links out of the folder, FIFOs, sockets, devices.
+    pub special: Vec<Special>,
     /// Why the data could not be loaded (layout error, absent), if so.
     pub load_error: Option<String>,
     /// Class names after the manifest's label map.
@@ -70,7 +78,7 @@ impl VerifyReport {
         }
         for f in &self.files {
             match &f.status {
-                FileStatus::Ok | FileStatus::NotHashed => {}
+                FileStatus::Ok | FileStatus::NotHashed | FileStatus::NotRead => {}
                 FileStatus::Missing => out.push(format!("`{}` is missing", f.path)),
                 FileStatus::Differs { expected, actual } => {
                     out.push(format!("`{}` differs: sha256 `{actual}`, manifest `{expected}`", f.path))
@@ -102,11 +110,27 @@ impl fmt::Display for VerifyReport {
         let hashed = self.files.iter().filter(|c| c.status == FileStatus::Ok).count();
         writeln!(
             f,
-            "  files: {} listed, {} match their sha256, {} unlisted",
+            "  files: {} listed, {} match their sha256, {} unlisted, {} ignored",
             self.files.len(),
             hashed,
-            self.unlisted.len()
+            self.unlisted.len(),
+            self.ignored.len()
         )?;
+        if !self.unlisted.is_empty() {
+            writeln!(f, "  note: read but not in the manifest (new content): {}", name_list(&self.unlisted))?;
+        }
+        let not_read: Vec<String> =
+            self.files.iter().filter(|c| c.status == FileStatus::NotRead).map(|c| c.path.clone()).collect();
+        if !not_read.is_empty() {
+            writeln!(f, "  note: listed in the manifest but not read by the loader: {}", name_list(&not_read))?;
+        }
+        if !self.ignored.is_empty() {
+            writeln!(f, "  warning: ignoring files the loader does not read: {}", name_list(&self.ignored))?;
+        }
+        if !self.special.is_empty() {
+            let named: Vec<String> = self.special.iter().map(|s| format!("`{}` ({})", s.path, s.reason)).collect();
+            writeln!(f, "  warning: skipped without opening: {}", first_few(&named))?;
+        }
         let total: usize = self.class_counts.iter().sum();
         writeln!(f, "  items: {total} from {} subjects", self.subject_counts.len())?;
         for (name, n) in self.class_names.iter().zip(&self.class_counts) {
@@ -155,6 +179,8 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
         present: false,
         files: Vec::new(),
         unlisted: Vec::new(),
+        ignored: Vec::new(),
+        special: Vec::new(),
         load_error: None,
         class_names: Vec::new(),
         class_counts: Vec::new(),
@@ -162,11 +188,12 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
         subject_counts: BTreeMap::new(),
         skipped: Vec::new(),
     };
-    let on_disk = match list_files(root) {
-        Ok(v) if !v.is_empty() => v,
+    let scan = match scan(manifest, root) {
+        Ok(v) if !(v.members.is_empty() && v.ignored.is_empty()) => v,
         _ => return report,
     };
     report.present = true;
+    let read: BTreeSet<&str> = scan.members.iter().map(String::as_str).collect();
     report.files = manifest
         .files
         .par_iter()
@@ -174,6 +201,8 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
             let path = file_path(root, &f.path);
             let status = if !path.is_file() {
                 FileStatus::Missing
+            } else if !read.contains(f.path.as_str()) {
+                FileStatus::NotRead
             } else {
                 match (&f.sha256, sha256_file(&path)) {
                     (_, Err(e)) => FileStatus::Unreadable(e.to_string()),
@@ -187,8 +216,10 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
         .collect();
     if !manifest.files.is_empty() {
         let listed: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
-        report.unlisted = on_disk.into_iter().filter(|p| !listed.contains(p.as_str())).collect();
+        report.unlisted = scan.members.iter().filter(|p| !listed.contains(p.as_str())).cloned().collect();
     }
+    report.ignored = scan.ignored;
+    report.special = scan.skipped;
     let loaded = loaders::load_inner(manifest.loader, &manifest.name, root, &manifest.load_options(true, None), false)
         .and_then(|l| manifest.map_labels(l));
     let loaded = match loaded {
@@ -238,7 +269,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::data::manifest::{hash_files, tests::minimal, Protocol};
+    use crate::data::manifest::{tests::minimal, Protocol};
     use crate::data::testdata::*;
 
     fn jaffe_manifest(root: &Path) -> Manifest {
@@ -250,7 +281,7 @@ mod tests {
             .chain([("neutral", "neutral"), ("sad", "sad"), ("surprise", DROP_)])
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        m.files = hash_files(root).unwrap();
+        m.files = crate::data::content::on_disk(&m, root).unwrap().1;
         m
     }
 
@@ -261,7 +292,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let m = jaffe_manifest(root);
-        assert_eq!(m.files.len(), 6, "5 images + README");
+        assert_eq!(m.files.len(), 5, "5 images, not the README");
         assert_eq!(m.files[0].path, "KA.AN1.39.tiff");
         let r = verify(&m, root);
         assert!(r.ok(), "{r}");
@@ -285,16 +316,44 @@ mod tests {
         let m = jaffe_manifest(root);
         // Same size, different content: still a valid image.
         write_image(&root.join("KL.AN1.1.tiff"), &img(16, 16, 99));
-        fs::remove_file(root.join("README")).unwrap();
+        fs::remove_file(root.join("KA.HA2.40.tiff")).unwrap();
         write_file(&root.join("extra.txt"), "x");
+        write_image(&root.join("YM.SA1.4.tiff"), &img(16, 16, 5));
         let r = verify(&m, root);
         assert!(!r.ok());
         let p = r.problems();
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].starts_with("`KL.AN1.1.tiff` differs: sha256 `"), "{p:?}");
-        assert_eq!(p[1], "`README` is missing");
-        assert_eq!(r.unlisted, ["extra.txt"]);
-        assert!(r.to_string().contains("problem: `KL.AN1.1.tiff` differs"));
+        assert_eq!(p[0], "`KA.HA2.40.tiff` is missing");
+        assert!(p[1].starts_with("`KL.AN1.1.tiff` differs: sha256 `"), "{p:?}");
+        assert_eq!(r.unlisted, ["YM.SA1.4.tiff"]);
+        assert_eq!(r.ignored, ["README", "extra.txt"]);
+        let text = r.to_string();
+        assert!(text.contains("problem: `KL.AN1.1.tiff` differs"), "{text}");
+        assert!(text.contains("warning: ignoring files the loader does not read: `README`, `extra.txt`"), "{text}");
+        assert!(text.contains("new content): `YM.SA1.4.tiff`"), "{text}");
+    }
+
+    #[test]
+    fn verify_skips_fifos_and_links_out_and_does_not_check_files_it_does_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("jaffe");
+        let mut m = jaffe_manifest(&root);
+        m.files.push(crate::data::manifest::FileHash { path: "README".into(), sha256: Some("0".repeat(64)) });
+        let fifo = std::ffi::CString::new(root.join("pipe.tiff").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo(3) with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero.tiff")).unwrap();
+        write_image(&dir.path().join("out.tiff"), &img(16, 16, 1));
+        std::os::unix::fs::symlink(dir.path().join("out.tiff"), root.join("YM.SA1.9.tiff")).unwrap();
+        std::os::unix::fs::symlink(".", root.join("loop")).unwrap();
+        let r = verify(&m, &root);
+        assert!(r.ok(), "{r}");
+        let special: Vec<&str> = r.special.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(special, ["YM.SA1.9.tiff", "loop", "pipe.tiff", "zero.tiff"], "{r}");
+        assert!(r.special[2].reason.contains("FIFO"), "{:?}", r.special);
+        assert!(r.special[1].reason.contains("loop"), "{:?}", r.special);
+        assert_eq!(r.files.iter().find(|f| f.path == "README").unwrap().status, FileStatus::NotRead);
+        assert_eq!(r.class_counts.iter().sum::<usize>(), 4, "{r}");
     }
 
     #[test]

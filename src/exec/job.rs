@@ -62,7 +62,11 @@ pub fn find_entry(store: &Store, id: &str) -> Result<(Entry, JobRecord), ExecErr
         Some((k, h)) => (JobKind::parse(k).map(|k| vec![k]).unwrap_or_default(), h),
         None => (JobKind::ALL.to_vec(), id),
     };
-    let short = &hash[..hash.len().min(16)];
+    // Entry names are hex digits: anything else names no entry (and is never sliced by bytes).
+    if hash.is_empty() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ExecError::UnknownEntry(id.to_string()));
+    }
+    let short = hash.get(..16).unwrap_or(hash);
     for kind in kinds {
         if let Some(found) = Entry::open(&store.root().join(kind.name()).join(short), kind)? {
             return Ok(found);

@@ -1,9 +1,13 @@
 //! Job kinds and their fully resolved specs: each job is a pure function of its spec.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::hash::{canonical, hash_canonical, JobHash};
-use crate::spec::{DatasetSpec, DistillSpec, ModelSpec, TrainSpec};
+use crate::data::loaders::{LoadOptions, LoaderKind};
+use crate::data::manifest::{Preprocessing, Protocol};
+use crate::spec::{DatasetSpec, DistillSpec, ModelSpec, RealSpec, TrainSpec};
 
 /// Version of the job record format written to the store.
 pub const JOB_FORMAT: u32 = 1;
@@ -37,8 +41,10 @@ impl JobKind {
         JobKind::ALL.into_iter().find(|k| k.name() == s)
     }
 
-    /// Code revision of this kind: bumped when its code changes what it computes, so old
-    /// store entries stop matching.
+    /// Code revision of this kind: bumped when its code changes what it computes (the bytes of
+    /// an artifact, for the same spec), so old store entries stop matching. Changing what is
+    /// hashed changes hashes by itself; either way `tests/cli/golden/job_hashes.txt` is updated
+    /// in the same commit (`FER_UPDATE_GOLDEN=1 cargo test --test cli hashing::golden`).
     pub fn revision(self) -> u32 {
         match self {
             JobKind::Prepare => 1,
@@ -129,12 +135,49 @@ pub enum JobSpec {
     Saliency(SaliencySpec),
 }
 
-/// What is hashed: format, kind, code revision and spec.
+/// What is hashed: format, kind, code revision and spec (a real data set as [`HashedReal`]).
 #[derive(Serialize)]
-struct Hashed<'a> {
+struct Hashed {
     format: u32,
     revision: u32,
-    job: &'a JobSpec,
+    job: serde_json::Value,
+}
+
+/// What of a real data set enters the hash of its prepare job: what changes the prepared tensors.
+///
+/// Not hashed: the manifest's `files:` list (its hashes enter through `content_sha256`, which
+/// covers exactly the files the loader reads), `location:` (where the data is), `name`,
+/// `format_version`, comments and key order; and `skip_bad`: it never changes the tensors of a
+/// run that succeeds. Without bad items both settings give the same tensors; with bad items only
+/// `skip_bad: true` gives any (without it the job fails and writes nothing), so one entry serves
+/// both and a run with `--skip-bad` completes the entry a strict run could not.
+#[derive(Serialize)]
+struct HashedReal<'a> {
+    kind: &'static str,
+    loader: LoaderKind,
+    options: LoadOptions,
+    classes: &'a [String],
+    label_map: &'a BTreeMap<String, String>,
+    protocol: &'a Protocol,
+    preprocessing: &'a Preprocessing,
+    content_sha256: &'a Option<String>,
+    class_names: &'a [String],
+}
+
+/// The hashed form of a real data set.
+fn hashed_real(r: &RealSpec) -> HashedReal<'_> {
+    let m = &r.manifest;
+    HashedReal {
+        kind: "real",
+        loader: m.loader,
+        options: LoadOptions { skip_bad: false, ..m.options.clone() },
+        classes: &m.classes,
+        label_map: &m.label_map,
+        protocol: &m.protocol,
+        preprocessing: &m.preprocessing,
+        content_sha256: &r.content_sha256,
+        class_names: &r.class_names,
+    }
 }
 
 impl JobSpec {
@@ -150,7 +193,13 @@ impl JobSpec {
 
     /// The canonical text that is hashed.
     pub fn canonical(&self) -> String {
-        canonical(&Hashed { format: JOB_FORMAT, revision: self.kind().revision(), job: self })
+        let job = match self {
+            JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Real(r), size }) => {
+                serde_json::json!({"kind": "prepare", "size": size, "dataset": hashed_real(r)})
+            }
+            _ => serde_json::to_value(self).expect("job specs serialize to JSON"),
+        };
+        canonical(&Hashed { format: JOB_FORMAT, revision: self.kind().revision(), job })
     }
 
     pub fn hash(&self) -> JobHash {
@@ -216,5 +265,82 @@ impl JobLabel {
             s.push_str(&format!(" seed={seed}"));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::decode::CropPolicy;
+    use crate::data::manifest::{tests::minimal, FileHash};
+    use crate::spec::SyntheticSpec;
+
+    fn real() -> RealSpec {
+        let mut m = minimal("jaffe");
+        m.protocol = Protocol::SubjectKfold { folds: 3, seed: 0 };
+        RealSpec {
+            manifest: m,
+            content_sha256: Some("ab".repeat(32)),
+            skip_bad: false,
+            class_names: vec!["angry".into(), "happy".into()],
+        }
+    }
+
+    fn hash(r: &RealSpec) -> JobHash {
+        JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Real(r.clone()), size: 48 }).hash()
+    }
+
+    #[test]
+    fn real_data_hashes_content_and_settings_not_how_the_manifest_is_written() {
+        let base = hash(&real());
+        let same: [fn(&mut RealSpec); 6] = [
+            |r| r.manifest.files = vec![FileHash { path: "a.tiff".into(), sha256: Some("cd".repeat(32)) }],
+            |r| r.manifest.location = Some("/elsewhere/jaffe".into()),
+            |r| r.manifest.name = "jaffe-copy".into(),
+            |r| r.skip_bad = true,
+            |r| r.manifest.options.skip_bad = true,
+            |r| r.manifest.format_version = 2,
+        ];
+        for (i, change) in same.iter().enumerate() {
+            let mut r = real();
+            change(&mut r);
+            assert_eq!(hash(&r), base, "change {i} must not change the hash");
+        }
+        let differ: [fn(&mut RealSpec); 7] = [
+            |r| r.content_sha256 = Some("cd".repeat(32)),
+            |r| r.content_sha256 = None,
+            |r| drop(r.manifest.label_map.insert("surprise".into(), "drop".into())),
+            |r| r.manifest.protocol = Protocol::SubjectKfold { folds: 4, seed: 0 },
+            |r| r.manifest.preprocessing.crop = CropPolicy::Resize,
+            |r| r.manifest.options.peak_frames = 1,
+            |r| {
+                r.class_names.pop();
+            },
+        ];
+        for (i, change) in differ.iter().enumerate() {
+            let mut r = real();
+            change(&mut r);
+            assert_ne!(hash(&r), base, "change {i} must change the hash");
+        }
+        let other_size = JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Real(real()), size: 84 }).hash();
+        assert_ne!(other_size, base);
+    }
+
+    #[test]
+    fn synthetic_prepare_hashes_its_whole_spec() {
+        let s = SyntheticSpec {
+            seed: 7,
+            subjects: 12,
+            images_per_subject: 40,
+            contempt: false,
+            difficulty: 0.5,
+            val_fraction: 0.2,
+            test_fraction: 0.25,
+        };
+        let spec = JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Synthetic(s), size: 48 });
+        assert_eq!(
+            spec.canonical(),
+            r#"{"format":1,"job":{"dataset":{"contempt":false,"difficulty":0.5,"images_per_subject":40,"kind":"synthetic","seed":7,"subjects":12,"test_fraction":0.25,"val_fraction":0.2},"kind":"prepare","size":48},"revision":1}"#
+        );
     }
 }

@@ -354,8 +354,12 @@ fn entry_from_dir(kind: JobKind, dir: &Path) -> Result<Entry, Missing> {
 }
 
 /// Reads one entry fully; never fails: problems become [`Found::Unusable`].
+///
+/// Names and settings come from the pipeline being reported (`scope_label`) when there is one: an
+/// entry shared with another pipeline keeps in its `job.json` the labels of whichever pipeline ran
+/// it first (labels are not hashed). Only a store-wide report falls back to `job.json`.
 fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Found {
-    let describe = |label: Option<&JobLabel>| label.or(scope_label).map(|l| l.describe()).unwrap_or_default();
+    let describe = |label: Option<&JobLabel>| scope_label.or(label).map(|l| l.describe()).unwrap_or_default();
     let unusable = |label: Option<&JobLabel>, why: String| {
         Found::Unusable(Missing { id: entry.id(), what: describe(label), why }, None)
     };
@@ -363,7 +367,8 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
         Ok(r) => r,
         Err(why) => return unusable(None, state_or(entry, why)),
     };
-    let label = Some(&record.label);
+    let shown: JobLabel = scope_label.cloned().unwrap_or_else(|| record.label.clone());
+    let label = Some(&shown);
     let done = match check_done(entry, verify) {
         Ok(d) => d,
         Err(why) => {
@@ -384,7 +389,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
         .map(|f| StoreImage {
             kind: record.kind,
             hash: record.hash,
-            label: record.label.clone(),
+            label: shown.clone(),
             name: f.name.clone(),
             path: entry.file(&f.name),
             weights: raw.pointer("/spec/weights").and_then(Value::as_str).and_then(JobHash::parse),
@@ -402,9 +407,9 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 hash: record.hash,
                 family: spec.model.arch().name().to_string(),
                 variant,
-                fold: record.label.fold.map(|f| f.to_string()).or_else(|| axis(&record.label, "fold")),
-                setting: setting(&record.label),
-                label: record.label.clone(),
+                fold: shown.fold.map(|f| f.to_string()).or_else(|| axis(&shown, "fold")),
+                setting: setting(&shown),
+                label: shown.clone(),
                 result,
                 provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
                 weights: spec.weights,
@@ -417,7 +422,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
             let spec = raw.get("spec").cloned().unwrap_or(Value::Null);
             let t = TrainInfo {
                 hash: record.hash,
-                label: record.label.clone(),
+                label: shown.clone(),
                 hyper: hyperparameters(&spec),
                 provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
                 curve: read_curve(&entry.file(METRICS_FILE)),
@@ -426,7 +431,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
         }
         JobSpec::Prepare(p) => {
             let grid = done.files.iter().any(|f| f.name == SAMPLES_FILE).then(|| SampleGrid {
-                dataset: record.label.dataset.clone(),
+                dataset: shown.dataset.clone(),
                 size: p.size,
                 hash: record.hash,
                 path: entry.file(SAMPLES_FILE),

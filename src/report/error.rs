@@ -36,11 +36,24 @@ pub enum ReportError {
     Published { path: String, message: String },
     #[error("failed to register the chart font `{name}`")]
     Font { name: String },
+    #[error(
+        "failed to write the report into `{path}`: the folder is not empty and holds no report of fer-pipeline \
+         (no `.fer-report.json`); choose a new or empty folder, or pass --force to write into it (files the \
+         report did not write are never deleted)"
+    )]
+    NotReportFolder { path: PathBuf },
+    #[error("failed to read the report manifest `{path}`: {message}; pass --force to write the report anyway (then no earlier file is deleted)")]
+    Manifest { path: PathBuf, message: String },
 }
 
 impl ReportError {
     pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ReportError::Write { path: path.into(), source }
+    }
+
+    /// True when the folder or its manifest needs the user's decision (`--force`), not a fix.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ReportError::NotReportFolder { .. } | ReportError::Manifest { .. })
     }
 
     pub fn table(table: &str, source: polars::error::PolarsError) -> Self {

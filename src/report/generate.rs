@@ -9,6 +9,7 @@ use super::figures::{self, Inputs};
 use super::gallery;
 use super::html::{self, Page};
 use super::narrative;
+use super::output::{relative, Cleanup, OutDir};
 use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
@@ -28,11 +29,19 @@ pub struct ReportOptions {
     pub svg: bool,
     /// The checkout whose git commit the provenance names (default: the current folder).
     pub repo_dir: Option<PathBuf>,
+    /// Write into a non-empty folder that holds no earlier report (nothing in it is deleted).
+    pub force: bool,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { title: "fer-pipeline report".into(), verify: Verify::Sizes, svg: true, repo_dir: None }
+        ReportOptions {
+            title: "fer-pipeline report".into(),
+            verify: Verify::Sizes,
+            svg: true,
+            repo_dir: None,
+            force: false,
+        }
     }
 }
 
@@ -53,6 +62,10 @@ pub struct ReportSummary {
     pub images: usize,
     /// The generated summary sentences.
     pub summary: Vec<String>,
+    /// Every file written, relative to the report folder (also in its manifest).
+    pub written: Vec<String>,
+    /// What happened to the earlier report's files there.
+    pub cleanup: Cleanup,
     pub seconds: f64,
 }
 
@@ -65,6 +78,11 @@ impl ReportSummary {
 /// Writes the report of `scope` (the jobs of one pipeline, e.g. [`super::scope_of`] of its plan;
 /// `None`: every finished evaluation in the store) into `out_dir`. Unfinished or damaged jobs
 /// make a partial report that lists them; only failures to write the report are errors.
+///
+/// `out_dir` must be new, empty, or hold an earlier report (its manifest `.fer-report.json`)
+/// unless `opts.force`; afterwards the manifest lists every file written, and of the earlier
+/// report's files, those not written again are removed (while unchanged). Nothing else in the
+/// folder is ever deleted.
 pub fn write_report(
     store: &Store,
     scope: Option<&[ScopeJob]>,
@@ -72,15 +90,12 @@ pub fn write_report(
     opts: &ReportOptions,
 ) -> Result<ReportSummary, ReportError> {
     let t0 = Instant::now();
+    let out = OutDir::claim(out_dir, opts.force)?;
     super::font::register()?;
     let published = Published::load()?;
     let col = collect(store, scope, opts.verify)?;
     let tables = tables::build(&col.evaluations, &published)?;
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::write(out_dir, e))?;
-    for (sub, exts) in [("tables", &["csv", "parquet"][..]), ("charts", &["png", "svg"][..]), ("images", &["png"][..])]
-    {
-        clear(&out_dir.join(sub), exts);
-    }
     let rows = summary_rows(&tables.summary).map_err(|e| ReportError::table("summary", e))?;
     let best = best_settings(&rows);
     let figs = figures::plan(&Inputs { collection: &col, tables: &tables, published: &published })?;
@@ -106,6 +121,14 @@ pub fn write_report(
     };
     let index = out_dir.join("index.html");
     std::fs::write(&index, html::render(&page)).map_err(|e| ReportError::write(&index, e))?;
+    let mut written = vec!["index.html".to_string()];
+    written.extend(table_files.iter().map(|p| relative(out_dir, p)));
+    for d in &drawn {
+        written.push(d.png.clone());
+        written.extend(d.svg.clone());
+    }
+    written.extend(gallery.samples.iter().chain(&gallery.images).map(|g| g.src.clone()));
+    let cleanup = out.finish(&written)?;
     let mut missing = col.missing.clone();
     missing.extend(gallery.skipped.iter().cloned());
     Ok(ReportSummary {
@@ -116,17 +139,8 @@ pub fn write_report(
         charts: drawn.iter().map(|d| out_dir.join(&d.png)).collect(),
         images: gallery.samples.len() + gallery.images.len(),
         summary,
+        written,
+        cleanup,
         seconds: t0.elapsed().as_secs_f64(),
     })
-}
-
-/// Removes files with these extensions left by an earlier report (only in folders it owns).
-fn clear(dir: &Path, exts: &[&str]) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for item in rd.flatten() {
-        let p = item.path();
-        if p.is_file() && p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }

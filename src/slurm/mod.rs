@@ -7,5 +7,5 @@ mod script;
 mod submit;
 
 pub use record::{SlurmRecord, SLURM_FILE};
-pub use script::{render, ScriptSpec};
+pub use script::{render, unusable_path, ScriptSpec};
 pub use submit::{arrays, submit, ArrayPlan, SubmitError, SubmitOptions, SubmitReport};

@@ -20,46 +20,105 @@ pub struct ScriptSpec<'a> {
     pub retries: u32,
 }
 
-/// Quotes for bash.
+/// Quotes for bash: the whole text in single quotes, each `'` written as `'\''`.
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The script text.
+/// One argument of an `#SBATCH` line as sbatch reads it back: bare when it holds only plain
+/// characters, otherwise in double quotes with `\`, `"`, `'` and `#` escaped by a backslash
+/// (sbatch's parser honours quotes and backslashes, and an unquoted `#` starts a comment).
+/// Control characters cannot be written on one line; values are checked before they get here
+/// (`spec::check_sbatch_option`, [`unusable_path`]), and any left are dropped.
+pub fn header_arg(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_.,:@+=/%&|[]*^~!-".contains(c);
+    let s: String = s.chars().filter(|c| !c.is_control()).collect();
+    if !s.is_empty() && s.chars().all(plain) {
+        return s;
+    }
+    let mut out = String::from('"');
+    for c in s.chars() {
+        if matches!(c, '\\' | '"' | '\'' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Why `path` cannot be written into a script (to be named in an error), if so: it must be
+/// UTF-8 without control characters (one line) and without backslashes (a backslash turns off
+/// Slurm's `%A`/`%a` file name patterns).
+pub fn unusable_path(path: &Path) -> Option<String> {
+    let Some(s) = path.to_str() else {
+        return Some(format!("`{}` is not UTF-8", path.display()));
+    };
+    if s.chars().any(char::is_control) {
+        return Some(format!("`{}` contains a control character", s.escape_debug()));
+    }
+    if s.contains('\\') {
+        return Some(format!("`{s}` contains a backslash, which Slurm's log file patterns cannot express"));
+    }
+    None
+}
+
+/// An `--output` file pattern: the folder's `%` doubled (literal for Slurm), the file name's
+/// `%A`/`%a` patterns kept.
+fn log_pattern(p: &Path) -> String {
+    let dir = p.parent().map(|d| d.to_string_lossy().replace('%', "%%")).unwrap_or_default();
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if dir.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+/// The script text. Every line before the body is an `#SBATCH` option whose value is one
+/// header argument; the body is three fixed lines in which every path is single-quoted.
 pub fn render(s: &ScriptSpec<'_>) -> String {
     let r = s.resources;
     let mut t = String::from("#!/bin/bash\n");
-    let mut opt = |line: String| {
-        let _ = writeln!(t, "#SBATCH {line}");
+    let mut opt = |key: &str, value: Option<&str>| {
+        let _ = match value {
+            Some(v) => writeln!(t, "#SBATCH --{key}={}", header_arg(v)),
+            None => writeln!(t, "#SBATCH --{key}"),
+        };
     };
-    opt(format!("--job-name={}", s.name));
+    opt("job-name", Some(s.name));
     let limit = s.array_limit.map(|k| format!("%{k}")).unwrap_or_default();
-    opt(format!("--array=0-{}{limit}", s.tasks.saturating_sub(1)));
-    opt(format!("--output={}", s.log_pattern.display()));
-    opt("--open-mode=append".into());
+    opt("array", Some(&format!("0-{}{limit}", s.tasks.saturating_sub(1))));
+    opt("output", Some(&log_pattern(s.log_pattern)));
+    opt("open-mode", Some("append"));
     // Preemption and requeues resume from checkpoints; 90 s before the time limit the task gets
     // SIGUSR1, writes a checkpoint and asks to be requeued.
-    opt("--requeue".into());
-    opt("--signal=B:USR1@90".into());
-    opt("--kill-on-invalid-dep=yes".into());
-    opt(format!("--cpus-per-task={}", r.cpus.unwrap_or(1)));
+    opt("requeue", None);
+    opt("signal", Some("B:USR1@90"));
+    opt("kill-on-invalid-dep", Some("yes"));
+    opt("cpus-per-task", Some(&r.cpus.unwrap_or(1).to_string()));
     if let Some(m) = &r.memory {
-        opt(format!("--mem={m}"));
+        opt("mem", Some(m));
     }
     if let Some(time) = &r.time {
-        opt(format!("--time={time}"));
+        opt("time", Some(time));
     }
     if let Some(g) = r.gpus.filter(|g| *g > 0) {
-        opt(format!("--gres=gpu:{g}"));
+        opt("gres", Some(&format!("gpu:{g}")));
     }
     if let Some(p) = &r.partition {
-        opt(format!("--partition={p}"));
+        opt("partition", Some(p));
     }
     if let Some(a) = &r.account {
-        opt(format!("--account={a}"));
+        opt("account", Some(a));
     }
     for extra in &r.sbatch {
-        opt(extra.clone());
+        // Checked to be `--key=value` or `--flag` with a known key (spec::check_sbatch_option).
+        let body = extra.strip_prefix("--").unwrap_or(extra);
+        match body.split_once('=') {
+            Some((k, v)) => opt(k, Some(v)),
+            None => opt(body, None),
+        }
     }
     let _ = writeln!(t, "set -u");
     let _ = writeln!(t, "id=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {})", quote(&s.tasks_file.to_string_lossy()));
@@ -68,7 +127,7 @@ pub fn render(s: &ScriptSpec<'_>) -> String {
         "exec {} --store {} exec --device {} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" --requeue --retries {} \"$id\"",
         quote(&s.exe.to_string_lossy()),
         quote(&s.store.to_string_lossy()),
-        s.device,
+        quote(s.device),
         s.retries
     );
     t
@@ -98,5 +157,17 @@ mod tests {
         assert!(text.contains("#SBATCH --mem=8G\n"));
         assert!(text.contains("exec '/opt/fer pipeline/bin' --store '/shared/store' exec"), "{text}");
         assert!(text.contains("--retries 2"));
+        assert!(text.contains("#SBATCH --output=/shared/store/slurm/x/logs/%A_%a.out\n"), "{text}");
+    }
+
+    #[test]
+    fn header_arguments_read_back_as_written() {
+        assert_eq!(header_arg("gpu"), "gpu");
+        assert_eq!(header_arg("a b"), "\"a b\"");
+        assert_eq!(header_arg(r#"x"'#\y"#), r#""x\"\'\#\\y""#);
+        assert_eq!(log_pattern(Path::new("/s 100%/logs/n-%A_%a.out")), "/s 100%%/logs/n-%A_%a.out");
+        assert!(unusable_path(Path::new("/a\nb")).is_some());
+        assert!(unusable_path(Path::new("/a\\b")).is_some());
+        assert!(unusable_path(Path::new("/a b/'c'/$d/%e")).is_none());
     }
 }

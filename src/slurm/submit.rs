@@ -220,8 +220,9 @@ pub fn submit(
         for (task, &i) in a.jobs.iter().enumerate() {
             let j = &plan.jobs[i];
             let e = store.entry(j.kind(), &j.hash);
-            let log =
-                PathBuf::from(a.log_pattern.to_string_lossy().replace("%A", job_id).replace("%a", &task.to_string()));
+            // Only the file name holds patterns (a `%A` in the store path is literal).
+            let name = a.log_pattern.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let log = a.log_pattern.with_file_name(name.replace("%A", job_id).replace("%a", &task.to_string()));
             let rec = SlurmRecord {
                 format_version: 1,
                 array_job: job_id.clone(),

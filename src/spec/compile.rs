@@ -11,9 +11,9 @@ use super::pipeline::{
     RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
 };
 use crate::data::loaders::LoaderKind;
-use crate::data::manifest::{content_hash, hash_files, native_classes, Manifest, Protocol};
+use crate::data::manifest::{native_classes, Manifest, Protocol};
 
-use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm};
+use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -148,10 +148,18 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     }
 
     let global_seeds = &raw.seeds;
-    let mut experiments = Vec::new();
-    let mut pending: Vec<PendingTeacher> = Vec::new();
-    let mut files = BTreeMap::new();
-    let mut seen = BTreeSet::new();
+    let max_jobs = match raw.max_jobs {
+        None => DEFAULT_MAX_JOBS,
+        Some(m) if m >= 1 => m as u64,
+        Some(m) => {
+            ctx.error("max_jobs", format!("must be a positive integer, got `{m}`"));
+            DEFAULT_MAX_JOBS
+        }
+    };
+
+    // First the axes of every model, and how many jobs they make, before anything expands:
+    // a matrix too large for `max_jobs` is refused from its axis lengths.
+    let mut matrices: Vec<ModelMatrix> = Vec::new();
     for (name, settings) in &raw.models {
         let base = format!("models.{name}");
         if !valid_name(name) {
@@ -181,13 +189,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
             continue;
         }
         let axes = model_axes(ctx, arch, settings, &base, global_seeds, &raw.datasets);
-        let mut combos = match matrix::expand(&axes, &zip) {
-            Ok(c) => c,
-            Err(e) => {
-                ctx.error("matrix.zip", e);
-                continue;
-            }
-        };
+        let mut includes = Vec::new();
         for (i, inc) in raw.matrix.include.iter().enumerate() {
             let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
             if !applies {
@@ -200,9 +202,32 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
                 .iter()
                 .map(|a| over.iter().find(|o| o.key == a.key && given.contains_key(a.key)).unwrap_or(a).clone())
                 .collect();
-            match matrix::expand(&merged, &zip) {
+            includes.push((path, merged));
+        }
+        matrices.push(ModelMatrix { name, arch, axes, includes });
+    }
+    let limit = max_jobs_text(ctx, raw, max_jobs);
+    if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
+        return None;
+    }
+
+    let mut experiments = Vec::new();
+    let mut pending: Vec<PendingTeacher> = Vec::new();
+    let mut files = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for ModelMatrix { name, arch, axes, includes } in &matrices {
+        let (name, arch) = (*name, *arch);
+        let mut combos = match matrix::expand(axes, &zip) {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.error("matrix.zip", e);
+                continue;
+            }
+        };
+        for (path, merged) in includes {
+            match matrix::expand(merged, &zip) {
                 Ok(c) => combos.extend(c),
-                Err(e) => ctx.error(&path, e),
+                Err(e) => ctx.error(path, e),
             }
         }
         combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
@@ -230,6 +255,18 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
 
     let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
     let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
+    if ctx.diagnostics.is_empty() {
+        let jobs = plan_size(&experiments, saliency.is_some());
+        if jobs > max_jobs {
+            ctx.error(
+                "models",
+                format!(
+                    "the plan has {jobs} jobs, more than {limit}; shrink the matrix or raise `max_jobs` \
+                     (e.g. `--set max_jobs={jobs}`)"
+                ),
+            );
+        }
+    }
     if !ctx.diagnostics.is_empty() {
         return None;
     }
@@ -251,6 +288,111 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     })
 }
 
+/// One model's axes (and its include entries' axes), before expansion.
+struct ModelMatrix<'r> {
+    name: &'r str,
+    arch: Arch,
+    axes: Vec<AxisValues>,
+    /// Each applying `matrix.include` entry: its key path and its axes.
+    includes: Vec<(String, Vec<AxisValues>)>,
+}
+
+/// `max_jobs (N)`, with where it was set when it is not the default.
+fn max_jobs_text(ctx: &Ctx<'_>, raw: &RawPipeline, max_jobs: u64) -> String {
+    if raw.max_jobs.is_none() {
+        return format!("`max_jobs` ({max_jobs}, the default)");
+    }
+    let at = match ctx.origin("max_jobs") {
+        Origin::Set(arg) => format!("--set `{arg}`"),
+        Origin::File { file, pos: Some(p) } => format!("{file}:{}:{}", p.line, p.col),
+        Origin::File { file, pos: None } => file,
+    };
+    format!("`max_jobs` ({max_jobs}, set at {at})")
+}
+
+/// Refuses matrices that would make more than `max_jobs` jobs, counted from the axis lengths
+/// (each run is at least a train and an evaluate job; `exclude` is not subtracted, as it needs
+/// the expansion). Returns false when refused.
+fn check_matrix_size(
+    ctx: &mut Ctx<'_>,
+    matrices: &[ModelMatrix<'_>],
+    zip: &[Vec<&'static str>],
+    datasets: &BTreeMap<String, DatasetSpec>,
+    limit: &str,
+    max_jobs: u64,
+) -> bool {
+    // The most folds among the data sets of some axes (each run repeats once per fold).
+    let folds = |axes: &[AxisValues]| {
+        axes.iter()
+            .filter(|a| a.key == "datasets")
+            .flat_map(|a| &a.values)
+            .filter_map(|(v, _)| match v {
+                Val::Str(d) => datasets.get(d).and_then(DatasetSpec::folds),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1) as u64
+    };
+    let mut total: u64 = 0;
+    let mut sizes = Vec::new();
+    for m in matrices {
+        let mut runs = matrix::count(&m.axes, zip).saturating_mul(folds(&m.axes));
+        for (_, inc) in &m.includes {
+            runs = runs.saturating_add(matrix::count(inc, zip).saturating_mul(folds(inc)));
+        }
+        let jobs = runs.saturating_mul(2);
+        total = total.saturating_add(jobs);
+        sizes.push((m, runs, jobs));
+    }
+    if total <= max_jobs {
+        return true;
+    }
+    let mut named = false;
+    for (m, runs, jobs) in sizes.into_iter().filter(|(_, _, jobs)| *jobs > max_jobs) {
+        let axes: Vec<String> = m
+            .axes
+            .iter()
+            .filter(|a| a.values.len() > 1)
+            .map(|a| format!("{}: {} values", a.key, a.values.len()))
+            .collect();
+        let axes = if axes.is_empty() { "with `matrix.include`".to_string() } else { axes.join(" x ") };
+        ctx.error(
+            &format!("models.{}", m.name),
+            format!(
+                "the matrix of model `{}` makes {runs} runs ({axes}), at least {jobs} jobs: more than {limit}; \
+                 shrink its axes or raise `max_jobs` (e.g. `--set max_jobs={jobs}`)",
+                m.name
+            ),
+        );
+        named = true;
+    }
+    if !named {
+        ctx.error(
+            "models",
+            format!(
+                "the models' matrices make at least {total} jobs together: more than {limit}; \
+                 shrink the axes or raise `max_jobs` (e.g. `--set max_jobs={total}`)"
+            ),
+        );
+    }
+    false
+}
+
+/// The number of jobs [`crate::plan::build`] makes from these experiments (before identical
+/// jobs merge): prepares, trains, evaluations, distillation targets and saliency maps.
+fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
+    let prepares: BTreeSet<(&str, u32)> =
+        experiments.iter().map(|e| (e.dataset.as_str(), e.model.input_size())).collect();
+    let targets: BTreeSet<usize> = experiments.iter().filter_map(|e| e.distill.map(|(t, _)| t)).collect();
+    let maps: BTreeSet<(&str, &str)> = if saliency {
+        experiments.iter().map(|e| (e.model_name.as_str(), e.dataset.as_str())).collect()
+    } else {
+        BTreeSet::new()
+    };
+    (prepares.len() + 2 * experiments.len() + targets.len() + maps.len()) as u64
+}
+
 fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> SlurmSettings {
     let Some(r) = raw else { return SlurmSettings::default() };
     let kinds = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
@@ -260,6 +402,23 @@ fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'
         sbatch: r.sbatch.clone(),
         ..Default::default()
     };
+    // Every value written into a script: one line, a known option, a value of the right shape.
+    let settings = |ctx: &mut Ctx<'_>, base: &str, partition: &Option<String>, account: &Option<String>| {
+        for (key, v) in [("partition", partition), ("account", account)] {
+            if let Some(e) = v.as_deref().and_then(|v| super::sbatch::check_setting(key, v).err()) {
+                ctx.error(&format!("{base}.{key}"), e);
+            }
+        }
+    };
+    let options = |ctx: &mut Ctx<'_>, base: &str, list: &[String]| {
+        for (i, o) in list.iter().enumerate() {
+            if let Err(e) = super::sbatch::check_option(o) {
+                ctx.error(&format!("{base}.sbatch[{i}]"), e);
+            }
+        }
+    };
+    settings(ctx, "slurm", &r.partition, &r.account);
+    options(ctx, "slurm", &r.sbatch);
     if let Some(k) = r.array_limit {
         out.array_limit = Some(positive(ctx, "slurm.array_limit", k));
     }
@@ -308,22 +467,13 @@ fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'
             }
             res.gpus = Some(g.clamp(0, 64) as u32);
         }
-        if let Some(m) = &v.memory {
-            let digits = m.trim_end_matches(['K', 'M', 'G', 'T']);
-            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-                ctx.error(&format!("{path}.memory"), format!("`{m}` is not a Slurm memory size like `4G` or `500M`"));
+        for (key, value) in [("memory", &v.memory), ("time", &v.time)] {
+            if let Some(e) = value.as_deref().and_then(|x| super::sbatch::check_setting(key, x).err()) {
+                ctx.error(&format!("{path}.{key}"), e);
             }
         }
-        if let Some(t) = &v.time {
-            let ok = t.split(['-', ':']).all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-                && t.split(['-', ':']).count() <= 4;
-            if !ok {
-                ctx.error(
-                    &format!("{path}.time"),
-                    format!("`{t}` is not a Slurm time like `02:00:00` or `1-00:00:00`"),
-                );
-            }
-        }
+        settings(ctx, &path, &v.partition, &v.account);
+        options(ctx, &path, &v.sbatch);
         out.resources.insert(k.clone(), res);
     }
     out
@@ -475,16 +625,18 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     };
     let root = crate::data::location::data_root(&m.name, Some(&m));
     let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
-    let content_sha256 = match (m.content_hash(), present) {
-        (_, false) => None,
-        (Some(h), true) => Some(h),
-        (None, true) => match hash_files(&root) {
-            Ok(files) => Some(content_hash(&files)),
-            Err(e) => {
-                ctx.error(&key, e.to_string());
-                None
-            }
-        },
+    // The content hash covers the files the loader reads (the manifest's sha256 where it lists
+    // them); other files are named in a warning, once.
+    let content_sha256 = match present.then(|| crate::data::content::planned(&m, &root)) {
+        None => None,
+        Some(Ok(p)) => {
+            crate::data::content::warn_once(&m, &root, &p.scan, &p.missing);
+            Some(p.sha256)
+        }
+        Some(Err(e)) => {
+            ctx.error(&key, e.to_string());
+            None
+        }
     };
     Some(DatasetSpec::Real(RealSpec {
         manifest: m,
@@ -703,8 +855,8 @@ fn experiment(
             let entry = files.entry(file.clone()).or_insert_with(|| {
                 let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
                 let path = base.join(&file);
-                match std::fs::read(&path) {
-                    Ok(bytes) => Some(InitWeights { path, sha256: crate::plan::sha256_hex(&bytes) }),
+                match hash_regular_file(&path) {
+                    Ok(sha256) => Some(InitWeights { path, sha256 }),
                     Err(e) => {
                         ctx.error(&key, format!("failed to read weights file `{}`: {e}", path.display()));
                         None
@@ -739,6 +891,28 @@ fn experiment(
         axes,
     };
     Some((e, teacher))
+}
+
+/// The sha256 of a regular file, read in pieces; FIFOs, devices and folders are refused unopened
+/// for reading (a FIFO would block, `/dev/zero` never ends).
+fn hash_regular_file(path: &std::path::Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let (mut f, _) = super::load::open_regular(path).map_err(|e| match e {
+        super::load::SmallFileError::Io(e) => e.to_string(),
+        super::load::SmallFileError::Unusable(why) => why,
+    })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(crate::plan::hex(&h.finalize()))
 }
 
 /// Points every student at its teacher's experiment: the teacher model's run on the same data

@@ -45,6 +45,8 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
+    #[error("failed to read pipeline `{path}`: {why}")]
+    Unusable { path: String, why: String },
     #[error("failed to load pipeline `{file}`:\n{}", render(.diagnostics))]
     Invalid { file: String, diagnostics: Vec<Diagnostic> },
 }
@@ -52,7 +54,7 @@ pub enum SpecError {
 impl SpecError {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            SpecError::Read { .. } => &[],
+            SpecError::Read { .. } | SpecError::Unusable { .. } => &[],
             SpecError::Invalid { diagnostics, .. } => diagnostics,
         }
     }

@@ -22,11 +22,82 @@ pub struct Overrides {
     pub skip_bad: bool,
 }
 
+/// The largest pipeline file read (1 MiB; real pipelines are a few KiB).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// Loads and compiles the pipeline at `path`.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, SpecError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read { path: file.clone(), source })?;
+    let text = read_small_file(path, MAX_FILE_BYTES).map_err(|e| match e {
+        SmallFileError::Io(source) => SpecError::Read { path: file.clone(), source },
+        SmallFileError::Unusable(why) => SpecError::Unusable { path: file.clone(), why },
+    })?;
+    let text = String::from_utf8(text).map_err(|e| SpecError::Unusable {
+        path: file.clone(),
+        why: format!("it is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })?;
     load_str(&file, &text, overrides)
+}
+
+/// Why a file could not be read by [`read_small_file`].
+#[derive(Debug)]
+pub enum SmallFileError {
+    Io(std::io::Error),
+    /// Not a regular file, or too large.
+    Unusable(String),
+}
+
+/// What kind of file `meta` describes, for messages.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` without blocking (a FIFO would wait for a writer) and checks that it is a
+/// regular file; the check is on the opened file, so a swap after it cannot slip through.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), SmallFileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(SmallFileError::Io)?;
+    let meta = f.metadata().map_err(SmallFileError::Io)?;
+    if !meta.is_file() {
+        return Err(SmallFileError::Unusable(format!("it must be a regular file, not {}", file_kind(&meta))));
+    }
+    Ok((f, meta))
+}
+
+/// Reads a regular file of at most `max` bytes.
+pub fn read_small_file(path: &Path, max: u64) -> Result<Vec<u8>, SmallFileError> {
+    use std::io::Read;
+    let (f, meta) = open_regular(path)?;
+    let too_big = |n: u64| {
+        SmallFileError::Unusable(format!(
+            "it is larger than {} MiB ({n} bytes; input limit)",
+            max as f64 / (1u64 << 20) as f64
+        ))
+    };
+    if meta.len() > max {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(max + 1).read_to_end(&mut bytes).map_err(SmallFileError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Loads and compiles a pipeline from text; `file` names it in messages.
@@ -38,8 +109,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
         message,
     };
 
-    let map = SourceMap::parse(text)
-        .map_err(|e| invalid(vec![at(Some(e.pos), "", format!("invalid YAML: {}", e.message))]))?;
+    let map = SourceMap::parse(text).map_err(|e| invalid(vec![at(Some(e.pos), "", e.message)]))?;
     let mut doc: Value = serde_yaml::from_str(text).map_err(|e| {
         let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
         invalid(vec![at(pos, "", format!("invalid YAML: {e}"))])
@@ -75,6 +145,21 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Pipelin
             "profiles",
             "`profiles` is a mapping from profile names to overlays".into(),
         )),
+    }
+    // Every profile is compiled on a copy of the document: bound that work like the document.
+    let copies = profiles.len() as u64 + 1;
+    if copies.saturating_mul(map.nodes()) > super::source_map::MAX_NODES {
+        diags.push(at(
+            map.get("profiles"),
+            "profiles",
+            format!(
+                "{} profiles of a document of {} values: each profile is checked on its own copy, \
+                 and together they exceed {} values (input limit)",
+                profiles.len(),
+                map.nodes(),
+                super::source_map::MAX_NODES
+            ),
+        ));
     }
     if !diags.is_empty() {
         return Err(invalid(diags));

@@ -151,6 +151,25 @@ pub fn expand(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> Result<Vec<Comb
     Ok(combos)
 }
 
+/// How many combinations [`expand`] makes from `axes`, without making them (saturating).
+pub fn count(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> u64 {
+    let mut n: u64 = 1;
+    let mut zipped: Vec<&'static str> = Vec::new();
+    for group in zip {
+        let members: Vec<&AxisValues> =
+            axes.iter().filter(|a| group.contains(&a.key) && a.is_list && a.values.len() > 1).collect();
+        // Axes of different lengths are an error of `expand`; the longest bounds the count.
+        if let Some(len) = members.iter().map(|m| m.values.len()).max() {
+            n = n.saturating_mul(len as u64);
+            zipped.extend(members.iter().map(|m| m.key));
+        }
+    }
+    for a in axes.iter().filter(|a| !zipped.contains(&a.key)) {
+        n = n.saturating_mul(a.values.len() as u64);
+    }
+    n
+}
+
 /// True when `combo` matches every key given in an exclude entry (a list matches any of its values).
 pub fn matches(combo: &Combo, model: &str, filter: &RawSettings) -> bool {
     if let Some(m) = &filter.model {
@@ -191,6 +210,8 @@ mod tests {
             (Val::Int(e), Val::Int(b)) => *b == e * 10,
             _ => false,
         }));
+        assert_eq!(count(&axes, &[]), 12);
+        assert_eq!(count(&axes, &[vec!["epochs", "batch_size"]]), 6);
         let bad = [axis("epochs", &[1, 2], true), axis("batch_size", &[1, 2, 3], true)];
         assert!(expand(&bad, &[vec!["epochs", "batch_size"]]).unwrap_err().contains("different lengths"));
     }

@@ -88,6 +88,9 @@ pub fn parse_set(arg: &str) -> Result<Value, String> {
     let parsed: Value = if value.trim().is_empty() {
         Value::String(String::new())
     } else {
+        // The same input limits as the file, checked before anything expands an alias.
+        super::source_map::SourceMap::parse(value)
+            .map_err(|e| format!("the value, at column {}: {}", e.pos.col, e.message))?;
         serde_yaml::from_str(value).map_err(|e| format!("value `{value}` is not valid YAML: {e}"))?
     };
     let mut v = parsed;

@@ -6,6 +6,9 @@ use serde::Deserialize;
 
 use super::axis::Axis;
 
+/// The default of `max_jobs`.
+pub const DEFAULT_MAX_JOBS: u64 = 100_000;
+
 /// The top level of `pipeline.yaml` (profiles removed: they are overlays applied before this).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,9 @@ pub struct RawPipeline {
     /// On CUDA: deterministic kernels (cudnn deterministic, no benchmark) or fast ones.
     #[serde(default)]
     pub deterministic: Option<bool>,
+    /// Most jobs a plan may have (default [`DEFAULT_MAX_JOBS`]); checked before the matrix expands.
+    #[serde(default)]
+    pub max_jobs: Option<i64>,
     /// Profile applied when none is named on the command line.
     #[serde(default)]
     pub default_profile: Option<String>,

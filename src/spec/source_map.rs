@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// A 1-based position in a source file.
@@ -16,6 +16,8 @@ pub struct Pos {
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     positions: HashMap<String, Pos>,
+    /// Nodes of the document with every alias expanded.
+    nodes: u64,
 }
 
 /// A YAML syntax error with its position.
@@ -26,18 +28,32 @@ pub struct SyntaxError {
 }
 
 impl SourceMap {
-    /// Parses `text` and records the position of every key path.
+    /// Parses `text` and records the position of every key path. The document is refused before
+    /// anything expands it when it nests deeper than [`MAX_DEPTH`], uses more than
+    /// [`MAX_ALIASES`] aliases, or would expand to more than [`MAX_NODES`] nodes.
     pub fn parse(text: &str) -> Result<SourceMap, SyntaxError> {
         let mut builder = Builder::default();
+        let mut limits = Limits::default();
         let mut parser = Parser::new_from_str(text);
-        parser.load(&mut builder, false).map_err(|e| SyntaxError {
+        let syntax = |e: yaml_rust2::ScanError| SyntaxError {
             pos: Pos { line: e.marker().line(), col: e.marker().col() + 1 },
-            message: e.info().to_string(),
-        })?;
-        if let Some((path, pos)) = builder.duplicate {
-            return Err(SyntaxError { pos, message: format!("duplicate key `{path}`") });
+            message: format!("invalid YAML: {}", e.info()),
+        };
+        // The parser's own `load` recurses once per nesting level; this loop does not.
+        loop {
+            let (ev, mark) = parser.next_token().map_err(syntax)?;
+            if ev == Event::StreamEnd {
+                break;
+            }
+            limits
+                .on_event(&ev)
+                .map_err(|message| SyntaxError { pos: Pos { line: mark.line(), col: mark.col() + 1 }, message })?;
+            builder.on_event(ev, mark);
         }
-        Ok(SourceMap { positions: builder.positions })
+        if let Some((path, pos)) = builder.duplicate {
+            return Err(SyntaxError { pos, message: format!("invalid YAML: duplicate key `{path}`") });
+        }
+        Ok(SourceMap { positions: builder.positions, nodes: limits.nodes })
     }
 
     /// The position of `path`, or of its nearest ancestor that has one.
@@ -49,6 +65,11 @@ impl SourceMap {
             }
             p = parent(p)?;
         }
+    }
+
+    /// How many nodes the document has once its aliases are expanded.
+    pub fn nodes(&self) -> u64 {
+        self.nodes
     }
 
     /// The position of exactly `path`.
@@ -72,6 +93,82 @@ pub fn join(path: &str, key: &str) -> String {
         key.to_string()
     } else {
         format!("{path}.{key}")
+    }
+}
+
+/// Most nesting levels of mappings and sequences in a pipeline document.
+pub const MAX_DEPTH: usize = 64;
+/// Most aliases (`*name`) in a pipeline document.
+pub const MAX_ALIASES: u64 = 10_000;
+/// Most nodes a pipeline document may expand to, every alias counted as the nodes it stands for.
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// Counts what a document expands to while it is read, before anything expands it.
+#[derive(Default)]
+struct Limits {
+    /// Open collections: (anchor id, expanded nodes so far).
+    open: Vec<(usize, u64)>,
+    /// Expanded size of each finished anchored node.
+    sizes: HashMap<usize, u64>,
+    aliases: u64,
+    nodes: u64,
+}
+
+impl Limits {
+    fn on_event(&mut self, ev: &Event) -> Result<(), String> {
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                if *anchor > 0 {
+                    self.sizes.insert(*anchor, 1);
+                }
+                self.add(1)?;
+            }
+            Event::Alias(id) => {
+                self.aliases += 1;
+                if self.aliases > MAX_ALIASES {
+                    return Err(format!(
+                        "more than {MAX_ALIASES} aliases (`*name`); a pipeline needs far fewer (input limit)"
+                    ));
+                }
+                // An alias to a node still open (a recursive one) counts as one node.
+                let n = self.sizes.get(id).copied().unwrap_or(1);
+                self.add(n)?;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.open.len() >= MAX_DEPTH {
+                    return Err(format!("nested more than {MAX_DEPTH} levels deep (input limit)"));
+                }
+                self.open.push((*anchor, 0));
+                self.add(1)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, n)) = self.open.pop() {
+                    if anchor > 0 {
+                        self.sizes.insert(anchor, n);
+                    }
+                    if let Some(parent) = self.open.last_mut() {
+                        parent.1 = parent.1.saturating_add(n);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Counts `n` expanded nodes in the innermost open collection and in the document.
+    fn add(&mut self, n: u64) -> Result<(), String> {
+        if let Some(top) = self.open.last_mut() {
+            top.1 = top.1.saturating_add(n);
+        }
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(format!(
+                "the document expands to more than {MAX_NODES} values once its aliases are expanded \
+                 (input limit); write the values out or use fewer aliases"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -120,7 +217,7 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(value, ..) => {

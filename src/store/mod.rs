@@ -1,4 +1,4 @@
-//! The content-addressed store: entries, atomic writes, locks, tensor files, gc.
+//! The content-addressed store: entries, atomic writes, locks, tensor files, gc and its roots.
 
 mod atomic;
 mod entry;
@@ -6,6 +6,7 @@ mod error;
 mod gc;
 mod layout;
 mod lock;
+mod roots;
 pub mod tensor_file;
 
 pub use atomic::{read_json, write_atomic, write_json};
@@ -14,6 +15,9 @@ pub use entry::{
     CHECKPOINT_FILE, DONE_FILE, JOB_FILE, LOG_FILE,
 };
 pub use error::StoreError;
-pub use gc::{gc, GcReport};
+pub use gc::{plan_gc, run_gc, Candidate, GcLock, GcPlan, GcReport, GC_LOCK_FILE};
 pub use layout::{Store, STORE_FORMAT};
 pub use lock::EntryLock;
+pub use roots::{
+    find_root, forget_root, list_roots, record_root, Root, RootError, RootJob, RootKey, ROOTS_DIR, ROOT_FORMAT,
+};

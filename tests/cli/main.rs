@@ -627,26 +627,6 @@ fn real_data_set_folds_absence_and_verification() {
 }
 
 #[test]
-fn gc_removes_what_no_pipeline_refers_to() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let s = store_arg(&store);
-    let t = tiny();
-    let t = t.to_str().unwrap();
-    assert!(run(&["--store", &s, "run", t]).status.success());
-    assert!(run(&["--store", &s, "run", t, "--set", "models.microexpnet.lr=0.001"]).status.success());
-    let count = || ["prepare", "train", "evaluate", "saliency"].iter().map(|k| entries(&store, k).len()).sum::<usize>();
-    assert_eq!(count(), 11);
-    let dry = run(&["--store", &s, "gc", t, "--dry-run"]);
-    assert!(text(&dry).contains("would remove 3 entries"), "{}", text(&dry));
-    assert_eq!(count(), 11);
-    let gc = run(&["--store", &s, "gc", t]);
-    assert!(gc.status.success(), "{}", text(&gc));
-    assert_eq!(count(), 8);
-    assert!(text(&run(&["--store", &s, "run", t])).contains("0 ran, 8 cached"));
-}
-
-#[test]
 fn doctor_reports_libtorch_and_cuda() {
     let o = run(&["doctor"]);
     let out = text(&o);

@@ -7,10 +7,9 @@
 //! Sequences without a label file are skipped and counted ([`SkipKind::Unlabelled`]); only labelled
 //! sequences contribute neutral frames. The subject is the `Sxxx` folder.
 
-use std::fs;
 use std::path::Path;
 
-use super::files::{decode_all, finish, has_ext, list_dir, rel, BadItem, Candidate, Ctx, Outcome, Pending};
+use super::files::{decode_all, finish, has_ext, read_regular, rel, BadItem, Candidate, Ctx, Outcome, Pending};
 use super::item::{Loaded, SkipKind};
 use crate::data::error::DataError;
 
@@ -19,7 +18,7 @@ pub const CLASS_NAMES: [&str; 8] = ["neutral", "anger", "contempt", "disgust", "
 
 pub const IMAGES_DIR: &str = "cohn-kanade-images";
 pub const EMOTION_DIR: &str = "Emotion";
-const LABEL_SUFFIX: &str = "_emotion.txt";
+pub const LABEL_SUFFIX: &str = "_emotion.txt";
 
 /// Parses the content of an emotion file: one float holding an integer label in 0..=7.
 pub fn parse_label(text: &str) -> Result<usize, String> {
@@ -50,8 +49,8 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
         }
     }
     let mut pending = Vec::new();
-    for subj in list_dir(&images)?.into_iter().filter(|e| e.is_dir) {
-        for seq in list_dir(&subj.path)?.into_iter().filter(|e| e.is_dir) {
+    for subj in ctx.tree.list(&images)?.into_iter().filter(|e| e.is_dir) {
+        for seq in ctx.tree.list(&subj.path)?.into_iter().filter(|e| e.is_dir) {
             sequence(root, &subj.name, &seq.path, &emotions.join(&subj.name).join(&seq.name), ctx, &mut pending)?;
         }
     }
@@ -67,9 +66,10 @@ fn sequence(
     ctx: &Ctx<'_>,
     out: &mut Vec<Pending>,
 ) -> Result<(), DataError> {
-    let frames: Vec<_> = list_dir(seq_dir)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])).collect();
+    let frames: Vec<_> =
+        ctx.tree.list(seq_dir)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])).collect();
     let label_files: Vec<_> = if label_dir.is_dir() {
-        list_dir(label_dir)?.into_iter().filter(|e| e.name.ends_with(LABEL_SUFFIX)).collect()
+        ctx.tree.list(label_dir)?.into_iter().filter(|e| e.name.ends_with(LABEL_SUFFIX)).collect()
     } else {
         Vec::new()
     };
@@ -102,7 +102,7 @@ fn sequence(
             reason,
         }))
     };
-    let label = match fs::read(&label_file.path) {
+    let label = match read_regular(&label_file.path) {
         Err(e) => {
             out.push(Pending::bad(&label_file.path, root, format!("failed to read the emotion file: {e}")));
             return Ok(());

@@ -5,13 +5,12 @@
 //! `train.csv` (no `Usage`: items have `usage: None`). Kaggle's `test.csv` has no labels and is refused.
 //! FER2013 has no identities, so every row is its own subject (its source, `fer2013.csv:17`).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use image::GrayImage;
 use rayon::prelude::*;
 
-use super::files::{finish, BadItem, Ctx, Outcome};
+use super::files::{finish, read_regular, BadItem, Ctx, Entry, Outcome, Tree};
 use super::item::{Item, Loaded, Usage};
 use crate::data::error::DataError;
 
@@ -27,28 +26,30 @@ pub const SIDE: u32 = 48;
 const TEST_CSV_REFUSAL: &str = "it has no `emotion` column: Kaggle's `test.csv` is the unlabelled test set; \
      use `fer2013.csv`, `icml_face_data.csv` or `train.csv`";
 
-/// Finds the CSV to read under `root`.
+/// Finds the CSV to read under `root` (a regular file directly in it, or a link inside it).
 pub fn find_csv(root: &Path) -> Result<PathBuf, DataError> {
+    find_csv_in(root, &Tree::new(root))
+}
+
+pub(crate) fn find_csv_in(root: &Path, tree: &Tree) -> Result<PathBuf, DataError> {
     if root.is_file() {
         return Ok(root.to_path_buf());
     }
-    for name in CSV_FILES {
-        let p = root.join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
+    let files: Vec<Entry> = tree.list(root)?.into_iter().filter(|e| !e.is_dir).collect();
+    let find = |name: &str| files.iter().find(|e| e.name == name).map(|e| e.path.clone());
+    if let Some(p) = CSV_FILES.iter().find_map(|n| find(n)) {
+        return Ok(p);
     }
-    let test = root.join("test.csv");
-    if test.is_file() {
+    if let Some(test) = find("test.csv") {
         return Err(DataError::Refused { path: test, reason: TEST_CSV_REFUSAL.to_string() });
     }
     Err(DataError::layout(root, "expected `fer2013.csv`, `icml_face_data.csv` or `train.csv` in this folder"))
 }
 
 pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
-    let csv = find_csv(root)?;
+    let csv = find_csv_in(root, &ctx.tree)?;
     let source_name = csv.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let bytes = fs::read(&csv).map_err(|e| DataError::io(&csv, e))?;
+    let bytes = read_regular(&csv).map_err(|e| DataError::io(&csv, e))?;
     // Invalid UTF-8 becomes U+FFFD, which fails its own row (naming the line) rather than the file.
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);

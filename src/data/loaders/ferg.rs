@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::files::{decode_all, finish, has_ext, list_dir, rel, Candidate, Ctx, Pending};
+use super::files::{decode_all, finish, has_ext, rel, Candidate, Ctx, Pending};
 use super::item::Loaded;
 use crate::data::error::DataError;
 
@@ -22,8 +22,8 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
         return Err(DataError::layout(root, format!("expected the folder `{TOP_DIR}` here")));
     }
     let mut pending = Vec::new();
-    for ch in list_dir(&top)?.into_iter().filter(|e| e.is_dir) {
-        for ex in list_dir(&ch.path)?.into_iter().filter(|e| e.is_dir) {
+    for ch in ctx.tree.list(&top)?.into_iter().filter(|e| e.is_dir) {
+        for ex in ctx.tree.list(&ch.path)?.into_iter().filter(|e| e.is_dir) {
             let expr = ex.name.strip_prefix(&ch.name).and_then(|s| s.strip_prefix('_'));
             let Some(label) = expr.and_then(|x| CLASS_NAMES.iter().position(|c| *c == x)) else {
                 pending.push(Pending::bad(
@@ -38,7 +38,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
                 ));
                 continue;
             };
-            for f in list_dir(&ex.path)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])) {
+            for f in ctx.tree.list(&ex.path)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])) {
                 pending.push(Pending::Decode(Candidate {
                     source: rel(root, &f.path),
                     path: f.path,

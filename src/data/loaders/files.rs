@@ -1,7 +1,9 @@
 //! Listing data set folders in sorted order and decoding the listed images in parallel, keeping that order.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use image::GrayImage;
 use rayon::prelude::*;
@@ -15,6 +17,8 @@ use crate::data::error::DataError;
 pub(crate) struct Ctx<'a> {
     pub opts: &'a LoadOptions,
     pub keep_images: bool,
+    /// The walk below the data folder.
+    pub tree: Tree,
 }
 
 impl Ctx<'_> {
@@ -37,28 +41,148 @@ pub(crate) struct Entry {
     pub is_dir: bool,
 }
 
+/// An entry the walk neither follows nor opens, with why: named in a warning.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Special {
+    /// `/`-separated, relative to the data folder.
+    pub path: String,
+    pub reason: String,
+}
+
 /// True for names every loader ignores: hidden files (`.DS_Store`) and macOS archive folders (`__MACOSX`).
 pub(crate) fn ignored(name: &str) -> bool {
     name.starts_with('.') || name == "__MACOSX" || name.eq_ignore_ascii_case("Thumbs.db")
 }
 
-/// The entries of `dir`, sorted by name, without ignored ones. Symbolic links are followed.
-pub(crate) fn list_dir(dir: &Path) -> Result<Vec<Entry>, DataError> {
-    let rd = fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
-    let mut out = Vec::new();
-    for e in rd {
-        let e = e.map_err(|err| DataError::io(dir, err))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if ignored(&name) {
-            continue;
-        }
-        let path = e.path();
-        let ft = e.file_type().map_err(|err| DataError::io(&path, err))?;
-        let is_dir = if ft.is_symlink() { path.is_dir() } else { ft.is_dir() };
-        out.push(Entry { name, path, is_dir });
+/// A walk below one data folder. Only regular files and folders are listed. A symbolic link is
+/// followed when its target lies inside the data folder (and is not a folder holding the link: a
+/// loop); links out of the folder, broken links, FIFOs, sockets and devices are skipped, never
+/// opened, and remembered (see [`Tree::skipped`]).
+pub(crate) struct Tree {
+    root: PathBuf,
+    /// The data folder with every link resolved; `None` when it cannot be resolved (absent).
+    canon: Option<PathBuf>,
+    skipped: Mutex<BTreeSet<Special>>,
+}
+
+impl Tree {
+    pub fn new(root: &Path) -> Tree {
+        Tree { root: root.to_path_buf(), canon: fs::canonicalize(root).ok(), skipped: Mutex::new(BTreeSet::new()) }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+
+    fn skip(&self, path: &Path, reason: String) {
+        let s = Special { path: rel(&self.root, path), reason };
+        self.skipped.lock().unwrap_or_else(|e| e.into_inner()).insert(s);
+    }
+
+    /// What was skipped so far, sorted by path.
+    pub fn skipped(&self) -> Vec<Special> {
+        self.skipped.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+
+    fn inside(&self, p: &Path) -> bool {
+        self.canon.as_deref().is_some_and(|c| p.starts_with(c))
+    }
+
+    /// The entries of `dir` (the data folder or a folder below it), sorted by name, without ignored
+    /// names and without what [`Tree`] skips. A folder that resolves outside the data folder lists empty.
+    pub fn list(&self, dir: &Path) -> Result<Vec<Entry>, DataError> {
+        match fs::canonicalize(dir) {
+            Ok(c) if self.inside(&c) => {}
+            Ok(c) => {
+                self.skip(dir, format!("a folder at `{}`, out of the data folder", c.display()));
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(DataError::io(dir, e)),
+        }
+        let rd = fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
+        let mut out = Vec::new();
+        for e in rd {
+            let e = e.map_err(|err| DataError::io(dir, err))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if ignored(&name) {
+                continue;
+            }
+            let path = e.path();
+            let ft = e.file_type().map_err(|err| DataError::io(&path, err))?;
+            let is_dir = if ft.is_symlink() {
+                match self.follow(&path) {
+                    Ok(d) => d,
+                    Err(reason) => {
+                        self.skip(&path, reason);
+                        continue;
+                    }
+                }
+            } else if ft.is_dir() || ft.is_file() {
+                ft.is_dir()
+            } else {
+                self.skip(&path, format!("{}, not a regular file", special_kind(&ft)));
+                continue;
+            };
+            out.push(Entry { name, path, is_dir });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Whether the link at `path` leads to a folder (`Ok(true)`) or a regular file (`Ok(false)`)
+    /// inside the data folder; otherwise why it is skipped.
+    fn follow(&self, path: &Path) -> Result<bool, String> {
+        let target = fs::canonicalize(path).map_err(|e| format!("a broken symbolic link ({e})"))?;
+        if !self.inside(&target) {
+            return Err(format!("a symbolic link to `{}`, out of the data folder", target.display()));
+        }
+        let meta = fs::metadata(&target).map_err(|e| format!("a symbolic link to an unreadable file ({e})"))?;
+        let ft = meta.file_type();
+        if ft.is_file() {
+            return Ok(false);
+        }
+        if !ft.is_dir() {
+            return Err(format!("a symbolic link to {}, not to a regular file", special_kind(&ft)));
+        }
+        let parent = path.parent().and_then(|p| fs::canonicalize(p).ok());
+        if parent.is_some_and(|p| p.starts_with(&target)) {
+            return Err("a symbolic link to a folder holding it (a loop)".to_string());
+        }
+        Ok(true)
+    }
+}
+
+/// `a FIFO`, `a socket`, `a device`, ... for a file type that is neither a file nor a folder.
+fn special_kind(ft: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}
+
+/// Reads a regular file whole. The file is opened without blocking and checked to be a regular
+/// file before anything is read, so a FIFO or a device swapped in after the listing fails at once.
+pub(crate) fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = open_regular(path)?;
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
     Ok(out)
+}
+
+/// Opens a regular file for reading (see [`read_regular`]); anything else is an error.
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let ft = f.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(std::io::Error::other(format!("{}, not a regular file", special_kind(&ft))));
+    }
+    Ok(f)
 }
 
 /// Fails with [`DataError::Absent`] when `root` is missing or holds nothing (but ignored names).
@@ -71,7 +195,7 @@ pub(crate) fn check_present(kind: LoaderKind, name: &str, root: &Path) -> Result
     if !root.is_dir() {
         return Err(absent());
     }
-    if list_dir(root)?.is_empty() {
+    if Tree::new(root).list(root)?.is_empty() {
         return Err(absent());
     }
     Ok(())
@@ -145,7 +269,7 @@ pub(crate) fn decode_all(pending: Vec<Pending>, ctx: &Ctx<'_>) -> Vec<Outcome> {
 fn decode_one(c: Candidate, ctx: &Ctx<'_>) -> Outcome {
     let bad =
         |reason: String, c: Candidate| Outcome::Bad(BadItem { file: c.path, line: None, source: c.source, reason });
-    let bytes = match fs::read(&c.path) {
+    let bytes = match read_regular(&c.path) {
         Ok(b) => b,
         Err(e) => return bad(format!("failed to read the file: {e}"), c),
     };

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::files::{decode_all, finish, has_ext, list_dir, rel, Candidate, Ctx, Pending};
+use super::files::{decode_all, finish, has_ext, rel, Candidate, Ctx, Pending};
 use super::item::Loaded;
 use crate::data::error::DataError;
 
@@ -31,7 +31,7 @@ pub fn subject_of(file_name: &str) -> String {
 pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     let mut class_names = Vec::new();
     let mut pending = Vec::new();
-    for e in list_dir(root)? {
+    for e in ctx.tree.list(root)? {
         if !e.is_dir {
             if has_ext(&e.name, &EXTENSIONS) || has_ext(&e.name, &["bmp"]) {
                 pending.push(Pending::bad(&e.path, root, "an image outside a class folder"));
@@ -40,7 +40,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
         }
         let label = class_names.len();
         class_names.push(e.name.clone());
-        for f in list_dir(&e.path)?.into_iter().filter(|f| !f.is_dir) {
+        for f in ctx.tree.list(&e.path)?.into_iter().filter(|f| !f.is_dir) {
             if has_ext(&f.name, &["bmp"]) {
                 pending.push(Pending::bad(&f.path, root, "BMP images are not supported; convert them to PNG"));
             } else if has_ext(&f.name, &EXTENSIONS) {

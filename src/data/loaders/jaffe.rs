@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::files::{decode_all, finish, has_ext, list_dir, rel, Candidate, Ctx, Pending};
+use super::files::{decode_all, finish, has_ext, rel, Candidate, Ctx, Pending};
 use super::item::Loaded;
 use crate::data::error::DataError;
 
@@ -31,7 +31,7 @@ pub fn parse_name(name: &str) -> Result<(String, usize), String> {
 
 pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     let mut pending = Vec::new();
-    for f in list_dir(root)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["tiff", "tif"])) {
+    for f in ctx.tree.list(root)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["tiff", "tif"])) {
         match parse_name(&f.name) {
             Ok((subject, label)) => pending.push(Pending::Decode(Candidate {
                 source: rel(root, &f.path),

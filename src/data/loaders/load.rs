@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::files::{check_present, Ctx};
+use super::files::{check_present, Ctx, Tree};
 use super::item::{LoadOptions, Loaded, LoaderKind};
 use super::{ckplus, fer2013, ferg, image_folder, jaffe, oulu};
 use crate::data::error::DataError;
@@ -34,7 +34,7 @@ pub(crate) fn load_inner(
             return Err(DataError::Options { option: "resize", reason: "the size must be at least 1".to_string() });
         }
     }
-    let ctx = Ctx { opts, keep_images };
+    let ctx = Ctx { opts, keep_images, tree: Tree::new(root) };
     if root.is_file() && kind != LoaderKind::Fer2013 {
         return Err(DataError::layout(root, format!("expected a folder holding {}", kind.layout())));
     }

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::files::{decode_all, finish, has_ext, list_dir, rel, Candidate, Ctx, Pending};
+use super::files::{decode_all, finish, has_ext, rel, Candidate, Ctx, Pending};
 use super::item::Loaded;
 use crate::data::error::DataError;
 
@@ -45,16 +45,20 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     }
     let neutral = CLASS_NAMES.len();
     let mut pending = Vec::new();
-    for subj in list_dir(&base)?.into_iter().filter(|e| e.is_dir) {
-        for ex in list_dir(&subj.path)?.into_iter().filter(|e| e.is_dir) {
+    for subj in ctx.tree.list(&base)?.into_iter().filter(|e| e.is_dir) {
+        for ex in ctx.tree.list(&subj.path)?.into_iter().filter(|e| e.is_dir) {
             let Some(label) = CLASS_NAMES.iter().position(|c| *c == ex.name) else {
                 let reason =
                     format!("expected an expression folder in `{}`, found `{}`", CLASS_NAMES.join("`, `"), ex.name);
                 pending.push(Pending::bad(&ex.path, root, reason));
                 continue;
             };
-            let mut frames: Vec<_> =
-                list_dir(&ex.path)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["jpeg", "jpg"])).collect();
+            let mut frames: Vec<_> = ctx
+                .tree
+                .list(&ex.path)?
+                .into_iter()
+                .filter(|e| !e.is_dir && has_ext(&e.name, &["jpeg", "jpg"]))
+                .collect();
             // Numeric order of the stem (names without a number go first, by name).
             frames.sort_by_key(|f| (f.name.split('.').next().and_then(|s| s.parse::<u64>().ok()), f.name.clone()));
             let n = frames.len();

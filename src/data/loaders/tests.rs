@@ -410,3 +410,98 @@ fn image_folder_classes_and_subjects() {
     assert!(e.contains("stray.png`: an image outside a class folder"), "{e}");
     assert_eq!(load(LoaderKind::ImageFolder, root, &skip_bad()).unwrap().items.len(), 3);
 }
+
+// ---------------------------------------------------------------- members and the walk
+
+/// Every file an item or a skipped entry comes from is a member; members the loader leaves out
+/// are frames of the same sequences (CK+, Oulu-CASIA) only.
+fn check_members(kind: LoaderKind, root: &Path, o: &LoadOptions, extra_ok: impl Fn(&str) -> bool) {
+    let m = members(kind, root, o).unwrap();
+    let l = load(kind, root, &LoadOptions { skip_bad: true, ..o.clone() }).unwrap();
+    let used: Vec<String> = l
+        .items
+        .iter()
+        .map(|i| i.source.clone())
+        .chain(l.skipped.iter().filter(|s| s.kind != SkipKind::Unlabelled).map(|s| s.source.clone()))
+        .map(|s| match s.rsplit_once(':') {
+            Some((f, line)) if line.parse::<usize>().is_ok() => f.to_string(),
+            _ => s,
+        })
+        .collect();
+    for u in &used {
+        assert!(m.files.contains(u), "{kind}: `{u}` is read but not a member: {:?}", m.files);
+    }
+    for f in &m.files {
+        assert!(used.contains(f) || extra_ok(f), "{kind}: `{f}` is a member the loader does not use");
+    }
+}
+
+#[test]
+fn members_are_the_files_the_loaders_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+
+    write_file(&d("fer/fer2013.csv"), fer_csv(&[(0, "Training"), (3, "PublicTest")]));
+    write_file(&d("fer/train.csv"), "emotion,pixels\n");
+    write_file(&d("fer/notes.md"), "x");
+    check_members(LoaderKind::Fer2013, &d("fer"), &opts(), |_| false);
+    assert_eq!(members(LoaderKind::Fer2013, &d("fer"), &opts()).unwrap().files, ["fer2013.csv"]);
+    assert_eq!(members(LoaderKind::Fer2013, &d("fer/fer2013.csv"), &opts()).unwrap().files, ["fer2013.csv"]);
+
+    write_jaffe(&d("jaffe"), &["KA.AN1.39.tiff", "KL.HA2.40.TIF", "bad-name.tiff"]);
+    check_members(LoaderKind::Jaffe, &d("jaffe"), &opts(), |_| false);
+
+    write_ferg(&d("ferg"), &["aia", "ray"], &["anger", "joy"], 2);
+    write_file(&d("ferg/FERG_DB_256/aia/aia_joy/readme.txt"), "x");
+    check_members(LoaderKind::Ferg, &d("ferg"), &opts(), |_| false);
+
+    write_ck_sequence(&d("ck"), "S005", "001", 5, Some("   3.0000000e+00\n"));
+    write_ck_sequence(&d("ck"), "S010", "003", 2, None);
+    let ck = members(LoaderKind::CkPlus, &d("ck"), &opts()).unwrap().files;
+    assert_eq!(ck.len(), 8, "7 frames and one label file: {ck:?}");
+    assert!(ck.contains(&"Emotion/S005/001/S005_001_00000005_emotion.txt".to_string()));
+    check_members(LoaderKind::CkPlus, &d("ck"), &opts(), |f| f.ends_with(".png") || f.ends_with("_emotion.txt"));
+
+    write_oulu(&d("oulu"), "VL", "Strong", &["P001"], &["Anger"], 5);
+    write_oulu(&d("oulu"), "NI", "Strong", &["P002"], &["Fear"], 2);
+    let o = members(LoaderKind::OuluCasia, &d("oulu"), &opts()).unwrap().files;
+    assert_eq!(o.len(), 5, "one camera and illumination: {o:?}");
+    check_members(LoaderKind::OuluCasia, &d("oulu"), &opts(), |f| f.ends_with(".jpeg"));
+
+    write_image(&d("folder/cat/a_1.png"), &img(8, 8, 1));
+    write_image(&d("folder/dog/b_1.jpg"), &img(8, 8, 2));
+    write_file(&d("folder/dog/notes.txt"), "x");
+    write_image(&d("folder/stray.png"), &img(4, 4, 0));
+    check_members(LoaderKind::ImageFolder, &d("folder"), &opts(), |_| false);
+}
+
+#[test]
+fn the_walk_skips_fifos_devices_and_links_out_and_follows_links_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("jaffe");
+    write_jaffe(&root, &["KA.AN1.39.tiff", "KL.HA2.40.tiff"]);
+    let fifo = std::ffi::CString::new(root.join("YM.NE1.1.tiff").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", root.join("YM.NE1.2.tiff")).unwrap();
+    write_image(&dir.path().join("outside.tiff"), &img(16, 16, 7));
+    std::os::unix::fs::symlink(dir.path().join("outside.tiff"), root.join("YM.NE1.3.tiff")).unwrap();
+    std::os::unix::fs::symlink("KA.AN1.39.tiff", root.join("YM.NE1.4.tiff")).unwrap();
+    std::os::unix::fs::symlink("nowhere.tiff", root.join("YM.NE1.5.tiff")).unwrap();
+
+    let m = members(LoaderKind::Jaffe, &root, &opts()).unwrap();
+    assert_eq!(m.files, ["KA.AN1.39.tiff", "KL.HA2.40.tiff", "YM.NE1.4.tiff"]);
+    let skipped: Vec<(&str, &str)> = m.skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect();
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert!(skipped[0].0 == "YM.NE1.1.tiff" && skipped[0].1.contains("FIFO"), "{skipped:?}");
+    assert!(skipped[1].0 == "YM.NE1.2.tiff" && skipped[1].1.contains("out of the data folder"), "{skipped:?}");
+    assert!(skipped[2].0 == "YM.NE1.3.tiff" && skipped[2].1.contains("out of the data folder"), "{skipped:?}");
+    assert!(skipped[3].0 == "YM.NE1.5.tiff" && skipped[3].1.contains("broken"), "{skipped:?}");
+    // Loading neither hangs on the FIFO nor reads /dev/zero.
+    let l = load(LoaderKind::Jaffe, &root, &opts()).unwrap();
+    assert_eq!(sources(&l), ["KA.AN1.39.tiff", "KL.HA2.40.tiff", "YM.NE1.4.tiff"]);
+    // A FIFO is never read, even when asked for directly.
+    let e = files::read_regular(&root.join("YM.NE1.1.tiff")).unwrap_err();
+    assert!(e.to_string().contains("a FIFO, not a regular file"), "{e}");
+    assert!(files::read_regular(Path::new("/dev/zero")).is_err());
+}
