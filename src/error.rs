@@ -22,10 +22,14 @@ pub mod exit {
     pub const DATA: i32 = 6;
     /// The report could not be written.
     pub const REPORT: i32 = 7;
-    /// `exec` stopped on a signal after writing a checkpoint (Slurm requeues it).
+    /// `exec` stopped on a signal (SIGINT, SIGTERM, or Slurm's SIGUSR1 before the time limit)
+    /// after writing a checkpoint, or while waiting for another run's lock on its entry; nothing
+    /// is recorded as failed. Inside a Slurm task (`--requeue`) the task has been requeued.
     pub const STOPPED: i32 = crate::exec::EXIT_STOPPED;
-    /// `run` was interrupted; run it again to resume.
-    pub const INTERRUPTED: i32 = 130;
+    /// `run` was stopped by its first SIGINT (Ctrl-C) or SIGTERM: running jobs wrote checkpoints
+    /// and are reported as interrupted, not failed; run it again to resume. A second Ctrl-C
+    /// ends `run` and its jobs at once with the same code (files are only ever written whole).
+    pub const INTERRUPTED: i32 = crate::exec::EXIT_HARD_STOP;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use super::context::{load, store_for};
 use crate::cli::{ExecArgs, PipelineArgs};
@@ -19,16 +17,6 @@ use crate::store::read_json;
 pub struct Verbosity {
     pub verbose: u8,
     pub quiet: bool,
-}
-
-/// Registers SIGINT, SIGTERM and SIGUSR1 to set a flag (a second Ctrl-C still kills).
-pub fn stop_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGUSR1] {
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
-    }
-    flag
 }
 
 /// How many jobs at once, and on which devices.
@@ -97,7 +85,7 @@ pub fn run_cmd(
             store.import_blob(&w.path, &w.sha256)?;
         }
     }
-    let stop = stop_flag();
+    let stop = exec::install_stop(exec::StopRole::Run);
     let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?;
     let opts =
         LocalOptions { exe, slots: n_slots, devices: devices.clone(), threads, deterministic: pipeline.deterministic };
@@ -130,7 +118,8 @@ pub fn run_cmd(
     for (id, msg) in &summary.failures {
         out.push_str(&format!("failed: {id}: {msg}\n"));
     }
-    if let Some(dir) = report {
+    let stopped = stop.load(std::sync::atomic::Ordering::SeqCst);
+    if let Some(dir) = report.filter(|_| !stopped) {
         // The report covers the whole pipeline (a partial one says what is missing).
         let title = format!("{}: fer-pipeline report", pipeline.name);
         match super::report::write(&store, Some(&full), &title, dir, false) {
@@ -138,7 +127,7 @@ pub fn run_cmd(
             Err(e) => out.push_str(&format!("warning: {e}\n")),
         }
     }
-    if summary.interrupted > 0 || stop.load(std::sync::atomic::Ordering::SeqCst) {
+    if summary.interrupted > 0 || stopped {
         print!("{out}");
         return Err(Error::Interrupted);
     }

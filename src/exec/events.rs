@@ -13,6 +13,8 @@ pub enum JobEvent {
     Epoch { epoch: u32, epochs: u32, train_loss: f64, train_acc: f64, val_acc: f64, seconds: f64 },
     /// Free-form progress, e.g. "rendering 4200 images".
     Note { text: String },
+    /// Something the user should see, e.g. a checkpoint discarded.
+    Warning { text: String },
     /// Another process holds this job's lock; waiting for it.
     Waiting,
     /// The job finished; `summary` is one line for the log, e.g. "test accuracy 61.2 %".

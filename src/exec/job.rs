@@ -4,8 +4,8 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,7 @@ use super::events::JobEvent;
 use crate::jobs::{self, JobContext, JobOutput, PROVENANCE_FILE};
 use crate::plan::JobKind;
 use crate::spec::DeviceRequest;
-use crate::store::{write_json, Entry, EntryState, JobRecord, Store, StoreError, LOG_FILE};
+use crate::store::{write_json, Entry, EntryState, JobRecord, Store, StoreError, CHECKPOINT_FILE, LOG_FILE};
 
 /// How to run a job here.
 #[derive(Debug, Clone)]
@@ -88,30 +88,120 @@ impl JobLog {
 
     pub fn line(&self, text: &str) {
         tracing::info!("{}: {text}", self.id);
+        self.append(text);
+    }
+
+    /// A warning: in the log and on stderr whatever the verbosity.
+    pub fn warn(&self, text: &str) {
+        tracing::warn!("{}: {text}", self.id);
+        self.append(&format!("warning: {text}"));
+    }
+
+    fn append(&self, text: &str) {
         if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&self.path) {
             let _ = writeln!(f, "{} {text}", crate::clock::now_rfc3339());
         }
     }
 }
 
-/// Runs the job `id` from `store`.
+/// How `exec` ended, and how many failed attempts the entry records.
+#[derive(Debug)]
+pub struct ExecReport {
+    pub result: Result<ExecOutcome, ExecError>,
+    /// On failure: failed attempts recorded in `failed.json`, this one included; `None` when the
+    /// failure could not be recorded (no entry, or the entry is not writable).
+    pub attempts: Option<u32>,
+}
+
+/// Test-only fault injection: `FER_FAILPOINT=before-done:<kind>` kills the process (SIGKILL, as
+/// an out-of-memory killer would) after a job of that kind wrote its artifacts and provenance,
+/// before its `done` marker.
+const FAILPOINT_ENV: &str = "FER_FAILPOINT";
+
+fn failpoint(name: &str, kind: JobKind) {
+    if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == format!("{name}:{}", kind.name())) {
+        // SAFETY: plain kill(2) on this process.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+}
+
+/// Runs the job `id` from `store`. Every failure once the entry is found counts as an attempt
+/// and is recorded in its `failed.json` (Slurm's retries count them).
 pub fn exec(
     store: &Store,
     id: &str,
     opts: &ExecOptions,
     stop: &AtomicBool,
     emit: &mut dyn FnMut(JobEvent),
-) -> Result<ExecOutcome, ExecError> {
-    store.check()?;
-    let (entry, record) = find_entry(store, id)?;
-    let lock = match entry.try_lock()? {
-        Some(l) => l,
-        None => {
-            emit(JobEvent::Waiting);
-            entry.lock()?
+) -> ExecReport {
+    if let Err(e) = store.check() {
+        return ExecReport { result: Err(e.into()), attempts: None };
+    }
+    let (entry, record) = match find_entry(store, id) {
+        Ok(found) => found,
+        Err(e) => return ExecReport { result: Err(e), attempts: None },
+    };
+    let mut held = None;
+    let result = exec_entry(store, &entry, &record, opts, stop, emit, &mut held);
+    // A failure is recorded while the lock is still held, before another run can start the job.
+    let attempts = match &result {
+        Ok(_) => None,
+        Err(e) => {
+            let log = JobLog::new(&entry);
+            log.line(&format!("failed: {e}"));
+            match entry.mark_failed(&e.to_string()) {
+                Ok(n) => Some(n),
+                Err(w) => {
+                    tracing::error!("{}: failed to record the failure: {w}", entry.id());
+                    None
+                }
+            }
         }
     };
-    let log = JobLog::new(&entry);
+    drop(held);
+    ExecReport { result, attempts }
+}
+
+/// Takes the entry's lock, waiting for another holder unless a stop is asked for.
+fn lock_entry(
+    entry: &Entry,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(JobEvent),
+) -> Result<Option<crate::store::EntryLock>, ExecError> {
+    if let Some(l) = entry.try_lock()? {
+        return Ok(Some(l));
+    }
+    emit(JobEvent::Waiting);
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some(l) = entry.try_lock()? {
+            return Ok(Some(l));
+        }
+    }
+}
+
+fn exec_entry(
+    store: &Store,
+    entry: &Entry,
+    record: &JobRecord,
+    opts: &ExecOptions,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(JobEvent),
+    held: &mut Option<crate::store::EntryLock>,
+) -> Result<ExecOutcome, ExecError> {
+    let Some(lock) = lock_entry(entry, stop, emit)? else {
+        return Ok(ExecOutcome::Stopped);
+    };
+    *held = Some(lock);
+    let log = JobLog::new(entry);
+    // Holding the lock, nobody else writes large files here: temp files are from crashes.
+    let stale = entry.remove_stale_temps();
+    if !stale.is_empty() {
+        log.line(&format!("removed {} temporary file(s) left by an earlier crash: {}", stale.len(), stale.join(", ")));
+    }
     match entry.state() {
         EntryState::Done(_) => return Ok(ExecOutcome::AlreadyDone),
         EntryState::Corrupt(why) => {
@@ -133,37 +223,34 @@ pub fn exec(
         opts.threads,
         record.label.describe()
     ));
-    let mut ctx = JobContext { store, entry: &entry, device: dev, threads: opts.threads, stop, emit, log: &log };
-    let result = jobs::run(&mut ctx, &record.spec);
-    match result {
-        Ok(Some(JobOutput { summary, files })) => {
-            let prov = Provenance {
-                format_version: 1,
-                program: concat!("fer-pipeline ", env!("CARGO_PKG_VERSION")).to_string(),
-                libtorch: crate::LIBTORCH_VERSION.to_string(),
-                device: device::name(dev),
-                threads: opts.threads,
-                deterministic: opts.deterministic,
-                started_at: started,
-                finished_at: crate::clock::now_rfc3339(),
-                seconds: t0.elapsed().as_secs_f64(),
-            };
-            write_json(&entry.file(PROVENANCE_FILE), &prov)?;
-            let mut all: Vec<&str> = files;
-            all.push(PROVENANCE_FILE);
-            entry.finish(&all)?;
-            log.line(&format!("done in {:.1} s: {summary}", t0.elapsed().as_secs_f64()));
-            (ctx.emit)(JobEvent::Finished { summary: summary.clone() });
-            drop(lock);
-            Ok(ExecOutcome::Done { summary })
-        }
-        Ok(None) => Ok(ExecOutcome::Stopped),
-        Err(e) => {
-            log.line(&format!("failed: {e}"));
-            let _ = entry.mark_failed(&e.to_string());
-            Err(e)
-        }
+    let mut ctx = JobContext { store, entry, device: dev, threads: opts.threads, stop, emit, log: &log };
+    let Some(JobOutput { summary, files }) = jobs::run(&mut ctx, &record.spec)? else {
+        return Ok(ExecOutcome::Stopped);
+    };
+    let prov = Provenance {
+        format_version: 1,
+        program: concat!("fer-pipeline ", env!("CARGO_PKG_VERSION")).to_string(),
+        libtorch: crate::LIBTORCH_VERSION.to_string(),
+        device: device::name(dev),
+        threads: opts.threads,
+        deterministic: opts.deterministic,
+        started_at: started,
+        finished_at: crate::clock::now_rfc3339(),
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    write_json(&entry.file(PROVENANCE_FILE), &prov)?;
+    failpoint("before-done", record.kind);
+    let mut all: Vec<&str> = files;
+    all.push(PROVENANCE_FILE);
+    // `done` is written (synced, renamed, folder synced) before the checkpoint goes: a crash in
+    // between leaves a finished entry, and one before leaves a checkpoint to finish from.
+    entry.finish(&all)?;
+    if let Err(e) = entry.remove(CHECKPOINT_FILE) {
+        log.warn(&format!("failed to remove the checkpoint: {e}"));
     }
+    log.line(&format!("done in {:.1} s: {summary}", t0.elapsed().as_secs_f64()));
+    (ctx.emit)(JobEvent::Finished { summary: summary.clone() });
+    Ok(ExecOutcome::Done { summary })
 }
 
 /// Where and how a job ran (not part of its hash).

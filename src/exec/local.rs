@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::events::{EventSink, JobEvent, Outcome, RunEvent};
+use super::stop::EXIT_HARD_STOP;
 use crate::plan::Plan;
 use crate::store::{Entry, EntryState, Store, StoreError};
 
@@ -50,6 +51,8 @@ enum Msg {
 
 struct Running {
     child_pid: u32,
+    /// Whether it was told to stop.
+    signalled: bool,
     /// Failed attempts recorded before this one started.
     attempts_before: u32,
     started: Instant,
@@ -97,17 +100,18 @@ pub fn run(
     let mut running: Vec<Option<Running>> = (0..n).map(|_| None).collect();
     let mut slot_of: Vec<usize> = vec![0; n];
     let mut free_slots: Vec<usize> = (0..opts.slots.max(1)).rev().collect();
-    let mut signalled = false;
     // Ready jobs start longest-remaining-path first, so a long teacher does not start last.
     let priority = critical_path(plan);
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|a, b| priority[*b].total_cmp(&priority[*a]).then(a.cmp(b)));
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        if stopping && !signalled {
-            signalled = true;
-            for r in running.iter().flatten() {
-                // SAFETY: plain kill(2) on a child we spawned.
+        if stopping {
+            // Each running job checkpoints and stops (SIGTERM never stops a job at once, so one
+            // that also got the terminal's SIGINT is not hurried by this).
+            for r in running.iter_mut().flatten().filter(|r| !r.signalled) {
+                r.signalled = true;
+                // SAFETY: plain kill(2) on a child we spawned and have not reaped.
                 unsafe { libc::kill(r.child_pid as i32, libc::SIGTERM) };
             }
         }
@@ -193,7 +197,14 @@ pub fn run(
                         summary.done += 1;
                         Outcome::Done { summary: r.summary.unwrap_or_else(|| "finished by another run".into()) }
                     }
+                    // Stopped after a checkpoint; or, while stopping, ended by the signal itself
+                    // (a second Ctrl-C, or a signal before the job installed its handlers).
                     Some(EXIT_STOPPED) => {
+                        state[i] = State::Ended(false);
+                        summary.interrupted += 1;
+                        Outcome::Interrupted
+                    }
+                    Some(EXIT_HARD_STOP) | None if stop.load(Ordering::SeqCst) => {
                         state[i] = State::Ended(false);
                         summary.interrupted += 1;
                         Outcome::Interrupted
@@ -319,7 +330,14 @@ fn spawn(
         let code = child.wait().ok().and_then(|s| s.code());
         let _ = tx.send(Msg::Exit(index, code));
     });
-    Ok(Running { child_pid: pid, attempts_before, started: Instant::now(), summary: None, stderr_tail: tail })
+    Ok(Running {
+        child_pid: pid,
+        signalled: false,
+        attempts_before,
+        started: Instant::now(),
+        summary: None,
+        stderr_tail: tail,
+    })
 }
 
 /// The child's own failure record when it wrote one this attempt; otherwise (a crash) a record

@@ -5,8 +5,10 @@ mod events;
 mod job;
 mod local;
 mod progress;
+mod stop;
 
 pub use events::{EventSink, JobEvent, Outcome, RunEvent};
-pub use job::{exec, find_entry, ExecError, ExecOptions, ExecOutcome, JobLog, Provenance};
+pub use job::{exec, find_entry, ExecError, ExecOptions, ExecOutcome, ExecReport, JobLog, Provenance};
 pub use local::{run, LocalOptions, RunSummary, EXIT_STOPPED};
 pub use progress::{human_secs, BarSink, LineSink};
+pub use stop::{install as install_stop, time_limit_warned, StopRole, EXIT_HARD_STOP};

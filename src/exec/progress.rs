@@ -50,11 +50,13 @@ pub struct LineSink {
     pub verbose: bool,
     pub total: usize,
     pub ended: usize,
+    /// Job ids by index, to name them in warnings.
+    names: HashMap<usize, String>,
 }
 
 impl LineSink {
     pub fn new(verbose: bool) -> LineSink {
-        LineSink { verbose, total: 0, ended: 0 }
+        LineSink { verbose, total: 0, ended: 0, names: HashMap::new() }
     }
 }
 
@@ -66,7 +68,13 @@ impl EventSink for LineSink {
                 self.ended = *cached;
                 eprintln!("{total} jobs: {cached} cached, {to_run} to run");
             }
-            RunEvent::JobStarted { id, describe, .. } => eprintln!("start  {id} {describe}"),
+            RunEvent::JobStarted { index, id, describe } => {
+                self.names.insert(*index, id.clone());
+                eprintln!("start  {id} {describe}");
+            }
+            RunEvent::Job { index, event: JobEvent::Warning { text } } => {
+                eprintln!("warning: {}: {text}", self.names.get(index).map(String::as_str).unwrap_or("job"));
+            }
             RunEvent::Job { index, event } => {
                 if self.verbose {
                     if let Some(t) = epoch_text(event) {
@@ -133,6 +141,10 @@ impl EventSink for BarSink {
                 bar.set_prefix(prefix.clone());
                 bar.enable_steady_tick(Duration::from_millis(200));
                 self.bars.insert(*index, (bar, prefix));
+            }
+            RunEvent::Job { index, event: JobEvent::Warning { text } } => {
+                let name = self.bars.get(index).map(|(_, p)| p.as_str()).unwrap_or("job");
+                let _ = self.multi.println(format!("warning: {name}: {text}"));
             }
             RunEvent::Job { index, event } => {
                 if let (Some((bar, _)), Some(t)) = (self.bars.get(index), epoch_text(event)) {

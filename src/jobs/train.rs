@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use super::artifacts::{METRICS_FILE, TARGETS_FILE, WEIGHTS_FILE};
 use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, DATA_FILE};
-use crate::exec::ExecError;
+use crate::exec::{ExecError, JobEvent};
 use crate::plan::{JobKind, TrainJobSpec};
 use crate::spec::ModelSpec;
 use crate::store::{tensor_file, write_atomic, CHECKPOINT_FILE};
-use crate::train::{self, TrainEnd, TrainRun};
+use crate::train::{self, Checkpoint, TrainEnd, TrainError, TrainRun};
 
 pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     let id = ctx.entry.id();
@@ -47,30 +47,54 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
         None => None,
     };
     let ck_path = ctx.entry.file(CHECKPOINT_FILE);
-    // CPU results depend on the thread count: a resumed run keeps the one it started with.
-    let mut threads = ctx.threads;
-    if let Some(t) = crate::store::checkpoint_threads(&ck_path) {
-        if t != threads && !ctx.device.is_cuda() {
-            ctx.log.line(&format!(
-                "using {t} thread(s) as the interrupted run did (asked for {threads}), so results match"
-            ));
-            threads = t;
-            tch::set_num_threads(t as i32);
+    let resume = match Checkpoint::read(&ck_path, &ctx.entry.hash) {
+        Ok(ck) => ck,
+        Err(e) => {
+            discard_checkpoint(ctx, &ck_path, &e.to_string());
+            None
         }
-    }
-    let run = TrainRun {
+    };
+    // CPU results depend on the thread count: a resumed run keeps the one it started with.
+    let threads_for = |ctx: &JobContext<'_>, resume: &Option<Checkpoint>| {
+        let t = match resume {
+            Some(ck) if ck.threads != ctx.threads && !ctx.device.is_cuda() => {
+                ctx.log.line(&format!(
+                    "using {} thread(s) as the interrupted run did (asked for {}), so results match",
+                    ck.threads, ctx.threads
+                ));
+                ck.threads
+            }
+            _ => ctx.threads,
+        };
+        tch::set_num_threads(t as i32);
+        t
+    };
+    let threads = threads_for(ctx, &resume);
+    let (device, job, stop) = (ctx.device, ctx.entry.hash, ctx.stop);
+    let make_run = |threads: u32, resume: Option<Checkpoint>| TrainRun {
         spec,
         data: &data,
         teacher_logits: teacher.as_ref(),
         init: init.as_deref(),
-        device: ctx.device,
+        device,
         threads,
+        job,
         checkpoint: &ck_path,
-        stop: ctx.stop,
+        resume,
+        stop,
     };
+    let run = make_run(threads, resume);
     let log = ctx.log;
-    let end = train::train(run, &mut *ctx.emit, &mut |s| log.line(&s))
-        .map_err(|source| ExecError::Train { id: id.clone(), source })?;
+    let end = match train::train(run, &mut *ctx.emit, &mut |s| log.line(&s)) {
+        Err(TrainError::Restore { message, .. }) => {
+            // A checkpoint that passed its checks but does not fit the model: never fail forever.
+            discard_checkpoint(ctx, &ck_path, &message);
+            let threads = threads_for(ctx, &None);
+            train::train(make_run(threads, None), &mut *ctx.emit, &mut |s| log.line(&s))
+        }
+        other => other,
+    }
+    .map_err(|source| ExecError::Train { id: id.clone(), source })?;
     let TrainEnd::Finished { model, rows, steps } = end else {
         return Ok(None);
     };
@@ -86,7 +110,18 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     ]);
     tensor_file::write(&ctx.entry.file(WEIGHTS_FILE), &tensors, &meta)?;
     write_atomic(&ctx.entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
-    let _ = std::fs::remove_file(&ck_path);
+    // The checkpoint stays until the `done` marker is durable (the executor removes it then).
     let last = rows.last().map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0)).unwrap_or_default();
     Ok(Some(JobOutput { summary: format!("{} epochs, {last}", rows.len()), files: vec![WEIGHTS_FILE, METRICS_FILE] }))
+}
+
+/// Warns (log, stderr and the run's display) and removes a checkpoint that cannot be used; the
+/// job then trains from the start.
+fn discard_checkpoint(ctx: &mut JobContext<'_>, path: &std::path::Path, why: &str) {
+    let text = format!("discarding damaged checkpoint ({why}); training from the start");
+    ctx.log.warn(&text);
+    (ctx.emit)(JobEvent::Warning { text });
+    if let Err(e) = ctx.entry.remove(CHECKPOINT_FILE) {
+        ctx.log.warn(&format!("failed to remove `{}`: {e}", path.display()));
+    }
 }

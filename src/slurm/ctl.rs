@@ -80,6 +80,17 @@ pub fn max_array_size() -> Result<usize, SlurmError> {
         .ok_or(SlurmError::Parse { cmd: "scontrol show config".into(), output: "no MaxArraySize".into() })
 }
 
+/// The Slurm id of the task this process runs in: `<array>_<index>` inside an array task (the
+/// bare `SLURM_JOB_ID` of an array's first task names the whole array, and requeueing it would
+/// requeue every sibling), else `SLURM_JOB_ID`; `None` outside Slurm.
+pub fn this_task() -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+        (Some(array), Some(task)) => Some(format!("{array}_{task}")),
+        _ => var("SLURM_JOB_ID"),
+    }
+}
+
 /// Puts a job back in the queue (it runs again from its checkpoint).
 pub fn requeue(job: &str) -> Result<(), SlurmError> {
     run("scontrol", &["requeue", job]).map(|_| ())

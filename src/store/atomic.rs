@@ -16,6 +16,18 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
+/// The writer's process id when `name` is a temporary name made by [`temp_path`]
+/// (`.<file>.tmp-<pid>-<n>`).
+pub fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".tmp-")?;
+    let (pid, n) = tail.split_once('-')?;
+    if pid.is_empty() || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = temp_path(path);
@@ -70,5 +82,16 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_names_name_their_writer() {
+        let t = temp_path(Path::new("/s/train/ab/weights.safetensors"));
+        let name = t.file_name().unwrap().to_str().unwrap();
+        assert_eq!(temp_owner(name), Some(std::process::id()));
+        assert_eq!(temp_owner(".done.tmp-12-0"), Some(12));
+        for other in ["done", "weights.safetensors", ".done.tmp-x-1", ".done.tmp-12-", "done.tmp-12-3", ".a.tmp-1-2x"] {
+            assert_eq!(temp_owner(other), None, "{other}");
+        }
     }
 }

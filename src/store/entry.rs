@@ -250,6 +250,48 @@ impl Entry {
         }
     }
 
+    /// Removes one file of the entry, if there, durably (the folder is synced).
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let p = self.file(name);
+        match fs::remove_file(&p) {
+            Ok(()) => {
+                super::atomic::sync_dir(&p);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(p, e)),
+        }
+    }
+
+    /// Removes the temporary files (`.<file>.tmp-<pid>-<n>`) that crashed writers left here;
+    /// call it holding the entry's lock. Every writer of large files (the job itself) holds
+    /// that lock, so a temp file is stale when its writer is not a live process on this machine;
+    /// the small records written without the lock (`job.json`, `slurm.json`, `failed.json`) live
+    /// for milliseconds, so one older than ten minutes is stale whoever wrote it (another node
+    /// of a cluster). Returns the names removed.
+    pub fn remove_stale_temps(&self) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut removed = Vec::new();
+        for item in rd.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(pid) = super::atomic::temp_owner(&name) else { continue };
+            let old = item
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(600));
+            if (old || !process_alive(pid)) && fs::remove_file(item.path()).is_ok() {
+                removed.push(name);
+            }
+        }
+        if !removed.is_empty() {
+            super::atomic::sync_dir(&self.file(LOCK_FILE));
+        }
+        removed.sort();
+        removed
+    }
+
     /// Records a failure; returns how many attempts have failed so far.
     pub fn mark_failed(&self, message: &str) -> Result<u32, StoreError> {
         let attempts = self.failed_attempts() + 1;
@@ -301,6 +343,20 @@ impl Entry {
     }
 }
 
+/// True when a process with this id runs on this machine (ours included).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 fn checkpoint_number(path: &Path, key: &str) -> Option<u32> {
     super::tensor_file::read_metadata(path)?.get(key)?.parse().ok()
 }
@@ -313,4 +369,36 @@ pub fn checkpoint_epoch(path: &Path) -> Option<u32> {
 /// The thread count of the run that wrote a checkpoint.
 pub fn checkpoint_threads(path: &Path) -> Option<u32> {
     checkpoint_number(path, "threads")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_temps_of_dead_writers_are_removed_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = Entry { dir: dir.path().to_path_buf(), kind: JobKind::Train, hash: JobHash([7; 32]) };
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        for name in [
+            format!(".checkpoint.safetensors.tmp-{dead}-3"),
+            format!(".weights.safetensors.tmp-{me}-0"),
+            "weights.safetensors".to_string(),
+            "log.txt".to_string(),
+        ] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let removed = entry.remove_stale_temps();
+        assert_eq!(removed, vec![format!(".checkpoint.safetensors.tmp-{dead}-3")]);
+        let mut left: Vec<String> =
+            fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![format!(".weights.safetensors.tmp-{me}-0"), "log.txt".into(), "weights.safetensors".into()]
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Tensor files in the safetensors format, written byte-for-byte deterministically (names sorted,
-//! metadata sorted) with a sha256 of the payload in the metadata so damage is detected on read.
+//! metadata sorted) with a sha256 of the payload in the metadata so damage is detected on read;
+//! a sealed file also carries a sha256 over all its metadata, so an edited header is caught too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,15 @@ use crate::plan::hex;
 
 /// Metadata key holding the payload's sha256.
 const PAYLOAD_SHA: &str = "payload_sha256";
+/// Metadata key of the seal: the sha256 of every other metadata entry, the payload's sha256
+/// included, so a sealed file's header and payload are both covered.
+const SEAL: &str = "seal_sha256";
+
+/// The seal of `metadata` (computed over every entry but the seal itself).
+fn seal_of(metadata: &BTreeMap<String, String>) -> String {
+    let rest: BTreeMap<&String, &String> = metadata.iter().filter(|(k, _)| k.as_str() != SEAL).collect();
+    hex(&Sha256::digest(serde_json::to_vec(&rest).unwrap_or_default()))
+}
 
 fn dtype_name(kind: Kind) -> Option<&'static str> {
     Some(match kind {
@@ -60,6 +70,19 @@ pub fn tensor_bytes(t: &Tensor) -> Vec<u8> {
 
 /// Encodes tensors (sorted by name) and metadata into safetensors bytes.
 pub fn encode(tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    encode_inner(tensors, metadata, false)
+}
+
+/// Like [`encode`], with a seal over the metadata (see [`decode`]).
+pub fn encode_sealed(tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    encode_inner(tensors, metadata, true)
+}
+
+fn encode_inner(
+    tensors: &[(String, Tensor)],
+    metadata: &BTreeMap<String, String>,
+    seal: bool,
+) -> Result<Vec<u8>, String> {
     let mut sorted: Vec<&(String, Tensor)> = tensors.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut header = Map::new();
@@ -73,7 +96,12 @@ pub fn encode(tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>)
         header.insert(name.clone(), json!({"dtype": dtype, "shape": t.size(), "data_offsets": [start, payload.len()]}));
     }
     let mut meta: BTreeMap<String, String> = metadata.clone();
+    meta.remove(SEAL);
     meta.insert(PAYLOAD_SHA.into(), hex(&Sha256::digest(&payload)));
+    if seal {
+        let s = seal_of(&meta);
+        meta.insert(SEAL.into(), s);
+    }
     header.insert("__metadata__".into(), json!(meta));
     let mut head = serde_json::to_vec(&Value::Object(header)).map_err(|e| e.to_string())?;
     while head.len() % 8 != 0 {
@@ -89,6 +117,16 @@ pub fn encode(tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>)
 /// Writes a tensor file atomically.
 pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: &BTreeMap<String, String>) -> Result<(), StoreError> {
     let bytes = encode(tensors, metadata).map_err(|m| StoreError::format(path, m))?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes a sealed tensor file atomically (its header is covered by the seal).
+pub fn write_sealed(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let bytes = encode_sealed(tensors, metadata).map_err(|m| StoreError::format(path, m))?;
     write_atomic(path, &bytes)
 }
 
@@ -137,7 +175,8 @@ pub fn read(path: &Path) -> Result<TensorFile, StoreError> {
     decode(&bytes).map_err(|m| StoreError::format(path, m))
 }
 
-/// Decodes safetensors bytes; fails on truncation or a payload that does not match its hash.
+/// Decodes safetensors bytes; fails on truncation, a payload that does not match its hash, or
+/// (in a sealed file) metadata that does not match the seal.
 pub fn decode(bytes: &[u8]) -> Result<TensorFile, String> {
     let head_len = bytes.get(..8).ok_or("file is truncated (no header)")?;
     let head_len = u64::from_le_bytes(head_len.try_into().map_err(|_| "bad header")?) as usize;
@@ -171,6 +210,11 @@ pub fn decode(bytes: &[u8]) -> Result<TensorFile, String> {
         Some(_) => return Err("payload does not match its sha256 (the file was altered)".into()),
         None => {}
     }
+    if let Some(seal) = metadata.get(SEAL) {
+        if *seal != seal_of(&metadata) {
+            return Err("header does not match its seal (the file was altered)".into());
+        }
+    }
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(TensorFile { tensors, metadata })
 }
@@ -197,5 +241,27 @@ mod tests {
         assert!(decode(&bad).unwrap_err().contains("altered"));
         assert!(decode(&one[..one.len() - 3]).is_err());
         assert!(decode(&one[..4]).is_err());
+    }
+
+    #[test]
+    fn a_sealed_header_cannot_be_edited() {
+        let a = Tensor::from_slice(&[1.0f32, 2.0]);
+        let meta = BTreeMap::from([("epochs_done".to_string(), "2".to_string())]);
+        let sealed = encode_sealed(&[("a".into(), a.shallow_clone())], &meta).unwrap();
+        let f = decode(&sealed).unwrap();
+        assert_eq!(f.metadata["epochs_done"], "2");
+        assert!(f.metadata.contains_key(SEAL));
+        // The same edit in an unsealed file goes unnoticed; in a sealed one it is caught.
+        let edit = |bytes: &[u8]| {
+            let from = b"\"epochs_done\":\"2\"";
+            let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+            let mut out = bytes.to_vec();
+            out[at + from.len() - 2] = b'1';
+            out
+        };
+        let plain = encode(&[("a".into(), a.shallow_clone())], &meta).unwrap();
+        assert_eq!(decode(&edit(&plain)).unwrap().metadata["epochs_done"], "1");
+        let err = decode(&edit(&sealed)).unwrap_err();
+        assert!(err.contains("seal"), "{err}");
     }
 }

@@ -13,7 +13,7 @@ use super::metrics::EpochRow;
 use crate::data::{Prepared, Split};
 use crate::exec::JobEvent;
 use crate::models::Model;
-use crate::plan::TrainJobSpec;
+use crate::plan::{JobHash, TrainJobSpec};
 use crate::rng::{derive, torch_seed, SplitMix64};
 use crate::spec::DistillSpec;
 use crate::store::StoreError;
@@ -43,7 +43,12 @@ pub struct TrainRun<'a> {
     pub init: Option<&'a [(String, Tensor)]>,
     pub device: Device,
     pub threads: u32,
+    /// The job being trained (named in its checkpoints).
+    pub job: JobHash,
+    /// Where checkpoints are written.
     pub checkpoint: &'a Path,
+    /// A checkpoint of this job to resume from (read and checked by the caller).
+    pub resume: Option<Checkpoint>,
     pub stop: &'a AtomicBool,
 }
 
@@ -110,7 +115,8 @@ pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> (Tensor, Tensor) {
     (loss.detach(), logits.detach())
 }
 
-/// Trains from scratch or from the checkpoint at `run.checkpoint`.
+/// Trains from scratch or from `run.resume`; a checkpoint that does not fit the model is a
+/// `TrainError::Restore` (the caller discards it and starts over).
 pub fn train(
     run: TrainRun<'_>,
     emit: &mut dyn FnMut(JobEvent),
@@ -146,34 +152,33 @@ pub fn train(
     let dev = run.device;
     let mut loss_sum = Tensor::zeros([], (Kind::Double, dev));
     let mut correct_sum = Tensor::zeros([], (Kind::Int64, dev));
-    match Checkpoint::read(run.checkpoint) {
-        Ok(Some(ck)) => {
-            let restore_err =
-                |message: String| TrainError::Restore { path: run.checkpoint.display().to_string(), message };
-            let model_tensors: Vec<(String, Tensor)> = ck
-                .tensors
-                .iter()
-                .filter_map(|(k, t)| k.strip_prefix("model.").map(|n| (n.to_string(), t.shallow_clone())))
-                .collect();
-            model.load(&model_tensors).map_err(restore_err)?;
-            adam.load_state(|k| ck.get(k)).map_err(restore_err)?;
-            if let (Some(l), Some(c)) = (ck.get("sum.loss"), ck.get("sum.correct")) {
-                loss_sum = l.to_device(dev);
-                correct_sum = c.to_device(dev);
-            }
-            start_epoch = ck.epochs_done;
-            start_batch = ck.batches_done;
-            rows = ck.rows;
-            log(format!(
-                "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
-                if start_batch > 0 { format!(" and batch {start_batch} of {batches}") } else { String::new() }
-            ));
+    if let Some(ck) = run.resume {
+        let restore_err = |message: String| TrainError::Restore { path: run.checkpoint.display().to_string(), message };
+        if ck.epochs_done > epochs || (ck.batches_done > 0 && (ck.batches_done >= batches || ck.epochs_done >= epochs))
+        {
+            return Err(restore_err(format!(
+                "it stands at epoch {} batch {}, past this job's {epochs} epochs of {batches} batches",
+                ck.epochs_done, ck.batches_done
+            )));
         }
-        Ok(None) => {}
-        Err(e) => {
-            log(format!("discarding damaged checkpoint ({e}); training from the start"));
-            let _ = std::fs::remove_file(run.checkpoint);
+        let model_tensors: Vec<(String, Tensor)> = ck
+            .tensors
+            .iter()
+            .filter_map(|(k, t)| k.strip_prefix("model.").map(|n| (n.to_string(), t.shallow_clone())))
+            .collect();
+        model.load(&model_tensors).map_err(restore_err)?;
+        adam.load_state(|k| ck.get(k)).map_err(restore_err)?;
+        if let (Some(l), Some(c)) = (ck.get("sum.loss"), ck.get("sum.correct")) {
+            loss_sum = l.to_device(dev);
+            correct_sum = c.to_device(dev);
         }
+        start_epoch = ck.epochs_done;
+        start_batch = ck.batches_done;
+        rows = ck.rows;
+        log(format!(
+            "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
+            if start_batch > 0 { format!(" and batch {start_batch} of {batches}") } else { String::new() }
+        ));
     }
     emit(JobEvent::Started {
         epochs,
@@ -182,16 +187,21 @@ pub fn train(
         threads: run.threads,
     });
 
-    let save =
-        |model: &Model, adam: &Adam, rows: &[EpochRow], e: u32, b: u32, loss_sum: &Tensor, correct_sum: &Tensor| {
-            let mut tensors: Vec<(String, Tensor)> =
-                model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
-            tensors.extend(adam.state());
-            tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
-            tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
-            Checkpoint { epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
-                .write(run.checkpoint)
-        };
+    let save = |model: &Model,
+                adam: &Adam,
+                rows: &[EpochRow],
+                e: u32,
+                b: u32,
+                loss_sum: &Tensor,
+                correct_sum: &Tensor| {
+        let mut tensors: Vec<(String, Tensor)> =
+            model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
+        tensors.extend(adam.state());
+        tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
+        tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
+        Checkpoint { job: run.job, epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
+            .write(run.checkpoint)
+    };
 
     for epoch in start_epoch..epochs {
         let t0 = Instant::now();
