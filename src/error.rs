@@ -12,8 +12,8 @@ pub mod exit {
     pub const JOBS_FAILED: i32 = 1;
     /// Bad input: pipeline file, command line.
     pub const BAD_INPUT: i32 = 2;
-    /// The store cannot be used (not writable, unknown format).
-    pub const STORE: i32 = 3;
+    /// The store cannot be used (not writable, full, unknown format).
+    pub const STORE: i32 = crate::exec::EXIT_STORE;
     /// The requested device is not available.
     pub const DEVICE: i32 = 4;
     /// Slurm refused or could not be reached; nothing was queued.
@@ -50,6 +50,8 @@ pub enum Error {
     Data(String),
     #[error("failed to write the report: {0}")]
     Report(String),
+    #[error("failed to write to the store: `{job}` failed: {message}\nfree space on the store's file system (or fix its permissions) and run the same command again: finished jobs are kept")]
+    StoreFull { job: String, message: String },
     #[error("failed to finish the pipeline: {failed} job(s) failed{}", if *.skipped > 0 { format!(", {} skipped", .skipped) } else { String::new() })]
     JobsFailed { failed: usize, skipped: usize },
     #[error("interrupted: finished jobs are kept and a half-trained job resumes from its checkpoint when you run the same command again")]
@@ -67,7 +69,8 @@ impl Error {
             Error::Slurm(_) => exit::SLURM,
             Error::Data(_) => exit::DATA,
             Error::Report(_) => exit::REPORT,
-            Error::Exec(ExecError::Store(_)) => exit::STORE,
+            Error::Exec(ExecError::Store(_)) | Error::StoreFull { .. } => exit::STORE,
+            Error::Exec(e) if e.storage_full() => exit::STORE,
             Error::Exec(_) | Error::JobsFailed { .. } => exit::JOBS_FAILED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped => exit::STOPPED,

@@ -131,6 +131,10 @@ pub fn run_cmd(
         print!("{out}");
         return Err(Error::Interrupted);
     }
+    if let Some((job, message)) = summary.store_failure {
+        print!("{out}");
+        return Err(Error::StoreFull { job, message });
+    }
     if summary.failed > 0 || summary.skipped > 0 {
         print!("{out}");
         return Err(Error::JobsFailed { failed: summary.failed, skipped: summary.skipped });

@@ -56,6 +56,34 @@ pub enum ExecError {
     Job { id: String, message: String },
 }
 
+impl ExecError {
+    /// Whether the job failed because the store's file system is full (or over quota, or
+    /// read-only): nothing is wrong with the job, and every other job would fail the same way.
+    pub fn storage_full(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if is_storage_full(io) {
+                    return true;
+                }
+            }
+            cause = e.source();
+        }
+        // Job bodies that report errors as text keep the OS's words.
+        STORAGE_FULL_TEXTS.iter().any(|t| self.to_string().contains(t))
+    }
+}
+
+/// An I/O error that says the file system cannot take more data.
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{QuotaExceeded, ReadOnlyFilesystem, StorageFull};
+    matches!(e.kind(), StorageFull | QuotaExceeded | ReadOnlyFilesystem)
+        || matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EROFS))
+}
+
+/// How `std::io::Error` prints ENOSPC, EDQUOT and EROFS.
+const STORAGE_FULL_TEXTS: [&str; 3] = ["(os error 28)", "(os error 122)", "(os error 30)"];
+
 /// Finds an entry by `<kind>/<hash16>`, `<hash16>` or a full hash.
 pub fn find_entry(store: &Store, id: &str) -> Result<(Entry, JobRecord), ExecError> {
     let (kinds, hash) = match id.split_once('/') {

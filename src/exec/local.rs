@@ -19,6 +19,10 @@ use crate::store::{Entry, EntryState, Store, StoreError};
 /// Exit code of `exec` when a signal stopped it after a checkpoint.
 pub const EXIT_STOPPED: i32 = 75;
 
+/// Exit code of `exec` (and `run`) when the store cannot be written (a full disk, a quota, a
+/// read-only file system).
+pub const EXIT_STORE: i32 = 3;
+
 /// How to run jobs locally.
 #[derive(Debug, Clone)]
 pub struct LocalOptions {
@@ -42,6 +46,9 @@ pub struct RunSummary {
     pub interrupted: usize,
     /// Failures as (job, message).
     pub failures: Vec<(String, String)>,
+    /// The first job that failed because the store could not be written: no job is started
+    /// after it, since every one would fail the same way.
+    pub store_failure: Option<(String, String)>,
 }
 
 enum Msg {
@@ -130,8 +137,8 @@ pub fn run(
                 });
             }
         }
-        // Launch ready jobs.
-        if !stopping {
+        // Launch ready jobs (none once the store cannot be written).
+        if !stopping && summary.store_failure.is_none() {
             for &i in &order {
                 if free_slots.is_empty() {
                     break;
@@ -214,6 +221,9 @@ pub fn run(
                         summary.failed += 1;
                         let message = failure_message(&entries[i], r.attempts_before, code, &r.stderr_tail);
                         summary.failures.push((entries[i].id(), message.clone()));
+                        if code == Some(EXIT_STORE) && summary.store_failure.is_none() {
+                            summary.store_failure = Some((entries[i].id(), message.clone()));
+                        }
                         Outcome::Failed { message }
                     }
                 };
