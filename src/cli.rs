@@ -21,8 +21,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 ok, 1 jobs failed, 2 bad input, 3 store unusable, 4 device unavailable, \
-75 job stopped with a checkpoint (exec), 130 interrupted (run again to resume).";
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 jobs failed, 2 bad input, 3 store unusable (or full), 4 device \
+unavailable, 5 Slurm refused or unreachable, 6 data verification failed, 7 report not written, 75 job stopped with a \
+checkpoint (exec), 130 interrupted (run again to resume).";
 
 /// Which pipeline, with which overlays.
 #[derive(Debug, Clone, Args)]
