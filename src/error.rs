@@ -50,7 +50,7 @@ pub enum Error {
     Data(String),
     #[error("failed to write the report: {0}")]
     Report(String),
-    #[error("failed to write to the store: `{job}` failed: {message}\nfree space on the store's file system (or fix its permissions) and run the same command again: finished jobs are kept")]
+    #[error("failed to use the store: `{job}` failed: {message}\nno job was started after it; fix the store (free space, permissions) and run the same command again: finished jobs are kept")]
     StoreFull { job: String, message: String },
     #[error("failed to finish the pipeline: {failed} job(s) failed{}", if *.skipped > 0 { format!(", {} skipped", .skipped) } else { String::new() })]
     JobsFailed { failed: usize, skipped: usize },
@@ -69,6 +69,8 @@ impl Error {
             Error::Slurm(_) => exit::SLURM,
             Error::Data(_) => exit::DATA,
             Error::Report(_) => exit::REPORT,
+            // A job that read a damaged record failed; the store itself is usable.
+            Error::Exec(ExecError::Store(StoreError::Format { .. })) => exit::JOBS_FAILED,
             Error::Exec(ExecError::Store(_)) | Error::StoreFull { .. } => exit::STORE,
             Error::Exec(e) if e.storage_full() => exit::STORE,
             Error::Exec(_) | Error::JobsFailed { .. } => exit::JOBS_FAILED,

@@ -45,7 +45,7 @@ pub fn write_with(
     let opts = ReportOptions {
         title: title.to_string(),
         verify: if full_verify { Verify::Hashes } else { Verify::Sizes },
-        force: force || out == Path::new(DEFAULT_REPORT_DIR),
+        force: force || is_default_report_dir(out),
         ..Default::default()
     };
     write_report(store, scope.as_deref(), out, &opts).map_err(|e| {
@@ -93,4 +93,11 @@ pub fn report_cmd(
             Ok(summary_line(&s))
         }
     }
+}
+
+/// Whether `out` is the default report folder (`reports/` of the current folder), however it is
+/// written (`reports`, `./reports/`, an absolute path).
+fn is_default_report_dir(out: &Path) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    out == Path::new(DEFAULT_REPORT_DIR) || canon(out).is_some_and(|o| Some(o) == canon(Path::new(DEFAULT_REPORT_DIR)))
 }

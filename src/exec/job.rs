@@ -141,13 +141,14 @@ pub struct ExecReport {
     pub attempts: Option<u32>,
 }
 
-/// Test-only fault injection: `FER_FAILPOINT=before-done:<kind>` kills the process (SIGKILL, as
+/// Test-only fault injection (debug builds): `FER_FAILPOINT=before-done:<kind>` kills the process (SIGKILL, as
 /// an out-of-memory killer would) after a job of that kind wrote its artifacts and provenance,
 /// before its `done` marker.
 const FAILPOINT_ENV: &str = "FER_FAILPOINT";
 
 fn failpoint(name: &str, kind: JobKind) {
-    if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == format!("{name}:{}", kind.name())) {
+    // Debug builds only (the test suite's): a release binary has no kill switch.
+    if cfg!(debug_assertions) && std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == format!("{name}:{}", kind.name())) {
         // SAFETY: plain kill(2) on this process.
         unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     }
@@ -231,7 +232,11 @@ fn exec_entry(
         log.line(&format!("removed {} temporary file(s) left by an earlier crash: {}", stale.len(), stale.join(", ")));
     }
     match entry.state() {
-        EntryState::Done(_) => return Ok(ExecOutcome::AlreadyDone),
+        EntryState::Done(_) => {
+            // A crash between `done` and the checkpoint's removal leaves it behind.
+            entry.remove(CHECKPOINT_FILE)?;
+            return Ok(ExecOutcome::AlreadyDone);
+        }
         EntryState::Corrupt(why) => {
             log.line(&format!("entry is damaged ({why}); running it again"));
             entry.invalidate()?;

@@ -9,23 +9,52 @@ use super::error::StoreError;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A unique temporary name beside `path`.
+/// A unique temporary name beside `path`: `.<file>.tmp-<pid>-<n>-<host>`, where `<host>` tags
+/// this machine (8 hex digits of the sha256 of its host name), so that a cleaner on another node
+/// of a shared store never takes a live writer's file for a dead one's.
 pub fn temp_path(path: &Path) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+    path.with_file_name(format!(".{name}.tmp-{}-{n}-{}", std::process::id(), host_tag()))
 }
 
-/// The writer's process id when `name` is a temporary name made by [`temp_path`]
-/// (`.<file>.tmp-<pid>-<n>`).
-pub fn temp_owner(name: &str) -> Option<u32> {
+/// Who wrote a temporary file: its process id, and whether that process ran on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TempOwner {
+    pub pid: u32,
+    pub this_host: bool,
+}
+
+/// The writer of `name` when it is a temporary name made by [`temp_path`]
+/// (`.<file>.tmp-<pid>-<n>-<host>`; `.<file>.tmp-<pid>-<n>` from older versions, taken as local).
+pub fn temp_owner(name: &str) -> Option<TempOwner> {
     let rest = name.strip_prefix('.')?;
     let (_, tail) = rest.rsplit_once(".tmp-")?;
-    let (pid, n) = tail.split_once('-')?;
-    if pid.is_empty() || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+    let mut parts = tail.split('-');
+    let (pid, n, host) = (parts.next()?, parts.next()?, parts.next());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(n) || parts.next().is_some() {
         return None;
     }
-    pid.parse().ok()
+    let this_host = match host {
+        None => true,
+        Some(h) if h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h == host_tag(),
+        Some(_) => return None,
+    };
+    Some(TempOwner { pid: pid.parse().ok()?, this_host })
+}
+
+/// 8 hex digits of the sha256 of this machine's host name.
+fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        let len = if ok { buf.iter().position(|&b| b == 0).unwrap_or(buf.len()) } else { 0 };
+        Sha256::digest(&buf[..len]).iter().take(4).map(|b| format!("{b:02x}")).collect()
+    })
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, never a part.
@@ -88,9 +117,21 @@ mod tests {
     fn temp_names_name_their_writer() {
         let t = temp_path(Path::new("/s/train/ab/weights.safetensors"));
         let name = t.file_name().unwrap().to_str().unwrap();
-        assert_eq!(temp_owner(name), Some(std::process::id()));
-        assert_eq!(temp_owner(".done.tmp-12-0"), Some(12));
-        for other in ["done", "weights.safetensors", ".done.tmp-x-1", ".done.tmp-12-", "done.tmp-12-3", ".a.tmp-1-2x"] {
+        assert_eq!(temp_owner(name), Some(TempOwner { pid: std::process::id(), this_host: true }));
+        assert_eq!(temp_owner(".done.tmp-12-0"), Some(TempOwner { pid: 12, this_host: true }));
+        let other_host = if host_tag() == "00000000" { "00000001" } else { "00000000" };
+        assert_eq!(temp_owner(&format!(".done.tmp-12-0-{other_host}")), Some(TempOwner { pid: 12, this_host: false }));
+        for other in [
+            "done",
+            "weights.safetensors",
+            ".done.tmp-x-1",
+            ".done.tmp-12-",
+            "done.tmp-12-3",
+            ".a.tmp-1-2x",
+            ".a.tmp-1-2-zz",
+            ".a.tmp-1-2-0000000g",
+            ".a.tmp-1-2-00000000-4",
+        ] {
             assert_eq!(temp_owner(other), None, "{other}");
         }
     }

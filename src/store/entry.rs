@@ -263,25 +263,27 @@ impl Entry {
         }
     }
 
-    /// Removes the temporary files (`.<file>.tmp-<pid>-<n>`) that crashed writers left here;
-    /// call it holding the entry's lock. Every writer of large files (the job itself) holds
-    /// that lock, so a temp file is stale when its writer is not a live process on this machine;
-    /// the small records written without the lock (`job.json`, `slurm.json`, `failed.json`) live
-    /// for milliseconds, so one older than ten minutes is stale whoever wrote it (another node
-    /// of a cluster). Returns the names removed.
+    /// Removes the temporary files (`.<file>.tmp-<pid>-<n>-<host>`) that crashed writers left
+    /// here; call it holding the entry's lock. A temp file is stale when its writer ran on this
+    /// machine and is no longer alive, or when it is older than ten minutes whoever wrote it
+    /// (a writer on another node of a cluster cannot be checked from here; the small records
+    /// written without the lock live for milliseconds). Returns the names removed.
     pub fn remove_stale_temps(&self) -> Vec<String> {
         let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
         let mut removed = Vec::new();
         for item in rd.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
-            let Some(pid) = super::atomic::temp_owner(&name) else { continue };
+            let Some(owner) = super::atomic::temp_owner(&name) else { continue };
             let old = item
                 .metadata()
                 .ok()
                 .and_then(|m| m.modified().ok())
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > std::time::Duration::from_secs(600));
-            if (old || !process_alive(pid)) && fs::remove_file(item.path()).is_ok() {
+            // A writer on another node of a shared store cannot be checked from here: only age
+            // tells that its file is stale.
+            let dead = owner.this_host && !process_alive(owner.pid);
+            if (old || dead) && fs::remove_file(item.path()).is_ok() {
                 removed.push(name);
             }
         }
@@ -383,9 +385,13 @@ mod tests {
         let dead = child.id();
         child.wait().unwrap();
         let me = std::process::id();
+        // A dead pid on another node says nothing: that writer may be alive there.
+        let local = super::super::atomic::temp_path(Path::new("x")).to_string_lossy().into_owned();
+        let remote = if local.ends_with("00000000") { "00000001" } else { "00000000" };
         for name in [
             format!(".checkpoint.safetensors.tmp-{dead}-3"),
             format!(".weights.safetensors.tmp-{me}-0"),
+            format!(".job.json.tmp-{dead}-1-{remote}"),
             "weights.safetensors".to_string(),
             "log.txt".to_string(),
         ] {
@@ -398,7 +404,12 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            vec![format!(".weights.safetensors.tmp-{me}-0"), "log.txt".into(), "weights.safetensors".into()]
+            vec![
+                format!(".job.json.tmp-{dead}-1-{remote}"),
+                format!(".weights.safetensors.tmp-{me}-0"),
+                "log.txt".into(),
+                "weights.safetensors".into()
+            ]
         );
     }
 }

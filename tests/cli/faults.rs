@@ -167,6 +167,13 @@ fn sigkill_at_random_moments_never_loses_or_repeats_work() {
         let leftovers = temp_files(&store);
         assert!(leftovers.is_empty(), "kill {k} at {at:.2}s: temporary files left: {leftovers:?}");
         let after = finished(&store);
+        for e in after.keys() {
+            assert!(
+                !e.join("checkpoint.safetensors").exists(),
+                "kill {k} at {at:.2}s: finished {} kept its checkpoint",
+                e.display()
+            );
+        }
         for (e, was) in &before {
             assert_eq!(after.get(e), Some(was), "kill {k} at {at:.2}s: finished {} ran again", e.display());
         }
