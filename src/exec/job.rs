@@ -141,7 +141,8 @@ pub struct ExecReport {
     pub attempts: Option<u32>,
 }
 
-/// Test-only fault injection (debug builds): `FER_FAILPOINT=before-done:<kind>` kills the process (SIGKILL, as
+/// Test-only fault injection (debug builds): `FER_FAILPOINT=before-done:<kind>` (or
+/// `after-done:<kind>`: after `done`, before the checkpoint is removed) kills the process (SIGKILL, as
 /// an out-of-memory killer would) after a job of that kind wrote its artifacts and provenance,
 /// before its `done` marker.
 const FAILPOINT_ENV: &str = "FER_FAILPOINT";
@@ -278,6 +279,7 @@ fn exec_entry(
     // `done` is written (synced, renamed, folder synced) before the checkpoint goes: a crash in
     // between leaves a finished entry, and one before leaves a checkpoint to finish from.
     entry.finish(&all)?;
+    failpoint("after-done", record.kind);
     if let Err(e) = entry.remove(CHECKPOINT_FILE) {
         log.warn(&format!("failed to remove the checkpoint: {e}"));
     }

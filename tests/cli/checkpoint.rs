@@ -103,3 +103,28 @@ fn the_checkpoint_outlives_a_crash_before_done_and_stale_temps_go() {
     }
     same_results(&store, reference);
 }
+
+/// A crash after `done` but before the checkpoint's removal leaves a finished entry holding its
+/// checkpoint; the next run keeps the entry (cached) and removes the checkpoint.
+#[test]
+fn a_checkpoint_left_beside_done_is_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let crashed = bin()
+        .env("FER_FAILPOINT", "after-done:train")
+        .args(["--store", &store_arg(&store), "run", tiny().to_str().unwrap(), "--no-report"])
+        .output()
+        .unwrap();
+    assert_eq!(crashed.status.code(), Some(1), "{}", text(&crashed));
+    let trains = entries(&store, "train");
+    assert_eq!(trains.len(), 2);
+    for e in &trains {
+        assert!(e.join("done").exists() && e.join("checkpoint.safetensors").exists(), "{}", e.display());
+    }
+    let again = run_tiny(&store, &["--no-report"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("4 ran, 4 cached"), "finished entries are kept: {}", text(&again));
+    for e in &trains {
+        assert!(!e.join("checkpoint.safetensors").exists(), "{} kept its checkpoint", e.display());
+    }
+}
