@@ -18,6 +18,10 @@ pub const LOCK_FILE: &str = "lock";
 pub const LOG_FILE: &str = "log.txt";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 
+/// The records written into an entry without holding its lock (by `run` and `submit`); every
+/// other file of an entry is written only under the lock. (`slurm.json` is `slurm::SLURM_FILE`.)
+const UNLOCKED_RECORDS: [&str; 3] = [JOB_FILE, "slurm.json", FAILED_FILE];
+
 /// `job.json`: the canonical spec and its full hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobRecord {
@@ -264,26 +268,28 @@ impl Entry {
     }
 
     /// Removes the temporary files (`.<file>.tmp-<pid>-<n>-<host>`) that crashed writers left
-    /// here; call it holding the entry's lock. A temp file is stale when its writer ran on this
-    /// machine and is no longer alive, or when it is older than ten minutes whoever wrote it
-    /// (a writer on another node of a cluster cannot be checked from here; the small records
-    /// written without the lock live for milliseconds). Returns the names removed.
+    /// here; call it holding the entry's lock. Every file but three is written only under that
+    /// lock, so its temp file is stale whoever wrote it: the writer let go of the lock, i.e. it
+    /// is gone. The three small records written without the lock (`job.json`, `slurm.json`,
+    /// `failed.json`) live for milliseconds: their temp file is stale when its writer ran on this
+    /// machine and is no longer alive, or when it is older than ten minutes (a writer on another
+    /// node of a cluster cannot be checked from here). Returns the names removed.
     pub fn remove_stale_temps(&self) -> Vec<String> {
         let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
         let mut removed = Vec::new();
         for item in rd.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
             let Some(owner) = super::atomic::temp_owner(&name) else { continue };
-            let old = item
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > std::time::Duration::from_secs(600));
-            // A writer on another node of a shared store cannot be checked from here: only age
-            // tells that its file is stale.
-            let dead = owner.this_host && !process_alive(owner.pid);
-            if (old || dead) && fs::remove_file(item.path()).is_ok() {
+            let unlocked = UNLOCKED_RECORDS.iter().any(|f| name.starts_with(&format!(".{f}.tmp-")));
+            let old = || {
+                item.metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(600))
+            };
+            let stale = !unlocked || old() || (owner.this_host && !process_alive(owner.pid));
+            if stale && fs::remove_file(item.path()).is_ok() {
                 removed.push(name);
             }
         }
@@ -356,7 +362,16 @@ fn process_alive(pid: u32) -> bool {
     }
     // SAFETY: kill with signal 0 only checks that the process exists.
     let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A killed process stays a zombie until it is reaped: it writes nothing any more.
+    exists && !is_zombie(pid)
+}
+
+/// Whether `/proc/<pid>/stat` says the process has exited and waits to be reaped (state `Z`).
+fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses: the state follows the last `)`.
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
 }
 
 fn checkpoint_number(path: &Path, key: &str) -> Option<u32> {
@@ -384,32 +399,51 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
+        // A child that exited but is not reaped yet: a zombie writes nothing any more.
+        let mut zombie = std::process::Command::new("true").spawn().unwrap();
+        let z = zombie.id();
+        let t = std::time::Instant::now();
+        while !is_zombie(z as i32) && t.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let me = std::process::id();
         // A dead pid on another node says nothing: that writer may be alive there.
         let local = super::super::atomic::temp_path(Path::new("x")).to_string_lossy().into_owned();
         let remote = if local.ends_with("00000000") { "00000001" } else { "00000000" };
         for name in [
+            // Written only under the lock, which we hold: stale whoever wrote them.
             format!(".checkpoint.safetensors.tmp-{dead}-3"),
             format!(".weights.safetensors.tmp-{me}-0"),
+            // Records written without the lock: stale only when their writer is gone.
             format!(".job.json.tmp-{dead}-1-{remote}"),
+            format!(".job.json.tmp-{me}-2"),
+            format!(".failed.json.tmp-{dead}-4"),
+            format!(".slurm.json.tmp-{z}-5"),
             "weights.safetensors".to_string(),
             "log.txt".to_string(),
         ] {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
         let removed = entry.remove_stale_temps();
-        assert_eq!(removed, vec![format!(".checkpoint.safetensors.tmp-{dead}-3")]);
+        zombie.wait().unwrap();
+        let mut expect = vec![
+            format!(".checkpoint.safetensors.tmp-{dead}-3"),
+            format!(".failed.json.tmp-{dead}-4"),
+            format!(".slurm.json.tmp-{z}-5"),
+            format!(".weights.safetensors.tmp-{me}-0"),
+        ];
+        expect.sort();
+        assert_eq!(removed, expect);
         let mut left: Vec<String> =
             fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         left.sort();
-        assert_eq!(
-            left,
-            vec![
-                format!(".job.json.tmp-{dead}-1-{remote}"),
-                format!(".weights.safetensors.tmp-{me}-0"),
-                "log.txt".into(),
-                "weights.safetensors".into()
-            ]
-        );
+        let mut kept = vec![
+            format!(".job.json.tmp-{dead}-1-{remote}"),
+            format!(".job.json.tmp-{me}-2"),
+            "log.txt".to_string(),
+            "weights.safetensors".to_string(),
+        ];
+        kept.sort();
+        assert_eq!(left, kept);
     }
 }
