@@ -131,6 +131,7 @@ pub struct SaliencySettings {
 /// A data set, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // a handful per pipeline; boxing would only add noise at every match
 pub enum DatasetSpec {
     Synthetic(SyntheticSpec),
     /// A real data set read through its manifest.

@@ -415,7 +415,8 @@ fn a_strict_run_never_uses_the_entry_a_skip_bad_run_built() {
     let prepared: Vec<PathBuf> =
         entries(&store, "prepare").into_iter().filter(|e| e.join("summary.json").exists()).collect();
     assert_eq!(prepared.len(), 1, "only the `--skip-bad` entry is complete");
-    let summary: serde_json::Value = serde_json::from_slice(&fs::read(prepared[0].join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(prepared[0].join("summary.json")).unwrap()).unwrap();
     assert_eq!((summary["images"].as_u64(), summary["skipped"]["bad"].as_u64()), (Some(56), Some(1)), "{summary}");
     // A strict plan does not find it: it is another job.
     let plan = j.cmd(&["plan", "PIPELINE"]);
