@@ -54,13 +54,13 @@ pub fn hash_cmd(dir: &Path, name: &str) -> Result<String, Error> {
     let (path, m) = manifests(dir, &[name.to_string()])?.remove(0);
     let root = data_root(&m.name, Some(&m));
     let scan = content::scan(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
-    let (_, files) = content::on_disk(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
+    let (_, files, _) = content::on_disk(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Usage(format!("failed to read `{}`: {e}", path.display())))?;
     let new = replace_files_block(&text, &files);
     crate::store::write_atomic(&path, new.as_bytes())?;
     let mut out = String::new();
-    for w in content::warnings(&m, &root, &scan, &[]) {
+    for w in content::warnings(&m, &root, &scan) {
         let _ = writeln!(out, "warning: {w}");
     }
     let _ = writeln!(out, "wrote {} file hashes of `{}` into `{}`", files.len(), root.display(), path.display());

@@ -68,13 +68,13 @@ pub fn run_cmd(
         let footer = super::plan::unavailable_footer(&missing);
         if strict {
             return Err(Error::Usage(format!(
-                "failed to run with --strict: some data is absent\n{}",
+                "failed to run with --strict: some data is absent or incomplete\n{}",
                 footer.trim_end()
             )));
         }
         let n = missing.iter().flatten().count();
         eprint!("{footer}");
-        eprintln!("warning: skipping {n} job(s) whose data is absent (--strict makes this an error)");
+        eprintln!("warning: skipping {n} job(s) whose data is absent or incomplete (--strict makes this an error)");
     }
     let plan = plan::retain(&full, |i, j| missing[i].is_none() && only.is_none_or(|k| j.kind() == k));
     let store = store_for(store_flag, Some(&pipeline));

@@ -8,6 +8,10 @@
 //! `plan` takes each file's sha256 from the manifest when it lists one (so planning does not read
 //! the data) and hashes the others; the prepare job hashes every file from disk and fails, naming
 //! the files that differ from the manifest, when the result is not what was planned.
+//!
+//! A file the manifest lists that is not in the folder (an interrupted copy) makes the data set
+//! incomplete: `data verify` reports it missing, `plan` marks the jobs unavailable, and prepare
+//! refuses, until the file is restored or `data hash` accepts the data as it is now.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -46,7 +50,7 @@ pub fn scan(m: &Manifest, root: &Path) -> Result<Scan, DataError> {
 pub struct Planned {
     pub sha256: String,
     pub scan: Scan,
-    /// Files the manifest lists with a hash that are not in the data folder.
+    /// Files the manifest lists that are not in the data folder (sorted).
     pub missing: Vec<String>,
 }
 
@@ -64,9 +68,28 @@ pub fn planned(m: &Manifest, root: &Path) -> Result<Planned, DataError> {
             .iter()
             .filter_map(|p| listed.get(p.as_str()).map(|h| FileHash { path: p.clone(), sha256: Some(h.to_string()) })),
     );
-    let on_disk: BTreeSet<&str> = scan.members.iter().chain(&scan.ignored).map(String::as_str).collect();
-    let missing: BTreeSet<String> = listed.keys().filter(|p| !on_disk.contains(**p)).map(|p| p.to_string()).collect();
-    Ok(Planned { sha256: content_hash(&files), scan, missing: missing.into_iter().collect() })
+    let missing = missing(m, &scan);
+    Ok(Planned { sha256: content_hash(&files), scan, missing })
+}
+
+/// The files `m` lists that the walk did not find in the folder, sorted (as `data verify` reports them).
+pub fn missing(m: &Manifest, scan: &Scan) -> Vec<String> {
+    let here: BTreeSet<&str> = scan.members.iter().chain(&scan.ignored).map(String::as_str).collect();
+    let gone: BTreeSet<&str> = m.files.iter().map(|f| f.path.as_str()).filter(|p| !here.contains(p)).collect();
+    gone.into_iter().map(str::to_string).collect()
+}
+
+/// The error of a data set whose manifest lists files that are not in `root`.
+pub fn incomplete(m: &Manifest, root: &Path, missing: &[String]) -> String {
+    format!(
+        "data set `{}` at `{}` is incomplete: {} file(s) listed in its manifest are missing: {}; \
+         restore them, or run `fer-pipeline data hash {}` to accept the data as it is now",
+        m.name,
+        root.display(),
+        missing.len(),
+        name_list(missing),
+        m.name
+    )
 }
 
 /// [`hash_paths`], remembering each hash for the process under the file's path and stamp.
@@ -101,11 +124,13 @@ fn hash_remembered(root: &Path, paths: &[String]) -> Result<Vec<FileHash>, DataE
     Ok(out)
 }
 
-/// The content hash of the files as they are on disk now (every file hashed), with each file's hash.
-pub fn on_disk(m: &Manifest, root: &Path) -> Result<(String, Vec<FileHash>), DataError> {
+/// The content hash of the files as they are on disk now (every file hashed), with each file's
+/// hash, and the files the manifest lists that are missing (`data hash` drops them; prepare refuses).
+pub fn on_disk(m: &Manifest, root: &Path) -> Result<(String, Vec<FileHash>, Vec<String>), DataError> {
     let scan = scan(m, root)?;
+    let gone = missing(m, &scan);
     let files = hash_paths(root, &scan.members)?;
-    Ok((content_hash(&files), files))
+    Ok((content_hash(&files), files, gone))
 }
 
 /// Why `files` (hashed from disk) differ from the manifest, one phrase per file (the first few).
@@ -140,7 +165,7 @@ pub fn first_few(items: &[String]) -> String {
 }
 
 /// The warnings about what a walk left aside (empty when nothing was).
-pub fn warnings(m: &Manifest, root: &Path, scan: &Scan, missing: &[String]) -> Vec<String> {
+pub fn warnings(m: &Manifest, root: &Path, scan: &Scan) -> Vec<String> {
     let mut out = Vec::new();
     let at = format!("data set `{}` at `{}`", m.name, root.display());
     if !scan.ignored.is_empty() {
@@ -156,24 +181,16 @@ pub fn warnings(m: &Manifest, root: &Path, scan: &Scan, missing: &[String]) -> V
         let what = if named.len() == 1 { "entry" } else { "entries" };
         out.push(format!("{at}: skipped without opening {} {what}: {}", named.len(), first_few(&named)));
     }
-    if !missing.is_empty() {
-        out.push(format!(
-            "{at}: {} file(s) listed in the manifest are not here (`fer-pipeline data verify {}`): {}",
-            missing.len(),
-            m.name,
-            name_list(missing)
-        ));
-    }
     out
 }
 
 /// Logs [`warnings`] once per process and data folder.
-pub fn warn_once(m: &Manifest, root: &Path, scan: &Scan, missing: &[String]) {
+pub fn warn_once(m: &Manifest, root: &Path, scan: &Scan) {
     static WARNED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
     if !WARNED.lock().unwrap_or_else(|e| e.into_inner()).insert(root.to_path_buf()) {
         return;
     }
-    for w in warnings(m, root, scan, missing) {
+    for w in warnings(m, root, scan) {
         tracing::warn!("{w}");
     }
 }
@@ -199,7 +216,7 @@ mod tests {
         let s = scan(&m, root).unwrap();
         assert_eq!(s.members, ["KA.AN1.39.tiff", "KL.HA2.40.tiff", "YM.NE1.3.tiff"]);
         assert_eq!(s.ignored, ["README"]);
-        let (h, files) = on_disk(&m, root).unwrap();
+        let (h, files, _) = on_disk(&m, root).unwrap();
         assert_eq!(planned(&m, root).unwrap().sha256, h);
         write_file(&root.join("NOTES.txt"), "x");
         write_file(&root.join("sub/more.txt"), "y");
@@ -209,14 +226,31 @@ mod tests {
         m.files = files;
         assert_eq!(planned(&m, root).unwrap().sha256, h);
         write_image(&root.join("KL.HA2.40.tiff"), &img(16, 16, 99));
-        let (h2, now) = on_disk(&m, root).unwrap();
+        let (h2, now, _) = on_disk(&m, root).unwrap();
         assert_ne!(h2, h);
         assert_eq!(differences(&m, &now), ["`KL.HA2.40.tiff` differs from its sha256 in the manifest"]);
         fs::remove_file(root.join("YM.NE1.3.tiff")).unwrap();
         let p = planned(&m, root).unwrap();
         assert_eq!(p.missing, ["YM.NE1.3.tiff"]);
-        let w = warnings(&m, root, &p.scan, &p.missing).join("\n");
-        assert!(w.contains("ignoring 3 file(s)") && w.contains("`NOTES.txt`") && w.contains("`YM.NE1.3.tiff`"), "{w}");
+        let w = warnings(&m, root, &p.scan).join("\n");
+        assert!(w.contains("ignoring 3 file(s)") && w.contains("`NOTES.txt`"), "{w}");
+        assert_eq!(on_disk(&m, root).unwrap().2, ["YM.NE1.3.tiff"]);
+        let e = incomplete(&m, root, &p.missing);
+        assert!(e.contains("`YM.NE1.3.tiff`") && e.contains("fer-pipeline data hash jaffe"), "{e}");
+    }
+
+    #[test]
+    fn every_listed_file_that_is_gone_is_missing_hashed_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut m = jaffe(root);
+        m.files = vec![
+            FileHash { path: "KA.AN1.39.tiff".into(), sha256: None },
+            FileHash { path: "README".into(), sha256: None },
+            FileHash { path: "ZZ.SU1.1.tiff".into(), sha256: None },
+            FileHash { path: "ZZ.SU1.2.tiff".into(), sha256: Some("ab".repeat(32)) },
+        ];
+        assert_eq!(planned(&m, root).unwrap().missing, ["ZZ.SU1.1.tiff", "ZZ.SU1.2.tiff"]);
     }
 
     #[test]

@@ -117,7 +117,10 @@ pub fn build(dataset: &DatasetSpec, size: u32) -> Result<(Prepared, Summary), Da
 fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError> {
     let root = r.root();
     let m = &r.manifest;
-    let (found, files) = content::on_disk(m, &root)?;
+    let (found, files, gone) = content::on_disk(m, &root)?;
+    if !gone.is_empty() {
+        return Err(DataError::Split(content::incomplete(m, &root, &gone)));
+    }
     if r.content_sha256.as_deref() != Some(found.as_str()) {
         let why = content::differences(m, &files);
         let why = if why.is_empty() { String::new() } else { format!(": {}", first_few(&why)) };

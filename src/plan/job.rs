@@ -147,10 +147,9 @@ struct Hashed {
 ///
 /// Not hashed: the manifest's `files:` list (its hashes enter through `content_sha256`, which
 /// covers exactly the files the loader reads), `location:` (where the data is), `name`,
-/// `format_version`, comments and key order; and `skip_bad`: it never changes the tensors of a
-/// run that succeeds. Without bad items both settings give the same tensors; with bad items only
-/// `skip_bad: true` gives any (without it the job fails and writes nothing), so one entry serves
-/// both and a run with `--skip-bad` completes the entry a strict run could not.
+/// `format_version`, comments and key order. `skip_bad` is a loader option and is hashed (the
+/// pipeline's `skip_bad`, `--skip-bad` and the manifest's option are one setting): an entry built
+/// by dropping bad items is never taken for the strict job, which fails on them.
 #[derive(Serialize)]
 struct HashedReal<'a> {
     kind: &'static str,
@@ -170,7 +169,7 @@ fn hashed_real(r: &RealSpec) -> HashedReal<'_> {
     HashedReal {
         kind: "real",
         loader: m.loader,
-        options: LoadOptions { skip_bad: false, ..m.options.clone() },
+        options: LoadOptions { skip_bad: r.skip_bad || m.options.skip_bad, ..m.options.clone() },
         classes: &m.classes,
         label_map: &m.label_map,
         protocol: &m.protocol,
@@ -283,6 +282,7 @@ mod tests {
             content_sha256: Some("ab".repeat(32)),
             skip_bad: false,
             class_names: vec!["angry".into(), "happy".into()],
+            missing: vec![],
         }
     }
 
@@ -293,12 +293,10 @@ mod tests {
     #[test]
     fn real_data_hashes_content_and_settings_not_how_the_manifest_is_written() {
         let base = hash(&real());
-        let same: [fn(&mut RealSpec); 6] = [
+        let same: [fn(&mut RealSpec); 4] = [
             |r| r.manifest.files = vec![FileHash { path: "a.tiff".into(), sha256: Some("cd".repeat(32)) }],
             |r| r.manifest.location = Some("/elsewhere/jaffe".into()),
             |r| r.manifest.name = "jaffe-copy".into(),
-            |r| r.skip_bad = true,
-            |r| r.manifest.options.skip_bad = true,
             |r| r.manifest.format_version = 2,
         ];
         for (i, change) in same.iter().enumerate() {
@@ -306,7 +304,9 @@ mod tests {
             change(&mut r);
             assert_eq!(hash(&r), base, "change {i} must not change the hash");
         }
-        let differ: [fn(&mut RealSpec); 7] = [
+        let differ: [fn(&mut RealSpec); 9] = [
+            |r| r.skip_bad = true,
+            |r| r.manifest.options.skip_bad = true,
             |r| r.content_sha256 = Some("cd".repeat(32)),
             |r| r.content_sha256 = None,
             |r| drop(r.manifest.label_map.insert("surprise".into(), "drop".into())),
@@ -322,6 +322,11 @@ mod tests {
             change(&mut r);
             assert_ne!(hash(&r), base, "change {i} must change the hash");
         }
+        // `--skip-bad` and the manifest's `skip_bad: true` are one setting: one hash.
+        let (mut a, mut b) = (real(), real());
+        a.skip_bad = true;
+        b.manifest.options.skip_bad = true;
+        assert_eq!(hash(&a), hash(&b));
         let other_size = JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Real(real()), size: 84 }).hash();
         assert_ne!(other_size, base);
     }

@@ -627,15 +627,16 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
     // The content hash covers the files the loader reads (the manifest's sha256 where it lists
     // them); other files are named in a warning, once.
-    let content_sha256 = match present.then(|| crate::data::content::planned(&m, &root)) {
-        None => None,
+    // Files the manifest lists that are gone make the data set unavailable (not a warning).
+    let (content_sha256, missing) = match present.then(|| crate::data::content::planned(&m, &root)) {
+        None => (None, Vec::new()),
         Some(Ok(p)) => {
-            crate::data::content::warn_once(&m, &root, &p.scan, &p.missing);
-            Some(p.sha256)
+            crate::data::content::warn_once(&m, &root, &p.scan);
+            (Some(p.sha256), p.missing)
         }
         Some(Err(e)) => {
             ctx.error(&key, e.to_string());
-            None
+            (None, Vec::new())
         }
     };
     Some(DatasetSpec::Real(RealSpec {
@@ -643,6 +644,7 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
         content_sha256,
         skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
         class_names,
+        missing,
     }))
 }
 

@@ -131,6 +131,7 @@ pub struct SaliencySettings {
 /// A data set, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // a handful per pipeline; boxing would only add noise at every match
 pub enum DatasetSpec {
     Synthetic(SyntheticSpec),
     /// A real data set read through its manifest.
@@ -146,6 +147,10 @@ pub struct RealSpec {
     pub content_sha256: Option<String>,
     pub skip_bad: bool,
     pub class_names: Vec<String>,
+    /// Files the manifest lists that are not in the data folder: the data set is incomplete and
+    /// cannot be used until they are restored or `data hash` accepts the data as it is now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 impl RealSpec {
@@ -192,9 +197,12 @@ impl DatasetSpec {
         }
     }
 
-    /// Why the data cannot be used here (absent), if so.
+    /// Why the data cannot be used here (absent, or files the manifest lists are missing), if so.
     pub fn unavailable(&self) -> Option<String> {
         match self {
+            DatasetSpec::Real(r) if r.content_sha256.is_some() && !r.missing.is_empty() => {
+                Some(crate::data::content::incomplete(&r.manifest, &r.root(), &r.missing))
+            }
             DatasetSpec::Real(r) if r.content_sha256.is_none() => Some(format!(
                 "data set `{}` is not here: put it in `{}` ({}), or set FER_DATA_DIR or the manifest's `location`",
                 r.manifest.name,

@@ -164,7 +164,7 @@ impl Entry {
     }
 
     /// Writes `job.json` unless it already holds this job (a run or a submission about to use it).
-    /// A spec that hashes the same but differs in what is not hashed (where the data is, `skip_bad`)
+    /// A spec that hashes the same but differs in what is not hashed (where the data is)
     /// is written again: the job runs with this one.
     pub fn ensure_record(&self, spec: &JobSpec, label: &JobLabel) -> Result<(), StoreError> {
         match self.read_record() {

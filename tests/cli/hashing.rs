@@ -156,13 +156,64 @@ fn replace_files(manifest: &str) -> String {
     out
 }
 
+/// `skip_bad` is a loader option: it is in the prepare hash, and so in every job downstream.
 #[test]
-fn skip_bad_does_not_change_the_hashes() {
+fn skip_bad_changes_the_hashes() {
     let j = Jaffe::new("");
     let plain = plan_hashes(&text(&j.cmd(&["plan", "PIPELINE"])));
     let skip = plan_hashes(&text(&j.cmd(&["plan", "PIPELINE", "--skip-bad"])));
-    assert_eq!(plain.len(), 7);
-    assert_eq!(plain, skip, "with no bad file, skip_bad yields the same tensors");
+    assert_eq!((plain.len(), skip.len()), (7, 7));
+    for (a, b) in plain.iter().zip(&skip) {
+        assert_ne!(a, b, "every job depends on the loader's `skip_bad`");
+    }
+    // `--skip-bad` and `skip_bad: true` in the pipeline are the same setting.
+    let p = j.dir.path().join("pipeline.yaml");
+    let text_p = fs::read_to_string(&p).unwrap();
+    fs::write(&p, text_p.replace("manifest: manifests/jaffe.yaml}", "manifest: manifests/jaffe.yaml, skip_bad: true}"))
+        .unwrap();
+    assert_eq!(plan_hashes(&text(&j.cmd(&["plan", "PIPELINE"]))), skip);
+}
+
+/// A file the manifest lists that is gone (an interrupted copy) makes the data set unusable as
+/// it is: `plan` names it, `run --strict` fails before any prepare, `data hash` accepts the data
+/// as it is now.
+#[test]
+fn listed_files_missing_on_disk_make_the_jobs_unavailable() {
+    let j = Jaffe::new("");
+    let hashed = j.cmd(&["data", "hash", "jaffe"]);
+    assert!(hashed.status.success(), "{}", text(&hashed));
+    fs::remove_file(j.data().join("KL.HA1.16.tiff")).unwrap();
+
+    let verify = j.cmd(&["data", "verify", "jaffe"]);
+    assert!(!verify.status.success(), "{}", text(&verify));
+    assert!(text(&verify).contains("`KL.HA1.16.tiff` is missing"), "{}", text(&verify));
+
+    let plan = j.cmd(&["plan", "PIPELINE"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let out = text(&plan);
+    assert!(out.contains("7 unavailable"), "{out}");
+    assert!(out.contains("KL.HA1.16.tiff"), "names the missing file: {out}");
+    assert!(out.contains("fer-pipeline data hash jaffe"), "says how to accept the data: {out}");
+
+    let strict = j.cmd(&["run", "PIPELINE", "--strict"]);
+    assert!(!strict.status.success(), "{}", text(&strict));
+    assert!(text(&strict).contains("KL.HA1.16.tiff"), "{}", text(&strict));
+    let store = j.dir.path().join("store");
+    assert!(entries(&store, "prepare").is_empty(), "no prepare entry after a refused run");
+
+    let lenient = j.cmd(&["run", "PIPELINE"]);
+    assert!(lenient.status.success(), "{}", text(&lenient));
+    assert!(text(&lenient).contains("skipping 7 job(s)"), "{}", text(&lenient));
+    assert!(entries(&store, "prepare").is_empty(), "nothing prepared from incomplete data");
+
+    let hashed = j.cmd(&["data", "hash", "jaffe"]);
+    assert!(hashed.status.success(), "{}", text(&hashed));
+    let run = j.cmd(&["run", "PIPELINE", "--strict"]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(text(&run).contains("7 ran"), "{}", text(&run));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(entries(&store, "prepare")[0].join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["images"], 55, "the 55 images left: {summary}");
 }
 
 #[test]
@@ -348,10 +399,10 @@ fn golden_job_hashes() {
     );
 }
 
-/// `skip_bad` is not hashed: a strict run that fails on a bad image and a `--skip-bad` run share
-/// one prepare entry, and the second completes it (its `job.json` is rewritten with `skip_bad`).
+/// `skip_bad` is hashed: a strict run that fails on a bad image and a `--skip-bad` run use two
+/// prepare entries; a strict run afterwards still fails instead of using the `--skip-bad` one.
 #[test]
-fn a_skip_bad_run_completes_the_entry_a_strict_run_failed() {
+fn a_strict_run_never_uses_the_entry_a_skip_bad_run_built() {
     let j = Jaffe::new("");
     fs::write(j.data().join("KA.AN9.99.tiff"), b"II*\0not a tiff").unwrap();
     let strict = j.cmd(&["run", "PIPELINE"]);
@@ -361,11 +412,18 @@ fn a_skip_bad_run_completes_the_entry_a_strict_run_failed() {
     assert!(skip.status.success(), "{}", text(&skip));
     assert!(text(&skip).contains("7 ran"), "{}", text(&skip));
     let store = j.dir.path().join("store");
-    assert_eq!(entries(&store, "prepare").len(), 1, "one entry for both runs");
+    let prepared: Vec<PathBuf> =
+        entries(&store, "prepare").into_iter().filter(|e| e.join("summary.json").exists()).collect();
+    assert_eq!(prepared.len(), 1, "only the `--skip-bad` entry is complete");
     let summary: serde_json::Value =
-        serde_json::from_slice(&fs::read(entries(&store, "prepare")[0].join("summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&fs::read(prepared[0].join("summary.json")).unwrap()).unwrap();
     assert_eq!((summary["images"].as_u64(), summary["skipped"]["bad"].as_u64()), (Some(56), Some(1)), "{summary}");
-    // A strict plan finds the entry done: the tensors are the same.
+    // A strict plan does not find it: it is another job.
     let plan = j.cmd(&["plan", "PIPELINE"]);
+    assert!(text(&plan).contains("0 cached, 7 to run"), "{}", text(&plan));
+    let again = j.cmd(&["run", "PIPELINE"]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("KA.AN9.99.tiff"), "{}", text(&again));
+    let plan = j.cmd(&["plan", "PIPELINE", "--skip-bad"]);
     assert!(text(&plan).contains("7 cached, 0 to run"), "{}", text(&plan));
 }
