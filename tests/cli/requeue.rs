@@ -159,7 +159,16 @@ fn slurm_usr1_then_sigterm_checkpoints_and_requeues_only_that_task() {
     let task = format!("{array}_0");
     // Slurm's warning before the time limit, then (here at once) the SIGTERM of the limit.
     for sig in ["USR1", "TERM"] {
-        let o = slurm.cmd("scancel").args([&format!("--signal={sig}"), "--batch", &task]).output().unwrap();
+        // slurmctld answers "try again later" while it updates the job (a busy machine): retry.
+        let mut tries = 0;
+        let o = loop {
+            let o = slurm.cmd("scancel").args([&format!("--signal={sig}"), "--batch", &task]).output().unwrap();
+            tries += 1;
+            if o.status.success() || !text(&o).contains("try again later") || tries == 40 {
+                break o;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
         assert!(o.status.success(), "{}", text(&o));
     }
     let state = |id: &str| {
