@@ -162,24 +162,38 @@ fn ctrl_c_checkpoints_reports_interrupted_and_resumes_identically() {
     }
 }
 
+/// The train entry of Deep-Emotion in `store`, once planned.
+fn deep_emotion_entry(store: &Path) -> Option<PathBuf> {
+    entries(store, "train")
+        .into_iter()
+        .find(|e| fs::read_to_string(e.join("job.json")).unwrap_or_default().contains("deep-emotion"))
+}
+
+/// Starts `run` of the tiny pipeline with a 500-epoch Deep-Emotion (one job at a time) in its
+/// own process group, and waits until that training has checkpointed an epoch.
+fn start_long_deep_emotion(store: &Path) -> Group {
+    let mut cmd = bin();
+    cmd.args(["--store", &store_arg(store), "run", tiny().to_str().unwrap()]).args(LONG);
+    let run = Group::spawn(cmd);
+    assert!(
+        wait_for(|| deep_emotion_entry(store).is_some_and(|e| checkpoint_epochs(&e) >= 1), 240),
+        "{}",
+        run.output()
+    );
+    run
+}
+
+const LONG: [&str; 4] = ["--set", "models.deep-emotion.epochs=500", "-j", "1"];
+
 #[test]
 fn a_run_waiting_for_another_runs_lock_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     // A long Deep-Emotion training holds its lock; both runs plan the same jobs.
-    let long = ["--set", "models.deep-emotion.epochs=500", "-j", "1"];
-    let mut first = bin();
-    first.args(["--store", &store_arg(&store), "run", tiny().to_str().unwrap()]).args(long);
-    let first = Group::spawn(first);
-    let de_train = || {
-        entries(&store, "train")
-            .into_iter()
-            .find(|e| fs::read_to_string(e.join("job.json")).unwrap_or_default().contains("deep-emotion"))
-    };
-    assert!(wait_for(|| de_train().is_some_and(|e| checkpoint_epochs(&e) >= 1), 240), "{}", first.output());
+    let first = start_long_deep_emotion(&store);
 
     let mut second = bin();
-    second.args(["--store", &store_arg(&store), "-v", "run", tiny().to_str().unwrap()]).args(long);
+    second.args(["--store", &store_arg(&store), "-v", "run", tiny().to_str().unwrap()]).args(LONG);
     let second = Group::spawn(second);
     assert!(
         wait_for(|| second.output().contains("waiting for another run that holds this job"), 120),
@@ -194,10 +208,10 @@ fn a_run_waiting_for_another_runs_lock_stops_on_ctrl_c() {
     assert!(!out.contains("FAILED"), "{out}");
     assert_eq!(count(&out, "failed"), Some(0), "{out}");
     assert_eq!(count(&out, "interrupted"), Some(1), "{out}");
-    assert!(!de_train().unwrap().join("failed.json").exists());
+    assert!(!deep_emotion_entry(&store).unwrap().join("failed.json").exists());
     // A SIGTERM to a waiting run alone (not its group) stops it as promptly: it tells its job.
     let mut third = bin();
-    third.args(["--store", &store_arg(&store), "-v", "run", tiny().to_str().unwrap()]).args(long);
+    third.args(["--store", &store_arg(&store), "-v", "run", tiny().to_str().unwrap()]).args(LONG);
     let third = Group::spawn(third);
     assert!(wait_for(|| third.output().contains("waiting for another run"), 120), "{}", third.output());
     let t = Instant::now();
@@ -220,21 +234,12 @@ fn a_run_waiting_for_another_runs_lock_stops_on_ctrl_c() {
 fn a_sigterm_after_slurms_usr1_does_not_fail_the_job() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let long = ["--set", "models.deep-emotion.epochs=500", "-j", "1"];
     // A run prepares the data and starts Deep-Emotion; Ctrl-C leaves it with a checkpoint.
-    let mut cmd = bin();
-    cmd.args(["--store", &store_arg(&store), "run", tiny().to_str().unwrap()]).args(long);
-    let first = Group::spawn(cmd);
-    let de = || {
-        entries(&store, "train")
-            .into_iter()
-            .find(|e| fs::read_to_string(e.join("job.json")).unwrap_or_default().contains("deep-emotion"))
-    };
-    assert!(wait_for(|| de().is_some_and(|e| checkpoint_epochs(&e) >= 1), 240), "{}", first.output());
+    let first = start_long_deep_emotion(&store);
     first.signal_group(libc::SIGINT);
     let (code, out) = first.wait(120);
     assert_eq!(code, Some(130), "{out}");
-    let de = de().unwrap();
+    let de = deep_emotion_entry(&store).unwrap();
     let id = format!("train/{}", de.file_name().unwrap().to_string_lossy());
 
     // The job alone, as a Slurm task runs it: USR1 (time limit near), then at once SIGTERM.
