@@ -422,6 +422,11 @@ impl LocalSlurm {
         c
     }
 
+    /// The controller's log, for failure messages.
+    fn ctld_log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("slurmctld.log")).unwrap_or_default()
+    }
+
     /// Waits until no task of ours is queued or running.
     fn wait_idle(&self, secs: u64) -> bool {
         wait_for(

@@ -109,10 +109,13 @@ fn slurm_requeues_a_failing_task_only_while_retries_are_left() {
     };
     let tasks = entries(&store, "prepare").len();
     assert!(wait_for(|| pending().len() == tasks, 30), "each failed task is requeued: {:?}", pending());
-    // Slurm holds a requeued task for two minutes; let it start now.
+    // Slurm holds a requeued task for two minutes (until the killed attempt's credential has
+    // expired); let it start in 3 s instead. Not at once: slurmd refuses to launch a task whose
+    // credential was issued in the same second its previous attempt's was revoked ("Job
+    // credential revoked"), and that attempt would end without running at all.
     for line in pending() {
         let id = line.split(' ').next().unwrap().to_string();
-        let o = slurm.cmd("scontrol").args(["update", &format!("JobId={id}"), "StartTime=now"]).output().unwrap();
+        let o = slurm.cmd("scontrol").args(["update", &format!("JobId={id}"), "StartTime=now+3"]).output().unwrap();
         assert!(o.status.success(), "{}", text(&o));
     }
     // Attempt 2 fails too: retries are spent, no requeue, the tasks that need it are cancelled.
@@ -125,7 +128,7 @@ fn slurm_requeues_a_failing_task_only_while_retries_are_left() {
     assert!(drained, "the failing tasks kept being requeued: {failures:?}");
     for (e, rec) in entries(&store, "prepare").iter().zip(&failures) {
         let log = fs::read_to_string(e.join("log.txt")).unwrap_or_default();
-        assert_eq!(rec["attempts"], 2, "{rec}\n{log}");
+        assert_eq!(rec["attempts"], 2, "{rec}\n{log}\n{}", slurm.ctld_log());
         assert!(rec["message"].as_str().unwrap().to_lowercase().contains("cuda"), "{rec}");
         assert_eq!(log.matches("failed: ").count(), 2, "{log}");
         assert!(!e.join("done").exists());
