@@ -15,13 +15,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// This test process's scratch folder, `fer-cli-<pid>` in the temp dir: the binary under test
+/// and every report folder go there. The harness runs no destructors at exit, so each run first
+/// removes the folders of test processes that are gone (a hard-linked binary pins 1.4 GB once a
+/// rebuild has replaced it).
+fn scratch() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        for e in fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix("fer-cli-").and_then(|p| p.parse::<i32>().ok()) else { continue };
+            // SAFETY: kill(2) with signal 0 only checks whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if gone {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = tmp.join(format!("fer-cli-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
 /// The binary under test, copied once to a private place: the suite runs for minutes, and a
 /// build in another checkout sharing the target folder must not swap it out mid-run.
 fn exe() -> &'static Path {
     static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     EXE.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("fer-pipeline-bin-").tempdir().unwrap().keep();
-        let dest = dir.join("fer-pipeline");
+        let dest = scratch().join("fer-pipeline");
         // A hard link pins the inode without copying 1.4 GB of debug info per test run (a
         // rebuild writes a new file); a copy where /tmp is another file system.
         let src = env!("CARGO_BIN_EXE_fer-pipeline");
@@ -35,7 +59,7 @@ fn exe() -> &'static Path {
 fn bin() -> Command {
     let mut c = Command::new(exe());
     // Each invocation writes its report (the end of `run`) somewhere of its own.
-    let reports = tempfile::Builder::new().prefix("fer-reports-").tempdir().unwrap().keep();
+    let reports = tempfile::Builder::new().prefix("reports-").tempdir_in(scratch()).unwrap().keep();
     c.env_remove("FER_STORE")
         .env_remove("RUST_LOG")
         .env("FER_REPORT_DIR", reports)
