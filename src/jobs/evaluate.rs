@@ -78,9 +78,9 @@ fn protocol_record(dataset: &DatasetSpec, data: &data::Prepared, fold: Option<u3
             ),
         ),
     };
-    let subjects: Vec<i64> = Vec::try_from(&data.subjects).map_err(|e| e.to_string())?;
+    let subjects: Vec<i64> = Vec::try_from(&data.subjects).map_err(|e: tch::TchError| e.to_string())?;
     let count = |split: Split| -> Result<SplitCount, String> {
-        let idx: Vec<i64> = Vec::try_from(data.indices(split, fold)?).map_err(|e| e.to_string())?;
+        let idx: Vec<i64> = Vec::try_from(data.indices(split, fold)?).map_err(|e: tch::TchError| e.to_string())?;
         let who: std::collections::BTreeSet<i64> = idx.iter().map(|&i| subjects[i as usize]).collect();
         Ok(SplitCount { images: idx.len(), subjects: who.len() })
     };

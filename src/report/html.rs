@@ -148,7 +148,7 @@ pub fn render(p: &Page) -> String {
     h.push_str("<h2 id=\"curves\">Learning curves</h2>\n");
     charts(&mut h, p, &[Section::Curves], "No learning curves: no finished train job behind the evaluations.");
     h.push_str("<h2 id=\"confusion\">Confusion matrices</h2>\n");
-    h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds; each row shows how the images of one true class were classified.</p>\n");
+    h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds and folds; each row shows how the images of one true class were classified.</p>\n");
     charts(&mut h, p, &[Section::Confusion], "No confusion matrices.");
     section_kd(&mut h, p);
     section_gallery(&mut h, p);
