@@ -30,8 +30,8 @@ impl Setup {
         fs::create_dir_all(&manifests).unwrap();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let manifest = fs::read_to_string(repo.join("data-manifests/jaffe.yaml")).unwrap();
-        let at = manifest.find("protocol:").unwrap();
-        let end = manifest[at..].find("preprocessing:").unwrap() + at;
+        let at = manifest.find("\nprotocol:").unwrap() + 1;
+        let end = manifest[at..].find("\npreprocessing:").unwrap() + at + 1;
         let manifest = format!("{}protocol: {protocol}\n{}", &manifest[..at], &manifest[end..]);
         fs::write(manifests.join("jaffe.yaml"), manifest).unwrap();
         fs::write(
@@ -169,7 +169,7 @@ fn select_best_val_keeps_the_best_validation_epoch() {
     let out = bin().args(["--store", &store_arg(&store), "plan", bad.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("bad.yaml:20:13") && t.contains("select") && t.contains("best-val"), "{t}");
+    assert!(t.contains("bad.yaml:22:5") && t.contains("select") && t.contains("best-val"), "{t}");
 }
 
 /// `select: best-val` resumes exactly: a run killed mid-training (SIGKILL, after a checkpoint) and
