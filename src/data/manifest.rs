@@ -153,11 +153,10 @@ impl Protocol {
                  folds train, {} % of their subjects (at least one) validate",
                 val * 100.0
             ),
-            Protocol::Stratified { val, test, seed } => format!(
-                "stratified, subject-dependent split: {} % validation, {} % test (seed {seed})",
-                val * 100.0,
-                test * 100.0
-            ),
+            // Unchanged text: it is in prepared summaries, whose bytes must not change for the same spec.
+            Protocol::Stratified { val, test, seed } => {
+                format!("stratified split: {:.0} % validation, {:.0} % test (seed {seed})", val * 100.0, test * 100.0)
+            }
             Protocol::Random { val, test, seed } => format!(
                 "random, subject-dependent split of the images: {} % validation, {} % test (seed {seed})",
                 val * 100.0,
