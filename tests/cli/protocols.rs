@@ -71,6 +71,20 @@ impl Setup {
     }
 }
 
+/// The fields of one CSV line (double-quoted fields may hold commas).
+fn fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 fn count(r: &serde_json::Value, split: &str, what: &str) -> u64 {
     r["protocol"][split][what].as_u64().unwrap_or_else(|| panic!("no protocol.{split}.{what} in {r}"))
 }
@@ -99,6 +113,26 @@ fn kfold_trains_on_the_other_folds_and_validates_on_a_fraction_of_their_subjects
     }
     folds.sort();
     assert_eq!(folds, [0, 1, 2, 3]);
+
+    // The report sets the paper's protocol (random, subject-dependent) beside ours and says so.
+    let out = s.dir.path().join("report");
+    let rep = s.cmd(&["report", "PIPELINE", "--out", out.to_str().unwrap()]);
+    assert!(rep.status.success(), "{}", text(&rep));
+    let csv = fs::read_to_string(out.join("tables/published_vs_reproduced.csv")).unwrap();
+    let header = fields(csv.lines().next().unwrap());
+    let row = fields(csv.lines().find(|l| l.starts_with("jaffe,deep-emotion,")).unwrap_or_else(|| panic!("{csv}")));
+    let cell = |name: &str| {
+        let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no `{name}` in {csv}"));
+        row[i].clone()
+    };
+    assert_eq!(cell("published_protocol"), "random", "{csv}");
+    assert_eq!(cell("reproduced_protocol"), "subject-kfold", "{csv}");
+    assert_eq!(cell("same_protocol"), "false", "{csv}");
+    let jobs = fs::read_to_string(out.join("tables/jobs.csv")).unwrap();
+    assert!(jobs.lines().next().unwrap().contains("val_accuracy") && jobs.contains("subject-kfold"), "{jobs}");
+    let page = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("Protocols differ") && page.contains("subject-dependent"), "the narrative says so");
+    assert!(page.contains("(1 seed x 4 folds)"), "the spread names what it pools");
 
     // The fraction is the manifest's: `val: 0.34` of 15 training subjects is 5.
     let s = Setup::new(20, "{kind: subject-kfold, folds: 4, seed: 0, val: 0.34}", "");
