@@ -151,7 +151,7 @@ impl Protocol {
             Protocol::SubjectKfold { folds, seed, val } => format!(
                 "subject-independent {folds}-fold cross-validation (seed {seed}): each fold tests once, the other \
                  folds train, {} % of their subjects (at least one) validate",
-                val * 100.0
+                percent(*val)
             ),
             // Unchanged text: it is in prepared summaries, whose bytes must not change for the same spec.
             Protocol::Stratified { val, test, seed } => {
@@ -159,8 +159,8 @@ impl Protocol {
             }
             Protocol::Random { val, test, seed } => format!(
                 "random, subject-dependent split of the images: {} % validation, {} % test (seed {seed})",
-                val * 100.0,
-                test * 100.0
+                percent(*val),
+                percent(*test)
             ),
         }
     }
@@ -191,6 +191,11 @@ impl Protocol {
             _ => 1,
         }
     }
+}
+
+/// A fraction as a percentage with at most one decimal (`0.108` -> `10.8`).
+fn percent(v: f64) -> f64 {
+    (v * 1000.0).round() / 10.0
 }
 
 /// Preprocessing shared by every model; the size is the model's and chosen by the caller.

@@ -323,7 +323,10 @@ mod tests {
         };
         let other = SummaryRow { model: "microexpnet".into(), family: "microexpnet".into(), ..kfold.clone() };
         let text = summarise(&[kfold.clone(), SummaryRow { accuracy_mean: 0.5, ..other }], &p, 0).join("\n");
-        assert!(text.contains("Protocols differ: the published figure comes from a random, subject-dependent"), "{text}");
+        assert!(
+            text.contains("Protocols differ: the published figure comes from a random, subject-dependent"),
+            "{text}"
+        );
         assert!(text.contains("(`random`); this one from a subject-independent 10-fold"), "{text}");
         assert!(text.contains("not directly comparable"), "{text}");
         assert!(text.contains("over 30 runs (3 seeds x 10 folds)"), "{text}");

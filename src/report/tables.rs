@@ -147,9 +147,18 @@ pub fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     cols.extend([
         Column::new("accuracy".into(), f(&|e| e.result.test.accuracy)),
         Column::new("macro_f1".into(), f(&|e| e.result.test.macro_f1)),
-        Column::new("val_accuracy".into(), evals.iter().map(|e| e.result.val.as_ref().map(|v| v.accuracy)).collect::<Vec<_>>()),
-        Column::new("val_images".into(), evals.iter().map(|e| e.result.val.as_ref().map(|v| v.n as i64)).collect::<Vec<_>>()),
-        Column::new("protocol".into(), s(&|e| protocol_of(e).map(|p| p.kind.clone()).unwrap_or_else(|| "unknown".into()))),
+        Column::new(
+            "val_accuracy".into(),
+            evals.iter().map(|e| e.result.val.as_ref().map(|v| v.accuracy)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "val_images".into(),
+            evals.iter().map(|e| e.result.val.as_ref().map(|v| v.n as i64)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "protocol".into(),
+            s(&|e| protocol_of(e).map(|p| p.kind.clone()).unwrap_or_else(|| "unknown".into())),
+        ),
         Column::new(
             "protocol_description".into(),
             s(&|e| protocol_of(e).map(|p| p.description.clone()).unwrap_or_else(|| "not recorded".into())),
@@ -441,7 +450,12 @@ pub fn ints(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
 }
 
 /// Values of a column that older tables may lack (then all null / empty).
-fn optional<T: Clone>(df: &DataFrame, name: &str, read: fn(&DataFrame, &str) -> PolarsResult<Vec<T>>, none: T) -> PolarsResult<Vec<T>> {
+fn optional<T: Clone>(
+    df: &DataFrame,
+    name: &str,
+    read: fn(&DataFrame, &str) -> PolarsResult<Vec<T>>,
+    none: T,
+) -> PolarsResult<Vec<T>> {
     if df.get_column_names().iter().any(|n| n.as_str() == name) {
         read(df, name)
     } else {
