@@ -143,6 +143,11 @@ impl TryFrom<RawProtocol> for Protocol {
     }
 }
 
+/// A fraction as a percentage with at most one decimal (`0.108` -> `10.8`).
+fn percent(v: f64) -> f64 {
+    (v * 1000.0).round() / 10.0
+}
+
 impl Protocol {
     /// The protocol in words, for reports.
     pub fn describe(&self) -> String {
@@ -191,11 +196,6 @@ impl Protocol {
             _ => 1,
         }
     }
-}
-
-/// A fraction as a percentage with at most one decimal (`0.108` -> `10.8`).
-fn percent(v: f64) -> f64 {
-    (v * 1000.0).round() / 10.0
 }
 
 /// Preprocessing shared by every model; the size is the model's and chosen by the caller.
