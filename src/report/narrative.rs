@@ -221,7 +221,7 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
                     _ => " The figures are not directly comparable.",
                 };
                 s.push_str(&format!(
-                    " Protocols differ: the published figure comes from a {split} split (`{kind}`); this one from a {} (`{}`).{dependence}",
+                    " Protocols differ: the published figure comes from {split} (`{kind}`); this one from {} (`{}`).{dependence}",
                     protocol_words(r),
                     r.protocol
                 ));
@@ -327,7 +327,7 @@ mod tests {
             text.contains("Protocols differ: the published figure comes from a random, subject-dependent"),
             "{text}"
         );
-        assert!(text.contains("(`random`); this one from a subject-independent 10-fold"), "{text}");
+        assert!(text.contains("(`random`); this one from subject-independent 10-fold"), "{text}");
         assert!(text.contains("not directly comparable"), "{text}");
         assert!(text.contains("over 30 runs (3 seeds x 10 folds)"), "{text}");
         assert!(text.contains("spread across seeds and folds"), "{text}");
