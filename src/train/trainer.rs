@@ -310,3 +310,20 @@ pub fn best_epoch(rows: &[EpochRow]) -> Option<(u32, f64)> {
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_epoch_is_the_first_with_the_highest_validation_accuracy() {
+        let rows: Vec<EpochRow> = [0.2, 0.5, 0.5, 0.3]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| EpochRow { epoch: i as u32 + 1, train_loss: 1.0, train_acc: 0.5, val_loss: 1.0, val_acc: v })
+            .collect();
+        assert_eq!(best_epoch(&rows), Some((2, 0.5)), "ties keep the earliest");
+        assert_eq!(best_epoch(&rows[..1]), Some((1, 0.2)));
+        assert_eq!(best_epoch(&[]), None);
+    }
+}
