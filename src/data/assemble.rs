@@ -101,7 +101,7 @@ mod tests {
         }
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut m = Manifest::read_named(repo, "ckplus").unwrap();
-        m.protocol = crate::data::manifest::Protocol::SubjectKfold { folds: 4, seed: 0 };
+        m.protocol = crate::data::manifest::Protocol::SubjectKfold { folds: 4, seed: 0, val: 0.1 };
         let a = assemble(&m, root, 12, Some(0), false).unwrap();
         assert_eq!(a.len(), 16, "3 peak frames + 1 neutral per sequence");
         assert_eq!(a.pixels.len(), 16 * 144);

@@ -73,18 +73,27 @@ pub struct Manifest {
 }
 
 /// How items are split into train / validation / test. In YAML: `{kind: usage}`,
-/// `{kind: subject-kfold, folds: 10, seed: 0}` or `{kind: stratified, val: 0.1, test: 0.1, seed: 0}`.
+/// `{kind: subject-kfold, folds: 10, seed: 0, val: 0.1}`, `{kind: stratified, val: 0.1, test: 0.1, seed: 0}`
+/// or `{kind: random, val: 0.1, test: 0.2, seed: 0}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", try_from = "RawProtocol")]
 pub enum Protocol {
     /// FER2013's `Usage` column: train on Training, validate on PublicTest, test on PrivateTest.
     Usage,
-    /// Subject-independent k-fold cross-validation: fold `f` is the test set, fold `f + 1 (mod k)` the
-    /// validation set, the rest trains.
-    SubjectKfold { folds: usize, seed: u64 },
-    /// A fixed split stratified by class.
+    /// Subject-independent k-fold cross-validation: fold `f` is the test set, the other folds train,
+    /// except a fraction `val` of their subjects (at least one, drawn per fold), which validates.
+    SubjectKfold { folds: usize, seed: u64, val: f64 },
+    /// A fixed split stratified by class (subject-dependent).
     Stratified { val: f64, test: f64, seed: u64 },
+    /// A random, subject-dependent split of the images, as the Deep-Emotion paper used.
+    Random { val: f64, test: f64, seed: u64 },
 }
+
+/// The validation fraction of the training subjects under `subject-kfold` when `val` is not given.
+pub const DEFAULT_KFOLD_VAL: f64 = 0.1;
+/// The fractions of `random` when not given: Deep-Emotion's CK+ split (70 % / 10 % / 20 %).
+pub const DEFAULT_RANDOM_VAL: f64 = 0.1;
+pub const DEFAULT_RANDOM_TEST: f64 = 0.2;
 
 /// `protocol:` as written (a plain struct, so that serde_yaml reports unknown keys with their line).
 #[derive(Deserialize)]
@@ -113,9 +122,14 @@ impl TryFrom<RawProtocol> for Protocol {
                 Ok(Protocol::Usage)
             }
             "subject-kfold" => {
-                unused(&[("val", r.val.is_some()), ("test", r.test.is_some())])?;
+                unused(&[("test", r.test.is_some())])?;
                 let folds = r.folds.ok_or("protocol `subject-kfold` needs `folds`")?;
-                Ok(Protocol::SubjectKfold { folds, seed })
+                Ok(Protocol::SubjectKfold { folds, seed, val: r.val.unwrap_or(DEFAULT_KFOLD_VAL) })
+            }
+            "random" => {
+                unused(&[("folds", r.folds.is_some())])?;
+                let (val, test) = (r.val.unwrap_or(DEFAULT_RANDOM_VAL), r.test.unwrap_or(DEFAULT_RANDOM_TEST));
+                Ok(Protocol::Random { val, test, seed })
             }
             "stratified" => {
                 unused(&[("folds", r.folds.is_some())])?;
@@ -124,9 +138,14 @@ impl TryFrom<RawProtocol> for Protocol {
                     _ => Err("protocol `stratified` needs `val` and `test` fractions".to_string()),
                 }
             }
-            k => Err(format!("unknown protocol `{k}`; expected `usage`, `subject-kfold` or `stratified`")),
+            k => Err(format!("unknown protocol `{k}`; expected `usage`, `subject-kfold`, `stratified` or `random`")),
         }
     }
+}
+
+/// A fraction as a percentage with at most one decimal (`0.108` -> `10.8`).
+fn percent(v: f64) -> f64 {
+    (v * 1000.0).round() / 10.0
 }
 
 impl Protocol {
@@ -134,12 +153,39 @@ impl Protocol {
     pub fn describe(&self) -> String {
         match self {
             Protocol::Usage => "FER2013 usage: train on Training, validate on PublicTest, test on PrivateTest".into(),
-            Protocol::SubjectKfold { folds, seed } => {
-                format!("subject-independent {folds}-fold cross-validation (seed {seed}; validation on the next fold)")
-            }
+            Protocol::SubjectKfold { folds, seed, val } => format!(
+                "subject-independent {folds}-fold cross-validation (seed {seed}): each fold tests once, the other \
+                 folds train, {} % of their subjects (at least one) validate",
+                percent(*val)
+            ),
+            // Unchanged text: it is in prepared summaries, whose bytes must not change for the same spec.
             Protocol::Stratified { val, test, seed } => {
                 format!("stratified split: {:.0} % validation, {:.0} % test (seed {seed})", val * 100.0, test * 100.0)
             }
+            Protocol::Random { val, test, seed } => format!(
+                "random, subject-dependent split of the images: {} % validation, {} % test (seed {seed})",
+                percent(*val),
+                percent(*test)
+            ),
+        }
+    }
+
+    /// The protocol's kind as written in a manifest (`subject-kfold`, `random`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Protocol::Usage => "usage",
+            Protocol::SubjectKfold { .. } => "subject-kfold",
+            Protocol::Stratified { .. } => "stratified",
+            Protocol::Random { .. } => "random",
+        }
+    }
+
+    /// Whether no subject is in two splits (`None`: FER2013's usage split does not say).
+    pub fn subject_independent(&self) -> Option<bool> {
+        match self {
+            Protocol::Usage => None,
+            Protocol::SubjectKfold { .. } => Some(true),
+            Protocol::Stratified { .. } | Protocol::Random { .. } => Some(false),
         }
     }
 
@@ -282,6 +328,17 @@ impl Manifest {
             }
             Protocol::SubjectKfold { folds, .. } if folds < 2 => {
                 return Err(err("folds", format!("`{folds}` folds: at least 2 are needed")));
+            }
+            Protocol::SubjectKfold { val, .. } if !(val > 0.0 && val < 1.0) => {
+                return Err(err("protocol", format!("validation fraction val `{val}` must be in (0, 1)")));
+            }
+            Protocol::Random { val, test, .. }
+                if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 || test <= 0.0 =>
+            {
+                return Err(err(
+                    "protocol",
+                    format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1"),
+                ));
             }
             Protocol::Stratified { val, test, .. }
                 if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 || test <= 0.0 =>
@@ -542,7 +599,7 @@ pub(crate) mod tests {
             options: LoadOptions::default(),
             classes: Vec::new(),
             label_map: BTreeMap::new(),
-            protocol: Protocol::SubjectKfold { folds: 10, seed: 0 },
+            protocol: Protocol::SubjectKfold { folds: 10, seed: 0, val: DEFAULT_KFOLD_VAL },
             preprocessing: Preprocessing::default(),
             files: Vec::new(),
         }
@@ -582,7 +639,7 @@ files: []
         let m = parse(CKPLUS).unwrap();
         assert_eq!(m.loader, LoaderKind::CkPlus);
         assert!(m.options.neutral_first);
-        assert_eq!(m.protocol, Protocol::SubjectKfold { folds: 10, seed: 0 });
+        assert_eq!(m.protocol, Protocol::SubjectKfold { folds: 10, seed: 0, val: DEFAULT_KFOLD_VAL });
         let native: Vec<String> = ckplus::CLASS_NAMES.iter().map(|s| s.to_string()).collect();
         let lm = m.label_mapping(&native).unwrap();
         assert_eq!(lm.class_names, ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]);

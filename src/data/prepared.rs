@@ -11,7 +11,7 @@ use super::assemble::assemble;
 use super::content::{self, first_few};
 use super::error::DataError;
 use super::manifest::Protocol;
-use super::splits::subject_folds;
+use super::splits::{kfold_split, subject_folds};
 use super::synthetic::{self, SyntheticParams, CLASS_NAMES};
 use crate::rng::{derive, SplitMix64};
 use crate::spec::{DatasetSpec, RealSpec, SyntheticSpec};
@@ -55,6 +55,8 @@ pub struct Prepared {
     pub split: Tensor,
     /// N, u8 fold ids and the number of folds (for a subject k-fold protocol).
     pub folds: Option<(Tensor, u32)>,
+    /// k x N, u8 [`Split`] ids of every image when fold `f` (row `f`) tests (for a k-fold protocol).
+    pub fold_splits: Option<Tensor>,
     pub class_names: Vec<String>,
 }
 
@@ -77,14 +79,13 @@ pub struct Summary {
 
 impl Prepared {
     /// Indices of the images in `split` (i64 tensor on the CPU); under k folds, fold `f` is the
-    /// test set, fold `f + 1 (mod k)` the validation set and the others train.
+    /// test set and the split of the others is row `f` of `fold_splits` (see `splits::kfold_split`).
     pub fn indices(&self, split: Split, fold: Option<u32>) -> Result<Tensor, String> {
         let mask = match (&self.folds, fold) {
             (None, None) => self.split.eq(split as i64),
-            (Some((folds, k)), Some(f)) if f < *k => match split {
-                Split::Test => folds.eq(f as i64),
-                Split::Val => folds.eq(((f + 1) % k) as i64),
-                Split::Train => folds.ne(f as i64).logical_and(&folds.ne(((f + 1) % k) as i64)),
+            (Some((_, k)), Some(f)) if f < *k => match &self.fold_splits {
+                Some(rows) => rows.get(f as i64).eq(split as i64),
+                None => return Err("this prepared data set has folds but no per-fold splits".to_string()),
             },
             (Some((_, k)), f) => return Err(format!("this data set has {k} folds; fold `{f:?}` is not one of them")),
             (None, Some(f)) => return Err(format!("this data set has a fixed split, not fold `{f}`")),
@@ -133,18 +134,23 @@ fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError>
         )));
     }
     let k = match m.protocol {
-        Protocol::SubjectKfold { folds, seed } => Some((folds, seed)),
+        Protocol::SubjectKfold { folds, seed, val } => Some((folds, seed, val)),
         _ => None,
     };
     let a = assemble(m, &root, size, k.map(|_| 0), r.skip_bad)?;
     let n = a.len() as i64;
-    let folds = match k {
-        Some((k, seed)) => {
+    let (folds, fold_splits) = match k {
+        Some((k, seed, val)) => {
             let names: Vec<String> = a.subjects.iter().map(|&s| a.subject_names[s as usize].clone()).collect();
-            let f: Vec<u8> = subject_folds(&names, k, seed)?.into_iter().map(|x| x as u8).collect();
-            Some((Tensor::from_slice(&f), k as u32))
+            let fold_of = subject_folds(&names, k, seed)?;
+            let mut rows: Vec<u8> = Vec::with_capacity(k * names.len());
+            for f in 0..k {
+                rows.extend(kfold_split(&names, &fold_of, k, f, val, seed)?.into_iter().map(|s| s as u8));
+            }
+            let f: Vec<u8> = fold_of.into_iter().map(|x| x as u8).collect();
+            (Some((Tensor::from_slice(&f), k as u32)), Some(Tensor::from_slice(&rows).reshape([k as i64, n])))
         }
-        None => None,
+        None => (None, None),
     };
     let split: Vec<u8> = a.split.iter().map(|s| *s as u8).collect();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
@@ -157,9 +163,10 @@ fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError>
         subjects: Tensor::from_slice(&a.subjects),
         split: Tensor::from_slice(&split),
         folds,
+        fold_splits,
         class_names: a.class_names.clone(),
     };
-    let mut summary = summarize(&prepared, size, a.protocol.clone());
+    let mut summary = summarize(&prepared, size, m.protocol.describe());
     summary.skipped = skipped;
     Ok((prepared, summary))
 }
@@ -226,6 +233,7 @@ fn build_synthetic(s: &SyntheticSpec, size: u32) -> (Prepared, Summary) {
         subjects: Tensor::from_slice(&set.subjects.iter().map(|&x| x as i64).collect::<Vec<_>>()),
         split: Tensor::from_slice(&split),
         folds: None,
+        fold_splits: None,
         class_names,
     };
     let protocol = format!(
@@ -273,6 +281,9 @@ pub fn write(path: &Path, p: &Prepared) -> Result<(), StoreError> {
         tensors.push(("folds".to_string(), folds.shallow_clone()));
         meta.insert("folds".to_string(), k.to_string());
     }
+    if let Some(rows) = &p.fold_splits {
+        tensors.push(("fold_splits".to_string(), rows.shallow_clone()));
+    }
     tensor_file::write(path, &tensors, &meta)
 }
 
@@ -293,6 +304,7 @@ pub fn read(path: &Path) -> Result<Prepared, StoreError> {
             (Some(t), Some(k)) => Some((t.to_device(Device::Cpu), k)),
             _ => None,
         },
+        fold_splits: f.get("fold_splits").map(|t| t.to_device(Device::Cpu)),
         class_names: f
             .metadata
             .get("class_names")

@@ -1,4 +1,5 @@
-//! Subject-independent folds, stratified splits, and the train / validation / test split of a loaded data set.
+//! Subject-independent folds (validation drawn from the training subjects of each fold), stratified and
+//! random (subject-dependent) splits, and the train / validation / test split of a loaded data set.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,8 @@ use crate::rng::{derive, SplitMix64};
 
 const FOLDS_TAG: u64 = 0xF01D5;
 const STRATIFIED_TAG: u64 = 0x57A7;
+const KFOLD_VAL_TAG: u64 = 0x7A11D;
+const RANDOM_TAG: u64 = 0x2A4D0;
 
 /// Assigns every distinct subject to one of `k` folds and returns the fold of each item.
 ///
@@ -45,22 +48,71 @@ pub fn subject_folds(subjects: &[String], k: usize, seed: u64) -> Result<Vec<usi
     Ok(subjects.iter().map(|s| fold_of[s.as_str()]).collect())
 }
 
-/// The split of each item when fold `test_fold` of `k` is the test set: fold `test_fold + 1 (mod k)`
-/// validates, the others train.
-pub fn kfold_split(folds: &[usize], k: usize, test_fold: usize) -> Vec<Split> {
-    let val_fold = (test_fold + 1) % k.max(1);
-    folds
+/// The split of each item when fold `test_fold` of `k` is the test set: every other fold trains,
+/// except `max(1, round(val x n))` of their `n` subjects, drawn by a seeded shuffle (per fold), which
+/// validate. Subject-independent: no subject is in two splits. Needs two subjects outside the test fold.
+pub fn kfold_split(
+    subjects: &[String],
+    folds: &[usize],
+    k: usize,
+    test_fold: usize,
+    val: f64,
+    seed: u64,
+) -> Result<Vec<Split>, DataError> {
+    let training: std::collections::BTreeSet<&str> =
+        subjects.iter().zip(folds).filter(|(_, &f)| f != test_fold).map(|(s, _)| s.as_str()).collect();
+    if training.len() < 2 {
+        return Err(DataError::Split(format!(
+            "fold `{test_fold}` of `{k}` leaves `{}` subject(s) to train and validate on; at least 2 are needed",
+            training.len()
+        )));
+    }
+    let mut order: Vec<&str> = training.into_iter().collect();
+    SplitMix64::new(derive(seed, &[KFOLD_VAL_TAG, k as u64, test_fold as u64])).shuffle(&mut order);
+    let n_val = kfold_val_subjects(order.len(), val);
+    let validating: std::collections::BTreeSet<&str> = order[..n_val].iter().copied().collect();
+    Ok(subjects
         .iter()
-        .map(|&f| {
+        .zip(folds)
+        .map(|(s, &f)| {
             if f == test_fold {
                 Split::Test
-            } else if f == val_fold {
+            } else if validating.contains(s.as_str()) {
                 Split::Val
             } else {
                 Split::Train
             }
         })
-        .collect()
+        .collect())
+}
+
+/// How many of `n` training subjects validate under a k-fold protocol with fraction `val`: at least
+/// one, and at least one is left to train.
+pub fn kfold_val_subjects(n: usize, val: f64) -> usize {
+    ((n as f64 * val).round() as usize).max(1).min(n.saturating_sub(1))
+}
+
+/// A random, subject-dependent split (the Deep-Emotion paper's): one seeded shuffle of all items,
+/// then `round(n * test)` to test, `round(n * val)` to validation, the rest to train.
+pub fn random_split(n: usize, val: f64, test: f64, seed: u64) -> Result<Vec<Split>, DataError> {
+    if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
+        return Err(DataError::Split(format!("fractions val `{val}` and test `{test}` must be in 0..1 with sum < 1")));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    SplitMix64::new(derive(seed, &[RANDOM_TAG])).shuffle(&mut idx);
+    let n_test = (n as f64 * test).round() as usize;
+    let n_val = ((n as f64 * val).round() as usize).min(n - n_test);
+    let mut out = vec![Split::Train; n];
+    for (rank, &i) in idx.iter().enumerate() {
+        out[i] = if rank < n_test {
+            Split::Test
+        } else if rank < n_test + n_val {
+            Split::Val
+        } else {
+            Split::Train
+        };
+    }
+    Ok(out)
 }
 
 /// A fixed split stratified by class: per class, a seeded shuffle, then `round(n * test)` items to
@@ -108,15 +160,17 @@ pub fn assign_splits(protocol: &Protocol, loaded: &Loaded, fold: Option<usize>) 
                 })
             })
             .collect(),
-        Protocol::SubjectKfold { folds: k, seed } => {
+        Protocol::SubjectKfold { folds: k, seed, val } => {
             let f = fold.ok_or_else(|| DataError::Split(format!("protocol `subject-kfold` needs a fold in 0..{k}")))?;
             if f >= k {
                 return Err(DataError::Split(format!("fold `{f}` is out of range 0..{k}")));
             }
-            let folds = subject_folds(&loaded.subjects(), k, seed)?;
-            Ok(kfold_split(&folds, k, f))
+            let subjects = loaded.subjects();
+            let folds = subject_folds(&subjects, k, seed)?;
+            kfold_split(&subjects, &folds, k, f, val, seed)
         }
         Protocol::Stratified { val, test, seed } => stratified_split(&loaded.labels(), val, test, seed),
+        Protocol::Random { val, test, seed } => random_split(loaded.items.len(), val, test, seed),
     }
 }
 
@@ -159,13 +213,38 @@ mod tests {
         assert!(subject_folds(&subj, 1, 0).is_err());
     }
 
+    /// 20 subjects in 4 folds of 5: fold 2 tests; of the 15 others, round(0.1 x 15) = 2 validate
+    /// (not a whole fold, as before) and 13 train; no subject is in two splits.
     #[test]
-    fn kfold_split_rotates() {
-        let folds = [0, 1, 2, 0, 1, 2];
-        let s = kfold_split(&folds, 3, 2);
-        assert_eq!(s, [Split::Val, Split::Train, Split::Test, Split::Val, Split::Train, Split::Test]);
-        let s = kfold_split(&folds, 3, 1);
-        assert_eq!(s, [Split::Train, Split::Test, Split::Val, Split::Train, Split::Test, Split::Val]);
+    fn kfold_validation_is_drawn_from_the_training_subjects() {
+        let subj: Vec<String> = (0..20).flat_map(|i| std::iter::repeat_n(format!("S{i:02}"), 3)).collect();
+        let folds: Vec<usize> = (0..60).map(|i| (i / 3) % 4).collect();
+        let s = kfold_split(&subj, &folds, 4, 2, 0.1, 0).unwrap();
+        let who = |sp: Split| -> std::collections::BTreeSet<&str> {
+            subj.iter().zip(&s).filter(|(_, x)| **x == sp).map(|(n, _)| n.as_str()).collect()
+        };
+        assert_eq!((who(Split::Test).len(), who(Split::Val).len(), who(Split::Train).len()), (5, 2, 13));
+        assert!(subj.iter().zip(&folds).zip(&s).all(|((_, &f), &x)| (f == 2) == (x == Split::Test)));
+        assert!(who(Split::Val).is_disjoint(&who(Split::Train)));
+        assert_eq!(s, kfold_split(&subj, &folds, 4, 2, 0.1, 0).unwrap(), "deterministic");
+        let other_fold = kfold_split(&subj, &folds, 4, 1, 0.1, 0).unwrap();
+        assert_eq!(other_fold.iter().filter(|x| **x == Split::Test).count(), 15);
+        // JAFFE-like: 10 subjects, one per fold: one validates, 8 train; the fraction is a setting.
+        assert_eq!(kfold_val_subjects(9, 0.1), 1);
+        assert_eq!(kfold_val_subjects(15, 0.34), 5);
+        assert_eq!(kfold_val_subjects(1, 0.1), 0);
+        let two = ["a", "a", "b"].map(String::from);
+        assert!(kfold_split(&two, &[0, 0, 1], 2, 1, 0.1, 0).unwrap_err().to_string().contains("at least 2"));
+    }
+
+    #[test]
+    fn random_split_is_sized_seeded_and_subject_dependent() {
+        let s = random_split(42, 0.1, 0.2, 3).unwrap();
+        let n = |sp: Split| s.iter().filter(|x| **x == sp).count();
+        assert_eq!((n(Split::Train), n(Split::Val), n(Split::Test)), (30, 4, 8));
+        assert_eq!(s, random_split(42, 0.1, 0.2, 3).unwrap());
+        assert_ne!(s, random_split(42, 0.1, 0.2, 4).unwrap());
+        assert!(random_split(10, 0.6, 0.5, 0).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::content::{first_few, name_list, scan};
 use super::loaders::{self, SkipKind, Skipped, Special};
 use super::manifest::{file_path, sha256_file, Manifest, Protocol};
-use super::splits::{stratified_split, subject_folds};
+use super::splits::{random_split, stratified_split, subject_folds};
 
 /// The state of one file listed in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,10 +243,18 @@ pub fn verify(manifest: &Manifest, root: &Path) -> VerifyReport {
                 add(it.usage.map_or("no-usage", |u| u.split().name()).to_string(), it.label);
             }
         }
-        Protocol::SubjectKfold { folds, seed } => match subject_folds(&loaded.subjects(), folds, seed) {
+        Protocol::SubjectKfold { folds, seed, .. } => match subject_folds(&loaded.subjects(), folds, seed) {
             Ok(fs) => {
                 for (it, f) in loaded.items.iter().zip(fs) {
                     add(format!("fold-{f}"), it.label);
+                }
+            }
+            Err(e) => report.load_error = Some(e.to_string()),
+        },
+        Protocol::Random { val, test, seed } => match random_split(loaded.items.len(), val, test, seed) {
+            Ok(ss) => {
+                for (it, s) in loaded.items.iter().zip(ss) {
+                    add(s.name().to_string(), it.label);
                 }
             }
             Err(e) => report.load_error = Some(e.to_string()),
@@ -275,7 +283,7 @@ mod tests {
     fn jaffe_manifest(root: &Path) -> Manifest {
         write_jaffe(root, &["KA.AN1.39.tiff", "KA.HA2.40.tiff", "KL.AN1.1.tiff", "KL.SU1.2.tiff", "YM.NE1.3.tiff"]);
         let mut m = minimal("jaffe");
-        m.protocol = Protocol::SubjectKfold { folds: 3, seed: 1 };
+        m.protocol = Protocol::SubjectKfold { folds: 3, seed: 1, val: 0.1 };
         m.label_map = [("angry", "angry"), ("disgust", "disgust"), ("fear", "fear"), ("happy", "happy")]
             .into_iter()
             .chain([("neutral", "neutral"), ("sad", "sad"), ("surprise", DROP_)])
@@ -362,7 +370,7 @@ mod tests {
         let root = dir.path();
         let mut m = jaffe_manifest(root);
         m.files.clear();
-        m.protocol = Protocol::SubjectKfold { folds: 2, seed: 1 };
+        m.protocol = Protocol::SubjectKfold { folds: 2, seed: 1, val: 0.1 };
         fs::write(root.join("YM.NE1.3.tiff"), b"II*\0garbage").unwrap();
         let r = verify(&m, root);
         assert_eq!(r.class_counts.iter().sum::<usize>(), 3);

@@ -1,5 +1,6 @@
 //! The `evaluate` job: trained weights on the test split: accuracy, macro-F1, per-class
-//! precision/recall, confusion, parameters, weights size and latency at batch 1 and 64.
+//! precision/recall, confusion, parameters, weights size and latency at batch 1 and 64; the same
+//! metrics on the validation split (what settings are chosen by), and the protocol of the split.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +9,12 @@ use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, Split, DATA_FILE};
 use crate::eval;
 use crate::exec::device;
-use crate::plan::{EvaluateSpec, JobKind};
-use crate::store::{write_atomic, write_json};
+use crate::plan::{EvaluateSpec, JobKind, JobSpec};
+use crate::spec::DatasetSpec;
+use crate::store::{read_json, write_atomic, write_json, JobRecord, JOB_FILE};
+
+/// Version of `result.json` (2: validation metrics and the protocol).
+pub const RESULT_FORMAT: u32 = 2;
 
 /// `result.json` of an evaluate job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,6 +23,12 @@ pub struct EvalResult {
     pub model: String,
     pub classes: usize,
     pub test: eval::Classification,
+    /// The same metrics on the validation split (absent in format 1 and when it is empty).
+    #[serde(default)]
+    pub val: Option<eval::Classification>,
+    /// How the data was split (absent in format 1).
+    #[serde(default)]
+    pub protocol: Option<ProtocolRecord>,
     pub trainable_params: i64,
     pub weights_bytes: u64,
     pub latency_ms_batch1: f64,
@@ -26,8 +37,72 @@ pub struct EvalResult {
     pub threads: u32,
 }
 
+/// Images and distinct subjects of one split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SplitCount {
+    pub images: usize,
+    pub subjects: usize,
+}
+
+/// The protocol a result was obtained under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolRecord {
+    /// `subject-kfold`, `random`, `stratified`, `usage` (real data) or `subject-holdout` (synthetic).
+    pub kind: String,
+    /// Whether no subject is in two splits (`None`: not known, e.g. FER2013's usage split).
+    pub subject_independent: Option<bool>,
+    /// The protocol in words.
+    pub description: String,
+    /// The test fold under k-fold.
+    pub fold: Option<u32>,
+    pub train: SplitCount,
+    pub val: SplitCount,
+    pub test: SplitCount,
+}
+
+/// The protocol of a prepared data set (from its prepare job's record) with this fold's counts.
+fn protocol_record(dataset: &DatasetSpec, data: &data::Prepared, fold: Option<u32>) -> Result<ProtocolRecord, String> {
+    let (kind, subject_independent, description) = match dataset {
+        DatasetSpec::Real(r) => {
+            let p = &r.manifest.protocol;
+            (p.kind_name().to_string(), p.subject_independent(), p.describe())
+        }
+        DatasetSpec::Synthetic(s) => (
+            "subject-holdout".to_string(),
+            Some(true),
+            format!(
+                "subject-independent hold-out: {} % of subjects for validation, {} % for test (seed {})",
+                s.val_fraction * 100.0,
+                s.test_fraction * 100.0,
+                s.seed
+            ),
+        ),
+    };
+    let subjects: Vec<i64> = Vec::try_from(&data.subjects).map_err(|e: tch::TchError| e.to_string())?;
+    let count = |split: Split| -> Result<SplitCount, String> {
+        let idx: Vec<i64> = Vec::try_from(data.indices(split, fold)?).map_err(|e: tch::TchError| e.to_string())?;
+        let who: std::collections::BTreeSet<i64> = idx.iter().map(|&i| subjects[i as usize]).collect();
+        Ok(SplitCount { images: idx.len(), subjects: who.len() })
+    };
+    Ok(ProtocolRecord {
+        kind,
+        subject_independent,
+        description,
+        fold,
+        train: count(Split::Train)?,
+        val: count(Split::Val)?,
+        test: count(Split::Test)?,
+    })
+}
+
 pub fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
-    let data = data::read(&ctx.input(JobKind::Prepare, &spec.data)?.file(DATA_FILE))?;
+    let prepare = ctx.input(JobKind::Prepare, &spec.data)?;
+    let data = data::read(&prepare.file(DATA_FILE))?;
+    let record: Option<JobRecord> = read_json(&prepare.file(JOB_FILE)).map_err(|e| ctx.fail(e.to_string()))?;
+    let Some(JobRecord { spec: JobSpec::Prepare(prepared), .. }) = record else {
+        return Err(ctx.fail(format!("the input `{}` has no prepare job record", prepare.id())));
+    };
+    let protocol = protocol_record(&prepared.dataset, &data, spec.fold).map_err(|e| ctx.fail(e))?;
     let (model, weights_bytes) = load_trained(ctx, &spec.model, spec.classes, &spec.weights, ctx.device)?;
     let tch_err = |e: tch::TchError| ctx.fail(e.to_string());
 
@@ -45,8 +120,20 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
     }
     write_atomic(&ctx.entry.file(PREDICTIONS_FILE), csv.as_bytes())?;
 
+    // Validation: what the report chooses settings by (never the test split).
+    let vidx = data.indices(Split::Val, spec.fold).map_err(|e| ctx.fail(e))?;
+    let val = if vidx.size()[0] == 0 {
+        None
+    } else {
+        let vx = model.preprocess(&data.images.index_select(0, &vidx));
+        let vlabels: Vec<i64> = Vec::try_from(data.labels.index_select(0, &vidx)).map_err(tch_err)?;
+        let vpreds: Vec<i64> =
+            Vec::try_from(model.logits(&vx, 256).argmax(-1, false).to_device(tch::Device::Cpu)).map_err(tch_err)?;
+        Some(eval::classification(&vlabels, &vpreds, &data.class_names))
+    };
+
     let result = EvalResult {
-        format_version: 1,
+        format_version: RESULT_FORMAT,
         model: spec.model.display(),
         classes: spec.classes,
         trainable_params: model.trainable_count(),
@@ -56,6 +143,8 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
         device: device::name(ctx.device),
         threads: ctx.threads,
         test,
+        val,
+        protocol: Some(protocol),
     };
     write_json(&ctx.entry.file(RESULT_FILE), &result)?;
     let summary = format!("test accuracy {:.1} %, macro-F1 {:.3}", result.test.accuracy * 100.0, result.test.macro_f1);

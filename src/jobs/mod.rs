@@ -12,4 +12,4 @@ mod train;
 pub use artifacts::*;
 pub use context::{JobContext, JobOutput, JobResult};
 pub use dispatch::run;
-pub use evaluate::EvalResult;
+pub use evaluate::{EvalResult, ProtocolRecord, SplitCount};

@@ -111,7 +111,14 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     tensor_file::write(&ctx.entry.file(WEIGHTS_FILE), &tensors, &meta)?;
     write_atomic(&ctx.entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
     // The checkpoint stays until the `done` marker is durable (the executor removes it then).
-    let last = rows.last().map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0)).unwrap_or_default();
+    let last = match spec.train.select {
+        crate::spec::Select::BestVal => train::best_epoch(&rows)
+            .map(|(e, acc)| format!("kept epoch {e}, val accuracy {:.1} %", acc * 100.0))
+            .unwrap_or_default(),
+        crate::spec::Select::Last => {
+            rows.last().map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0)).unwrap_or_default()
+        }
+    };
     Ok(Some(JobOutput { summary: format!("{} epochs, {last}", rows.len()), files: vec![WEIGHTS_FILE, METRICS_FILE] }))
 }
 

@@ -50,7 +50,7 @@ impl JobKind {
             JobKind::Prepare => 1,
             JobKind::Train => 1,
             JobKind::DistillTargets => 1,
-            JobKind::Evaluate => 1,
+            JobKind::Evaluate => 2,
             JobKind::Saliency => 1,
         }
     }
@@ -276,7 +276,7 @@ mod tests {
 
     fn real() -> RealSpec {
         let mut m = minimal("jaffe");
-        m.protocol = Protocol::SubjectKfold { folds: 3, seed: 0 };
+        m.protocol = Protocol::SubjectKfold { folds: 3, seed: 0, val: 0.1 };
         RealSpec {
             manifest: m,
             content_sha256: Some("ab".repeat(32)),
@@ -310,7 +310,7 @@ mod tests {
             |r| r.content_sha256 = Some("cd".repeat(32)),
             |r| r.content_sha256 = None,
             |r| drop(r.manifest.label_map.insert("surprise".into(), "drop".into())),
-            |r| r.manifest.protocol = Protocol::SubjectKfold { folds: 4, seed: 0 },
+            |r| r.manifest.protocol = Protocol::SubjectKfold { folds: 4, seed: 0, val: 0.1 },
             |r| r.manifest.preprocessing.crop = CropPolicy::Resize,
             |r| r.manifest.options.peak_frames = 1,
             |r| {

@@ -66,7 +66,7 @@ impl AccuracyBars {
             .enumerate()
             .map(|(i, s)| LegendItem::new(PALETTE[i % PALETTE.len()], Mark::Box, s))
             .collect();
-        items.push(LegendItem::new(INK, Mark::Line(1), "std over seeds"));
+        items.push(LegendItem::new(INK, Mark::Line(1), "std over runs (seeds, folds)"));
         if self.groups.iter().any(|g| g.bars.iter().any(|b| !b.published.is_empty())) {
             items.push(LegendItem::new(INK, Mark::Diamond, "published figure"));
         }

@@ -540,7 +540,7 @@ pub fn hyperparameters(spec: &Value) -> Vec<(String, Hyper)> {
 }
 
 /// Column order of the common hyperparameters.
-const HYPER_ORDER: [&str; 16] = [
+const HYPER_ORDER: [&str; 17] = [
     "epochs",
     "lr",
     "batch_size",
@@ -553,6 +553,7 @@ const HYPER_ORDER: [&str; 16] = [
     "input_size",
     "input_norm",
     "multi_crop",
+    "select",
     "distill_temperature",
     "distill_weight",
     "distill_t2",

@@ -145,7 +145,7 @@ fn model_index(models: &[(String, String)], model: &str) -> usize {
 
 fn settings_note(best: &[SummaryRow]) -> &'static str {
     if best.iter().any(|r| !r.setting.is_empty()) {
-        "; each model's best setting"
+        "; each model's best setting (chosen on validation)"
     } else {
         ""
     }
@@ -180,7 +180,7 @@ fn bars(inp: &Inputs, best: &[SummaryRow], models: &[(String, String)]) -> Figur
         .collect();
     let chart = AccuracyBars {
         title: "Test accuracy by model and data set".into(),
-        subtitle: format!("mean over seeds, error bars ±1 std{}", settings_note(best)),
+        subtitle: format!("mean over runs (seeds and folds), error bars ±1 std{}", settings_note(best)),
         series: models.iter().map(|(_, n)| n.clone()).collect(),
         groups,
     };
@@ -232,7 +232,7 @@ fn scatters(inp: &Inputs, best: &[SummaryRow], models: &[(String, String)]) -> V
             "accuracy-vs-parameters",
             "Accuracy against trainable parameters",
             "trainable parameters (log scale)",
-            format!("one point per model variant and data set; mean ± std over seeds{note}"),
+            format!("one point per model variant and data set; mean ± std over runs (seeds and folds){note}"),
             &|r| r.trainable_params.map(|p| p as f64),
         ),
         make(
@@ -417,7 +417,7 @@ fn kd(inp: &Inputs) -> polars::prelude::PolarsResult<Vec<Figure>> {
             }
             let chart = KdChart {
                 title: format!("Distillation: {model} on {shown}"),
-                subtitle: "mean test accuracy ± std over seeds (y axis zoomed to the data)".into(),
+                subtitle: "mean test accuracy ± std over runs (seeds and folds; y axis zoomed to the data)".into(),
                 x_desc: x_desc.into(),
                 series: lines.into_iter().map(|(name, points)| KdSeries { name, points }).collect(),
             };

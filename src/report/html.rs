@@ -148,7 +148,7 @@ pub fn render(p: &Page) -> String {
     h.push_str("<h2 id=\"curves\">Learning curves</h2>\n");
     charts(&mut h, p, &[Section::Curves], "No learning curves: no finished train job behind the evaluations.");
     h.push_str("<h2 id=\"confusion\">Confusion matrices</h2>\n");
-    h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds; each row shows how the images of one true class were classified.</p>\n");
+    h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds and folds; each row shows how the images of one true class were classified.</p>\n");
     charts(&mut h, p, &[Section::Confusion], "No confusion matrices.");
     section_kd(&mut h, p);
     section_gallery(&mut h, p);
@@ -188,42 +188,49 @@ fn section_summary(h: &mut String, p: &Page) {
 fn section_published(h: &mut String, p: &Page) {
     let pb = p.published;
     h.push_str("<h2 id=\"published\">Published vs reproduced</h2>\n<div class=\"pair\">\n<div>\n<h3>Published</h3>\n");
-    h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th class=\"num\">accuracy</th><th>source</th></tr></thead><tbody>\n");
+    h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th class=\"num\">accuracy</th><th>source</th><th>protocol</th></tr></thead><tbody>\n");
     let mut figs: Vec<_> = pb.figures.iter().collect();
     figs.sort_by(|a, b| (&a.dataset, &a.model, &a.source).cmp(&(&b.dataset, &b.model, &b.source)));
     for f in figs {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.2} %</td><td class=\"wrap\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.2} %</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
             esc(pb.dataset_name(&f.dataset)),
             esc(pb.model_name(&f.model)),
             f.accuracy,
-            esc(pb.source_name(&f.source))
+            esc(pb.source_name(&f.source)),
+            esc(&f.split)
         );
     }
     h.push_str("</tbody></table></div>\n</div>\n<div>\n<h3>Reproduced here</h3>\n");
     if p.best.is_empty() {
         h.push_str("<p class=\"note\">No finished evaluation yet.</p>\n");
     } else {
-        h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th>setting</th><th class=\"num\">accuracy</th><th class=\"num\">runs</th></tr></thead><tbody>\n");
+        h.push_str("<div class=\"scroll\"><table><thead><tr><th>data set</th><th>model</th><th>setting</th><th class=\"num\">validation</th><th class=\"num\">test accuracy</th><th class=\"num\">runs</th><th>protocol</th></tr></thead><tbody>\n");
         for r in p.best {
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td class=\"wrap-s\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"wrap-s\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"wrap\">{}</td></tr>",
                 esc(pb.dataset_name(&r.dataset)),
                 esc(&r.model),
                 esc(&r.setting),
+                r.val_accuracy_mean.map(pct).unwrap_or_else(|| "not recorded".into()),
                 mean_std(r.accuracy_mean, r.accuracy_std),
-                r.n
+                runs_cell(r),
+                esc(if r.protocol_description.is_empty() { &r.protocol } else { &r.protocol_description })
             );
         }
         h.push_str(
-            "</tbody></table></div>\n<p class=\"muted\">Best setting per model and data set: mean ± std over seeds.</p>\n",
+            "</tbody></table></div>\n<p class=\"muted\">Best setting per model and data set, chosen by mean \
+             <em>validation</em> accuracy (never by test accuracy); its test accuracy is shown as mean ± std over \
+             every run it pools (seeds, and folds under cross-validation).</p>\n",
         );
     }
     h.push_str("</div>\n</div>\n<h3>Side by side, with the difference</h3>\n");
     h.push_str("<p class=\"muted\">Each published figure joined with the reproduced mean of the same architecture and data set \
-        (each model's best setting; every setting is in <a href=\"tables/published_vs_reproduced.csv\">published_vs_reproduced.csv</a>). \
+        (each model's best setting; every setting is in <a href=\"tables/published_vs_reproduced.csv\">published_vs_reproduced.csv</a>), \
+        with the protocol of each side: where <code>same_protocol</code> is false the figures were obtained on different \
+        splits (e.g. a random, subject-dependent split against subject-independent folds) and are not directly comparable. \
         Accuracy in %, difference in percentage points; an empty side means no counterpart.</p>\n");
     match best_only(&p.tables.published, p.best) {
         Some(df) => frame_table(h, &df, &[]),
@@ -239,6 +246,15 @@ fn best_only(df: &DataFrame, best: &[SummaryRow]) -> Option<DataFrame> {
         .map(|i| m[i].is_empty() || best.iter().any(|r| r.dataset == d[i] && r.model == m[i] && r.setting == s[i]))
         .collect();
     df.filter(&keep).ok()
+}
+
+/// `30 (3 seeds x 10 folds)`, or the number of runs.
+fn runs_cell(r: &SummaryRow) -> String {
+    if r.folds > 1 {
+        format!("{} ({} seed{} x {} folds)", r.n, r.seeds.max(1), if r.seeds > 1 { "s" } else { "" }, r.folds)
+    } else {
+        r.n.to_string()
+    }
 }
 
 fn model_cell(r: &SummaryRow) -> String {

@@ -1,9 +1,10 @@
-//! The generated summary: which model wins on which data set and by how much, with the spread
-//! across seeds, the cost of each model, and the gap to the published figures.
+//! The generated summary: which model wins on which data set and by how much (each model's best
+//! setting, chosen on validation accuracy), with the spread across the runs it pools (seeds and
+//! folds), the cost of each model, and the gap to the published figures with both protocols.
 
 use std::collections::BTreeMap;
 
-use super::published::Published;
+use super::published::{subject_independent, Published};
 use super::tables::SummaryRow;
 
 /// `12.3 %`.
@@ -22,8 +23,39 @@ pub fn pp(v: f64) -> String {
 
 fn spread(r: &SummaryRow) -> String {
     match r.accuracy_std {
-        Some(s) if s.is_finite() => format!("{} ± {:.1} pp over {} runs", pct(r.accuracy_mean), s * 100.0, r.n),
-        _ => format!("{} from {} run{}", pct(r.accuracy_mean), r.n, if r.n == 1 { "" } else { "s" }),
+        Some(s) if s.is_finite() => {
+            format!("{} ± {:.1} pp over {} runs{}", pct(r.accuracy_mean), s * 100.0, r.n, runs_of(r))
+        }
+        _ => format!("{} from {} run{}{}", pct(r.accuracy_mean), r.n, if r.n == 1 { "" } else { "s" }, runs_of(r)),
+    }
+}
+
+/// ` (3 seeds x 10 folds)` when folds are pooled with seeds; empty otherwise.
+fn runs_of(r: &SummaryRow) -> String {
+    if r.folds > 1 {
+        format!(" ({} seed{} x {} folds)", r.seeds.max(1), if r.seeds > 1 { "s" } else { "" }, r.folds)
+    } else {
+        String::new()
+    }
+}
+
+/// What a standard deviation is over: `seeds`, `folds` or `seeds and folds`.
+pub fn pooled(rows: &[&SummaryRow]) -> &'static str {
+    let folds = rows.iter().any(|r| r.folds > 1);
+    let seeds = rows.iter().any(|r| r.seeds > 1);
+    match (seeds, folds) {
+        (true, true) => "seeds and folds",
+        (false, true) => "folds",
+        _ => "seeds",
+    }
+}
+
+/// A protocol in words for the narrative: its description, or its kind.
+fn protocol_words(r: &SummaryRow) -> String {
+    if r.protocol_description.is_empty() {
+        r.protocol.clone()
+    } else {
+        r.protocol_description.clone()
     }
 }
 
@@ -85,14 +117,15 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
                     continue;
                 }
                 let noise = first.accuracy_std.unwrap_or(0.0).max(second.accuracy_std.unwrap_or(0.0)) * 100.0;
+                let over = pooled(&[first, second]);
                 let verdict = if first.n < 2 || second.n < 2 {
-                    "with too few seeds to judge the spread".to_string()
+                    "with too few runs to judge the spread".to_string()
                 } else if gap > 2.0 * noise {
-                    format!("well beyond the spread across seeds (largest std {noise:.1} pp)")
+                    format!("well beyond the spread across {over} (largest std {noise:.1} pp)")
                 } else if gap > noise {
-                    format!("more than the spread across seeds (largest std {noise:.1} pp), if not by much")
+                    format!("more than the spread across {over} (largest std {noise:.1} pp), if not by much")
                 } else {
-                    format!("within the spread across seeds (largest std {noise:.1} pp): no clear winner")
+                    format!("within the spread across {over} (largest std {noise:.1} pp): no clear winner")
                 };
                 let mut s = format!(
                     "On {shown}, {} leads with {}, {:.1} pp ahead of {} ({}), {verdict}.",
@@ -145,6 +178,13 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
             not_run.push(format!("{model} on {shown}"));
             continue;
         }
+        // The protocols of the figures (one per distinct protocol, with its words).
+        let mut protocols: Vec<(&str, &str)> = Vec::new();
+        for g in published.figures.iter().filter(|g| g.model == f.model && g.dataset == f.dataset) {
+            if !protocols.iter().any(|(k, _)| *k == g.protocol) {
+                protocols.push((g.protocol.as_str(), g.split.as_str()));
+            }
+        }
         // One value per distinct figure, naming every source that prints it.
         let mut values: Vec<(f64, Vec<&str>)> = Vec::new();
         for g in published.figures.iter().filter(|g| g.model == f.model && g.dataset == f.dataset) {
@@ -157,13 +197,36 @@ pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> 
             values.iter().map(|(v, sources)| format!("{v:.2} % ({})", sources.join("; "))).collect();
         for r in reproduced {
             let diffs: Vec<String> = values.iter().map(|(v, _)| pp(r.accuracy_mean * 100.0 - v)).collect();
-            out.push(format!(
+            let mut s = format!(
                 "{model} on {shown}: {} reproduced ({}) against {} published: {}.",
                 pct(r.accuracy_mean),
                 named(r),
                 printed.join(" and "),
                 diffs.join(" and ")
-            ));
+            );
+            for (kind, split) in &protocols {
+                if r.protocol.is_empty() || *kind == r.protocol {
+                    continue;
+                }
+                let dependence = match (subject_independent(kind), subject_independent(&r.protocol)) {
+                    (Some(false), Some(true)) => {
+                        " The published figure lets one person's images be in training and test \
+                         (subject-dependent); this reproduction tests on people it never trained on \
+                         (subject-independent), which is harder, so the figures are not directly comparable."
+                    }
+                    (Some(true), Some(false)) => {
+                        " The published figure tests on people it never trained on (subject-independent); \
+                         this reproduction does not (subject-dependent), so the figures are not directly comparable."
+                    }
+                    _ => " The figures are not directly comparable.",
+                };
+                s.push_str(&format!(
+                    " Protocols differ: the published figure comes from {split} (`{kind}`); this one from {} (`{}`).{dependence}",
+                    protocol_words(r),
+                    r.protocol
+                ));
+            }
+            out.push(s);
         }
     }
     if !not_run.is_empty() {
@@ -194,8 +257,13 @@ mod tests {
             arch: model.into(),
             setting: String::new(),
             n,
+            seeds: n,
+            folds: 1,
+            protocol: "random".into(),
+            protocol_description: "random split".into(),
             accuracy_mean: mean,
             accuracy_std: std,
+            val_accuracy_mean: Some(mean),
             macro_f1_mean: mean,
             macro_f1_std: std,
             trainable_params: Some(65000),
@@ -238,6 +306,34 @@ mod tests {
         let best = vec![row("deep-emotion", 0.5, None, 1), row("microexpnet", 0.5, None, 1)];
         let text = summarise(&best, &p, 0).join("\n");
         assert!(text.contains("On CK+, deep-emotion and microexpnet tie: 50.0 % from 1 run"), "{text}");
+    }
+
+    /// Deep-Emotion's CK+ figure is a random, subject-dependent split: a subject-independent
+    /// reproduction says the protocols differ; a matching one does not; pooled folds are named.
+    #[test]
+    fn differing_protocols_are_said_and_folds_are_named_in_the_spread() {
+        let p = Published::load().unwrap();
+        let kfold = SummaryRow {
+            protocol: "subject-kfold".into(),
+            protocol_description: "subject-independent 10-fold cross-validation".into(),
+            seeds: 3,
+            folds: 10,
+            n: 30,
+            ..row("deep-emotion", 0.9, Some(0.02), 30)
+        };
+        let other = SummaryRow { model: "microexpnet".into(), family: "microexpnet".into(), ..kfold.clone() };
+        let text = summarise(&[kfold.clone(), SummaryRow { accuracy_mean: 0.5, ..other }], &p, 0).join("\n");
+        assert!(
+            text.contains("Protocols differ: the published figure comes from a random, subject-dependent"),
+            "{text}"
+        );
+        assert!(text.contains("(`random`); this one from subject-independent 10-fold"), "{text}");
+        assert!(text.contains("not directly comparable"), "{text}");
+        assert!(text.contains("over 30 runs (3 seeds x 10 folds)"), "{text}");
+        assert!(text.contains("spread across seeds and folds"), "{text}");
+        let random = SummaryRow { protocol: "random".into(), folds: 1, ..kfold };
+        let text = summarise(&[random], &p, 0).join("\n");
+        assert!(text.contains("Deep-Emotion on CK+") && !text.contains("Protocols differ"), "{text}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The published accuracies, loaded from the one data file `src/report/published.yaml`.
+//! The published accuracies and the protocols they were obtained under, loaded from the one data
+//! file `src/report/published.yaml`.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,23 @@ pub struct Figure {
     pub accuracy: f64,
     /// Key into [`Published::sources`].
     pub source: String,
+    /// The protocol of the figure, as a manifest names it (`random`, `subject-kfold`, `usage`, ...),
+    /// so it can be set beside this program's.
+    pub protocol: String,
+    /// The paper's split in words (fractions, counts, subject-dependent or not).
+    pub split: String,
+}
+
+/// The protocol kinds a figure may name (a manifest's, plus `unknown`).
+pub const PROTOCOL_KINDS: [&str; 5] = ["usage", "subject-kfold", "stratified", "random", "unknown"];
+
+/// Whether a protocol kind keeps every subject in one split (`None`: not known).
+pub fn subject_independent(kind: &str) -> Option<bool> {
+    match kind {
+        "subject-kfold" | "subject-holdout" => Some(true),
+        "random" | "stratified" => Some(false),
+        _ => None,
+    }
 }
 
 /// The published figures with display names for models, data sets and sources.
@@ -48,6 +66,14 @@ impl Published {
         for (i, f) in p.figures.iter().enumerate() {
             if !p.sources.contains_key(&f.source) {
                 return Err(err(format!("figure {} names the unknown source `{}`", i + 1, f.source)));
+            }
+            if !PROTOCOL_KINDS.contains(&f.protocol.as_str()) {
+                return Err(err(format!(
+                    "figure {} names the unknown protocol `{}`; known: {}",
+                    i + 1,
+                    f.protocol,
+                    PROTOCOL_KINDS.join(", ")
+                )));
             }
             if !(0.0..=100.0).contains(&f.accuracy) {
                 return Err(err(format!("figure {} has accuracy {} outside 0..100 %", i + 1, f.accuracy)));
@@ -83,12 +109,21 @@ mod tests {
         assert!(fer.iter().all(|f| f.accuracy == 70.02));
         assert_eq!(p.dataset_name("ckplus"), "CK+");
         assert_eq!(p.dataset_name("mystery"), "mystery");
+        // Every figure carries its protocol: Deep-Emotion's CK+, JAFFE and FERG are random splits.
+        for d in ["ckplus", "jaffe", "ferg"] {
+            let f = p.figures.iter().find(|f| f.model == "deep-emotion" && f.dataset == d).unwrap();
+            assert_eq!((f.protocol.as_str(), subject_independent(&f.protocol)), ("random", Some(false)), "{d}");
+        }
+        let text = "models: {}\ndatasets: {}\nsources: {a: A}\n\
+                    figures: [{model: m, dataset: d, accuracy: 1, source: a, protocol: loo, split: s}]";
+        let e = Published::parse(text, "x.yaml").unwrap_err().to_string();
+        assert!(e.contains("unknown protocol `loo`"), "{e}");
     }
 
     #[test]
     fn unknown_source_is_named() {
-        let text =
-            "models: {}\ndatasets: {}\nsources: {a: A}\nfigures: [{model: m, dataset: d, accuracy: 1, source: b}]";
+        let text = "models: {}\ndatasets: {}\nsources: {a: A}\n\
+                    figures: [{model: m, dataset: d, accuracy: 1, source: b, protocol: random, split: s}]";
         let e = Published::parse(text, "x.yaml").unwrap_err().to_string();
         assert!(e.contains("x.yaml") && e.contains("`b`"), "{e}");
     }

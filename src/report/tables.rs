@@ -1,6 +1,6 @@
 //! The report's tables, built with Polars in one go from the collected store and saved as CSV
-//! and Parquet: per job, per model x data set x setting, published vs reproduced, KD effects,
-//! learning curves.
+//! and Parquet: per job, per model x data set x setting, published vs reproduced (with both
+//! protocols), KD effects, learning curves. The best setting is chosen on validation accuracy.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -147,6 +147,34 @@ pub fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     cols.extend([
         Column::new("accuracy".into(), f(&|e| e.result.test.accuracy)),
         Column::new("macro_f1".into(), f(&|e| e.result.test.macro_f1)),
+        Column::new(
+            "val_accuracy".into(),
+            evals.iter().map(|e| e.result.val.as_ref().map(|v| v.accuracy)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "val_images".into(),
+            evals.iter().map(|e| e.result.val.as_ref().map(|v| v.n as i64)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "protocol".into(),
+            s(&|e| protocol_of(e).map(|p| p.kind.clone()).unwrap_or_else(|| "unknown".into())),
+        ),
+        Column::new(
+            "protocol_description".into(),
+            s(&|e| protocol_of(e).map(|p| p.description.clone()).unwrap_or_else(|| "not recorded".into())),
+        ),
+        Column::new(
+            "subject_independent".into(),
+            evals.iter().map(|e| protocol_of(e).and_then(|p| p.subject_independent)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "train_images".into(),
+            evals.iter().map(|e| protocol_of(e).map(|p| p.train.images as i64)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "train_subjects".into(),
+            evals.iter().map(|e| protocol_of(e).map(|p| p.train.subjects as i64)).collect::<Vec<_>>(),
+        ),
         Column::new("test_images".into(), evals.iter().map(|e| e.result.test.n as i64).collect::<Vec<_>>()),
         Column::new("trainable_params".into(), evals.iter().map(|e| e.result.trainable_params).collect::<Vec<_>>()),
         Column::new(
@@ -179,9 +207,14 @@ pub fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     DataFrame::new(evals.len(), cols)
 }
 
-/// Mean, std and n over seeds and folds per data set x model x setting.
+fn protocol_of(e: &Evaluation) -> Option<&crate::jobs::ProtocolRecord> {
+    e.result.protocol.as_ref()
+}
+
+/// Mean, std and n over seeds and folds per data set x model x setting (and protocol: results of
+/// different protocols are never pooled).
 pub fn summary_table(jobs: &DataFrame) -> PolarsResult<DataFrame> {
-    let keys = ["dataset", "model", "family", "arch", "setting"];
+    let keys = ["dataset", "model", "family", "arch", "setting", "protocol"];
     jobs.clone()
         .lazy()
         .group_by_stable(keys.map(col))
@@ -191,6 +224,9 @@ pub fn summary_table(jobs: &DataFrame) -> PolarsResult<DataFrame> {
             col("fold").n_unique().cast(DataType::Int64).alias("folds"),
             col("accuracy").mean().alias("accuracy_mean"),
             col("accuracy").std(1).alias("accuracy_std"),
+            col("val_accuracy").mean().alias("val_accuracy_mean"),
+            col("val_accuracy").count().cast(DataType::Int64).alias("val_n"),
+            col("protocol_description").first().alias("protocol_description"),
             col("macro_f1").mean().alias("macro_f1_mean"),
             col("macro_f1").std(1).alias("macro_f1_std"),
             col("trainable_params").first().alias("trainable_params"),
@@ -218,6 +254,8 @@ pub fn published_table(summary: &DataFrame, published: &Published) -> PolarsResu
                 figs.iter().map(|f| published.source_name(&f.source).to_string()).collect::<Vec<_>>(),
             ),
             Column::new("published_pct".into(), figs.iter().map(|f| f.accuracy).collect::<Vec<_>>()),
+            Column::new("published_protocol".into(), figs.iter().map(|f| f.protocol.clone()).collect::<Vec<_>>()),
+            Column::new("published_split".into(), figs.iter().map(|f| f.split.clone()).collect::<Vec<_>>()),
         ],
     )?;
     let reproduced = summary.clone().lazy().select([
@@ -226,6 +264,8 @@ pub fn published_table(summary: &DataFrame, published: &Published) -> PolarsResu
         col("model"),
         col("arch"),
         col("setting"),
+        col("protocol").alias("reproduced_protocol"),
+        col("protocol_description").alias("reproduced_split"),
         col("n"),
         (col("accuracy_mean") * lit(100.0)).alias("reproduced_pct"),
         (col("accuracy_std") * lit(100.0)).alias("reproduced_std_pp"),
@@ -237,15 +277,23 @@ pub fn published_table(summary: &DataFrame, published: &Published) -> PolarsResu
             [col("family"), col("dataset")],
             JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
         )
-        .with_column((col("reproduced_pct") - col("published_pct")).alias("difference_pp"))
+        .with_columns([
+            (col("reproduced_pct") - col("published_pct")).alias("difference_pp"),
+            col("published_protocol").eq(col("reproduced_protocol")).alias("same_protocol"),
+        ])
         .select([
             col("dataset"),
             col("family"),
             col("source"),
             col("published_pct"),
+            col("published_protocol"),
+            col("published_split"),
             col("model"),
             col("arch"),
             col("setting"),
+            col("reproduced_protocol"),
+            col("reproduced_split"),
+            col("same_protocol"),
             col("n"),
             col("reproduced_pct"),
             col("reproduced_std_pp"),
@@ -364,8 +412,17 @@ pub struct SummaryRow {
     pub arch: String,
     pub setting: String,
     pub n: i64,
+    /// Distinct seeds and folds pooled in `n` (0 when not known).
+    pub seeds: i64,
+    pub folds: i64,
+    /// The protocol's kind (`subject-kfold`, `random`, ...) and description.
+    pub protocol: String,
+    pub protocol_description: String,
+    /// Mean test accuracy: what is reported.
     pub accuracy_mean: f64,
     pub accuracy_std: Option<f64>,
+    /// Mean validation accuracy: what the best setting is chosen by (`None` when not recorded).
+    pub val_accuracy_mean: Option<f64>,
     pub macro_f1_mean: f64,
     pub macro_f1_std: Option<f64>,
     pub trainable_params: Option<i64>,
@@ -392,6 +449,20 @@ pub fn ints(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
     Ok(c.i64()?.iter().collect())
 }
 
+/// Values of a column that older tables may lack (then all null / empty).
+fn optional<T: Clone>(
+    df: &DataFrame,
+    name: &str,
+    read: fn(&DataFrame, &str) -> PolarsResult<Vec<T>>,
+    none: T,
+) -> PolarsResult<Vec<T>> {
+    if df.get_column_names().iter().any(|n| n.as_str() == name) {
+        read(df, name)
+    } else {
+        Ok(vec![none; df.height()])
+    }
+}
+
 /// The summary table as rows.
 pub fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
     let (dataset, model, family, arch, setting) = (
@@ -402,6 +473,12 @@ pub fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
         strings(summary, "setting")?,
     );
     let n = ints(summary, "n")?;
+    let (seeds, folds) = (optional(summary, "seeds", ints, None)?, optional(summary, "folds", ints, None)?);
+    let (protocol, described) = (
+        optional(summary, "protocol", strings, String::new())?,
+        optional(summary, "protocol_description", strings, String::new())?,
+    );
+    let val = optional(summary, "val_accuracy_mean", floats, None)?;
     let (am, asd, fm, fsd) = (
         floats(summary, "accuracy_mean")?,
         floats(summary, "accuracy_std")?,
@@ -419,8 +496,13 @@ pub fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
             arch: arch[i].clone(),
             setting: setting[i].clone(),
             n: n[i].unwrap_or(0),
+            seeds: seeds[i].unwrap_or(0),
+            folds: folds[i].unwrap_or(0),
+            protocol: protocol[i].clone(),
+            protocol_description: described[i].clone(),
             accuracy_mean: am[i].unwrap_or(f64::NAN),
             accuracy_std: asd[i],
+            val_accuracy_mean: val[i].filter(|v| v.is_finite()),
             macro_f1_mean: fm[i].unwrap_or(f64::NAN),
             macro_f1_std: fsd[i],
             trainable_params: params[i],
@@ -431,13 +513,16 @@ pub fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
         .collect())
 }
 
-/// The best setting (highest mean accuracy) of each data set x model, by data set then model.
+/// The best setting of each data set x model, by data set then model: the highest mean
+/// **validation** accuracy (never the test accuracy, which is then reported for it); ties and
+/// settings without a validation accuracy keep the first in table order.
 pub fn best_settings(rows: &[SummaryRow]) -> Vec<SummaryRow> {
     let mut best: BTreeMap<(String, String), SummaryRow> = BTreeMap::new();
+    let score = |r: &SummaryRow| r.val_accuracy_mean.unwrap_or(f64::NEG_INFINITY);
     for r in rows {
         let k = (r.dataset.clone(), r.model.clone());
         match best.get(&k) {
-            Some(b) if b.accuracy_mean >= r.accuracy_mean => {}
+            Some(b) if score(b) >= score(r) => {}
             _ => {
                 best.insert(k, r.clone());
             }
@@ -462,4 +547,40 @@ pub fn curve_means(curves: &DataFrame) -> PolarsResult<DataFrame> {
         ])
         .sort(keys, SortMultipleOptions::default())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two settings of one model where validation and test disagree: the best setting is the
+    /// one with the better validation accuracy, and its test accuracy is what is reported.
+    #[test]
+    fn best_setting_is_chosen_on_validation_not_test() {
+        let summary = df!(
+            "dataset" => ["ckplus", "ckplus"],
+            "model" => ["de", "de"],
+            "family" => ["deep-emotion", "deep-emotion"],
+            "arch" => ["deep-emotion", "deep-emotion"],
+            "setting" => ["lr=0.005", "lr=0.001"],
+            "n" => [3i64, 3],
+            "accuracy_mean" => [0.90, 0.80],
+            "accuracy_std" => [0.01, 0.01],
+            "val_accuracy_mean" => [0.70, 0.85],
+            "macro_f1_mean" => [0.9, 0.8],
+            "macro_f1_std" => [0.01, 0.01],
+            "trainable_params" => [1i64, 1],
+            "latency_ms_b1" => [0.1, 0.1],
+            "latency_ms_b64" => [1.0, 1.0],
+            "train_seconds_mean" => [1.0, 1.0],
+            "protocol" => ["subject-kfold", "subject-kfold"],
+            "seeds" => [1i64, 1],
+            "folds" => [3i64, 3]
+        )
+        .unwrap();
+        let best = best_settings(&summary_rows(&summary).unwrap());
+        assert_eq!(best.len(), 1);
+        assert_eq!(best[0].setting, "lr=0.001", "chosen by validation accuracy");
+        assert_eq!(best[0].accuracy_mean, 0.80, "and its test accuracy is reported");
+    }
 }

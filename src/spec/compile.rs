@@ -680,6 +680,7 @@ fn default_of(arch: Arch, key: &str) -> Option<Val> {
         ("temperature", _) => Val::Float(8.0),
         ("kd_weight", _) => Val::Float(0.5),
         ("kd_t2", _) => Val::Bool(false),
+        ("select", _) => Val::Str(super::pipeline::Select::Last.name().into()),
         _ => return None,
     })
 }
@@ -723,6 +724,9 @@ fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>
         ("weights", Val::Str(s)) if s.trim().is_empty() => Err("the weights file name is empty".into()),
         ("input_norm", Val::Str(s)) if InputNorm::parse(s).is_none() => {
             Err(format!("unknown input_norm `{s}`; known: raw, centered, standardize"))
+        }
+        ("select", Val::Str(s)) if super::pipeline::Select::parse(s).is_none() => {
+            Err(format!("unknown select `{s}`; known: last, best-val"))
         }
         (_, v) if !type_ok(key, v) => Err(format!("`{v}` has the wrong type for `{key}`")),
         _ => Ok(()),
@@ -886,7 +890,14 @@ fn experiment(
         dataset,
         seed: seed as u64,
         model,
-        train: TrainSpec { epochs: epochs as u32, lr, batch_size: batch as u32, adam, multi_crop: flag("multi_crop") },
+        train: TrainSpec {
+            epochs: epochs as u32,
+            lr,
+            batch_size: batch as u32,
+            adam,
+            multi_crop: flag("multi_crop"),
+            select: text("select").and_then(|s| super::pipeline::Select::parse(&s)).unwrap_or_default(),
+        },
         fold: None,
         init,
         distill: None,

@@ -13,6 +13,7 @@ mod source_map;
 
 pub use error::{Diagnostic, Origin, SpecError};
 pub use load::{file_kind, load, load_str, open_regular, read_small_file, Overrides, SmallFileError, MAX_FILE_BYTES};
+pub use pipeline::Select;
 pub use pipeline::{
     AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline,
     RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,

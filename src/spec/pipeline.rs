@@ -390,6 +390,41 @@ pub struct TrainSpec {
     pub adam: AdamSpec,
     /// MicroExpNet's multi-crop augmentation.
     pub multi_crop: bool,
+    /// Which weights the run keeps (`last` is not written, so older hashes stand).
+    #[serde(default, skip_serializing_if = "Select::is_last")]
+    pub select: Select,
+}
+
+/// Which weights a training run keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Select {
+    /// The last epoch's (both papers).
+    #[default]
+    Last,
+    /// The epoch with the best validation accuracy (ties: the earliest).
+    BestVal,
+}
+
+impl Select {
+    pub fn parse(s: &str) -> Option<Select> {
+        match s {
+            "last" => Some(Select::Last),
+            "best-val" => Some(Select::BestVal),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Select::Last => "last",
+            Select::BestVal => "best-val",
+        }
+    }
+
+    pub fn is_last(&self) -> bool {
+        *self == Select::Last
+    }
 }
 
 /// Knowledge distillation from a teacher's logits.

@@ -210,6 +210,9 @@ pub struct RawSettings {
     /// MicroExpNet's multi-crop augmentation (8 fixed crops).
     #[serde(default)]
     pub multi_crop: Option<Axis<bool>>,
+    /// Which weights a run keeps: `last` (the last epoch's) or `best-val` (the best validation epoch's).
+    #[serde(default)]
+    pub select: Option<Axis<String>>,
 }
 
 /// `matrix:`: how model settings combine.

@@ -1,5 +1,6 @@
 //! Training checkpoints: one sealed tensor file with weights, buffers, Adam state, the
-//! epoch/batch reached, running sums and metric rows, replaced atomically after every epoch. The
+//! epoch/batch reached, running sums, metric rows and, under `select: best-val`, the weights of the
+//! best validation epoch so far (`best.*`; the epoch is the rows'), replaced atomically after every epoch. The
 //! header names the job and is covered by the seal, so an edited, damaged or foreign checkpoint
 //! is refused on read (the trainer then discards it and starts over).
 
@@ -26,7 +27,7 @@ pub struct Checkpoint {
     /// Intra-op threads the run used (CPU results depend on it).
     pub threads: u32,
     pub rows: Vec<EpochRow>,
-    /// `model.*`, `adam.*`, `sum.*` tensors.
+    /// `model.*`, `adam.*`, `sum.*` and (`select: best-val`) `best.*` tensors.
     pub tensors: Vec<(String, Tensor)>,
 }
 

@@ -12,4 +12,4 @@ pub use augment::random_crops;
 pub use checkpoint::Checkpoint;
 pub use kd::kd_loss;
 pub use metrics::{to_csv, EpochRow};
-pub use trainer::{evaluate, step, train, Batch, TrainEnd, TrainError, TrainRun};
+pub use trainer::{best_epoch, evaluate, step, train, Batch, TrainEnd, TrainError, TrainRun};

@@ -1,5 +1,6 @@
 //! The training loop: seeded per batch so a run stopped at any batch boundary resumes to
 //! byte-identical results; data lives on the job's device; the loss is read back once per epoch.
+//! With `select: best-val` it keeps (and checkpoints) the weights of the best validation epoch.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use crate::exec::JobEvent;
 use crate::models::Model;
 use crate::plan::{JobHash, TrainJobSpec};
 use crate::rng::{derive, torch_seed, SplitMix64};
-use crate::spec::DistillSpec;
+use crate::spec::{DistillSpec, Select};
 use crate::store::StoreError;
 
 /// Errors of a training run.
@@ -144,6 +145,12 @@ pub fn train(
     if n == 0 {
         return Err(TrainError::NoData);
     }
+    let keep_best = spec.train.select == Select::BestVal;
+    if keep_best && x_val.size()[0] == 0 {
+        return Err(TrainError::Data("`select: best-val` needs a validation split, and this one is empty".into()));
+    }
+    // The best validation epoch's weights so far (`select: best-val`); its epoch comes from the rows.
+    let mut best: Option<Vec<(String, Tensor)>> = None;
     let batches = ((n + bs - 1) / bs) as u32;
 
     let mut rows: Vec<EpochRow> = Vec::new();
@@ -172,6 +179,17 @@ pub fn train(
             loss_sum = l.to_device(dev);
             correct_sum = c.to_device(dev);
         }
+        if keep_best && ck.epochs_done > 0 {
+            let kept: Vec<(String, Tensor)> = ck
+                .tensors
+                .iter()
+                .filter_map(|(k, t)| k.strip_prefix("best.").map(|n| (n.to_string(), t.to_device(dev))))
+                .collect();
+            if kept.is_empty() {
+                return Err(restore_err("it holds no best-validation weights (`best.*`)".into()));
+            }
+            best = Some(kept);
+        }
         start_epoch = ck.epochs_done;
         start_batch = ck.batches_done;
         rows = ck.rows;
@@ -193,9 +211,13 @@ pub fn train(
                 e: u32,
                 b: u32,
                 loss_sum: &Tensor,
-                correct_sum: &Tensor| {
+                correct_sum: &Tensor,
+                best: &Option<Vec<(String, Tensor)>>| {
         let mut tensors: Vec<(String, Tensor)> =
             model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
+        for (k, t) in best.iter().flatten() {
+            tensors.push((format!("best.{k}"), t.shallow_clone()));
+        }
         tensors.extend(adam.state());
         tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
         tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
@@ -228,7 +250,7 @@ pub fn train(
                 correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
             });
             if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
-                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum)?;
+                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum, &best)?;
                 log(format!(
                     "stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written",
                     epoch + 1,
@@ -243,10 +265,14 @@ pub fn train(
             return Err(TrainError::Diverged { epoch: epoch + 1, value: train_loss });
         }
         let (val_loss, val_acc) = evaluate(&model, &x_val, &y_val, 256);
+        // Strictly better than every earlier epoch: ties keep the earliest.
+        if keep_best && rows.iter().all(|r| val_acc > r.val_acc) {
+            best = Some(model.named_tensors().into_iter().map(|(k, t)| (k, t.detach().copy())).collect());
+        }
         rows.push(EpochRow { epoch: epoch + 1, train_loss, train_acc, val_loss, val_acc });
         loss_sum = Tensor::zeros([], (Kind::Double, dev));
         correct_sum = Tensor::zeros([], (Kind::Int64, dev));
-        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum)?;
+        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum, &best)?;
         emit(JobEvent::Epoch {
             epoch: epoch + 1,
             epochs,
@@ -260,6 +286,44 @@ pub fn train(
             return Ok(TrainEnd::Stopped { epochs_done: epoch + 1, batches_done: 0 });
         }
     }
-    let steps = adam.step;
+    let mut steps = adam.step;
+    if keep_best {
+        let (at, acc) = best_epoch(&rows).unwrap_or((epochs, f64::NAN));
+        let kept = best.ok_or_else(|| TrainError::Data("no best-validation weights were kept".into()))?;
+        model.load(&kept).map_err(TrainError::Data)?;
+        steps = at as i64 * batches as i64;
+        log(format!(
+            "kept the weights of epoch {at} of {epochs} (select: best-val; validation accuracy {:.2} %)",
+            acc * 100.0
+        ));
+    }
     Ok(TrainEnd::Finished { model: Box::new(model), rows, steps })
+}
+
+/// The first epoch with the highest validation accuracy, and that accuracy.
+pub fn best_epoch(rows: &[EpochRow]) -> Option<(u32, f64)> {
+    let mut best: Option<(u32, f64)> = None;
+    for r in rows {
+        if best.is_none_or(|(_, acc)| r.val_acc > acc) {
+            best = Some((r.epoch, r.val_acc));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_epoch_is_the_first_with_the_highest_validation_accuracy() {
+        let rows: Vec<EpochRow> = [0.2, 0.5, 0.5, 0.3]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| EpochRow { epoch: i as u32 + 1, train_loss: 1.0, train_acc: 0.5, val_loss: 1.0, val_acc: v })
+            .collect();
+        assert_eq!(best_epoch(&rows), Some((2, 0.5)), "ties keep the earliest");
+        assert_eq!(best_epoch(&rows[..1]), Some((1, 0.2)));
+        assert_eq!(best_epoch(&[]), None);
+    }
 }
