@@ -4,6 +4,7 @@ pub mod assemble;
 pub mod content;
 pub mod decode;
 pub mod error;
+pub mod face;
 pub mod loaders;
 pub mod location;
 pub mod manifest;

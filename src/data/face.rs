@@ -1,0 +1,114 @@
+//! Face detection: SeetaFace's frontal face detector (the `rustface` crate, BSD-2-Clause), with
+//! the model file that ships in that crate compiled into the binary (found by `build.rs`), so
+//! detection reads no file at run time.
+//!
+//! Settings are the crate's own example values (score threshold 2.0, pyramid scale 0.8, window
+//! step 4). Detection of one image runs on one thread; callers detect many images in parallel.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use image::GrayImage;
+use rustface::{Detector, ImageData, Model};
+
+/// The SeetaFace frontal model (`seeta_fd_frontal_v1.0.bin`) of the `rustface` package.
+static MODEL_BYTES: &[u8] = include_bytes!(concat!(env!("FER_RUSTFACE_DIR"), "/model/seeta_fd_frontal_v1.0.bin"));
+
+/// The smallest face the detector can find, in pixels (its window size).
+pub const MIN_FACE: u32 = 20;
+
+/// In [`largest`], faces narrower than this fraction of the image's shorter side are ignored.
+pub const MIN_FACE_FRACTION: u32 = 5;
+
+/// A face found in an image: its box in pixels (may reach past the image's edges) and score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceBox {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+    pub score: f64,
+}
+
+impl FaceBox {
+    pub fn area(&self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+}
+
+fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    // The bytes are compiled in and fixed: a model that does not parse is a build defect.
+    MODEL.get_or_init(|| rustface::read_model(MODEL_BYTES).expect("the compiled-in SeetaFace model parses"))
+}
+
+thread_local! {
+    static DETECTOR: RefCell<Option<Box<dyn Detector>>> = const { RefCell::new(None) };
+}
+
+/// Every face of at least `min_face` pixels (at least [`MIN_FACE`]) in `image`, largest first
+/// (ties: higher score, then top-left first). The same image always gives the same faces.
+pub fn detect(image: &GrayImage, min_face: u32) -> Vec<FaceBox> {
+    let (w, h) = image.dimensions();
+    let min_face = min_face.max(MIN_FACE);
+    if w < min_face || h < min_face {
+        return Vec::new();
+    }
+    let mut faces: Vec<FaceBox> = DETECTOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let d = slot.get_or_insert_with(|| {
+            let mut d = rustface::create_detector_with_model(model().clone());
+            d.set_score_thresh(2.0);
+            d.set_pyramid_scale_factor(0.8);
+            d.set_slide_window_step(4, 4);
+            d
+        });
+        d.set_min_face_size(min_face);
+        d.detect(&ImageData::new(image.as_raw(), w, h))
+            .iter()
+            .map(|f| {
+                let b = f.bbox();
+                FaceBox { x: b.x(), y: b.y(), width: b.width(), height: b.height(), score: f.score() }
+            })
+            .collect()
+    });
+    faces.sort_by(|a, b| {
+        b.area().cmp(&a.area()).then(b.score.total_cmp(&a.score)).then((a.y, a.x).cmp(&(b.y, b.x)))
+    });
+    faces
+}
+
+/// The largest face in `image`, ignoring faces narrower than 1/[`MIN_FACE_FRACTION`] of its
+/// shorter side (background faces, false positives; also makes detection faster).
+pub fn largest(image: &GrayImage) -> Option<FaceBox> {
+    let (w, h) = image.dimensions();
+    detect(image, w.min(h) / MIN_FACE_FRACTION).into_iter().next()
+}
+
+/// The test photograph that ships in the `rustface` package (`test.png`, 1666x1136, a group
+/// photograph of 29 people with the crate's detections drawn on it), for tests and `bench`.
+pub fn test_photograph_path() -> &'static str {
+    concat!(env!("FER_RUSTFACE_DIR"), "/test.png")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo() -> GrayImage {
+        image::open(test_photograph_path()).expect("the rustface package ships test.png").to_luma8()
+    }
+
+    #[test]
+    fn finds_the_faces_of_the_test_photograph() {
+        let img = photo();
+        let faces = detect(&img, MIN_FACE);
+        assert_eq!(faces.len(), 29, "the 29 people of the photograph: {faces:?}");
+        // Every face is in the photograph's upper half (the lower part is legs, floor and captions).
+        assert!(faces.iter().all(|f| f.y > 0 && (f.y as u32) < img.height() / 2), "{faces:?}");
+        assert_eq!(faces, detect(&img, MIN_FACE), "deterministic");
+        // An image without a face: none.
+        assert!(detect(&GrayImage::from_pixel(640, 490, image::Luma([128])), MIN_FACE).is_empty());
+        assert!(detect(&GrayImage::new(10, 10), MIN_FACE).is_empty());
+    }
+}
