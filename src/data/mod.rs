@@ -2,6 +2,7 @@
 
 pub mod assemble;
 pub mod content;
+pub mod crop;
 pub mod decode;
 pub mod error;
 pub mod face;

@@ -9,6 +9,8 @@ use tch::{Device, Kind, Tensor};
 
 use super::assemble::assemble;
 use super::content::{self, first_few};
+use super::crop::Cropped;
+use super::loaders::SkipKind;
 use super::error::DataError;
 use super::manifest::Protocol;
 use super::splits::subject_folds;
@@ -70,9 +72,27 @@ pub struct Summary {
     /// split -> number of subjects.
     pub subjects: BTreeMap<String, usize>,
     pub protocol: String,
-    /// Items left out, by kind (`empty`, `unlabelled`, `bad`, `dropped`).
+    /// Items left out, by kind (`empty`, `unlabelled`, `bad`, `dropped`, `noface`).
     #[serde(default)]
     pub skipped: BTreeMap<String, usize>,
+    /// The crop policy in words (real data sets).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub crop: String,
+    /// How the images were cropped, by count: `landmarks`, `face`, `no-face` (centre-cropped for
+    /// want of a face), `center`, `whole`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crops: BTreeMap<String, usize>,
+    /// The images where no face was found, with what was done: `<source>: centre-cropped` or
+    /// `<source>: skipped`, in data set order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_face: Vec<String>,
+}
+
+impl Summary {
+    /// How many images had no face found (centre-cropped or skipped).
+    pub fn no_face_count(&self) -> usize {
+        self.no_face.len()
+    }
 }
 
 impl Prepared {
@@ -161,6 +181,21 @@ fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError>
     };
     let mut summary = summarize(&prepared, size, a.protocol.clone());
     summary.skipped = skipped;
+    summary.crop = a.crop.clone();
+    for c in &a.crops {
+        *summary.crops.entry(c.name().to_string()).or_default() += 1;
+    }
+    // In data set order: the sources of the centre-cropped ones and of the skipped ones, merged.
+    let mut no_face: Vec<(&str, &str)> = a
+        .sources
+        .iter()
+        .zip(&a.crops)
+        .filter(|(_, c)| **c == Cropped::NoFace)
+        .map(|(s, _)| (s.as_str(), "centre-cropped"))
+        .chain(a.skipped.iter().filter(|s| s.kind == SkipKind::NoFace).map(|s| (s.source.as_str(), "skipped")))
+        .collect();
+    no_face.sort();
+    summary.no_face = no_face.into_iter().map(|(s, what)| format!("{s}: {what}")).collect();
     Ok((prepared, summary))
 }
 
@@ -204,6 +239,9 @@ fn summarize(p: &Prepared, size: u32, protocol: String) -> Summary {
         subjects: subj,
         protocol,
         skipped: BTreeMap::new(),
+        crop: String::new(),
+        crops: BTreeMap::new(),
+        no_face: Vec::new(),
     }
 }
 

@@ -15,14 +15,43 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
         .map_err(|e| ctx.fail(e.to_string()))?;
     let (prepared, summary) =
         pool.install(|| data::build(&spec.dataset, spec.size)).map_err(|e| ctx.fail(e.to_string()))?;
+    log_crops(ctx, &summary);
     data::write(&ctx.entry.file(DATA_FILE), &prepared)?;
     write_json(&ctx.entry.file(SUMMARY_FILE), &summary)?;
     let grid = ctx.entry.file(SAMPLES_FILE);
     let tmp = grid.with_file_name(".samples.tmp.png");
     data::write_samples(&prepared, &tmp).map_err(|e| ctx.fail(format!("failed to write sample grid: {e}")))?;
     std::fs::rename(&tmp, &grid).map_err(|e| StoreError::io(&grid, e))?;
+    let faces = match summary.no_face_count() {
+        0 => String::new(),
+        n => format!(", no face found in {n}"),
+    };
     Ok(Some(JobOutput {
-        summary: format!("{} images at {} px, {} classes", summary.images, summary.size, summary.class_names.len()),
+        summary: format!(
+            "{} images at {} px, {} classes{faces}",
+            summary.images,
+            summary.size,
+            summary.class_names.len()
+        ),
         files: vec![DATA_FILE, SUMMARY_FILE, SAMPLES_FILE],
     }))
+}
+
+/// Writes the crop policy, how many images were cropped each way, and every image where no face
+/// was found to the entry's log (the same list is in `summary.json`).
+fn log_crops(ctx: &mut JobContext<'_>, summary: &data::Summary) {
+    if summary.crop.is_empty() {
+        return;
+    }
+    let counts: Vec<String> = summary.crops.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    ctx.log.line(&format!("crop: {}; images cropped by {}", summary.crop, counts.join(", ")));
+    if summary.no_face.is_empty() {
+        return;
+    }
+    let text = format!("no face found in {} image(s), listed in log.txt and summary.json", summary.no_face.len());
+    ctx.log.warn(&format!("no face found in {} image(s):", summary.no_face.len()));
+    for line in &summary.no_face {
+        ctx.log.line(&format!("  no face: {line}"));
+    }
+    (ctx.emit)(JobEvent::Note { text });
 }
