@@ -252,7 +252,7 @@ mod tests {
         let p = parse_landmarks(text).unwrap();
         assert_eq!(p, [(258.43428, 250.95596), (260.12345, 290.0), (340.0, 310.0)]);
         // Box x 258.4..340 (81.6 wide), y 251..310 (59): side round(81.6 * 1.2) = 98 around (299.2, 280.5).
-        assert_eq!(landmarks_square(&p, 0.1, 640, 490), Square { x: 250, y: 232, side: 98 });
+        assert_eq!(landmarks_square(&p, 0.1, 640, 490), Square { x: 250, y: 231, side: 98 });
         assert_eq!(parse_landmarks("1 2\n3 x\n").unwrap_err().0, 2);
         assert_eq!(parse_landmarks("1 2 3\n").unwrap_err().0, 1);
         assert!(parse_landmarks("").unwrap_err().1.contains("68 points"));
