@@ -111,4 +111,31 @@ mod tests {
         assert!(detect(&GrayImage::from_pixel(640, 490, image::Luma([128])), MIN_FACE).is_empty());
         assert!(detect(&GrayImage::new(10, 10), MIN_FACE).is_empty());
     }
+
+    /// The square of the photograph around its face at `(x, y)` of `side` px, 1.6 times as wide,
+    /// resized to `to` px.
+    pub(crate) fn face_patch(img: &GrayImage, (x, y, side): (u32, u32, u32), to: u32) -> GrayImage {
+        let s = side * 8 / 5;
+        let region = image::imageops::crop_imm(img, x + side / 2 - s / 2, y + side / 2 - s / 2, s, s).to_image();
+        image::imageops::resize(&region, to, to, image::imageops::FilterType::Triangle)
+    }
+
+    #[test]
+    fn a_face_pasted_into_a_frame_is_found_where_it_was_pasted() {
+        let img = photo();
+        // Four faces of the photograph, enlarged into a CK+-sized frame and a JAFFE-sized one.
+        for face in [(659, 257, 64), (283, 257, 64), (1163, 249, 62), (866, 251, 60)] {
+            for (w, h, to, at) in [(640, 490, 250, (100u32, 120u32)), (640, 490, 300, (320, 150)), (256, 256, 140, (40, 30))] {
+                let mut frame = GrayImage::from_pixel(w, h, image::Luma([255]));
+                image::imageops::replace(&mut frame, &face_patch(&img, face, to), at.0 as i64, at.1 as i64);
+                let f = largest(&frame).unwrap_or_else(|| panic!("no face in {face:?} at {at:?}"));
+                let inside = f.x >= at.0 as i32
+                    && f.y >= at.1 as i32
+                    && f.x as u32 + f.width <= at.0 + to
+                    && f.y as u32 + f.height <= at.1 + to;
+                assert!(inside && f.width * 2 >= to / 2, "{face:?} pasted at {at:?} ({to} px): {f:?}");
+            }
+        }
+    }
 }
+
