@@ -39,6 +39,12 @@ fn sample_caption(shown: &str, s: &crate::report::collect::SampleGrid) -> String
         if !skipped.is_empty() {
             c.push_str(&format!("; skipped: {}", skipped.join(", ")));
         }
+        if !sum.crop.is_empty() {
+            c.push_str(&format!("; crop: {}", sum.crop));
+        }
+        if sum.no_face_count() > 0 {
+            c.push_str(&format!("; no face found in {} (listed in the prepare log)", sum.no_face_count()));
+        }
     }
     c
 }

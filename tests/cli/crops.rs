@@ -274,6 +274,22 @@ fn jaffe_prepares_with_face_crops() {
     // The image without a face: its centre square, i.e. the whole 256x256 frame.
     assert_eq!(tile(&grid, row_of(&summary, "neutral"), 0), expected_tile(&blank, (0, 0, 256)));
 
+    // The report shows the crop and the count under the data set's sample grid.
+    let reports = jaffe.dir.path().join("reports");
+    let out = bin()
+        .env("FER_DATA_DIR", jaffe.dir.path().join("data"))
+        .arg("--store")
+        .arg(jaffe.dir.path().join("store"))
+        .arg("run")
+        .arg(jaffe.dir.path().join("pipeline.yaml"))
+        .arg("--report-dir")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let html = fs::read_to_string(reports.join("index.html")).unwrap();
+    assert!(html.contains("crop: detected face, margin 0.1, no face: center; no face found in 1"), "{html}");
+
     // `crop: center`: the whole (square) frame, background and all; no face is looked for.
     let m = jaffe.dir.path().join("manifests/jaffe.yaml");
     fs::write(&m, fs::read_to_string(&m).unwrap().replace("crop: detect", "crop: center")).unwrap();
