@@ -216,6 +216,14 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
                         reference: "",
                     });
                 }
+                rows.push(Row {
+                    section: "faces",
+                    item: "detect, 640x490 frames, per CPU second".to_string(),
+                    metric: "images/s",
+                    ours: f.per_cpu_s,
+                    theirs: None,
+                    reference: "one thread's images per second of CPU time",
+                });
                 notes.push(format!("faces: found in {} of {} frames ({})", f.found, f.frames, f.source));
             }
             Err(e) => notes.push(format!("faces: {e}")),
