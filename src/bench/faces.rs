@@ -60,11 +60,7 @@ fn faces() -> (Vec<GrayImage>, &'static str) {
     let side = 128;
     let set = synthetic::generate(&p, side);
     let n = (side * side) as usize;
-    let patches = set
-        .pixels
-        .chunks(n)
-        .filter_map(|px| GrayImage::from_raw(side, side, px.to_vec()))
-        .collect();
+    let patches = set.pixels.chunks(n).filter_map(|px| GrayImage::from_raw(side, side, px.to_vec())).collect();
     (patches, "synthetic faces (the rustface test photograph is not on this machine)")
 }
 
@@ -73,7 +69,8 @@ pub fn frames(n: usize) -> (Vec<GrayImage>, &'static str) {
     let (patches, source) = faces();
     let frames = (0..n)
         .map(|k| {
-            let mut f = GrayImage::from_fn(640, 490, |x, y| Luma([(120 + (x * 7 + y * 13 + k as u32 * 31) % 70) as u8]));
+            let mut f =
+                GrayImage::from_fn(640, 490, |x, y| Luma([(120 + (x * 7 + y * 13 + k as u32 * 31) % 70) as u8]));
             let side = 200 + (k as u32 * 37) % 101;
             let patch = imageops::resize(&patches[k % patches.len()], side, side, FilterType::Triangle);
             let (x, y) = ((k as u32 * 53) % (640 - side), (k as u32 * 29) % (490 - side));

@@ -170,7 +170,8 @@ pub fn parse_landmarks(text: &str) -> Result<Vec<Point>, (usize, String)> {
         if fields.is_empty() {
             continue;
         }
-        let bad = || (i + 1, format!("expected two numbers like `2.5843428e+02 2.5095596e+02`, found `{}`", line.trim()));
+        let bad =
+            || (i + 1, format!("expected two numbers like `2.5843428e+02 2.5095596e+02`, found `{}`", line.trim()));
         let [x, y] = fields.as_slice() else { return Err(bad()) };
         match (x.parse::<f64>(), y.parse::<f64>()) {
             (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => points.push((x, y)),
@@ -196,23 +197,24 @@ pub fn landmarks_square(points: &[Point], margin: f64, w: u32, h: u32) -> Square
 }
 
 /// Where to cut `image` under `crop` (`landmarks`: the image's points, when it has a file), and
-/// how; `None` for the whole image. `Err(())` when no face is found and `no_face` is `skip`.
-pub fn choose(image: &GrayImage, crop: &Crop, landmarks: Option<&[Point]>) -> Result<(Option<Square>, Cropped), ()> {
+/// how (the square is `None` for the whole image). `None` when no face is found and `no_face` is
+/// `skip`.
+pub fn choose(image: &GrayImage, crop: &Crop, landmarks: Option<&[Point]>) -> Option<(Option<Square>, Cropped)> {
     let (w, h) = image.dimensions();
     match crop.policy {
-        CropPolicy::None => Ok((None, Cropped::Whole)),
-        CropPolicy::Center => Ok((Some(center_square(w, h)), Cropped::Center)),
+        CropPolicy::None => Some((None, Cropped::Whole)),
+        CropPolicy::Center => Some((Some(center_square(w, h)), Cropped::Center)),
         CropPolicy::Landmarks if landmarks.is_some() => {
-            Ok((landmarks.map(|p| landmarks_square(p, crop.margin, w, h)), Cropped::Landmarks))
+            Some((landmarks.map(|p| landmarks_square(p, crop.margin, w, h)), Cropped::Landmarks))
         }
         CropPolicy::Detect | CropPolicy::Landmarks => match face::largest(image) {
             Some(f) => {
                 let (x0, y0) = (f.x as f64, f.y as f64);
                 let sq = square_around(x0, y0, x0 + f.width as f64, y0 + f.height as f64, crop.margin, w, h);
-                Ok((Some(sq), Cropped::Face))
+                Some((Some(sq), Cropped::Face))
             }
-            None if crop.no_face == NoFace::Skip => Err(()),
-            None => Ok((Some(center_square(w, h)), Cropped::NoFace)),
+            None if crop.no_face == NoFace::Skip => None,
+            None => Some((Some(center_square(w, h)), Cropped::NoFace)),
         },
     }
 }
@@ -248,7 +250,8 @@ mod tests {
 
     #[test]
     fn landmarks_parse_as_ckplus_writes_them() {
-        let text = "   2.5843428e+02   2.5095596e+02\n   2.6012345e+02   2.9000000e+02\n\n   3.4000000e+02   3.1000000e+02\n";
+        let text =
+            "   2.5843428e+02   2.5095596e+02\n   2.6012345e+02   2.9000000e+02\n\n   3.4000000e+02   3.1000000e+02\n";
         let p = parse_landmarks(text).unwrap();
         assert_eq!(p, [(258.43428, 250.95596), (260.12345, 290.0), (340.0, 310.0)]);
         // Box x 258.4..340 (81.6 wide), y 251..310 (59): side round(81.6 * 1.2) = 98 around (299.2, 280.5).
@@ -263,15 +266,16 @@ mod tests {
     fn no_face_is_centre_cropped_or_skipped() {
         let blank = GrayImage::from_pixel(64, 48, Luma([90]));
         let detect = Crop { policy: CropPolicy::Detect, ..Crop::default() };
-        assert_eq!(choose(&blank, &detect, None), Ok((Some(center_square(64, 48)), Cropped::NoFace)));
-        assert_eq!(choose(&blank, &Crop { no_face: NoFace::Skip, ..detect }, None), Err(()));
+        assert_eq!(choose(&blank, &detect, None), Some((Some(center_square(64, 48)), Cropped::NoFace)));
+        assert_eq!(choose(&blank, &Crop { no_face: NoFace::Skip, ..detect }, None), None);
         let none = Crop { policy: CropPolicy::None, ..Crop::default() };
-        assert_eq!(choose(&blank, &none, None), Ok((None, Cropped::Whole)));
+        assert_eq!(choose(&blank, &none, None), Some((None, Cropped::Whole)));
         // Landmarks win over detection when the frame has them.
         let lm = Crop { policy: CropPolicy::Landmarks, margin: 0.0, ..Crop::default() };
         let pts = [(10.0, 10.0), (30.0, 20.0)];
-        assert_eq!(choose(&blank, &lm, Some(&pts)), Ok((Some(Square { x: 10, y: 5, side: 20 }), Cropped::Landmarks)));
-        let cut_img = cut(GrayImage::from_fn(64, 48, |x, y| Luma([(x + y) as u8])), Some(Square { x: 10, y: 5, side: 20 }));
+        assert_eq!(choose(&blank, &lm, Some(&pts)), Some((Some(Square { x: 10, y: 5, side: 20 }), Cropped::Landmarks)));
+        let cut_img =
+            cut(GrayImage::from_fn(64, 48, |x, y| Luma([(x + y) as u8])), Some(Square { x: 10, y: 5, side: 20 }));
         assert_eq!((cut_img.dimensions(), cut_img.get_pixel(0, 0)[0]), ((20, 20), 15));
     }
 }

@@ -68,7 +68,7 @@ mod tests {
         let sq = crate::data::crop::center_square(90, 30);
         let centre = resize_square(crate::data::crop::cut(img.clone(), Some(sq)), 10);
         assert!(centre.iter().all(|&p| p == 255));
-        assert!(resize_square(img, 10).iter().any(|&p| p == 0));
+        assert!(resize_square(img, 10).contains(&0));
     }
 
     #[test]

@@ -72,9 +72,7 @@ pub fn detect(image: &GrayImage, min_face: u32) -> Vec<FaceBox> {
             })
             .collect()
     });
-    faces.sort_by(|a, b| {
-        b.area().cmp(&a.area()).then(b.score.total_cmp(&a.score)).then((a.y, a.x).cmp(&(b.y, b.x)))
-    });
+    faces.sort_by(|a, b| b.area().cmp(&a.area()).then(b.score.total_cmp(&a.score)).then((a.y, a.x).cmp(&(b.y, b.x))));
     faces
 }
 
@@ -125,7 +123,9 @@ mod tests {
         let img = photo();
         // Four faces of the photograph, enlarged into a CK+-sized frame and a JAFFE-sized one.
         for face in [(659, 257, 64), (283, 257, 64), (1163, 249, 62), (866, 251, 60)] {
-            for (w, h, to, at) in [(640, 490, 250, (100u32, 120u32)), (640, 490, 300, (320, 150)), (256, 256, 140, (40, 30))] {
+            for (w, h, to, at) in
+                [(640, 490, 250, (100u32, 120u32)), (640, 490, 300, (320, 150)), (256, 256, 140, (40, 30))]
+            {
                 let mut frame = GrayImage::from_pixel(w, h, image::Luma([255]));
                 image::imageops::replace(&mut frame, &face_patch(&img, face, to), at.0 as i64, at.1 as i64);
                 let f = largest(&frame).unwrap_or_else(|| panic!("no face in {face:?} at {at:?}"));
@@ -138,4 +138,3 @@ mod tests {
         }
     }
 }
-

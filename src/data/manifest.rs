@@ -330,7 +330,10 @@ impl Manifest {
         if self.preprocessing.crop == Some(CropPolicy::Landmarks) && self.loader != LoaderKind::CkPlus {
             return Err(err(
                 "crop",
-                format!("`landmarks` needs CK+'s `Landmarks/` folder; the `{}` loader has none (use `detect`)", self.loader),
+                format!(
+                    "`landmarks` needs CK+'s `Landmarks/` folder; the `{}` loader has none (use `detect`)",
+                    self.loader
+                ),
             ));
         }
         let mut seen = BTreeSet::new();

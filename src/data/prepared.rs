@@ -10,8 +10,8 @@ use tch::{Device, Kind, Tensor};
 use super::assemble::assemble;
 use super::content::{self, first_few};
 use super::crop::Cropped;
-use super::loaders::SkipKind;
 use super::error::DataError;
+use super::loaders::SkipKind;
 use super::manifest::Protocol;
 use super::splits::subject_folds;
 use super::synthetic::{self, SyntheticParams, CLASS_NAMES};
@@ -75,23 +75,28 @@ pub struct Summary {
     /// Items left out, by kind (`empty`, `unlabelled`, `bad`, `dropped`, `noface`).
     #[serde(default)]
     pub skipped: BTreeMap<String, usize>,
-    /// The crop policy in words (real data sets).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub crop: String,
+    /// How a real data set's images were cropped (boxed: most summaries are read in bulk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faces: Option<Box<CropSummary>>,
+}
+
+/// The crop policy of a prepared real data set and what it did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CropSummary {
+    /// The policy in words.
+    pub policy: String,
     /// How the images were cropped, by count: `landmarks`, `face`, `no-face` (centre-cropped for
     /// want of a face), `center`, `whole`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub crops: BTreeMap<String, usize>,
-    /// The images where no face was found, with what was done: `<source>: centre-cropped` or
-    /// `<source>: skipped`, in data set order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counts: BTreeMap<String, usize>,
+    /// The images where no face was found, with what was done (`<source>: centre-cropped` or
+    /// `<source>: skipped`), sorted by source.
     pub no_face: Vec<String>,
 }
 
 impl Summary {
     /// How many images had no face found (centre-cropped or skipped).
     pub fn no_face_count(&self) -> usize {
-        self.no_face.len()
+        self.faces.as_ref().map_or(0, |f| f.no_face.len())
     }
 }
 
@@ -181,11 +186,11 @@ fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError>
     };
     let mut summary = summarize(&prepared, size, a.protocol.clone());
     summary.skipped = skipped;
-    summary.crop = a.crop.clone();
+    let mut faces = CropSummary { policy: a.crop.clone(), ..CropSummary::default() };
     for c in &a.crops {
-        *summary.crops.entry(c.name().to_string()).or_default() += 1;
+        *faces.counts.entry(c.name().to_string()).or_default() += 1;
     }
-    // In data set order: the sources of the centre-cropped ones and of the skipped ones, merged.
+    // The sources of the centre-cropped ones and of the skipped ones, merged in source order.
     let mut no_face: Vec<(&str, &str)> = a
         .sources
         .iter()
@@ -195,7 +200,8 @@ fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError>
         .chain(a.skipped.iter().filter(|s| s.kind == SkipKind::NoFace).map(|s| (s.source.as_str(), "skipped")))
         .collect();
     no_face.sort();
-    summary.no_face = no_face.into_iter().map(|(s, what)| format!("{s}: {what}")).collect();
+    faces.no_face = no_face.into_iter().map(|(s, what)| format!("{s}: {what}")).collect();
+    summary.faces = Some(Box::new(faces));
     Ok((prepared, summary))
 }
 
@@ -239,9 +245,7 @@ fn summarize(p: &Prepared, size: u32, protocol: String) -> Summary {
         subjects: subj,
         protocol,
         skipped: BTreeMap::new(),
-        crop: String::new(),
-        crops: BTreeMap::new(),
-        no_face: Vec::new(),
+        faces: None,
     }
 }
 

@@ -40,17 +40,15 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
 /// Writes the crop policy, how many images were cropped each way, and every image where no face
 /// was found to the entry's log (the same list is in `summary.json`).
 fn log_crops(ctx: &mut JobContext<'_>, summary: &data::Summary) {
-    if summary.crop.is_empty() {
+    let Some(faces) = &summary.faces else { return };
+    let counts: Vec<String> = faces.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    ctx.log.line(&format!("crop: {}; images cropped by {}", faces.policy, counts.join(", ")));
+    if faces.no_face.is_empty() {
         return;
     }
-    let counts: Vec<String> = summary.crops.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    ctx.log.line(&format!("crop: {}; images cropped by {}", summary.crop, counts.join(", ")));
-    if summary.no_face.is_empty() {
-        return;
-    }
-    let text = format!("no face found in {} image(s), listed in log.txt and summary.json", summary.no_face.len());
-    ctx.log.warn(&format!("no face found in {} image(s):", summary.no_face.len()));
-    for line in &summary.no_face {
+    let text = format!("no face found in {} image(s), listed in log.txt and summary.json", faces.no_face.len());
+    ctx.log.warn(&format!("no face found in {} image(s):", faces.no_face.len()));
+    for line in &faces.no_face {
         ctx.log.line(&format!("  no face: {line}"));
     }
     (ctx.emit)(JobEvent::Note { text });

@@ -190,10 +190,14 @@ fn ckplus_with_landmarks_prepares_with_face_crops() {
     let (entry, summary, grid) = ck.prepare();
     // 1 neutral + 3 disgust from S005, 3 happy, 3 surprise.
     assert_eq!(summary["images"], 10, "{summary}");
-    assert_eq!(summary["crops"], serde_json::json!({"landmarks": 4, "face": 3, "no-face": 3}), "{summary}");
-    let no_face: Vec<String> = (1..=3).map(|f| format!("cohn-kanade-images/S011/001/S011_001_{f:08}.png: centre-cropped")).collect();
-    assert_eq!(names(&summary["no_face"]), no_face);
-    assert!(summary["crop"].as_str().unwrap().starts_with("landmarks, else detected face, margin 0.1"), "{summary}");
+    assert_eq!(summary["faces"]["counts"], serde_json::json!({"landmarks": 4, "face": 3, "no-face": 3}), "{summary}");
+    let no_face: Vec<String> =
+        (1..=3).map(|f| format!("cohn-kanade-images/S011/001/S011_001_{f:08}.png: centre-cropped")).collect();
+    assert_eq!(names(&summary["faces"]["no_face"]), no_face);
+    assert!(
+        summary["faces"]["policy"].as_str().unwrap().starts_with("landmarks, else detected face, margin 0.1"),
+        "{summary}"
+    );
     let log = fs::read_to_string(entry.join("log.txt")).unwrap();
     assert!(log.contains("no face found in 3 image(s)"), "{log}");
     for l in &no_face {
@@ -229,8 +233,8 @@ fn ckplus_with_landmarks_prepares_with_face_crops() {
     assert_ne!(entry2, entry);
     assert_eq!(summary["images"], 7, "{summary}");
     assert_eq!(summary["skipped"]["noface"], 3, "{summary}");
-    assert_eq!(summary["crops"], serde_json::json!({"landmarks": 4, "face": 3}), "{summary}");
-    assert!(names(&summary["no_face"]).iter().all(|l| l.ends_with(": skipped")), "{summary}");
+    assert_eq!(summary["faces"]["counts"], serde_json::json!({"landmarks": 4, "face": 3}), "{summary}");
+    assert!(names(&summary["faces"]["no_face"]).iter().all(|l| l.ends_with(": skipped")), "{summary}");
 }
 
 /// JAFFE (256x256 TIFFs): each image is cut around its largest face; an image without a face is
@@ -238,7 +242,7 @@ fn ckplus_with_landmarks_prepares_with_face_crops() {
 #[test]
 fn jaffe_prepares_with_face_crops() {
     let jaffe = Copy::new("jaffe", &|m| m);
-    let mut made: Vec<(String, Option<(u32, u32)>, GrayImage)> = Vec::new();
+    let mut made: Vec<(String, (u32, u32), GrayImage)> = Vec::new();
     for (s, subj) in ["KA", "KL", "YM"].iter().enumerate() {
         for (e, ex) in ["AN", "HA"].iter().enumerate() {
             let i = s * 2 + e;
@@ -250,7 +254,7 @@ fn jaffe_prepares_with_face_crops() {
             }
             let name = format!("{subj}.{ex}1.{i}.tiff");
             jaffe.save(&name, &img);
-            made.push((name, Some(at), img));
+            made.push((name, at, img));
         }
     }
     let blank = frame(256, 256, None);
@@ -259,15 +263,15 @@ fn jaffe_prepares_with_face_crops() {
 
     let (entry, summary, grid) = jaffe.prepare();
     assert_eq!(summary["images"], 7, "{summary}");
-    assert_eq!(summary["crops"], serde_json::json!({"face": 6, "no-face": 1}), "{summary}");
-    assert_eq!(names(&summary["no_face"]), ["YM.NE1.9.tiff: centre-cropped"]);
+    assert_eq!(summary["faces"]["counts"], serde_json::json!({"face": 6, "no-face": 1}), "{summary}");
+    assert_eq!(names(&summary["faces"]["no_face"]), ["YM.NE1.9.tiff: centre-cropped"]);
     let log = fs::read_to_string(entry.join("log.txt")).unwrap();
     assert!(log.contains("no face found in 1 image(s)") && log.contains("no face: YM.NE1.9.tiff"), "{log}");
     // Row `angry`: KA, KL, YM (AN); row `happy`: the same subjects (HA); in file name order.
     for (class, e) in [("angry", 0usize), ("happy", 1)] {
         for s in 0..3usize {
             let (name, at, img) = &made[s * 2 + e];
-            let want = expected_tile(img, face_square(img, at.unwrap(), 140));
+            let want = expected_tile(img, face_square(img, *at, 140));
             assert_eq!(tile(&grid, row_of(&summary, class), s as u32), want, "{name}");
         }
     }
@@ -294,8 +298,8 @@ fn jaffe_prepares_with_face_crops() {
     let m = jaffe.dir.path().join("manifests/jaffe.yaml");
     fs::write(&m, fs::read_to_string(&m).unwrap().replace("crop: detect", "crop: center")).unwrap();
     let (_, summary, grid) = jaffe.prepare();
-    assert_eq!(summary["crops"], serde_json::json!({"center": 7}), "{summary}");
-    assert!(summary.get("no_face").is_none(), "{summary}");
+    assert_eq!(summary["faces"]["counts"], serde_json::json!({"center": 7}), "{summary}");
+    assert_eq!(summary["faces"]["no_face"], serde_json::json!([]), "{summary}");
     let (name, _, img) = &made[0];
     assert_eq!(tile(&grid, row_of(&summary, "angry"), 0), expected_tile(img, (0, 0, 256)), "{name}");
 }

@@ -142,7 +142,11 @@ fn sequence(
     let k = ctx.opts.peak_frames as usize;
     let first_peak = (peak + 1).saturating_sub(k);
     let landmarks: Vec<_> = if dirs.landmarks.is_dir() {
-        ctx.tree.list(&dirs.landmarks)?.into_iter().filter(|e| !e.is_dir && e.name.ends_with(LANDMARKS_SUFFIX)).collect()
+        ctx.tree
+            .list(&dirs.landmarks)?
+            .into_iter()
+            .filter(|e| !e.is_dir && e.name.ends_with(LANDMARKS_SUFFIX))
+            .collect()
     } else {
         Vec::new()
     };

@@ -30,12 +30,19 @@ impl Ctx<'_> {
             return Some((GrayImage::new(0, 0), Cropped::Whole));
         }
         let Some(r) = self.opts.resize else { return Some((img, Cropped::Whole)) };
-        let (square, how) = crop::choose(&img, &r.crop, landmarks).ok()?;
+        let (square, how) = crop::choose(&img, &r.crop, landmarks)?;
         Some((resize_square(crop::cut(img, square), r.size), how))
     }
 
     /// The outcome for a decoded image: an item, cropped and resized, or skipped for want of a face.
-    pub fn item(&self, img: GrayImage, landmarks: Option<&[Point]>, label: usize, subject: String, source: String) -> Outcome {
+    pub fn item(
+        &self,
+        img: GrayImage,
+        landmarks: Option<&[Point]>,
+        label: usize,
+        subject: String,
+        source: String,
+    ) -> Outcome {
         match self.finish_image(img, landmarks) {
             Some((image, crop)) => Outcome::Item(Item { image, label, subject, usage: None, source, crop }),
             None => Outcome::Skip(Skipped { source, kind: SkipKind::NoFace, reason: "no face found".to_string() }),
@@ -291,14 +298,12 @@ fn decode_one(c: Candidate, ctx: &Ctx<'_>) -> Outcome {
         Ok(img) => img,
         Err(reason) => return bad(reason, c),
     };
-    let wants_landmarks = ctx.keep_images
-        && ctx.opts.resize.is_some_and(|r| r.crop.policy == crop::CropPolicy::Landmarks);
+    let wants_landmarks =
+        ctx.keep_images && ctx.opts.resize.is_some_and(|r| r.crop.policy == crop::CropPolicy::Landmarks);
     let points = match (&c.landmarks, wants_landmarks) {
         (Some(file), true) => match read_landmarks(file) {
             Ok(p) => Some(p),
-            Err((line, reason)) => {
-                return Outcome::Bad(BadItem { source: c.source, file: file.clone(), line, reason })
-            }
+            Err((line, reason)) => return Outcome::Bad(BadItem { source: c.source, file: file.clone(), line, reason }),
         },
         _ => None,
     };

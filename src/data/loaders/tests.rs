@@ -206,7 +206,10 @@ fn ferg_resize_while_loading_and_thread_count_independence() {
     };
     let a = run(1, &opts());
     assert_eq!(a, run(4, &opts()));
-    let o = LoadOptions { resize: Some(ResizeTo { size: 8, crop: Crop { policy: CropPolicy::None, ..Crop::default() } }), ..opts() };
+    let o = LoadOptions {
+        resize: Some(ResizeTo { size: 8, crop: Crop { policy: CropPolicy::None, ..Crop::default() } }),
+        ..opts()
+    };
     let r = run(3, &o);
     assert_eq!(r.items.len(), 36);
     assert!(r.items.iter().all(|i| i.image.dimensions() == (8, 8)));
