@@ -119,6 +119,37 @@ mod tests {
     }
 
     #[test]
+    fn detection_does_not_depend_on_threads_or_order() {
+        use rayon::prelude::*;
+        let img = photo();
+        let frames: Vec<GrayImage> = (0..8u32)
+            .map(|k| {
+                let mut f = GrayImage::from_pixel(640, 490, image::Luma([(100 + 15 * k) as u8]));
+                let face = [(659, 257, 64), (283, 257, 64), (1163, 249, 62), (866, 251, 60)][k as usize % 4];
+                image::imageops::replace(
+                    &mut f,
+                    &face_patch(&img, face, 180 + 15 * k),
+                    30 + 40 * k as i64,
+                    20 + 10 * k as i64,
+                );
+                f
+            })
+            .collect();
+        let run = |threads: usize, reversed: bool| -> Vec<Option<FaceBox>> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let order: Vec<usize> = if reversed { (0..8).rev().collect() } else { (0..8).collect() };
+            let mut out: Vec<(usize, Option<FaceBox>)> =
+                pool.install(|| order.par_iter().map(|&i| (i, largest(&frames[i]))).collect());
+            out.sort_by_key(|(i, _)| *i);
+            out.into_iter().map(|(_, f)| f).collect()
+        };
+        let one = run(1, false);
+        assert!(one.iter().all(|f| f.is_some()), "{one:?}");
+        assert_eq!(one, run(3, true));
+        assert_eq!(one, run(1, true));
+    }
+
+    #[test]
     fn a_face_pasted_into_a_frame_is_found_where_it_was_pasted() {
         let img = photo();
         // Four faces of the photograph, enlarged into a CK+-sized frame and a JAFFE-sized one.

@@ -1,4 +1,5 @@
-//! The `prepare` job: renders or decodes a data set at one size into one tensor file with splits.
+//! The `prepare` job: renders or decodes (and crops) a data set at one size into one tensor file
+//! with splits; logs how the faces were cropped and every image without a face.
 
 use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE};
@@ -9,8 +10,12 @@ use crate::store::{write_json, StoreError};
 pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
     let what = if matches!(spec.dataset, crate::spec::DatasetSpec::Synthetic(_)) { "rendering" } else { "decoding" };
     (ctx.emit)(JobEvent::Note { text: format!("{what} images at {} px", spec.size) });
+    // Decoding, face detection and rendering give the same tensors on any number of threads (the
+    // order is kept): use every core this process may use, not only the training's `threads`.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(ctx.threads as usize);
+    ctx.log.line(&format!("{what} on {threads} thread(s)"));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(ctx.threads as usize)
+        .num_threads(threads)
         .build()
         .map_err(|e| ctx.fail(e.to_string()))?;
     let (prepared, summary) =
