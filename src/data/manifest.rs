@@ -649,6 +649,8 @@ files: []
             let native = native_classes(m.loader, &m.options).unwrap();
             let lm = m.label_mapping(&native).unwrap();
             assert!(lm.class_names.iter().all(|c| CANONICAL_CLASSES.contains(&c.as_str())));
+            // The shipped manifests spell out their loader's default crop.
+            assert_eq!(m.crop().policy, default_crop(m.loader), "{name}");
             n += 1;
         }
         let yaml =
@@ -680,6 +682,22 @@ files: []
         assert!(e.contains("line 17: `protocol`: `usage` is FER2013's protocol only"), "{e}");
         let e = parse(&CKPLUS.replace("classes: [neutral,", "classes: [calm,")).unwrap_err().to_string();
         assert!(e.contains("line 7") && e.contains("`ckplus` loader's classes"), "{e}");
+    }
+
+    #[test]
+    fn crop_defaults_to_the_loaders_and_is_checked() {
+        let without = CKPLUS.replace("preprocessing:\n  crop: landmarks\n", "");
+        let m = parse(&without).unwrap();
+        assert_eq!(m.preprocessing.crop, Some(CropPolicy::Landmarks), "filled in, so it is hashed");
+        assert_eq!(m.crop(), Crop { policy: CropPolicy::Landmarks, margin: 0.1, no_face: NoFace::Center });
+        let m = parse(&CKPLUS.replace("crop: landmarks", "crop: detect\n  margin: 0.25\n  no_face: skip")).unwrap();
+        assert_eq!(m.crop(), Crop { policy: CropPolicy::Detect, margin: 0.25, no_face: NoFace::Skip });
+        assert_eq!(default_crop(LoaderKind::Fer2013), CropPolicy::None);
+        assert_eq!(default_crop(LoaderKind::OuluCasia), CropPolicy::Detect);
+        let e = parse(&CKPLUS.replace("crop: landmarks", "crop: center-crop")).unwrap_err().to_string();
+        assert!(e.contains("line 21") && e.contains("unknown variant `center-crop`"), "{e}");
+        let e = parse(&CKPLUS.replace("crop: landmarks", "crop: none\n  margin: -1")).unwrap_err().to_string();
+        assert!(e.contains("line 22") && e.contains("`-1` is out of range"), "{e}");
     }
 
     #[test]

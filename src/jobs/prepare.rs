@@ -14,10 +14,7 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
     // order is kept): use every core this process may use, not only the training's `threads`.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(ctx.threads as usize);
     ctx.log.line(&format!("{what} on {threads} thread(s)"));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| ctx.fail(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| ctx.fail(e.to_string()))?;
     let (prepared, summary) =
         pool.install(|| data::build(&spec.dataset, spec.size)).map_err(|e| ctx.fail(e.to_string()))?;
     log_crops(ctx, &summary);
