@@ -1,11 +1,14 @@
 //! Links LibTorch so the binary works on CPU and GPU hosts alike: `libtorch_cuda.so` stays a
 //! NEEDED library (the linker would drop it under `--as-needed`, and CUDA would never load), and
 //! a RUNPATH finds the venv's LibTorch without LD_LIBRARY_PATH (which still takes precedence).
+//! Also finds the `rustface` package's own folder, whose SeetaFace model file is compiled into
+//! the binary (`src/data/face.rs`), so face detection needs no file at run time.
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    rustface_dir();
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     // torch-sys (links = "tch") tells its direct dependents where LibTorch lives.
     let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).unwrap_or_default();
@@ -26,5 +29,40 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
         println!("cargo:rustc-link-arg=-ltorch_cuda");
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    }
+}
+
+/// Sets `FER_RUSTFACE_DIR` to the source folder of the locked `rustface` package (which ships
+/// `model/seeta_fd_frontal_v1.0.bin` and the test photograph `test.png`): `$FER_RUSTFACE_DIR` when
+/// set (vendored builds), else `<cargo home>/registry/src/*/rustface-<version>`.
+fn rustface_dir() {
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    println!("cargo:rerun-if-env-changed=FER_RUSTFACE_DIR");
+    println!("cargo:rerun-if-env-changed=CARGO_HOME");
+    const MODEL: &str = "model/seeta_fd_frontal_v1.0.bin";
+    let found = std::env::var_os("FER_RUSTFACE_DIR").map(PathBuf::from).or_else(|| {
+        let lock = std::fs::read_to_string("Cargo.lock").ok()?;
+        let version = lock.split("[[package]]").find_map(|p| {
+            p.contains("name = \"rustface\"").then(|| {
+                p.lines().find_map(|l| l.strip_prefix("version = ").map(|v| v.trim_matches('"').to_string()))
+            })?
+        })?;
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("registry/src"))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join(format!("rustface-{version}"))))
+            .filter(|d| d.join(MODEL).is_file())
+            .collect();
+        dirs.sort();
+        dirs.pop()
+    });
+    match found {
+        Some(d) if d.join(MODEL).is_file() => println!("cargo:rustc-env=FER_RUSTFACE_DIR={}", d.display()),
+        _ => panic!(
+            "failed to find the `rustface` package's `{MODEL}` (looked in $CARGO_HOME/registry/src); \
+             set FER_RUSTFACE_DIR to the package's folder"
+        ),
     }
 }

@@ -203,7 +203,7 @@ pub enum Command {
         /// Timed training steps per model.
         #[arg(long, default_value_t = 30)]
         steps: usize,
-        /// Sections to run: train, latency, pack, plan (default: train, latency, plan).
+        /// Sections to run: train, latency, pack, plan, faces (default: all but pack).
         #[arg(long = "only", value_name = "SECTION")]
         sections: Vec<String>,
         /// Largest planning benchmark, in jobs (1,000 x 10^k).

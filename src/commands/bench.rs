@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::bench::{planning, reference, throughput};
+use crate::bench::{faces, planning, reference, throughput};
 use crate::error::Error;
 use crate::exec::device;
 use crate::spec::{DeviceRequest, ModelSpec, Variant};
@@ -200,6 +200,33 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
                 theirs: Some(base),
                 reference: "aggregate; reference = 1 job",
             });
+        }
+    }
+    if want("faces") {
+        let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match faces::detection_speed(64, all) {
+            Ok(f) => {
+                for (threads, rate) in &f.rates {
+                    rows.push(Row {
+                        section: "faces",
+                        item: format!("detect, 640x490 frames, {threads} thread(s)"),
+                        metric: "images/s",
+                        ours: *rate,
+                        theirs: None,
+                        reference: "",
+                    });
+                }
+                rows.push(Row {
+                    section: "faces",
+                    item: "detect, 640x490 frames, per CPU second".to_string(),
+                    metric: "images/s",
+                    ours: f.per_cpu_s,
+                    theirs: None,
+                    reference: "one thread's images per second of CPU time",
+                });
+                notes.push(format!("faces: found in {} of {} frames ({})", f.found, f.frames, f.source));
+            }
+            Err(e) => notes.push(format!("faces: {e}")),
         }
     }
     if want("plan") {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::crop::Cropped;
 use super::error::DataError;
 use super::loaders::{ResizeTo, Skipped};
 use super::manifest::Manifest;
@@ -24,6 +25,10 @@ pub struct Assembled {
     pub split: Vec<Split>,
     /// Each image's source (`S005/001/...png`, `fer2013.csv:17`), in order.
     pub sources: Vec<String>,
+    /// How each image was cropped, in order.
+    pub crops: Vec<Cropped>,
+    /// The crop policy in words.
+    pub crop: String,
     /// Empty files, unlabelled sequences, dropped classes, and bad items when `skip_bad`.
     pub skipped: Vec<Skipped>,
     /// The protocol in words, with the fold when there is one.
@@ -50,7 +55,7 @@ pub fn assemble(
     fold: Option<usize>,
     skip_bad: bool,
 ) -> Result<Assembled, DataError> {
-    let resize = ResizeTo { size, crop: manifest.preprocessing.crop };
+    let resize = ResizeTo { size, crop: manifest.crop() };
     let loaded = manifest.map_labels(manifest.load(root, skip_bad, Some(resize))?)?;
     if loaded.items.is_empty() {
         return Err(DataError::layout(root, "no item is left to use"));
@@ -78,6 +83,8 @@ pub fn assemble(
         subjects: loaded.items.iter().map(|i| names[i.subject.as_str()]).collect(),
         subject_names: names.keys().map(|s| s.to_string()).collect(),
         sources: loaded.items.iter().map(|i| i.source.clone()).collect(),
+        crops: loaded.items.iter().map(|i| i.crop).collect(),
+        crop: resize.crop.describe(),
         pixels,
         split,
         class_names: loaded.class_names,

@@ -1,31 +1,13 @@
-//! Image decoding to 8-bit grayscale and the deterministic resize / center-crop used by `prepare`.
+//! Image decoding to 8-bit grayscale and the deterministic resize to a square used by `prepare`.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageFormat, ImageReader};
-use serde::{Deserialize, Serialize};
 
-/// How a non-square image becomes a square `size x size` one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CropPolicy {
-    /// Squash the whole image to the square (aspect ratio not kept).
-    Resize,
-    /// Crop the largest centred square, then resize it (aspect ratio kept; the default).
-    #[default]
-    CenterCrop,
-}
-
-impl CropPolicy {
-    pub fn name(self) -> &'static str {
-        match self {
-            CropPolicy::Resize => "resize",
-            CropPolicy::CenterCrop => "center-crop",
-        }
-    }
-}
+/// The crop policy lives with the other crop settings; re-exported here where it used to be.
+pub use super::crop::CropPolicy;
 
 /// Decodes PNG, JPEG or TIFF bytes (format sniffed from the bytes, else taken from `path`'s extension)
 /// and converts to 8-bit grayscale (ITU-R 601 luma for colour images). The error is a lowercase reason.
@@ -49,30 +31,15 @@ pub fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage, String> {
     Ok(img.to_luma8())
 }
 
-/// Resizes a grayscale image to `size x size` pixels (row-major bytes), squashing or centre-cropping first.
-/// Uses a triangle (bilinear, support scaled with the factor) filter: deterministic, no ringing.
-/// An image that already has the target size is returned unchanged.
-pub fn resize(image: &GrayImage, size: u32, crop: CropPolicy) -> Vec<u8> {
-    resize_image(image, size, crop).into_raw()
-}
-
-/// Like [`resize`], returning the image.
-pub fn resize_image(image: &GrayImage, size: u32, crop: CropPolicy) -> GrayImage {
-    let (w, h) = image.dimensions();
+/// Resizes a grayscale image to `size x size` pixels (squashed when it is not square; crop it
+/// first, see [`super::crop`]). Uses a triangle (bilinear, support scaled with the factor) filter:
+/// deterministic, no ringing. An image that already has the target size is returned unchanged.
+pub fn resize_square(image: GrayImage, size: u32) -> GrayImage {
     let size = size.max(1);
-    let cropped;
-    let src = match crop {
-        CropPolicy::CenterCrop if w != h => {
-            let side = w.min(h);
-            cropped = imageops::crop_imm(image, (w - side) / 2, (h - side) / 2, side, side).to_image();
-            &cropped
-        }
-        _ => image,
-    };
-    if src.dimensions() == (size, size) {
-        return src.clone();
+    if image.dimensions() == (size, size) {
+        return image;
     }
-    imageops::resize(src, size, size, FilterType::Triangle)
+    imageops::resize(&image, size, size, FilterType::Triangle)
 }
 
 #[cfg(test)]
@@ -87,22 +54,21 @@ mod tests {
     #[test]
     fn resize_is_deterministic_and_sized() {
         let img = gradient(64, 40);
-        for crop in [CropPolicy::Resize, CropPolicy::CenterCrop] {
-            let a = resize(&img, 48, crop);
-            assert_eq!(a.len(), 48 * 48);
-            assert_eq!(a, resize(&img, 48, crop));
-        }
-        assert_ne!(resize(&img, 16, CropPolicy::Resize), resize(&img, 16, CropPolicy::CenterCrop));
+        let a = resize_square(img.clone(), 48);
+        assert_eq!(a.dimensions(), (48, 48));
+        assert_eq!(a, resize_square(img, 48));
         let sq = gradient(48, 48);
-        assert_eq!(resize(&sq, 48, CropPolicy::CenterCrop), sq.as_raw().clone());
+        assert_eq!(resize_square(sq.clone(), 48), sq);
     }
 
     #[test]
     fn center_crop_takes_the_middle() {
         // Left and right thirds black, middle white: a centre crop of a 90x30 image is all white.
         let img = GrayImage::from_fn(90, 30, |x, _| Luma([if (30..60).contains(&x) { 255 } else { 0 }]));
-        assert!(resize(&img, 10, CropPolicy::CenterCrop).iter().all(|&p| p == 255));
-        assert!(resize(&img, 10, CropPolicy::Resize).contains(&0));
+        let sq = crate::data::crop::center_square(90, 30);
+        let centre = resize_square(crate::data::crop::cut(img.clone(), Some(sq)), 10);
+        assert!(centre.iter().all(|&p| p == 255));
+        assert!(resize_square(img, 10).contains(&0));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! label_map: {neutral: neutral, anger: angry, contempt: drop, disgust: disgust, fear: fear,
 //!             happy: happy, sadness: sad, surprise: surprise}
 //! protocol: {kind: subject-kfold, folds: 10, seed: 0}
-//! preprocessing: {grayscale: true, crop: center-crop}
+//! preprocessing: {grayscale: true, crop: landmarks, margin: 0.1, no_face: center}
 //! files:                           # written by `fer-pipeline data hash ckplus`
 //!   - path: Emotion/S005/001/S005_001_00000011_emotion.txt
 //!     sha256: 3b1f...
@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::decode::CropPolicy;
+use super::crop::{Crop, CropPolicy, NoFace, DEFAULT_MARGIN};
 use super::error::DataError;
 use super::loaders::{
     self, ckplus, fer2013, ferg, jaffe, open_regular, oulu, LoadOptions, Loaded, LoaderKind, ResizeTo, SkipKind,
@@ -205,17 +205,43 @@ pub struct Preprocessing {
     /// Must be true: both models read grayscale.
     #[serde(default = "yes")]
     pub grayscale: bool,
+    /// `none`, `center`, `detect` or `landmarks` (see [`CropPolicy`]); when omitted, the loader's
+    /// default ([`default_crop`]), filled in by [`Manifest::parse`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<CropPolicy>,
+    /// `detect` and `landmarks`: the margin around the face, a fraction of its box's side added on
+    /// every side (0 to 1; default 0.1).
+    #[serde(default = "default_margin")]
+    pub margin: f64,
+    /// `detect` and `landmarks`: an image where no face is found is centre-cropped (`center`,
+    /// the default) or left out (`skip`).
     #[serde(default)]
-    pub crop: CropPolicy,
+    pub no_face: NoFace,
 }
 
 fn yes() -> bool {
     true
 }
 
+fn default_margin() -> f64 {
+    DEFAULT_MARGIN
+}
+
 impl Default for Preprocessing {
     fn default() -> Self {
-        Preprocessing { grayscale: true, crop: CropPolicy::default() }
+        Preprocessing { grayscale: true, crop: None, margin: DEFAULT_MARGIN, no_face: NoFace::Center }
+    }
+}
+
+/// The crop policy of a loader when its manifest names none: CK+ from its landmarks (else the
+/// detected face), JAFFE and Oulu-CASIA the detected face, FER2013 and FERG-DB (faces already) the
+/// whole image, an image folder its centred square.
+pub fn default_crop(loader: LoaderKind) -> CropPolicy {
+    match loader {
+        LoaderKind::CkPlus => CropPolicy::Landmarks,
+        LoaderKind::Jaffe | LoaderKind::OuluCasia => CropPolicy::Detect,
+        LoaderKind::Fer2013 | LoaderKind::Ferg => CropPolicy::None,
+        LoaderKind::ImageFolder => CropPolicy::Center,
     }
 }
 
@@ -251,7 +277,7 @@ impl Manifest {
 
     /// Parses and validates manifest text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, DataError> {
-        let m: Manifest = serde_yaml::from_str(text).map_err(|e| {
+        let mut m: Manifest = serde_yaml::from_str(text).map_err(|e| {
             let reason = without_location(&e.to_string());
             // Errors raised while converting `protocol:` carry no position (serde_yaml says 1:1).
             let line = match e.location() {
@@ -260,6 +286,7 @@ impl Manifest {
             };
             DataError::Manifest { path: path.to_path_buf(), line, reason }
         })?;
+        m.preprocessing.crop.get_or_insert(default_crop(m.loader));
         m.validate(text, path)?;
         Ok(m)
     }
@@ -353,6 +380,19 @@ impl Manifest {
         if !self.preprocessing.grayscale {
             return Err(err("grayscale", "`false` is not supported: both models read grayscale images".to_string()));
         }
+        let margin = self.preprocessing.margin;
+        if !(0.0..=1.0).contains(&margin) {
+            return Err(err("margin", format!("`{margin}` is out of range (0 to 1, a fraction of the face's side)")));
+        }
+        if self.preprocessing.crop == Some(CropPolicy::Landmarks) && self.loader != LoaderKind::CkPlus {
+            return Err(err(
+                "crop",
+                format!(
+                    "`landmarks` needs CK+'s `Landmarks/` folder; the `{}` loader has none (use `detect`)",
+                    self.loader
+                ),
+            ));
+        }
         let mut seen = BTreeSet::new();
         for f in &self.files {
             let p = Path::new(&f.path);
@@ -372,6 +412,15 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// The crop applied while preparing this data set.
+    pub fn crop(&self) -> Crop {
+        Crop {
+            policy: self.preprocessing.crop.unwrap_or_else(|| default_crop(self.loader)),
+            margin: self.preprocessing.margin,
+            no_face: self.preprocessing.no_face,
+        }
     }
 
     /// The loader options of this manifest, with the caller's `skip_bad` and `resize`.
@@ -626,7 +675,7 @@ protocol:
   kind: subject-kfold
   folds: 10
 preprocessing:
-  crop: center-crop
+  crop: landmarks
 files: []
 ";
 
@@ -657,6 +706,8 @@ files: []
             let native = native_classes(m.loader, &m.options).unwrap();
             let lm = m.label_mapping(&native).unwrap();
             assert!(lm.class_names.iter().all(|c| CANONICAL_CLASSES.contains(&c.as_str())));
+            // The shipped manifests spell out their loader's default crop.
+            assert_eq!(m.crop().policy, default_crop(m.loader), "{name}");
             n += 1;
         }
         let yaml =
@@ -688,6 +739,22 @@ files: []
         assert!(e.contains("line 17: `protocol`: `usage` is FER2013's protocol only"), "{e}");
         let e = parse(&CKPLUS.replace("classes: [neutral,", "classes: [calm,")).unwrap_err().to_string();
         assert!(e.contains("line 7") && e.contains("`ckplus` loader's classes"), "{e}");
+    }
+
+    #[test]
+    fn crop_defaults_to_the_loaders_and_is_checked() {
+        let without = CKPLUS.replace("preprocessing:\n  crop: landmarks\n", "");
+        let m = parse(&without).unwrap();
+        assert_eq!(m.preprocessing.crop, Some(CropPolicy::Landmarks), "filled in, so it is hashed");
+        assert_eq!(m.crop(), Crop { policy: CropPolicy::Landmarks, margin: 0.1, no_face: NoFace::Center });
+        let m = parse(&CKPLUS.replace("crop: landmarks", "crop: detect\n  margin: 0.25\n  no_face: skip")).unwrap();
+        assert_eq!(m.crop(), Crop { policy: CropPolicy::Detect, margin: 0.25, no_face: NoFace::Skip });
+        assert_eq!(default_crop(LoaderKind::Fer2013), CropPolicy::None);
+        assert_eq!(default_crop(LoaderKind::OuluCasia), CropPolicy::Detect);
+        let e = parse(&CKPLUS.replace("crop: landmarks", "crop: center-crop")).unwrap_err().to_string();
+        assert!(e.contains("line 21") && e.contains("unknown variant `center-crop`"), "{e}");
+        let e = parse(&CKPLUS.replace("crop: landmarks", "crop: none\n  margin: -1")).unwrap_err().to_string();
+        assert!(e.contains("line 22") && e.contains("`-1` is out of range"), "{e}");
     }
 
     #[test]

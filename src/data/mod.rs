@@ -2,8 +2,10 @@
 
 pub mod assemble;
 pub mod content;
+pub mod crop;
 pub mod decode;
 pub mod error;
+pub mod face;
 pub mod loaders;
 pub mod location;
 pub mod manifest;
@@ -16,6 +18,6 @@ mod testdata;
 pub mod verify;
 
 pub use prepared::{
-    build, read, subject_split, write, Prepared, Split, Summary, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE,
+    build, read, subject_split, write, CropSummary, Prepared, Split, Summary, DATA_FILE, SAMPLES_FILE, SUMMARY_FILE,
 };
 pub use samples::{grid_png, write_samples};

@@ -9,7 +9,9 @@ use tch::{Device, Kind, Tensor};
 
 use super::assemble::assemble;
 use super::content::{self, first_few};
+use super::crop::Cropped;
 use super::error::DataError;
+use super::loaders::SkipKind;
 use super::manifest::Protocol;
 use super::splits::{kfold_split, subject_folds};
 use super::synthetic::{self, SyntheticParams, CLASS_NAMES};
@@ -72,9 +74,32 @@ pub struct Summary {
     /// split -> number of subjects.
     pub subjects: BTreeMap<String, usize>,
     pub protocol: String,
-    /// Items left out, by kind (`empty`, `unlabelled`, `bad`, `dropped`).
+    /// Items left out, by kind (`empty`, `unlabelled`, `bad`, `dropped`, `noface`).
     #[serde(default)]
     pub skipped: BTreeMap<String, usize>,
+    /// How a real data set's images were cropped (boxed: most summaries are read in bulk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faces: Option<Box<CropSummary>>,
+}
+
+/// The crop policy of a prepared real data set and what it did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CropSummary {
+    /// The policy in words.
+    pub policy: String,
+    /// How the images were cropped, by count: `landmarks`, `face`, `no-face` (centre-cropped for
+    /// want of a face), `center`, `whole`.
+    pub counts: BTreeMap<String, usize>,
+    /// The images where no face was found, with what was done (`<source>: centre-cropped` or
+    /// `<source>: skipped`), sorted by source.
+    pub no_face: Vec<String>,
+}
+
+impl Summary {
+    /// How many images had no face found (centre-cropped or skipped).
+    pub fn no_face_count(&self) -> usize {
+        self.faces.as_ref().map_or(0, |f| f.no_face.len())
+    }
 }
 
 impl Prepared {
@@ -168,6 +193,22 @@ fn build_real(r: &RealSpec, size: u32) -> Result<(Prepared, Summary), DataError>
     };
     let mut summary = summarize(&prepared, size, m.protocol.describe());
     summary.skipped = skipped;
+    let mut faces = CropSummary { policy: a.crop.clone(), ..CropSummary::default() };
+    for c in &a.crops {
+        *faces.counts.entry(c.name().to_string()).or_default() += 1;
+    }
+    // The sources of the centre-cropped ones and of the skipped ones, merged in source order.
+    let mut no_face: Vec<(&str, &str)> = a
+        .sources
+        .iter()
+        .zip(&a.crops)
+        .filter(|(_, c)| **c == Cropped::NoFace)
+        .map(|(s, _)| (s.as_str(), "centre-cropped"))
+        .chain(a.skipped.iter().filter(|s| s.kind == SkipKind::NoFace).map(|s| (s.source.as_str(), "skipped")))
+        .collect();
+    no_face.sort();
+    faces.no_face = no_face.into_iter().map(|(s, what)| format!("{s}: {what}")).collect();
+    summary.faces = Some(Box::new(faces));
     Ok((prepared, summary))
 }
 
@@ -211,6 +252,7 @@ fn summarize(p: &Prepared, size: u32, protocol: String) -> Summary {
         subjects: subj,
         protocol,
         skipped: BTreeMap::new(),
+        faces: None,
     }
 }
 

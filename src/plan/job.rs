@@ -311,7 +311,7 @@ mod tests {
             |r| r.content_sha256 = None,
             |r| drop(r.manifest.label_map.insert("surprise".into(), "drop".into())),
             |r| r.manifest.protocol = Protocol::SubjectKfold { folds: 4, seed: 0, val: 0.1 },
-            |r| r.manifest.preprocessing.crop = CropPolicy::Resize,
+            |r| r.manifest.preprocessing.crop = Some(CropPolicy::None),
             |r| r.manifest.options.peak_frames = 1,
             |r| {
                 r.class_names.pop();

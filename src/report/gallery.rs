@@ -39,6 +39,12 @@ fn sample_caption(shown: &str, s: &crate::report::collect::SampleGrid) -> String
         if !skipped.is_empty() {
             c.push_str(&format!("; skipped: {}", skipped.join(", ")));
         }
+        if let Some(f) = &sum.faces {
+            c.push_str(&format!("; crop: {}", f.policy));
+        }
+        if sum.no_face_count() > 0 {
+            c.push_str(&format!("; no face found in {} (listed in the prepare log)", sum.no_face_count()));
+        }
     }
     c
 }

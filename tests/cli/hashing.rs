@@ -115,7 +115,7 @@ fn rewriting_the_manifest_keeps_every_job_cached() {
 
     // What changes the tensors does change the hashes: the label map, the protocol, the crop.
     for (from, to) in
-        [("surprise: surprise", "surprise: drop"), ("folds: 3", "folds: 4"), ("crop: center-crop", "crop: resize")]
+        [("surprise: surprise", "surprise: drop"), ("folds: 3", "folds: 4"), ("crop: detect", "crop: center")]
     {
         let m = fs::read_to_string(j.manifest()).unwrap();
         fs::write(j.manifest(), m.replace(from, to)).unwrap();

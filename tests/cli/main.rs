@@ -1,6 +1,7 @@
 //! Integration tests: the real `fer-pipeline` binary on temporary stores and pipelines.
 
 mod checkpoint;
+mod crops;
 mod faults;
 mod gc_roots;
 mod hashing;

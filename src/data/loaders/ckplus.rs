@@ -6,8 +6,11 @@
 //! labelled `neutral` with `neutral_first` (only when that frame is not already a peak frame).
 //! Sequences without a label file are skipped and counted ([`SkipKind::Unlabelled`]); only labelled
 //! sequences contribute neutral frames. The subject is the `Sxxx` folder.
+//!
+//! Each frame may have its 68 facial landmarks in `Landmarks/Sxxx/nnn/Sxxx_nnn_<frame>_landmarks.txt`
+//! (one `x y` pair per line); the `landmarks` crop policy cuts the face from them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::files::{decode_all, finish, has_ext, read_regular, rel, BadItem, Candidate, Ctx, Outcome, Pending};
 use super::item::{Loaded, SkipKind};
@@ -19,6 +22,8 @@ pub const CLASS_NAMES: [&str; 8] = ["neutral", "anger", "contempt", "disgust", "
 pub const IMAGES_DIR: &str = "cohn-kanade-images";
 pub const EMOTION_DIR: &str = "Emotion";
 pub const LABEL_SUFFIX: &str = "_emotion.txt";
+pub const LANDMARKS_DIR: &str = "Landmarks";
+pub const LANDMARKS_SUFFIX: &str = "_landmarks.txt";
 
 /// Parses the content of an emotion file: one float holding an integer label in 0..=7.
 pub fn parse_label(text: &str) -> Result<usize, String> {
@@ -51,21 +56,33 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
     let mut pending = Vec::new();
     for subj in ctx.tree.list(&images)?.into_iter().filter(|e| e.is_dir) {
         for seq in ctx.tree.list(&subj.path)?.into_iter().filter(|e| e.is_dir) {
-            sequence(root, &subj.name, &seq.path, &emotions.join(&subj.name).join(&seq.name), ctx, &mut pending)?;
+            let dirs = SequenceDirs {
+                frames: seq.path.clone(),
+                labels: emotions.join(&subj.name).join(&seq.name),
+                landmarks: root.join(LANDMARKS_DIR).join(&subj.name).join(&seq.name),
+            };
+            sequence(root, &subj.name, &dirs, ctx, &mut pending)?;
         }
     }
     finish(decode_all(pending, ctx), CLASS_NAMES.iter().map(|s| s.to_string()).collect(), ctx.opts.skip_bad)
+}
+
+/// The folders of one sequence: its frames, its emotion file and its landmarks files.
+struct SequenceDirs {
+    frames: PathBuf,
+    labels: PathBuf,
+    landmarks: PathBuf,
 }
 
 /// Lists the frames of one sequence to decode (or its skip / bad outcome).
 fn sequence(
     root: &Path,
     subject: &str,
-    seq_dir: &Path,
-    label_dir: &Path,
+    dirs: &SequenceDirs,
     ctx: &Ctx<'_>,
     out: &mut Vec<Pending>,
 ) -> Result<(), DataError> {
+    let (seq_dir, label_dir) = (&dirs.frames, &dirs.labels);
     let frames: Vec<_> =
         ctx.tree.list(seq_dir)?.into_iter().filter(|e| !e.is_dir && has_ext(&e.name, &["png"])).collect();
     let label_files: Vec<_> = if label_dir.is_dir() {
@@ -124,14 +141,26 @@ fn sequence(
     };
     let k = ctx.opts.peak_frames as usize;
     let first_peak = (peak + 1).saturating_sub(k);
+    let landmarks: Vec<_> = if dirs.landmarks.is_dir() {
+        ctx.tree
+            .list(&dirs.landmarks)?
+            .into_iter()
+            .filter(|e| !e.is_dir && e.name.ends_with(LANDMARKS_SUFFIX))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut push = |idx: usize, label: usize| {
         let f = &frames[idx];
+        let stem = f.name.strip_suffix(".png").unwrap_or(&f.name);
+        let want = format!("{stem}{LANDMARKS_SUFFIX}");
         out.push(Pending::Decode(Candidate {
             path: f.path.clone(),
             source: rel(root, &f.path),
             label,
             subject: subject.to_string(),
             empty_is_skip: false,
+            landmarks: landmarks.iter().find(|l| l.name == want).map(|l| l.path.clone()),
         }))
     };
     if ctx.opts.neutral_first && first_peak > 0 {

@@ -64,9 +64,10 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
         .map(|(line, row)| {
             let source = format!("{source_name}:{line}");
             match parse_row(row, &cols) {
-                Ok((label, usage, img)) => {
-                    Outcome::Item(Item { image: ctx.finish_image(img), label, subject: source.clone(), usage, source })
-                }
+                Ok((label, usage, img)) => match ctx.item(img, None, label, source.clone(), source) {
+                    Outcome::Item(it) => Outcome::Item(Item { usage, ..it }),
+                    other => other,
+                },
                 Err(reason) => Outcome::Bad(BadItem { file: csv.clone(), line: Some(line), source, reason }),
             }
         })

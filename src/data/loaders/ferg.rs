@@ -45,6 +45,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
                     label,
                     subject: ch.name.clone(),
                     empty_is_skip: true,
+                    landmarks: None,
                 }));
             }
         }

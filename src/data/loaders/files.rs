@@ -9,7 +9,8 @@ use image::GrayImage;
 use rayon::prelude::*;
 
 use super::item::{Item, LoadOptions, Loaded, LoaderKind, SkipKind, Skipped};
-use crate::data::decode::{decode_gray, resize_image};
+use crate::data::crop::{self, parse_landmarks, Cropped, Point};
+use crate::data::decode::{decode_gray, resize_square};
 use crate::data::error::DataError;
 
 /// What a loader needs besides the root: the options and whether decoded pixels are kept
@@ -22,14 +23,29 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Applies the resize option, or drops the pixels when they are not kept.
-    pub fn finish_image(&self, img: GrayImage) -> GrayImage {
+    /// Applies the crop and resize option (`landmarks`: the image's points, when it has a file), or
+    /// drops the pixels when they are not kept. `None` when no face is found and the crop says `skip`.
+    pub fn finish_image(&self, img: GrayImage, landmarks: Option<&[Point]>) -> Option<(GrayImage, Cropped)> {
         if !self.keep_images {
-            return GrayImage::new(0, 0);
+            return Some((GrayImage::new(0, 0), Cropped::Whole));
         }
-        match self.opts.resize {
-            Some(r) => resize_image(&img, r.size, r.crop),
-            None => img,
+        let Some(r) = self.opts.resize else { return Some((img, Cropped::Whole)) };
+        let (square, how) = crop::choose(&img, &r.crop, landmarks)?;
+        Some((resize_square(crop::cut(img, square), r.size), how))
+    }
+
+    /// The outcome for a decoded image: an item, cropped and resized, or skipped for want of a face.
+    pub fn item(
+        &self,
+        img: GrayImage,
+        landmarks: Option<&[Point]>,
+        label: usize,
+        subject: String,
+        source: String,
+    ) -> Outcome {
+        match self.finish_image(img, landmarks) {
+            Some((image, crop)) => Outcome::Item(Item { image, label, subject, usage: None, source, crop }),
+            None => Outcome::Skip(Skipped { source, kind: SkipKind::NoFace, reason: "no face found".to_string() }),
         }
     }
 }
@@ -232,6 +248,8 @@ pub(crate) struct Candidate {
     pub subject: String,
     /// Empty files are skipped (counted) instead of being bad (FERG-DB).
     pub empty_is_skip: bool,
+    /// CK+: the frame's landmarks file, when there is one (read only under the `landmarks` crop).
+    pub landmarks: Option<PathBuf>,
 }
 
 /// One step of a loader's listing: an image to decode, or an outcome already known.
@@ -276,16 +294,27 @@ fn decode_one(c: Candidate, ctx: &Ctx<'_>) -> Outcome {
     if bytes.is_empty() && c.empty_is_skip {
         return Outcome::Skip(Skipped { source: c.source, kind: SkipKind::Empty, reason: "empty file".to_string() });
     }
-    match decode_gray(&bytes, &c.path) {
-        Ok(img) => Outcome::Item(Item {
-            image: ctx.finish_image(img),
-            label: c.label,
-            subject: c.subject,
-            usage: None,
-            source: c.source,
-        }),
-        Err(reason) => bad(reason, c),
-    }
+    let img = match decode_gray(&bytes, &c.path) {
+        Ok(img) => img,
+        Err(reason) => return bad(reason, c),
+    };
+    let wants_landmarks =
+        ctx.keep_images && ctx.opts.resize.is_some_and(|r| r.crop.policy == crop::CropPolicy::Landmarks);
+    let points = match (&c.landmarks, wants_landmarks) {
+        (Some(file), true) => match read_landmarks(file) {
+            Ok(p) => Some(p),
+            Err((line, reason)) => return Outcome::Bad(BadItem { source: c.source, file: file.clone(), line, reason }),
+        },
+        _ => None,
+    };
+    ctx.item(img, points.as_deref(), c.label, c.subject, c.source)
+}
+
+/// Reads and parses a landmarks file; the error has the line (when it is about one) and the reason.
+fn read_landmarks(file: &Path) -> Result<Vec<Point>, (Option<usize>, String)> {
+    let bytes = read_regular(file).map_err(|e| (None, format!("failed to read the landmarks file: {e}")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| (None, "the landmarks file is not UTF-8 text".to_string()))?;
+    parse_landmarks(text).map_err(|(line, reason)| (Some(line), reason))
 }
 
 /// Collects outcomes into a [`Loaded`]: the first bad item (in item order) is the error, unless

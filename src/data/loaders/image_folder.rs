@@ -50,6 +50,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
                     path: f.path,
                     label,
                     empty_is_skip: false,
+                    landmarks: None,
                 }));
             }
         }

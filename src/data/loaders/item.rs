@@ -6,7 +6,7 @@ use std::str::FromStr;
 use image::GrayImage;
 use serde::{Deserialize, Serialize};
 
-use crate::data::decode::CropPolicy;
+use crate::data::crop::{Crop, Cropped};
 use crate::data::error::DataError;
 use crate::data::Split;
 
@@ -129,13 +129,13 @@ impl OuluIllumination {
     }
 }
 
-/// Resize every image while decoding (keeps memory small for large data sets such as FERG).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Crop and resize every image while decoding (keeps memory small for large data sets such as FERG).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeTo {
     pub size: u32,
     #[serde(default)]
-    pub crop: CropPolicy,
+    pub crop: Crop,
 }
 
 /// How to load a data set. Every field has a default, so a manifest's `options:` may omit any of them.
@@ -216,6 +216,8 @@ pub struct Item {
     pub usage: Option<Usage>,
     /// Where it came from, relative to the data root: `S005/001/...png`, or `fer2013.csv:17` for a CSV row.
     pub source: String,
+    /// How it was cropped ([`Cropped::Whole`] when it was not resized).
+    pub crop: Cropped,
 }
 
 /// Why an item was left out.
@@ -230,6 +232,8 @@ pub enum SkipKind {
     Bad,
     /// An item whose class the manifest's label map drops.
     Dropped,
+    /// An image where no face was found, under `no_face: skip`.
+    NoFace,
 }
 
 /// An item (or sequence) left out, with the reason.

@@ -39,6 +39,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
                 label,
                 subject,
                 empty_is_skip: false,
+                landmarks: None,
             })),
             Err(reason) => pending.push(Pending::bad(&f.path, root, reason)),
         }

@@ -3,12 +3,12 @@
 //!
 //! A data set's content hash covers exactly these files, so a README or `NOTES.txt` beside the data
 //! changes nothing. Every frame of a CK+ or Oulu-CASIA sequence belongs (which frames are the peak
-//! ones depends on how many there are), and so do TIFFs whose names a JAFFE loader cannot parse and
-//! images outside a class folder (the loader reports them as bad items).
+//! ones depends on how many there are), and so do CK+'s landmarks files, TIFFs whose names a JAFFE
+//! loader cannot parse and images outside a class folder (the loader reports them as bad items).
 
 use std::path::Path;
 
-use super::ckplus::{EMOTION_DIR, IMAGES_DIR, LABEL_SUFFIX};
+use super::ckplus::{EMOTION_DIR, IMAGES_DIR, LABEL_SUFFIX, LANDMARKS_DIR, LANDMARKS_SUFFIX};
 use super::fer2013::find_csv_in;
 use super::ferg::TOP_DIR;
 use super::files::{has_ext, rel, Special, Tree};
@@ -72,6 +72,15 @@ pub fn members(kind: LoaderKind, root: &Path, opts: &LoadOptions) -> Result<Memb
                     let labels = emotions.join(&subj.name).join(&seq.name);
                     if labels.is_dir() && emotions.is_dir() {
                         for l in tree.list(&labels)?.into_iter().filter(|e| !e.is_dir && e.name.ends_with(LABEL_SUFFIX))
+                        {
+                            add(&l.path);
+                        }
+                    }
+                    // The landmarks the `landmarks` crop reads.
+                    let marks = root.join(LANDMARKS_DIR).join(&subj.name).join(&seq.name);
+                    if marks.is_dir() {
+                        for l in
+                            tree.list(&marks)?.into_iter().filter(|e| !e.is_dir && e.name.ends_with(LANDMARKS_SUFFIX))
                         {
                             add(&l.path);
                         }

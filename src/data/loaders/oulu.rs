@@ -71,6 +71,7 @@ pub(crate) fn load(root: &Path, ctx: &Ctx<'_>) -> Result<Loaded, DataError> {
                     label,
                     subject: subj.name.clone(),
                     empty_is_skip: false,
+                    landmarks: None,
                 }))
             };
             if ctx.opts.neutral_first && first_peak > 0 {

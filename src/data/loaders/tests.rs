@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use super::*;
-use crate::data::decode::CropPolicy;
+use crate::data::crop::{Crop, CropPolicy};
 use crate::data::error::DataError;
 use crate::data::testdata::*;
 
@@ -206,7 +206,10 @@ fn ferg_resize_while_loading_and_thread_count_independence() {
     };
     let a = run(1, &opts());
     assert_eq!(a, run(4, &opts()));
-    let o = LoadOptions { resize: Some(ResizeTo { size: 8, crop: CropPolicy::Resize }), ..opts() };
+    let o = LoadOptions {
+        resize: Some(ResizeTo { size: 8, crop: Crop { policy: CropPolicy::None, ..Crop::default() } }),
+        ..opts()
+    };
     let r = run(3, &o);
     assert_eq!(r.items.len(), 36);
     assert!(r.items.iter().all(|i| i.image.dimensions() == (8, 8)));
