@@ -37,7 +37,7 @@ pub fn train_images_per_s(
             x: &x_all.index_select(0, &idx),
             y: &y_all.index_select(0, &idx),
             teacher: None,
-            multi_crop: false,
+            l2: 0.0,
         };
         let (loss, _) = train::step(&model, &mut adam, &b);
         tch::no_grad(|| *loss_sum += loss.to_kind(Kind::Double) * batch as f64);

@@ -27,7 +27,7 @@ impl fmt::Display for Val {
 }
 
 /// The keys a model's settings may vary over, in axis order.
-pub const KEYS: [&str; 20] = [
+pub const KEYS: [&str; 21] = [
     "datasets",
     "seeds",
     "variant",
@@ -48,6 +48,7 @@ pub const KEYS: [&str; 20] = [
     "temperature",
     "kd_weight",
     "kd_t2",
+    "l2",
 ];
 
 /// Accepts the singular spelling used in `zip`, `include` and `exclude` (`seed`, `dataset`).
@@ -87,6 +88,7 @@ pub fn given(s: &RawSettings) -> BTreeMap<&'static str, (Vec<Val>, bool)> {
         ("temperature", vals(&s.temperature, Val::Float)),
         ("kd_weight", vals(&s.kd_weight, Val::Float)),
         ("kd_t2", vals(&s.kd_t2, Val::Bool)),
+        ("l2", vals(&s.l2, Val::Float)),
     ];
     pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
 }

@@ -388,8 +388,16 @@ pub struct TrainSpec {
     pub lr: f64,
     pub batch_size: u32,
     pub adam: AdamSpec,
-    /// MicroExpNet's multi-crop augmentation.
+    /// MicroExpNet's published crops: 256 px faces, all 8 crops in training, the (32, 32) one at test.
     pub multi_crop: bool,
+    /// Weight of the L2 penalty on the last two linear layers' weights (Deep-Emotion's paper);
+    /// left out of job hashes when 0, so runs without it keep their hashes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub l2: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Knowledge distillation from a teacher's logits.
@@ -420,6 +428,17 @@ pub struct Experiment {
     pub distill: Option<(usize, DistillSpec)>,
     /// Values along the model's list axes, for display (`lr=0.01`).
     pub axes: Vec<(String, String)>,
+}
+
+impl Experiment {
+    /// Side of the prepared images this run reads: the model's input, or with MicroExpNet's
+    /// published crops the 256 px face they are cut from.
+    pub fn prepared_size(&self) -> u32 {
+        match self.model {
+            ModelSpec::MicroExpNet { .. } if self.train.multi_crop => crate::train::augment::FACE as u32,
+            _ => self.model.input_size(),
+        }
+    }
 }
 
 /// A user-supplied weights file.

@@ -210,6 +210,9 @@ pub struct RawSettings {
     /// MicroExpNet's multi-crop augmentation (8 fixed crops).
     #[serde(default)]
     pub multi_crop: Option<Axis<bool>>,
+    /// Deep-Emotion's L2 penalty on the last two linear layers' weights (its weight).
+    #[serde(default)]
+    pub l2: Option<Axis<f64>>,
 }
 
 /// `matrix:`: how model settings combine.
