@@ -1017,3 +1017,81 @@ fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: 
         }
     }
 }
+
+#[cfg(test)]
+mod recipe_tests {
+    use super::super::{load_str, Overrides, SpecError};
+    use super::*;
+
+    const BASE: &str = "version: 1\nname: recipe\nseeds: [1]\ndatasets:\n  ck: {kind: ckplus, folds: 2}\n  \
+                        oulu: {kind: oulu-casia, folds: 2}\n  syn: {kind: synthetic, subjects: 6, images_per_subject: 4}\n\
+                        models:\n";
+
+    fn compile(models: &str) -> Result<Pipeline, SpecError> {
+        load_str("recipe.yaml", &format!("{BASE}{models}"), &Overrides::default())
+    }
+
+    fn temperatures(p: &Pipeline, model: &str) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = p
+            .experiments
+            .iter()
+            .filter(|e| e.model_name == model && e.fold != Some(1))
+            .map(|e| (e.dataset.clone(), e.distill.expect("a student").1.temperature))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    #[test]
+    fn temperature_defaults_to_the_data_set_s_and_can_be_set() {
+        let p = compile(
+            "  t: {arch: deep-emotion, datasets: [ck, oulu, syn]}\n  \
+             s: {arch: microexpnet, datasets: [ck, oulu, syn], teacher: t}\n  \
+             fixed: {arch: microexpnet, datasets: [ck, oulu], teacher: t, temperature: 6}\n",
+        )
+        .unwrap();
+        let want = |v: [f64; 3]| vec![("ck".into(), v[0]), ("oulu".into(), v[1]), ("syn".into(), v[2])];
+        assert_eq!(temperatures(&p, "s"), want([8.0, 4.0, 8.0]));
+        assert_eq!(temperatures(&p, "fixed"), vec![("ck".into(), 6.0), ("oulu".into(), 6.0)]);
+        // Still only for students.
+        let e = compile("  t: {arch: deep-emotion, datasets: [syn], temperature: 4}\n").unwrap_err().to_string();
+        assert!(e.contains("needs a `teacher`"), "{e}");
+    }
+
+    #[test]
+    fn the_published_recipes_are_the_defaults() {
+        let p = compile("  m: {arch: microexpnet, datasets: [syn]}\n  d: {arch: deep-emotion, datasets: [syn]}\n  \
+                         i: {arch: inception-v3, datasets: [syn], input_size: 75}\n")
+        .unwrap();
+        let of = |name: &str| p.experiments.iter().find(|e| e.model_name == name).unwrap();
+        assert!(of("m").train.multi_crop);
+        assert_eq!(of("m").prepared_size(), 256);
+        assert_eq!(of("m").train.l2, 0.0);
+        assert!(!of("d").train.multi_crop);
+        assert_eq!(of("d").train.l2, DEEP_EMOTION_L2);
+        assert_eq!(of("d").prepared_size(), 48);
+        assert_eq!((of("i").train.multi_crop, of("i").train.l2), (false, 0.0));
+        // Off on request, and then the model reads its own input size.
+        let p = compile("  m: {arch: microexpnet, datasets: [syn], multi_crop: false}\n  \
+                         d: {arch: deep-emotion, datasets: [syn], l2: [0, 0.01]}\n")
+        .unwrap();
+        let m = p.experiments.iter().find(|e| e.model_name == "m").unwrap();
+        assert_eq!((m.train.multi_crop, m.prepared_size()), (false, 84));
+        let l2: Vec<f64> = p.experiments.iter().filter(|e| e.model_name == "d").map(|e| e.train.l2).collect();
+        assert_eq!(l2, vec![0.0, 0.01]);
+    }
+
+    #[test]
+    fn recipe_settings_are_refused_where_they_do_not_apply() {
+        for (models, want) in [
+            ("  d: {arch: deep-emotion, datasets: [syn], multi_crop: true}\n", "MicroExpNet's published recipe"),
+            ("  m: {arch: microexpnet, datasets: [syn], l2: 0.1}\n", "`l2` does not apply"),
+            ("  d: {arch: deep-emotion, datasets: [syn], l2: -1}\n", "l2 must be >= 0"),
+        ] {
+            let e = compile(models).unwrap_err().to_string();
+            assert!(e.contains(want), "{models}: {e}");
+        }
+        // `multi_crop: false` stays accepted everywhere (pipelines written before).
+        assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
+    }
+}
