@@ -115,6 +115,19 @@ impl TrainInputs {
     }
 }
 
+/// What an epoch is made of, for the job's log.
+pub fn describe(inputs: &TrainInputs, batches: u32) -> String {
+    if inputs.crops {
+        format!(
+            "training on the 8 published crops of each of {} images: {} items, {batches} steps per epoch",
+            inputs.images,
+            inputs.len()
+        )
+    } else {
+        format!("training on {} images: {batches} steps per epoch", inputs.images)
+    }
+}
+
 /// A ramp image batch: pixel (r, c) of image 0 holds r, of image 1 holds c (u8, 2 x 1 x 256 x 256).
 #[cfg(test)]
 pub(crate) fn ramps(device: tch::Device) -> Tensor {

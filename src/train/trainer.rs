@@ -149,6 +149,7 @@ pub fn train(
         return Err(TrainError::NoData);
     }
     let batches = ((n + bs - 1) / bs) as u32;
+    log(super::augment::describe(&x_train, batches));
 
     let mut rows: Vec<EpochRow> = Vec::new();
     let mut start_epoch = 0u32;

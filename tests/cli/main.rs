@@ -5,6 +5,7 @@ mod faults;
 mod gc_roots;
 mod hashing;
 mod limits;
+mod recipe;
 mod report_out;
 mod requeue;
 mod signals;
