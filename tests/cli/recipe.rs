@@ -96,7 +96,7 @@ fn the_deep_emotion_l2_penalty_shrinks_the_last_two_linear_layers() {
     let (off, on) = (weights("off"), weights("on"));
     let norm = |f: &tensor_file::TensorFile, n: &str| f.get(n).unwrap().square().sum(tch::Kind::Double).double_value(&[]);
     for layer in ["fc1.weight", "fc2.weight"] {
-        assert!(norm(&on, layer) < 0.5 * norm(&off, layer), "{layer}: {} vs {}", norm(&on, layer), norm(&off, layer));
+        assert!(norm(&on, layer) < 0.8 * norm(&off, layer), "{layer}: {} vs {}", norm(&on, layer), norm(&off, layer));
     }
     // The default (0.001) is on and hashed; 0 is left out of the hash.
     assert_eq!(job(&train_of(&store, "default"))["spec"]["train"]["l2"], 0.001);
