@@ -178,3 +178,39 @@ fn an_imagenet_inception_state_dict_becomes_a_teacher_weights_file() {
     assert!(html.contains("scratch on tiny: trained from scratch"), "report");
     assert!(html.contains("imagenet on tiny: initialised from a weights file"), "report");
 }
+
+#[test]
+fn an_interrupted_multi_crop_run_resumes_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = pipeline(
+        dir.path(),
+        "  recipe: {arch: microexpnet, datasets: tiny, epochs: 12, batch_size: 16, input_norm: standardize, lr: 0.001}\n",
+    );
+    let whole = dir.path().join("whole");
+    run_pipeline(&whole, &file);
+
+    // Ctrl-C once the first epoch's checkpoint is written: it stops at the next batch, mid-epoch.
+    let store = dir.path().join("store");
+    let mut cmd = bin();
+    cmd.args(["--store", &store_arg(&store), "run", file.to_str().unwrap(), "--no-report"]);
+    let g = super::signals::Group::spawn(cmd);
+    let started = wait_for(
+        || entries(&store, "train").iter().any(|e| e.join("checkpoint.safetensors").exists()),
+        120,
+    );
+    assert!(started, "{}", g.output());
+    g.signal_group(libc::SIGINT);
+    let (code, out) = g.wait(120);
+    assert_eq!(code, Some(130), "{out}");
+    let log = fs::read_to_string(train_of(&store, "recipe").join("log.txt")).unwrap();
+    assert!(log.contains("stopped by a signal"), "{log}");
+
+    run_pipeline(&store, &file);
+    let log = fs::read_to_string(train_of(&store, "recipe").join("log.txt")).unwrap();
+    assert!(log.contains("resuming from checkpoint"), "{log}");
+    for f in ["weights.safetensors", "metrics.csv"] {
+        let a = fs::read(train_of(&whole, "recipe").join(f)).unwrap();
+        let b = fs::read(train_of(&store, "recipe").join(f)).unwrap();
+        assert!(a == b, "{f} differs after the resume");
+    }
+}
