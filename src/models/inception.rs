@@ -55,6 +55,7 @@ fn avg_pool(x: &Tensor) -> Tensor {
 /// The mixed blocks of torchvision's Inception3 (InceptionA..E), each a few parallel branches
 /// concatenated on channels.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // 11 blocks built once per model; boxing would only add noise
 enum Block {
     /// 1x1; 1x1 -> 5x5; 1x1 -> 3x3 -> 3x3; avg pool -> 1x1.
     A { b1: ConvBn, b5: [ConvBn; 2], b3: [ConvBn; 3], pool: ConvBn },
@@ -74,7 +75,11 @@ impl Block {
         Block::A {
             b1: c("branch1x1", cin, 64, 1, 0),
             b5: [c("branch5x5_1", cin, 48, 1, 0), c("branch5x5_2", 48, 64, 5, 2)],
-            b3: [c("branch3x3dbl_1", cin, 64, 1, 0), c("branch3x3dbl_2", 64, 96, 3, 1), c("branch3x3dbl_3", 96, 96, 3, 1)],
+            b3: [
+                c("branch3x3dbl_1", cin, 64, 1, 0),
+                c("branch3x3dbl_2", 64, 96, 3, 1),
+                c("branch3x3dbl_3", 96, 96, 3, 1),
+            ],
             pool: c("branch_pool", cin, pool, 1, 0),
         }
     }
@@ -110,7 +115,10 @@ impl Block {
 
     fn d(p: nn::Path, cin: i64) -> Block {
         Block::D {
-            b3: [ConvBn::new(&p / "branch3x3_1", cin, 192, 1, 0, 1), ConvBn::new(&p / "branch3x3_2", 192, 320, 3, 0, 2)],
+            b3: [
+                ConvBn::new(&p / "branch3x3_1", cin, 192, 1, 0, 1),
+                ConvBn::new(&p / "branch3x3_2", 192, 320, 3, 0, 2),
+            ],
             b7: [
                 ConvBn::new(&p / "branch7x7x3_1", cin, 192, 1, 0, 1),
                 ConvBn::rect(&p / "branch7x7x3_2", 192, 192, [1, 7], [0, 3]),

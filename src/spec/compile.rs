@@ -382,8 +382,7 @@ fn check_matrix_size(
 /// The number of jobs [`crate::plan::build`] makes from these experiments (before identical
 /// jobs merge): prepares, trains, evaluations, distillation targets and saliency maps.
 fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
-    let prepares: BTreeSet<(&str, u32)> =
-        experiments.iter().map(|e| (e.dataset.as_str(), e.prepared_size())).collect();
+    let prepares: BTreeSet<(&str, u32)> = experiments.iter().map(|e| (e.dataset.as_str(), e.prepared_size())).collect();
     let targets: BTreeSet<usize> = experiments.iter().filter_map(|e| e.distill.map(|(t, _)| t)).collect();
     let maps: BTreeSet<(&str, &str)> = if saliency {
         experiments.iter().map(|e| (e.model_name.as_str(), e.dataset.as_str())).collect()
@@ -1060,8 +1059,10 @@ mod recipe_tests {
 
     #[test]
     fn the_published_recipes_are_the_defaults() {
-        let p = compile("  m: {arch: microexpnet, datasets: [syn]}\n  d: {arch: deep-emotion, datasets: [syn]}\n  \
-                         i: {arch: inception-v3, datasets: [syn], input_size: 75}\n")
+        let p = compile(
+            "  m: {arch: microexpnet, datasets: [syn]}\n  d: {arch: deep-emotion, datasets: [syn]}\n  \
+                         i: {arch: inception-v3, datasets: [syn], input_size: 75}\n",
+        )
         .unwrap();
         let of = |name: &str| p.experiments.iter().find(|e| e.model_name == name).unwrap();
         assert!(of("m").train.multi_crop);
@@ -1072,8 +1073,10 @@ mod recipe_tests {
         assert_eq!(of("d").prepared_size(), 48);
         assert_eq!((of("i").train.multi_crop, of("i").train.l2), (false, 0.0));
         // Off on request, and then the model reads its own input size.
-        let p = compile("  m: {arch: microexpnet, datasets: [syn], multi_crop: false}\n  \
-                         d: {arch: deep-emotion, datasets: [syn], l2: [0, 0.01]}\n")
+        let p = compile(
+            "  m: {arch: microexpnet, datasets: [syn], multi_crop: false}\n  \
+                         d: {arch: deep-emotion, datasets: [syn], l2: [0, 0.01]}\n",
+        )
         .unwrap();
         let m = p.experiments.iter().find(|e| e.model_name == "m").unwrap();
         assert_eq!((m.train.multi_crop, m.prepared_size()), (false, 84));

@@ -61,7 +61,9 @@ impl TrainInputs {
         if crops {
             let side = images.size()[3];
             if side != FACE {
-                return Err(format!("the 8-crop recipe cuts 224 px windows from {FACE} px faces; the data is {side} px"));
+                return Err(format!(
+                    "the 8-crop recipe cuts 224 px windows from {FACE} px faces; the data is {side} px"
+                ));
             }
             Ok(TrainInputs { x: images.to_device(model.device()), crops, images: n })
         } else {

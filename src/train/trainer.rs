@@ -136,8 +136,9 @@ pub fn train(
     }
     let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
     let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
-    let x_train = super::augment::TrainInputs::new(&model, &run.data.images.index_select(0, &train_idx), spec.train.multi_crop)
-        .map_err(TrainError::Data)?;
+    let x_train =
+        super::augment::TrainInputs::new(&model, &run.data.images.index_select(0, &train_idx), spec.train.multi_crop)
+            .map_err(TrainError::Data)?;
     let y_train = run.data.labels.index_select(0, &train_idx).to_device(run.device);
     let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val, spec.fold)?;
     let kd = match (&spec.distill, run.teacher_logits) {

@@ -94,7 +94,8 @@ fn the_deep_emotion_l2_penalty_shrinks_the_last_two_linear_layers() {
     run_pipeline(&store, &file);
     let weights = |name: &str| tensor_file::read(&train_of(&store, name).join("weights.safetensors")).unwrap();
     let (off, on) = (weights("off"), weights("on"));
-    let norm = |f: &tensor_file::TensorFile, n: &str| f.get(n).unwrap().square().sum(tch::Kind::Double).double_value(&[]);
+    let norm =
+        |f: &tensor_file::TensorFile, n: &str| f.get(n).unwrap().square().sum(tch::Kind::Double).double_value(&[]);
     for layer in ["fc1.weight", "fc2.weight"] {
         assert!(norm(&on, layer) < 0.8 * norm(&off, layer), "{layer}: {} vs {}", norm(&on, layer), norm(&off, layer));
     }
@@ -118,8 +119,7 @@ fn an_imagenet_inception_state_dict_becomes_a_teacher_weights_file() {
     tch::manual_seed(0);
     let model = Model::new(&ModelSpec::inception_v3(75), 7, tch::Device::Cpu);
     let names: Vec<(String, Vec<i64>)> = model.named_tensors().into_iter().map(|(n, t)| (n, t.size())).collect();
-    let mut spec: Vec<(String, Vec<i64>)> =
-        names.iter().filter(|(n, _)| !n.starts_with("fc.")).cloned().collect();
+    let mut spec: Vec<(String, Vec<i64>)> = names.iter().filter(|(n, _)| !n.starts_with("fc.")).cloned().collect();
     spec.push(("fc.weight".into(), vec![1000, 2048]));
     spec.push(("fc.bias".into(), vec![1000]));
     spec.push(("AuxLogits.conv0.conv.weight".into(), vec![128, 768, 1, 1]));
@@ -145,7 +145,8 @@ fn an_imagenet_inception_state_dict_becomes_a_teacher_weights_file() {
     let f = tensor_file::read(&out).unwrap();
     let own: Vec<&(String, Vec<i64>)> = names.iter().filter(|(n, _)| !n.starts_with("fc.")).collect();
     assert_eq!(f.tensors.len(), own.len(), "only the teacher's tensors, fc left out");
-    for (i, (n, shape)) in spec.iter().enumerate().filter(|(_, (n, _))| !n.starts_with("fc.") && !n.starts_with("Aux")) {
+    for (i, (n, shape)) in spec.iter().enumerate().filter(|(_, (n, _))| !n.starts_with("fc.") && !n.starts_with("Aux"))
+    {
         let t = f.get(n).unwrap_or_else(|| panic!("`{n}` missing"));
         assert_eq!(&t.size(), shape, "{n}");
         assert!(t.eq(i as f64).all().int64_value(&[]) == 1, "`{n}` holds another tensor's values");
@@ -170,7 +171,8 @@ fn an_imagenet_inception_state_dict_becomes_a_teacher_weights_file() {
          scratch: {arch: inception-v3, datasets: tiny, input_size: 75, epochs: 1, batch_size: 32}\n",
     );
     let reports = dir.path().join("report");
-    let o = run(&["--store", &store_arg(&store), "run", file.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()]);
+    let o =
+        run(&["--store", &store_arg(&store), "run", file.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let log = fs::read_to_string(train_of(&store, "imagenet").join("log.txt")).unwrap();
     assert!(log.contains(&format!("initialised {} tensors from the given weights file", names.len() - 2)), "{log}");
@@ -194,10 +196,7 @@ fn an_interrupted_multi_crop_run_resumes_to_the_same_bytes() {
     let mut cmd = bin();
     cmd.args(["--store", &store_arg(&store), "run", file.to_str().unwrap(), "--no-report"]);
     let g = super::signals::Group::spawn(cmd);
-    let started = wait_for(
-        || entries(&store, "train").iter().any(|e| e.join("checkpoint.safetensors").exists()),
-        120,
-    );
+    let started = wait_for(|| entries(&store, "train").iter().any(|e| e.join("checkpoint.safetensors").exists()), 120);
     assert!(started, "{}", g.output());
     g.signal_group(libc::SIGINT);
     let (code, out) = g.wait(120);
