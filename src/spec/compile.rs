@@ -230,6 +230,9 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
                 Err(e) => ctx.error(path, e),
             }
         }
+        for c in combos.iter_mut() {
+            fill_temperature(c, &datasets, name);
+        }
         combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
         let list_keys: Vec<&'static str> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
         for combo in combos {
@@ -695,6 +698,18 @@ fn applies(arch: Arch, key: &str) -> bool {
 /// publish its weight; 0.001 is our choice (a mild term: about 1 % of the initial loss).
 pub const DEEP_EMOTION_L2: f64 = 0.001;
 
+/// A student's temperature when none is set: its data set's ([`default_temperature`]), put into
+/// the combination so that `exclude` entries see the value the job uses.
+fn fill_temperature(c: &mut Combo, datasets: &BTreeMap<String, DatasetSpec>, model: &str) {
+    if c.contains_key("teacher") && !c.contains_key("temperature") {
+        let d = match c.get("datasets") {
+            Some((Val::Str(d), _)) => datasets.get(d),
+            _ => None,
+        };
+        c.insert("temperature", (Val::Float(default_temperature(d)), format!("models.{model}")));
+    }
+}
+
 /// MicroExpNet's temperature by data set: 8 for CK+ and 4 for Oulu-CASIA (the released
 /// models); 8 (the public code's default) for every other data set.
 pub fn default_temperature(dataset: Option<&DatasetSpec>) -> f64 {
@@ -1052,6 +1067,13 @@ mod recipe_tests {
         let want = |v: [f64; 3]| vec![("ck".into(), v[0]), ("oulu".into(), v[1]), ("syn".into(), v[2])];
         assert_eq!(temperatures(&p, "s"), want([8.0, 4.0, 8.0]));
         assert_eq!(temperatures(&p, "fixed"), vec![("ck".into(), 6.0), ("oulu".into(), 6.0)]);
+        // `exclude` sees the data set's temperature.
+        let p = compile(
+            "  t: {arch: deep-emotion, datasets: [ck, oulu]}\n  s: {arch: microexpnet, datasets: [ck, oulu], teacher: t}\n\
+             matrix:\n  exclude: [{model: s, temperature: 4}]\n",
+        )
+        .unwrap();
+        assert_eq!(temperatures(&p, "s"), vec![("ck".into(), 8.0)]);
         // Still only for students.
         let e = compile("  t: {arch: deep-emotion, datasets: [syn], temperature: 4}\n").unwrap_err().to_string();
         assert!(e.contains("needs a `teacher`"), "{e}");
