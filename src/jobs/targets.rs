@@ -1,5 +1,10 @@
 //! The `distill-targets` job: a trained teacher's logits on every image of its data set, stored
 //! once and shared by every student that distils from it (whatever their T or w).
+//!
+//! As in MicroExpNet's public code: the teacher's raw logits (`TeacherSoftmaxInputs`), one row
+//! per image file, computed on the whole face at the teacher's input size; each of an image's 8
+//! training crops reads its image's row (`deployImages` appends `TeacherSoftmaxInputs[filename]`
+//! once per crop), and the student's loss softens them with its own T (`softmax(z_t / T)`).
 
 use std::collections::BTreeMap;
 

@@ -37,7 +37,9 @@ impl Model {
             ModelSpec::MicroExpNet { variant, dropout, .. } => {
                 Net::MicroExpNet(Box::new(MicroExpNet::new(&root, variant, classes, dropout)))
             }
-            ModelSpec::InceptionV3 { .. } => Net::InceptionV3(Box::new(InceptionV3::new(&root, classes))),
+            ModelSpec::InceptionV3 { dropout, .. } => {
+                Net::InceptionV3(Box::new(InceptionV3::new(&root, classes, dropout)))
+            }
         };
         Model { spec: *spec, classes, vs, net }
     }
@@ -73,8 +75,16 @@ impl Model {
 
     /// Turns `u8` images (N x 1 x S x S) into the model's input, as its `input_norm` says
     /// (by default: Deep-Emotion and Inception_v3 in [-1, 1], MicroExpNet raw 0..255 floats).
+    /// MicroExpNet given 256 px faces (its published recipe's prepared data) reads the test-time
+    /// window of exampleUsage.py, `img[32:256, 32:256]` resized to 84.
     pub fn preprocess(&self, images: &Tensor) -> Tensor {
         let x = images.to_device(self.device()).to_kind(Kind::Float);
+        let x = match self.spec {
+            ModelSpec::MicroExpNet { .. } if x.size().get(3) == Some(&crate::train::augment::FACE) => {
+                crate::train::augment::test_crop(&x, MicroExpNet::INPUT)
+            }
+            _ => x,
+        };
         match self.spec.input_norm() {
             InputNorm::Centered => (x / 255.0 - 0.5) / 0.5,
             InputNorm::Raw => x,

@@ -75,7 +75,7 @@ impl Builder<'_> {
         let dataset = &self.p.datasets[&e.dataset];
         let classes = dataset.classes();
         let prep = self.plan.add(
-            JobSpec::Prepare(PrepareSpec { dataset: dataset.clone(), size: e.model.input_size() }),
+            JobSpec::Prepare(PrepareSpec { dataset: dataset.clone(), size: e.prepared_size() }),
             JobLabel { dataset: e.dataset.clone(), ..Default::default() },
         );
         let data = self.plan.jobs[prep].hash;

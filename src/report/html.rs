@@ -430,6 +430,7 @@ fn section_provenance(h: &mut String, p: &Page) {
         ("GPU", if r.gpus.is_empty() { "none used".into() } else { r.gpus.join(", ") }),
         ("CPU", r.cpu_model.clone()),
         ("seeds", if r.seeds.is_empty() { "none".into() } else { seed_ranges(&r.seeds) }),
+        ("Inception_v3 teachers", if r.teachers.is_empty() { "none".into() } else { r.teachers.join("; ") }),
         ("first job started", r.started_at.clone().unwrap_or_else(|| "unknown".into())),
         ("last job finished", r.finished_at.clone().unwrap_or_else(|| "unknown".into())),
         ("store", r.store.clone()),

@@ -30,6 +30,8 @@ pub struct RunInfo {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub store: String,
+    /// How each Inception_v3 teacher started: trained from scratch, or from a weights file.
+    pub teachers: Vec<String>,
 }
 
 /// Gathers provenance; never fails (unknown facts read `unknown`).
@@ -81,7 +83,31 @@ pub fn gather(col: &Collection, store_root: &Path, repo_dir: Option<&Path>) -> R
         started_at: provs.iter().map(|p| p.started_at.clone()).min(),
         finished_at: provs.iter().map(|p| p.finished_at.clone()).max(),
         store: store_root.display().to_string(),
+        teachers: teachers(col),
     }
+}
+
+/// One line per Inception_v3 model and data set: trained from scratch (the paper fine-tuned an
+/// ImageNet-pretrained network), or initialised from a `weights:` file (its sha256).
+pub fn teachers(col: &Collection) -> Vec<String> {
+    let mut out: Vec<String> = col
+        .evaluations
+        .iter()
+        .filter(|e| e.family == "inception-v3")
+        .map(|e| {
+            let init = e.train.as_ref().and_then(|t| t.hyper.iter().find(|(k, _)| k == "init"));
+            let how = match init {
+                Some((_, super::collect::Hyper::Text(sha))) => {
+                    format!("initialised from a weights file (sha256 {})", &sha[..sha.len().min(12)])
+                }
+                _ => "trained from scratch (the paper fine-tuned an ImageNet-pretrained Inception_v3)".to_string(),
+            };
+            format!("{} on {}: {how}", e.model(), e.label.dataset)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The CPU model name from `/proc/cpuinfo`.

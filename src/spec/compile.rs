@@ -230,10 +230,13 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
                 Err(e) => ctx.error(path, e),
             }
         }
+        for c in combos.iter_mut() {
+            fill_temperature(c, &datasets, name);
+        }
         combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
         let list_keys: Vec<&'static str> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
         for combo in combos {
-            if let Some((e, teacher)) = experiment(ctx, name, arch, &combo, &list_keys, &mut files) {
+            if let Some((e, teacher)) = experiment(ctx, name, arch, &combo, &list_keys, &mut files, &datasets) {
                 let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train, &e.init, &teacher));
                 if seen.insert(key) {
                     // Under a k-fold protocol every cell runs once per fold.
@@ -382,8 +385,7 @@ fn check_matrix_size(
 /// The number of jobs [`crate::plan::build`] makes from these experiments (before identical
 /// jobs merge): prepares, trains, evaluations, distillation targets and saliency maps.
 fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
-    let prepares: BTreeSet<(&str, u32)> =
-        experiments.iter().map(|e| (e.dataset.as_str(), e.model.input_size())).collect();
+    let prepares: BTreeSet<(&str, u32)> = experiments.iter().map(|e| (e.dataset.as_str(), e.prepared_size())).collect();
     let targets: BTreeSet<usize> = experiments.iter().filter_map(|e| e.distill.map(|(t, _)| t)).collect();
     let maps: BTreeSet<(&str, &str)> = if saliency {
         experiments.iter().map(|e| (e.model_name.as_str(), e.dataset.as_str())).collect()
@@ -676,8 +678,9 @@ fn default_of(arch: Arch, key: &str) -> Option<Val> {
         ("dropout", _) => Val::Float(0.5),
         ("input_norm", MicroExpNet) => Val::Str("raw".into()),
         ("input_norm", _) => Val::Str("centered".into()),
+        ("multi_crop", MicroExpNet) => Val::Bool(true),
         ("multi_crop", _) => Val::Bool(false),
-        ("temperature", _) => Val::Float(8.0),
+        ("l2", DeepEmotion) => Val::Float(DEEP_EMOTION_L2),
         ("kd_weight", _) => Val::Float(0.5),
         ("kd_t2", _) => Val::Bool(false),
         ("select", _) => Val::Str(super::pipeline::Select::Last.name().into()),
@@ -688,6 +691,33 @@ fn default_of(arch: Arch, key: &str) -> Option<Val> {
 /// Whether `key` may be set for `arch`.
 fn applies(arch: Arch, key: &str) -> bool {
     matches!(key, "datasets" | "seeds") || NO_DEFAULT.contains(&key) || default_of(arch, key).is_some()
+        // The temperature's default depends on the data set (`default_temperature`).
+        || key == "temperature"
+}
+
+/// The L2 penalty weight of Deep-Emotion by default: the paper adds the penalty but does not
+/// publish its weight; 0.001 is our choice (a mild term: about 1 % of the initial loss).
+pub const DEEP_EMOTION_L2: f64 = 0.001;
+
+/// A student's temperature when none is set: its data set's ([`default_temperature`]), put into
+/// the combination so that `exclude` entries see the value the job uses.
+fn fill_temperature(c: &mut Combo, datasets: &BTreeMap<String, DatasetSpec>, model: &str) {
+    if c.contains_key("teacher") && !c.contains_key("temperature") {
+        let d = match c.get("datasets") {
+            Some((Val::Str(d), _)) => datasets.get(d),
+            _ => None,
+        };
+        c.insert("temperature", (Val::Float(default_temperature(d)), format!("models.{model}")));
+    }
+}
+
+/// MicroExpNet's temperature by data set: 8 for CK+ and 4 for Oulu-CASIA (the released
+/// models); 8 (the public code's default) for every other data set.
+pub fn default_temperature(dataset: Option<&DatasetSpec>) -> f64 {
+    match dataset {
+        Some(DatasetSpec::Real(r)) if r.manifest.loader == LoaderKind::OuluCasia => 4.0,
+        _ => 8.0,
+    }
 }
 
 /// Checks one value of one key.
@@ -721,6 +751,11 @@ fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>
         }
         ("temperature", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("temperature must be > 0, got `{v}`")),
         ("kd_weight", v) if !(f(v) >= 0.0 && f(v) <= 1.0) => Err(format!("kd_weight must be in [0, 1], got `{v}`")),
+        ("l2", v) if !(f(v).is_finite() && f(v) >= 0.0) => Err(format!("l2 must be >= 0, got `{v}`")),
+        ("multi_crop", Val::Bool(true)) if arch != Arch::MicroExpNet => Err(format!(
+            "`multi_crop` is MicroExpNet's published recipe (8 crops of a 256 px face); `{}` does not use it",
+            arch.name()
+        )),
         ("weights", Val::Str(s)) if s.trim().is_empty() => Err("the weights file name is empty".into()),
         ("input_norm", Val::Str(s)) if InputNorm::parse(s).is_none() => {
             Err(format!("unknown input_norm `{s}`; known: raw, centered, standardize"))
@@ -738,7 +773,7 @@ fn type_ok(key: &str, v: &Val) -> bool {
     match key {
         "multi_crop" | "kd_t2" => matches!(v, Val::Bool(_)),
         "epochs" | "batch_size" | "seeds" | "input_size" => matches!(v, Val::Int(_)),
-        "lr" | "weight_decay" | "beta1" | "beta2" | "eps" | "dropout" | "temperature" | "kd_weight" => {
+        "lr" | "weight_decay" | "beta1" | "beta2" | "eps" | "dropout" | "temperature" | "kd_weight" | "l2" => {
             matches!(v, Val::Float(_) | Val::Int(_))
         }
         _ => matches!(v, Val::Str(_)),
@@ -810,6 +845,7 @@ fn experiment(
     c: &Combo,
     list_keys: &[&str],
     files: &mut BTreeMap<String, Option<InitWeights>>,
+    datasets: &BTreeMap<String, DatasetSpec>,
 ) -> Option<(Experiment, PendingTeacher)> {
     let get = |k: &str| c.get(k).map(|(v, _)| v);
     let path_of = |k: &str| c.get(k).map(|(_, p)| p.clone()).unwrap_or_default();
@@ -874,7 +910,7 @@ fn experiment(
     };
     let teacher = text("teacher").map(|t| {
         let spec = DistillSpec {
-            temperature: float("temperature").unwrap_or(8.0),
+            temperature: float("temperature").unwrap_or_else(|| default_temperature(datasets.get(&dataset))),
             weight: float("kd_weight").unwrap_or(0.5),
             t2: flag("kd_t2"),
         };
@@ -897,6 +933,7 @@ fn experiment(
             adam,
             multi_crop: flag("multi_crop"),
             select: text("select").and_then(|s| super::pipeline::Select::parse(&s)).unwrap_or_default(),
+            l2: float("l2").unwrap_or(0.0),
         },
         fold: None,
         init,
@@ -997,5 +1034,94 @@ fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: 
             seen.push(t);
             at = t;
         }
+    }
+}
+
+#[cfg(test)]
+mod recipe_tests {
+    use super::super::{load_str, Overrides, SpecError};
+    use super::*;
+
+    const BASE: &str = "version: 1\nname: recipe\nseeds: [1]\ndatasets:\n  ck: {kind: ckplus, folds: 2}\n  \
+                        oulu: {kind: oulu-casia, folds: 2}\n  syn: {kind: synthetic, subjects: 6, images_per_subject: 4}\n\
+                        models:\n";
+
+    fn compile(models: &str) -> Result<Pipeline, SpecError> {
+        load_str("recipe.yaml", &format!("{BASE}{models}"), &Overrides::default())
+    }
+
+    fn temperatures(p: &Pipeline, model: &str) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = p
+            .experiments
+            .iter()
+            .filter(|e| e.model_name == model && e.fold != Some(1))
+            .map(|e| (e.dataset.clone(), e.distill.expect("a student").1.temperature))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    #[test]
+    fn temperature_defaults_to_the_data_set_s_and_can_be_set() {
+        let p = compile(
+            "  t: {arch: deep-emotion, datasets: [ck, oulu, syn]}\n  \
+             s: {arch: microexpnet, datasets: [ck, oulu, syn], teacher: t}\n  \
+             fixed: {arch: microexpnet, datasets: [ck, oulu], teacher: t, temperature: 6}\n",
+        )
+        .unwrap();
+        let want = |v: [f64; 3]| vec![("ck".into(), v[0]), ("oulu".into(), v[1]), ("syn".into(), v[2])];
+        assert_eq!(temperatures(&p, "s"), want([8.0, 4.0, 8.0]));
+        assert_eq!(temperatures(&p, "fixed"), vec![("ck".into(), 6.0), ("oulu".into(), 6.0)]);
+        // `exclude` sees the data set's temperature.
+        let p = compile(
+            "  t: {arch: deep-emotion, datasets: [ck, oulu]}\n  s: {arch: microexpnet, datasets: [ck, oulu], teacher: t}\n\
+             matrix:\n  exclude: [{model: s, temperature: 4}]\n",
+        )
+        .unwrap();
+        assert_eq!(temperatures(&p, "s"), vec![("ck".into(), 8.0)]);
+        // Still only for students.
+        let e = compile("  t: {arch: deep-emotion, datasets: [syn], temperature: 4}\n").unwrap_err().to_string();
+        assert!(e.contains("needs a `teacher`"), "{e}");
+    }
+
+    #[test]
+    fn the_published_recipes_are_the_defaults() {
+        let p = compile(
+            "  m: {arch: microexpnet, datasets: [syn]}\n  d: {arch: deep-emotion, datasets: [syn]}\n  \
+                         i: {arch: inception-v3, datasets: [syn], input_size: 75}\n",
+        )
+        .unwrap();
+        let of = |name: &str| p.experiments.iter().find(|e| e.model_name == name).unwrap();
+        assert!(of("m").train.multi_crop);
+        assert_eq!(of("m").prepared_size(), 256);
+        assert_eq!(of("m").train.l2, 0.0);
+        assert!(!of("d").train.multi_crop);
+        assert_eq!(of("d").train.l2, DEEP_EMOTION_L2);
+        assert_eq!(of("d").prepared_size(), 48);
+        assert_eq!((of("i").train.multi_crop, of("i").train.l2), (false, 0.0));
+        // Off on request, and then the model reads its own input size.
+        let p = compile(
+            "  m: {arch: microexpnet, datasets: [syn], multi_crop: false}\n  \
+                         d: {arch: deep-emotion, datasets: [syn], l2: [0, 0.01]}\n",
+        )
+        .unwrap();
+        let m = p.experiments.iter().find(|e| e.model_name == "m").unwrap();
+        assert_eq!((m.train.multi_crop, m.prepared_size()), (false, 84));
+        let l2: Vec<f64> = p.experiments.iter().filter(|e| e.model_name == "d").map(|e| e.train.l2).collect();
+        assert_eq!(l2, vec![0.0, 0.01]);
+    }
+
+    #[test]
+    fn recipe_settings_are_refused_where_they_do_not_apply() {
+        for (models, want) in [
+            ("  d: {arch: deep-emotion, datasets: [syn], multi_crop: true}\n", "MicroExpNet's published recipe"),
+            ("  m: {arch: microexpnet, datasets: [syn], l2: 0.1}\n", "`l2` does not apply"),
+            ("  d: {arch: deep-emotion, datasets: [syn], l2: -1}\n", "l2 must be >= 0"),
+        ] {
+            let e = compile(models).unwrap_err().to_string();
+            assert!(e.contains(want), "{models}: {e}");
+        }
+        // `multi_crop: false` stays accepted everywhere (pipelines written before).
+        assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
     }
 }

@@ -27,7 +27,7 @@ impl fmt::Display for Val {
 }
 
 /// The keys a model's settings may vary over, in axis order.
-pub const KEYS: [&str; 21] = [
+pub const KEYS: [&str; 22] = [
     "datasets",
     "seeds",
     "variant",
@@ -49,6 +49,7 @@ pub const KEYS: [&str; 21] = [
     "kd_weight",
     "kd_t2",
     "select",
+    "l2",
 ];
 
 /// Accepts the singular spelling used in `zip`, `include` and `exclude` (`seed`, `dataset`).
@@ -89,6 +90,7 @@ pub fn given(s: &RawSettings) -> BTreeMap<&'static str, (Vec<Val>, bool)> {
         ("kd_weight", vals(&s.kd_weight, Val::Float)),
         ("kd_t2", vals(&s.kd_t2, Val::Bool)),
         ("select", vals(&s.select, Val::Str)),
+        ("l2", vals(&s.l2, Val::Float)),
     ];
     pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
 }

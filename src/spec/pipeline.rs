@@ -388,11 +388,15 @@ pub struct TrainSpec {
     pub lr: f64,
     pub batch_size: u32,
     pub adam: AdamSpec,
-    /// MicroExpNet's multi-crop augmentation.
+    /// MicroExpNet's published crops: 256 px faces, all 8 crops in training, the (32, 32) one at test.
     pub multi_crop: bool,
     /// Which weights the run keeps (`last` is not written, so older hashes stand).
     #[serde(default, skip_serializing_if = "Select::is_last")]
     pub select: Select,
+    /// Weight of the L2 penalty on the last two linear layers' weights (Deep-Emotion's paper);
+    /// left out of job hashes when 0, so runs without it keep their hashes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub l2: f64,
 }
 
 /// Which weights a training run keeps.
@@ -427,6 +431,10 @@ impl Select {
     }
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 /// Knowledge distillation from a teacher's logits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DistillSpec {
@@ -455,6 +463,17 @@ pub struct Experiment {
     pub distill: Option<(usize, DistillSpec)>,
     /// Values along the model's list axes, for display (`lr=0.01`).
     pub axes: Vec<(String, String)>,
+}
+
+impl Experiment {
+    /// Side of the prepared images this run reads: the model's input, or with MicroExpNet's
+    /// published crops the 256 px face they are cut from.
+    pub fn prepared_size(&self) -> u32 {
+        match self.model {
+            ModelSpec::MicroExpNet { .. } if self.train.multi_crop => crate::train::augment::FACE as u32,
+            _ => self.model.input_size(),
+        }
+    }
 }
 
 /// A user-supplied weights file.

@@ -213,6 +213,9 @@ pub struct RawSettings {
     /// Which weights a run keeps: `last` (the last epoch's) or `best-val` (the best validation epoch's).
     #[serde(default)]
     pub select: Option<Axis<String>>,
+    /// Deep-Emotion's L2 penalty on the last two linear layers' weights (its weight).
+    #[serde(default)]
+    pub l2: Option<Axis<f64>>,
 }
 
 /// `matrix:`: how model settings combine.

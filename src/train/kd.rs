@@ -1,5 +1,7 @@
 //! The distillation loss of the released MicroExpNet models, with Hinton's T^2 factor as an option:
 //! L = (1 - w) CE(y, softmax(z_s)) + w [T^2] CE(softmax(z_t / T), softmax(z_s / T)).
+//! `z_t` is the teacher's logits on the item's image (the same row for each of its 8 crops, as
+//! the public code feeds them); both terms are means over the batch, as `tf.reduce_mean` takes.
 
 use tch::{Kind, Tensor};
 

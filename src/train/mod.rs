@@ -1,14 +1,14 @@
 //! Training: the loop, an Adam with owned state, checkpoints and per-epoch metrics.
 
 mod adam;
-mod augment;
+pub mod augment;
 mod checkpoint;
 mod kd;
 mod metrics;
+mod penalty;
 mod trainer;
 
 pub use adam::Adam;
-pub use augment::random_crops;
 pub use checkpoint::Checkpoint;
 pub use kd::kd_loss;
 pub use metrics::{to_csv, EpochRow};

@@ -99,17 +99,18 @@ pub struct Batch<'a> {
     pub x: &'a Tensor,
     pub y: &'a Tensor,
     pub teacher: Option<(&'a DistillSpec, &'a Tensor)>,
-    pub multi_crop: bool,
+    /// Weight of the L2 penalty on the last two linear layers (Deep-Emotion's paper); 0: none.
+    pub l2: f64,
 }
 
 /// One optimisation step; returns the (graph-free) loss and the logits, without a host sync.
 pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> (Tensor, Tensor) {
-    let x = if b.multi_crop { super::augment::random_crops(b.x) } else { b.x.shallow_clone() };
-    let logits = model.forward_t(&x, true);
+    let logits = model.forward_t(b.x, true);
     let loss = match b.teacher {
         Some((d, t)) => super::kd::kd_loss(&logits, t, b.y, d),
         None => logits.cross_entropy_for_logits(b.y),
     };
+    let loss = super::penalty::with_l2(model, loss, b.l2);
     adam.zero_grad();
     loss.backward();
     adam.step();
@@ -135,13 +136,17 @@ pub fn train(
         log(format!("initialised {n} tensors from the given weights file"));
     }
     let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
-    let (x_train, y_train, train_idx) = split_tensors(&model, run.data, Split::Train, spec.fold)?;
+    let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
+    let x_train =
+        super::augment::TrainInputs::new(&model, &run.data.images.index_select(0, &train_idx), spec.train.multi_crop)
+            .map_err(TrainError::Data)?;
+    let y_train = run.data.labels.index_select(0, &train_idx).to_device(run.device);
     let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val, spec.fold)?;
     let kd = match (&spec.distill, run.teacher_logits) {
         (Some(d), Some(t)) => Some((d.spec, t.index_select(0, &train_idx).to_device(run.device).to_kind(Kind::Float))),
         _ => None,
     };
-    let n = x_train.size()[0];
+    let n = x_train.len();
     if n == 0 {
         return Err(TrainError::NoData);
     }
@@ -152,6 +157,7 @@ pub fn train(
     // The best validation epoch's weights so far (`select: best-val`); its epoch comes from the rows.
     let mut best: Option<Vec<(String, Tensor)>> = None;
     let batches = ((n + bs - 1) / bs) as u32;
+    log(super::augment::describe(&x_train, batches));
 
     let mut rows: Vec<EpochRow> = Vec::new();
     let mut start_epoch = 0u32;
@@ -229,19 +235,18 @@ pub fn train(
         let t0 = Instant::now();
         let mut order: Vec<i64> = (0..n).collect();
         SplitMix64::new(derive(seed, &[epoch as u64])).shuffle(&mut order);
-        let perm = Tensor::from_slice(&order).to_device(dev);
         let first = if epoch == start_epoch { start_batch } else { 0 };
         for b in first..batches {
             tch::manual_seed(torch_seed(seed, &[epoch as u64, b as u64]));
             let lo = b as i64 * bs;
             let len = bs.min(n - lo);
-            let idx = perm.narrow(0, lo, len);
+            let (x, idx) = x_train.batch(&model, &order[lo as usize..(lo + len) as usize]);
             let teacher = kd.as_ref().map(|(d, t)| (d, t.index_select(0, &idx)));
             let batch = Batch {
-                x: &x_train.index_select(0, &idx),
+                x: &x,
                 y: &y_train.index_select(0, &idx),
                 teacher: teacher.as_ref().map(|(d, t)| (*d, t)),
-                multi_crop: spec.train.multi_crop,
+                l2: spec.train.l2,
             };
             let (loss, logits) = step(&model, &mut adam, &batch);
             let y = batch.y;

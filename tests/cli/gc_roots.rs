@@ -10,7 +10,7 @@ fn other_pipeline(dir: &Path) -> PathBuf {
         &p,
         "version: 1\nname: other\nseeds: [5]\nthreads: 1\nsaliency: {enabled: false}\n\
          datasets:\n  tiny: {kind: synthetic, seed: 7, subjects: 12, images_per_subject: 40, val_fraction: 0.2, test_fraction: 0.25}\n\
-         models:\n  m: {arch: microexpnet, variant: xxs, datasets: tiny, epochs: 1, lr: 0.001, batch_size: 32}\n",
+         models:\n  m: {arch: microexpnet, variant: xxs, datasets: tiny, epochs: 1, lr: 0.001, batch_size: 32, multi_crop: false}\n",
     )
     .unwrap();
     p

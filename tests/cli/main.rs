@@ -7,6 +7,7 @@ mod gc_roots;
 mod hashing;
 mod limits;
 mod protocols;
+mod recipe;
 mod report_out;
 mod requeue;
 mod signals;
