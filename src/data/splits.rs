@@ -92,17 +92,20 @@ pub fn kfold_val_subjects(n: usize, val: f64) -> usize {
     ((n as f64 * val).round() as usize).max(1).min(n.saturating_sub(1))
 }
 
-/// A random, subject-dependent split (the Deep-Emotion paper's): one seeded shuffle of all items,
-/// then `round(n * test)` to test, `round(n * val)` to validation, the rest to train.
-pub fn random_split(n: usize, val: f64, test: f64, seed: u64) -> Result<Vec<Split>, DataError> {
+/// Refuses fractions that cannot split anything.
+fn check_fractions(val: f64, test: f64) -> Result<(), DataError> {
     if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
         return Err(DataError::Split(format!("fractions val `{val}` and test `{test}` must be in 0..1 with sum < 1")));
     }
-    let mut idx: Vec<usize> = (0..n).collect();
-    SplitMix64::new(derive(seed, &[RANDOM_TAG])).shuffle(&mut idx);
-    let n_test = (n as f64 * test).round() as usize;
-    let n_val = ((n as f64 * val).round() as usize).min(n - n_test);
-    let mut out = vec![Split::Train; n];
+    Ok(())
+}
+
+/// Deals the shuffled items `idx`: the first `round(n * test)` to test, the next `round(n * val)`
+/// to validation, the rest to train.
+fn deal(idx: &[usize], val: f64, test: f64, out: &mut [Split]) {
+    let n = idx.len() as f64;
+    let n_test = (n * test).round() as usize;
+    let n_val = ((n * val).round() as usize).min(idx.len() - n_test);
     for (rank, &i) in idx.iter().enumerate() {
         out[i] = if rank < n_test {
             Split::Test
@@ -112,15 +115,23 @@ pub fn random_split(n: usize, val: f64, test: f64, seed: u64) -> Result<Vec<Spli
             Split::Train
         };
     }
+}
+
+/// A random, subject-dependent split (the Deep-Emotion paper's): one seeded shuffle of all items,
+/// then `round(n * test)` to test, `round(n * val)` to validation, the rest to train.
+pub fn random_split(n: usize, val: f64, test: f64, seed: u64) -> Result<Vec<Split>, DataError> {
+    check_fractions(val, test)?;
+    let mut idx: Vec<usize> = (0..n).collect();
+    SplitMix64::new(derive(seed, &[RANDOM_TAG])).shuffle(&mut idx);
+    let mut out = vec![Split::Train; n];
+    deal(&idx, val, test, &mut out);
     Ok(out)
 }
 
 /// A fixed split stratified by class: per class, a seeded shuffle, then `round(n * test)` items to
 /// test, `round(n * val)` to validation, the rest to train.
 pub fn stratified_split(labels: &[usize], val: f64, test: f64, seed: u64) -> Result<Vec<Split>, DataError> {
-    if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
-        return Err(DataError::Split(format!("fractions val `{val}` and test `{test}` must be in 0..1 with sum < 1")));
-    }
+    check_fractions(val, test)?;
     let mut by_class: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &l) in labels.iter().enumerate() {
         by_class.entry(l).or_default().push(i);
@@ -128,18 +139,7 @@ pub fn stratified_split(labels: &[usize], val: f64, test: f64, seed: u64) -> Res
     let mut out = vec![Split::Train; labels.len()];
     for (class, mut idx) in by_class {
         SplitMix64::new(derive(seed, &[STRATIFIED_TAG, class as u64])).shuffle(&mut idx);
-        let n = idx.len() as f64;
-        let n_test = (n * test).round() as usize;
-        let n_val = ((n * val).round() as usize).min(idx.len() - n_test);
-        for (rank, &i) in idx.iter().enumerate() {
-            out[i] = if rank < n_test {
-                Split::Test
-            } else if rank < n_test + n_val {
-                Split::Val
-            } else {
-                Split::Train
-            };
-        }
+        deal(&idx, val, test, &mut out);
     }
     Ok(out)
 }
