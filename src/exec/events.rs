@@ -55,6 +55,8 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub enum RunEvent {
     Planned { total: usize, cached: usize, to_run: usize },
+    /// A job found finished in the store (one per cached job, right after `Planned`).
+    JobCached { index: usize, id: String, describe: String },
     JobStarted { index: usize, id: String, describe: String },
     Job { index: usize, event: JobEvent },
     JobEnded { index: usize, id: String, describe: String, outcome: Outcome, seconds: f64 },
