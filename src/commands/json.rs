@@ -83,7 +83,9 @@ impl JobDoc {
         let non_empty = |s: &String| (!s.is_empty()).then(|| s.clone());
         let (epoch, message) = match state {
             PlannedState::Partial(e) => (Some(*e), None),
-            PlannedState::Failed(m) | PlannedState::Damaged(m) | PlannedState::Unavailable(m) => (None, Some(m.clone())),
+            PlannedState::Failed(m) | PlannedState::Damaged(m) | PlannedState::Unavailable(m) => {
+                (None, Some(m.clone()))
+            }
             _ => (None, None),
         };
         JobDoc {
@@ -120,7 +122,8 @@ pub struct Totals {
 
 impl Totals {
     pub fn new<'a>(jobs: impl Iterator<Item = (JobKind, &'a PlannedState)>) -> Totals {
-        let mut t = Totals { jobs: 0, kinds: BTreeMap::new(), cached: 0, to_run: 0, running: 0, failed: 0, unavailable: 0 };
+        let mut t =
+            Totals { jobs: 0, kinds: BTreeMap::new(), cached: 0, to_run: 0, running: 0, failed: 0, unavailable: 0 };
         for (kind, s) in jobs {
             t.jobs += 1;
             *t.kinds.entry(kind.name()).or_default() += 1;

@@ -94,7 +94,11 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
             a.name,
             a.tasks,
             a.job_id.as_ref().map(|i| format!(", Slurm job {i}")).unwrap_or_default(),
-            if a.afterok.is_empty() { String::new() } else { format!(" (--dependency=afterok:{})", a.afterok.join(":")) }
+            if a.afterok.is_empty() {
+                String::new()
+            } else {
+                format!(" (--dependency=afterok:{})", a.afterok.join(":"))
+            }
         );
     }
     let _ = writeln!(

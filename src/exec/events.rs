@@ -54,13 +54,41 @@ pub enum Outcome {
 /// Reported by the runner.
 #[derive(Debug, Clone)]
 pub enum RunEvent {
-    Planned { total: usize, cached: usize, to_run: usize },
+    Planned {
+        total: usize,
+        cached: usize,
+        to_run: usize,
+    },
     /// A job found finished in the store (one per cached job, right after `Planned`).
-    JobCached { index: usize, id: String, describe: String },
-    JobStarted { index: usize, id: String, describe: String },
-    Job { index: usize, event: JobEvent },
-    JobEnded { index: usize, id: String, describe: String, outcome: Outcome, seconds: f64 },
-    Finished { done: usize, cached: usize, failed: usize, skipped: usize, interrupted: usize, seconds: f64 },
+    JobCached {
+        index: usize,
+        id: String,
+        describe: String,
+    },
+    JobStarted {
+        index: usize,
+        id: String,
+        describe: String,
+    },
+    Job {
+        index: usize,
+        event: JobEvent,
+    },
+    JobEnded {
+        index: usize,
+        id: String,
+        describe: String,
+        outcome: Outcome,
+        seconds: f64,
+    },
+    Finished {
+        done: usize,
+        cached: usize,
+        failed: usize,
+        skipped: usize,
+        interrupted: usize,
+        seconds: f64,
+    },
 }
 
 /// Anything that consumes runner events.

@@ -33,29 +33,66 @@ pub struct JobRef {
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Body<'a> {
     /// The run's plan: how many jobs, how many are cached.
-    Planned { total: usize, cached: usize, to_run: usize },
+    Planned {
+        total: usize,
+        cached: usize,
+        to_run: usize,
+    },
     /// The job was found finished in the store; it does not run.
     Cached,
     /// The job's process started.
     Started,
     /// Training begins (or resumes after `resumed_from` epochs).
-    Training { epochs: u32, resumed_from: Option<u32>, device: &'a str, threads: u32 },
+    Training {
+        epochs: u32,
+        resumed_from: Option<u32>,
+        device: &'a str,
+        threads: u32,
+    },
     /// An epoch ended.
-    Epoch { epoch: u32, epochs: u32, train_loss: f64, train_acc: f64, val_acc: f64, seconds: f64 },
+    Epoch {
+        epoch: u32,
+        epochs: u32,
+        train_loss: f64,
+        train_acc: f64,
+        val_acc: f64,
+        seconds: f64,
+    },
     /// Progress text of the job.
-    Note { message: &'a str },
-    Warning { message: &'a str },
+    Note {
+        message: &'a str,
+    },
+    Warning {
+        message: &'a str,
+    },
     /// Another process holds the job's lock; waiting for it.
     Waiting,
     /// The job finished; `summary` is its one-line result.
-    Finished { summary: &'a str, seconds: f64 },
-    Failed { message: &'a str, seconds: f64 },
+    Finished {
+        summary: &'a str,
+        seconds: f64,
+    },
+    Failed {
+        message: &'a str,
+        seconds: f64,
+    },
     /// Stopped by a signal after a checkpoint: the next run resumes it.
-    Interrupted { seconds: f64 },
+    Interrupted {
+        seconds: f64,
+    },
     /// Not run because an input job did not finish.
-    Skipped { reason: &'a str },
+    Skipped {
+        reason: &'a str,
+    },
     /// The run ended.
-    RunFinished { done: usize, cached: usize, failed: usize, skipped: usize, interrupted: usize, seconds: f64 },
+    RunFinished {
+        done: usize,
+        cached: usize,
+        failed: usize,
+        skipped: usize,
+        interrupted: usize,
+        seconds: f64,
+    },
 }
 
 /// One line of the stream.
@@ -122,12 +159,9 @@ impl<W: Write + Send> EventSink for JsonLinesSink<W> {
             RunEvent::JobStarted { index, .. } => self.emit(Some(*index), Body::Started),
             RunEvent::Job { index, event } => {
                 let body = match event {
-                    JobEvent::Started { epochs, resumed_from, device, threads } => Body::Training {
-                        epochs: *epochs,
-                        resumed_from: *resumed_from,
-                        device,
-                        threads: *threads,
-                    },
+                    JobEvent::Started { epochs, resumed_from, device, threads } => {
+                        Body::Training { epochs: *epochs, resumed_from: *resumed_from, device, threads: *threads }
+                    }
                     JobEvent::Epoch { epoch, epochs, train_loss, train_acc, val_acc, seconds } => Body::Epoch {
                         epoch: *epoch,
                         epochs: *epochs,
