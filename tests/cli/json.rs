@@ -337,3 +337,46 @@ fn submit_dry_run_shows_the_afterok_chain() {
     insta::assert_snapshot!("submit_dry_run_chain", arrays.join("\n"));
     assert!(!store.exists(), "a dry run writes nothing");
 }
+
+#[test]
+fn run_events_report_interrupted_jobs() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let long = ["--set", "models.deep-emotion.epochs=200", "--set", "models.microexpnet.epochs=200"];
+    let mut child = bin()
+        .args(["--store", &store_arg(&store), "run", tiny().to_str().unwrap(), "--events", "jsonl", "--no-report"])
+        .args(long)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stdout = child.stdout.take().unwrap();
+    let sink = Arc::clone(&lines);
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    let epoch_seen = wait_for(|| lines.lock().unwrap().iter().any(|l| l.contains("\"event\":\"epoch\"")), 240);
+    // SAFETY: kill(2) on the run this test started (Ctrl-C: checkpoint and stop).
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let lines = lines.lock().unwrap().clone();
+    assert!(epoch_seen, "{lines:?}");
+    assert_eq!(status.code(), Some(130), "{lines:?}");
+    let events: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let interrupted = events_named(&events, "interrupted");
+    assert!(!interrupted.is_empty(), "{lines:?}");
+    for e in &interrupted {
+        assert_eq!(e["kind"], "train", "{e}");
+        assert!(e["seconds"].is_f64(), "{e}");
+    }
+    assert!(events_named(&events, "failed").is_empty(), "an interrupted job is not failed: {lines:?}");
+    let end = events.last().unwrap();
+    assert_eq!(end["event"], "run-finished");
+    assert_eq!(end["interrupted"].as_u64(), Some(interrupted.len() as u64));
+}
