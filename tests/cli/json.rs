@@ -380,3 +380,66 @@ fn run_events_report_interrupted_jobs() {
     assert_eq!(end["event"], "run-finished");
     assert_eq!(end["interrupted"].as_u64(), Some(interrupted.len() as u64));
 }
+
+#[test]
+fn real_submit_names_each_arrays_afterok_ids_and_status_json_shows_slurm() {
+    let slurm = LocalSlurm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // Stands in for the program on the node: holds its task for a while, then succeeds.
+    let exe = dir.path().join("hold");
+    fs::write(&exe, "#!/bin/bash\nsleep 20\n").unwrap();
+    let mut perm = fs::metadata(&exe).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    fs::set_permissions(&exe, perm).unwrap();
+    let p = dir.path().join("p.yaml");
+    fs::write(&p, GOOD).unwrap();
+    let o = slurm
+        .bin()
+        .args(["--store", &store_arg(&store), "submit", p.to_str().unwrap(), "--exe", exe.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", text(&o), slurm.ctld_log());
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    // `array NAME: N task(s), Slurm job ID, afterok: A, B (--dependency=afterok:IDA:IDB)`
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for l in out.lines().filter(|l| l.starts_with("array ")) {
+        let name = l["array ".len()..].split(':').next().unwrap().to_string();
+        let id = l.split("Slurm job ").nth(1).unwrap().split(',').next().unwrap().to_string();
+        let after = l.split("afterok: ").nth(1).unwrap().split(" (").next().unwrap();
+        let mut want: Vec<String> = if after == "none" {
+            vec![]
+        } else {
+            after.split(", ").map(|a| ids.iter().find(|(n, _)| n == a).unwrap().1.clone()).collect()
+        };
+        want.sort();
+        let mut got: Vec<String> = l
+            .split("--dependency=afterok:")
+            .nth(1)
+            .map(|d| d.trim_end_matches(')').split(':').map(str::to_string).collect())
+            .unwrap_or_default();
+        got.sort();
+        assert_eq!(got, want, "{l}\n{out}");
+        ids.push((name, id));
+    }
+    assert_eq!(ids.len(), 4, "{out}");
+
+    let st =
+        slurm.bin().args(["--store", &store_arg(&store), "status", p.to_str().unwrap(), "--json"]).output().unwrap();
+    let doc = document(&st);
+    assert_eq!(doc["slurm_reachable"], true, "{doc}");
+    for j in doc["jobs"].as_array().unwrap() {
+        let s = &j["slurm"];
+        let (array, _) = ids.iter().find(|(n, _)| n.ends_with(&format!("-{}-0", j["kind"].as_str().unwrap()))).unwrap();
+        let job_id = &ids.iter().find(|(n, _)| n == array).unwrap().1;
+        assert_eq!(s["task_id"], format!("{job_id}_0"), "{j}");
+        assert!(["pending", "running"].contains(&s["state"].as_str().unwrap()), "{j}");
+        assert!(["pending", "running"].contains(&j["state"].as_str().unwrap()), "{j}");
+        if j["kind"] == "evaluate" {
+            // It waits for its train array (the reason may still read `None` this early).
+            assert_eq!(s["state"], "pending", "{j}");
+            assert!(s["reason"].is_string(), "{j}");
+        }
+    }
+    let _ = slurm.cmd("scancel").args(ids.iter().map(|(_, id)| id.as_str())).output();
+}
