@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    git_commit();
+    cuda_linked();
     rustface_dir();
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     // torch-sys (links = "tch") tells its direct dependents where LibTorch lives.
@@ -65,4 +67,42 @@ fn rustface_dir() {
              set FER_RUSTFACE_DIR to the package's folder"
         ),
     }
+}
+
+/// Sets `FER_GIT_COMMIT` for `--version`: `$FER_GIT_COMMIT` when set (builds from a tarball),
+/// else `git rev-parse --short=12 HEAD`, else `unknown` (not a git checkout, or no git): never an
+/// error. Uncommitted changes are not marked (watching them would rebuild on every `git add`).
+fn git_commit() {
+    use std::process::Command;
+    println!("cargo:rerun-if-env-changed=FER_GIT_COMMIT");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    // Rebuild when HEAD moves: HEAD itself, the branch it names, the packed refs.
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watch.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for w in watch {
+        if let Some(p) = git(&["rev-parse", "--git-path", &w]).filter(|p| std::path::Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    }
+    let commit = std::env::var("FER_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]));
+    println!("cargo:rustc-env=FER_GIT_COMMIT={}", commit.unwrap_or_else(|| "unknown".to_string()));
+}
+
+/// Sets `FER_CUDA_LINKED` (`yes` or `no`) for `--version`: whether `libtorch_cuda.so` is linked
+/// as a NEEDED library (see `main`).
+fn cuda_linked() {
+    let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).unwrap_or_default();
+    let linked = !lib.as_os_str().is_empty() && lib.join("libtorch_cuda.so").exists();
+    println!("cargo:rustc-env=FER_CUDA_LINKED={}", if linked { "yes" } else { "no" });
 }

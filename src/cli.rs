@@ -2,11 +2,18 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Reproducible facial-emotion-recognition experiments: Deep-Emotion vs MicroExpNet.
 #[derive(Debug, Parser)]
-#[command(name = "fer-pipeline", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(
+    name = "fer-pipeline",
+    version = crate::version::short(),
+    long_version = crate::version::long(),
+    about,
+    long_about = None,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     /// Store folder (default: the pipeline's `store`, else `experiments`).
     #[arg(long, global = true, env = "FER_STORE", value_name = "DIR")]
@@ -56,6 +63,13 @@ pub struct ExecArgs {
     pub threads: Option<u32>,
 }
 
+/// Machine-readable event streams of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    /// One JSON object per line per job event.
+    Jsonl,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Presence, per-file hash check (naming each file that differs), counts per class, split
@@ -97,6 +111,10 @@ pub enum Command {
         /// Do not write the report at the end.
         #[arg(long)]
         no_report: bool,
+        /// Stream job events on stdout, one JSON object per line (`jsonl`); the results table and
+        /// progress then go to stderr.
+        #[arg(long, value_name = "FORMAT")]
+        events: Option<EventsFormat>,
     },
     /// Show the job DAG and what is cached (a dry run).
     Plan {
@@ -109,13 +127,19 @@ pub enum Command {
         #[arg(long, conflicts_with = "mermaid")]
         dot: bool,
         /// Print the DAG as a Mermaid flowchart.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         mermaid: bool,
+        /// Print the plan as one JSON document (`format_version` 1; see the README).
+        #[arg(long, conflicts_with = "dot")]
+        json: bool,
     },
     /// Done / running / failed / pending per job, with results.
     Status {
         #[command(flatten)]
         pipeline: PipelineArgs,
+        /// Print the status as one JSON document (`format_version` 1; see the README).
+        #[arg(long)]
+        json: bool,
     },
     /// Tables (CSV, Parquet), charts (PNG, SVG) and reports/index.html from finished evaluations:
     /// of the given pipeline, or of the whole store when none is given.
@@ -191,7 +215,17 @@ pub enum Command {
     /// Check the installation: LibTorch, CUDA, GPUs, threads, store.
     Doctor,
     /// List model architectures with input size, classes and trainable parameters.
-    Models,
+    Models {
+        /// Print the list as one JSON document (`format_version` 1; see the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script on stdout, e.g.
+    /// `fer-pipeline completions bash > ~/.local/share/bash-completion/completions/fer-pipeline`.
+    Completions {
+        /// `bash`, `zsh`, `fish` (also `elvish`, `powershell`).
+        shell: clap_complete::Shell,
+    },
     /// Benchmarks, side by side in one run: training images/s and latency against PyTorch eager
     /// (the venv's torch, or FER_BENCH_PYTHON), and planning / no-op re-run times. Writes CSV.
     Bench {

@@ -18,6 +18,7 @@ pub mod slurm;
 pub mod spec;
 pub mod store;
 pub mod train;
+pub mod version;
 
 /// The LibTorch version this binary was built against (from the wheel's `version.py`).
 pub const LIBTORCH_VERSION: &str = env!("FER_LIBTORCH_VERSION");

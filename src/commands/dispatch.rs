@@ -1,6 +1,7 @@
 //! Runs a parsed command line: the one entry point of the binary.
 
 use super::bench::{bench_cmd, BenchArgs};
+use super::completions::completions_cmd;
 use super::data::{hash_cmd, verify_cmd};
 use super::doctor::doctor_cmd;
 use super::exec::exec_cmd;
@@ -17,9 +18,9 @@ use crate::error::Error;
 pub fn dispatch(cli: &Cli) -> Result<String, Error> {
     let v = Verbosity { verbose: cli.verbose, quiet: cli.quiet };
     match &cli.command {
-        Command::Run { pipeline, exec, strict, report_dir, no_report } => {
+        Command::Run { pipeline, exec, strict, report_dir, no_report, events } => {
             let report = (!no_report).then_some(report_dir.as_path());
-            run_cmd(&cli.store, pipeline, exec, *strict, None, report, v)
+            run_cmd(&cli.store, pipeline, exec, *strict, None, report, v, *events)
         }
         Command::Report { pipeline, profile, sets, out, full_verify, force } => {
             let args = pipeline.as_ref().map(|p| PipelineArgs {
@@ -34,11 +35,13 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
             DataCommand::Verify { names, manifests } => verify_cmd(manifests, names),
             DataCommand::Hash { name, manifests } => hash_cmd(manifests, name),
             DataCommand::Prepare { pipeline, exec } => {
-                run_cmd(&cli.store, pipeline, exec, false, Some(crate::plan::JobKind::Prepare), None, v)
+                run_cmd(&cli.store, pipeline, exec, false, Some(crate::plan::JobKind::Prepare), None, v, None)
             }
         },
-        Command::Plan { pipeline, explain, dot, mermaid } => plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid),
-        Command::Status { pipeline } => status_cmd(&cli.store, pipeline),
+        Command::Plan { pipeline, explain, dot, mermaid, json } => {
+            plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid, *json)
+        }
+        Command::Status { pipeline, json } => status_cmd(&cli.store, pipeline, *json),
         Command::Submit { pipeline, partition, account, array_limit, dry_run, exe, device } => submit_cmd(
             &cli.store,
             pipeline,
@@ -63,7 +66,8 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
             },
         ),
         Command::Doctor => doctor_cmd(&cli.store),
-        Command::Models => Ok(models_cmd()),
+        Command::Models { json } => Ok(models_cmd(*json)),
+        Command::Completions { shell } => Ok(completions_cmd(*shell)),
         Command::Bench { threads, device, steps, sections, plan_max, out, models, no_reference } => {
             bench_cmd(&BenchArgs {
                 models: models.clone(),

@@ -1,12 +1,14 @@
 //! The commands of the command line, one module each.
 
 mod bench;
+mod completions;
 mod context;
 mod data;
 mod dispatch;
 mod doctor;
 mod exec;
 mod gc;
+mod json;
 mod models;
 mod plan;
 mod report;

@@ -2,19 +2,46 @@
 
 use tch::Device;
 
+use super::json::{to_text, ModelDoc, ModelsDoc, FORMAT_VERSION};
 use crate::models::Model;
 use crate::spec::{ModelSpec, Variant};
 
-/// The table of `fer-pipeline models`.
-pub fn models_cmd() -> String {
+/// Every architecture: its spec, classes and a note on where it comes from.
+fn rows() -> Vec<(ModelSpec, usize, &'static str)> {
     let mut rows: Vec<(ModelSpec, usize, &str)> =
         vec![(ModelSpec::deep_emotion(), 7, "Minaee & Abdolrashidi 2019; STN + CNN")];
     for v in Variant::ALL {
         rows.push((ModelSpec::microexpnet(v), 8, "Cugu, Sener, Akbas 2019; p12, TF SAME padding"));
     }
     rows.push((ModelSpec::inception_v3(299), 7, "teacher; gray x3 channels; input_size 75 (min, CPU) .. 299 (paper)"));
+    rows
+}
+
+/// `fer-pipeline models`: the table, or with `json` one JSON document.
+pub fn models_cmd(json: bool) -> String {
+    if json {
+        let models = rows()
+            .into_iter()
+            .map(|(spec, classes, note)| {
+                let side = spec.input_size();
+                ModelDoc {
+                    name: spec.display(),
+                    arch: spec.arch().name(),
+                    variant: match &spec {
+                        ModelSpec::MicroExpNet { variant, .. } => Some(variant.name()),
+                        _ => None,
+                    },
+                    input: [1, side, side],
+                    classes,
+                    trainable_params: Model::new(&spec, classes, Device::Cpu).trainable_count(),
+                    notes: note.to_string(),
+                }
+            })
+            .collect();
+        return to_text(&ModelsDoc { format_version: FORMAT_VERSION, models });
+    }
     let mut out = format!("{:<18} {:>9} {:>8} {:>12}  {}\n", "MODEL", "INPUT", "CLASSES", "PARAMETERS", "NOTES");
-    for (spec, classes, note) in rows {
+    for (spec, classes, note) in rows() {
         let n = Model::new(&spec, classes, Device::Cpu).trainable_count();
         let side = spec.input_size();
         out.push_str(&format!(

@@ -1,10 +1,14 @@
-//! `plan` and `status`: the DAG with each job's state; `--explain` says why a job must run.
+//! `plan` and `status`: the DAG with each job's state (a table, or JSON with `--json`);
+//! `--explain` says why a job must run.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use super::context::{load, planned_state, store_for};
+use super::json::{
+    to_text, JobDoc, PipelineRef, PlanDoc, PlanJob, ResultDoc, SlurmDoc, StatusDoc, StatusJob, Totals, FORMAT_VERSION,
+};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
 use crate::jobs::EvalResult;
@@ -19,6 +23,7 @@ pub fn plan_cmd(
     explain: bool,
     dot: bool,
     mermaid: bool,
+    json: bool,
 ) -> Result<String, Error> {
     let pipeline = load(args)?;
     let plan = plan::build(&pipeline);
@@ -42,6 +47,22 @@ pub fn plan_cmd(
             PlannedJob { job, state, notes, result: None }
         })
         .collect();
+    if json {
+        let mut reasons: Vec<String> = missing.iter().flatten().cloned().collect();
+        reasons.sort();
+        reasons.dedup();
+        let doc = PlanDoc {
+            format_version: FORMAT_VERSION,
+            pipeline: PipelineRef::new(&pipeline, &store),
+            totals: Totals::new(rows.iter().map(|r| (r.job.kind(), &r.state))),
+            jobs: rows
+                .into_iter()
+                .map(|r| PlanJob { job: JobDoc::new(&plan, r.job, &r.state), why: r.notes })
+                .collect(),
+            unavailable: reasons,
+        };
+        return Ok(to_text(&doc));
+    }
     let mut out = format!(
         "pipeline `{}`{} from `{}`, store `{}`\n",
         pipeline.name,
@@ -54,8 +75,8 @@ pub fn plan_cmd(
     Ok(out)
 }
 
-/// `fer-pipeline status`.
-pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) -> Result<String, Error> {
+/// `fer-pipeline status`: the table, or with `json` one JSON document.
+pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs, json: bool) -> Result<String, Error> {
     let pipeline = load(args)?;
     let plan = plan::build(&pipeline);
     let store = store_for(store_flag, Some(&pipeline));
@@ -69,6 +90,7 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
         header.push_str(&format!("note: Slurm not reachable ({e}); showing the store only\n"));
     }
     let missing = plan::unavailable(&plan);
+    let mut docs = Vec::new();
     let rows: Vec<PlannedJob<'_>> = plan
         .jobs
         .iter()
@@ -78,41 +100,75 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs) 
             let mut state = planned_state(&store, job, missing.as_ref());
             let entry = store.entry(job.kind(), &job.hash);
             let mut notes = Vec::new();
-            if let (Some(rec), Some(Ok(q))) = (record, &queue) {
+            let mut slurm = record.as_ref().map(|rec| SlurmDoc {
+                task_id: rec.task_id(),
+                state: None,
+                node: None,
+                reason: None,
+                log: rec.log.display().to_string(),
+            });
+            if let (Some(rec), Some(Ok(q)), Some(doc)) = (record, &queue, slurm.as_mut()) {
                 if state != PlannedState::Cached {
                     match q.get(&rec.task_id()) {
                         Some(t) if t.state == "RUNNING" => {
                             state = PlannedState::Running;
                             notes.push(format!("slurm {} running on {}", rec.task_id(), t.node));
+                            doc.state = Some("running".into());
+                            doc.node = Some(t.node.clone());
                         }
                         Some(t) => {
-                            notes.push(format!("slurm {} {} ({})", rec.task_id(), t.state.to_lowercase(), t.reason))
+                            notes.push(format!("slurm {} {} ({})", rec.task_id(), t.state.to_lowercase(), t.reason));
+                            doc.state = Some(t.state.to_lowercase());
+                            doc.reason = Some(t.reason.clone());
                         }
-                        None if !matches!(state, PlannedState::Failed(_)) => notes.push(format!(
-                            "slurm {} is no longer queued and did not finish; `submit` again (log: {})",
-                            rec.task_id(),
-                            rec.log.display()
-                        )),
-                        None => {}
+                        None => {
+                            doc.state = Some("gone".into());
+                            if !matches!(state, PlannedState::Failed(_)) {
+                                notes.push(format!(
+                                    "slurm {} is no longer queued and did not finish; `submit` again (log: {})",
+                                    rec.task_id(),
+                                    rec.log.display()
+                                ))
+                            }
+                        }
                     }
                 }
             }
+            let mut log = None;
             if let PlannedState::Failed(m) | PlannedState::Damaged(m) = &state {
+                let path = entry.file(crate::store::LOG_FILE);
                 notes.extend(m.lines().take(6).map(str::to_string));
-                notes.push(format!("log: {}", entry.file(crate::store::LOG_FILE).display()));
+                notes.push(format!("log: {}", path.display()));
+                log = Some(path.display().to_string());
                 if let Some(rec) = record {
                     let tail = std::fs::read_to_string(&rec.log).unwrap_or_default();
                     let lines: Vec<&str> = tail.lines().rev().take(5).collect();
                     notes.extend(lines.into_iter().rev().map(|l| format!("slurm log: {l}")));
                 }
             }
-            let result = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
+            let metrics = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
                 .then(|| read_json::<EvalResult>(&entry.file(crate::jobs::RESULT_FILE)).ok().flatten())
                 .flatten()
-                .map(|r| format!("acc {:.1}% F1 {:.3}", r.test.accuracy * 100.0, r.test.macro_f1));
+                .map(|r| ResultDoc { accuracy: r.test.accuracy, macro_f1: r.test.macro_f1 });
+            let result = metrics.as_ref().map(|r| format!("acc {:.1}% F1 {:.3}", r.accuracy * 100.0, r.macro_f1));
+            if json {
+                docs.push(StatusJob { job: JobDoc::new(&plan, job, &state), slurm, result: metrics, log });
+            }
             PlannedJob { job, state, notes, result }
         })
         .collect();
+    if json {
+        let doc = StatusDoc {
+            format_version: FORMAT_VERSION,
+            pipeline: PipelineRef::new(&pipeline, &store),
+            slurm_reachable: queue.as_ref().map(Result::is_ok),
+            totals: Totals::new(rows.iter().map(|r| (r.job.kind(), &r.state))),
+            jobs: docs,
+        };
+        // The note about an unreachable Slurm goes to stderr: stdout holds one document.
+        eprint!("{header}");
+        return Ok(to_text(&doc));
+    }
     Ok(format!("{header}{}", plan::render_table(&rows)))
 }
 

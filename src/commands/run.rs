@@ -4,9 +4,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::context::{load, store_for};
-use crate::cli::{ExecArgs, PipelineArgs};
+use crate::cli::{EventsFormat, ExecArgs, PipelineArgs};
 use crate::error::Error;
-use crate::exec::{self, device, BarSink, EventSink, LineSink, LocalOptions};
+use crate::exec::{self, device, BarSink, EventSink, JsonLinesSink, LineSink, LocalOptions, Tee};
 use crate::jobs::{EvalResult, RESULT_FILE};
 use crate::plan::{self, JobKind, JobSpec};
 use crate::spec::DeviceRequest;
@@ -42,7 +42,9 @@ fn slots(
     }
 }
 
-/// `fer-pipeline run`.
+/// `fer-pipeline run`. With `events`, stdout carries only the event stream: the results table
+/// and the summary go to stderr.
+#[allow(clippy::too_many_arguments)]
 pub fn run_cmd(
     store_flag: &Option<PathBuf>,
     args: &PipelineArgs,
@@ -51,6 +53,7 @@ pub fn run_cmd(
     only: Option<JobKind>,
     report: Option<&std::path::Path>,
     v: Verbosity,
+    events: Option<EventsFormat>,
 ) -> Result<String, Error> {
     let pipeline = load(args)?;
     let req = match &exec_args.device {
@@ -102,14 +105,31 @@ pub fn run_cmd(
     let mut quiet_sink = QuietSink;
     let mut lines = LineSink::new(v.verbose > 0);
     let mut bars = BarSink::new();
-    let sink: &mut dyn EventSink = if v.quiet {
+    let human: &mut dyn EventSink = if v.quiet {
         &mut quiet_sink
     } else if std::io::stderr().is_terminal() && v.verbose == 0 {
         &mut bars
     } else {
         &mut lines
     };
+    let mut json_sink = JsonLinesSink::new(&plan, std::io::stdout());
+    let mut tee;
+    let sink: &mut dyn EventSink = match events {
+        Some(EventsFormat::Jsonl) => {
+            tee = Tee { first: &mut json_sink, second: human };
+            &mut tee
+        }
+        None => human,
+    };
     let summary = exec::run(&plan, &store, &opts, sink, &stop)?;
+    // What `main` would print on stdout, or stderr under `--events`.
+    let emit = |out: &str| {
+        if events.is_some() {
+            eprint!("{out}");
+        } else {
+            print!("{out}");
+        }
+    };
     let mut out = results_table(&plan, &store);
     out.push_str(&format!(
         "{} ran, {} cached, {} failed, {} skipped, {} interrupted\n",
@@ -128,16 +148,20 @@ pub fn run_cmd(
         }
     }
     if summary.interrupted > 0 || stopped {
-        print!("{out}");
+        emit(&out);
         return Err(Error::Interrupted);
     }
     if let Some((job, message)) = summary.store_failure {
-        print!("{out}");
+        emit(&out);
         return Err(Error::StoreFull { job, message });
     }
     if summary.failed > 0 || summary.skipped > 0 {
-        print!("{out}");
+        emit(&out);
         return Err(Error::JobsFailed { failed: summary.failed, skipped: summary.skipped });
+    }
+    if events.is_some() {
+        emit(&out);
+        return Ok(String::new());
     }
     Ok(out)
 }

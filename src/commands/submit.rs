@@ -84,12 +84,21 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
             let _ = writeln!(out, "# {}\n{text}", path.display());
         }
     }
-    let queued: usize = report.arrays.iter().map(|a| a.2).sum();
-    for (name, id, n) in &report.arrays {
+    let queued: usize = report.arrays.iter().map(|a| a.tasks).sum();
+    for a in &report.arrays {
+        // The chain about to be queued: which earlier arrays each one waits for.
+        let after = if a.after.is_empty() { "none".to_string() } else { a.after.join(", ") };
         let _ = writeln!(
             out,
-            "array {name}: {n} task(s){}",
-            id.as_ref().map(|i| format!(", Slurm job {i}")).unwrap_or_default()
+            "array {}: {} task(s){}, afterok: {after}{}",
+            a.name,
+            a.tasks,
+            a.job_id.as_ref().map(|i| format!(", Slurm job {i}")).unwrap_or_default(),
+            if a.afterok.is_empty() {
+                String::new()
+            } else {
+                format!(" (--dependency=afterok:{})", a.afterok.join(":"))
+            }
         );
     }
     let _ = writeln!(

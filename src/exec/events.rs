@@ -51,10 +51,12 @@ pub enum Outcome {
     },
 }
 
-/// Reported by the runner.
+/// Reported by the runner. `JobCached`: one per job found finished in the store, right after
+/// `Planned`.
 #[derive(Debug, Clone)]
 pub enum RunEvent {
     Planned { total: usize, cached: usize, to_run: usize },
+    JobCached { index: usize, id: String, describe: String },
     JobStarted { index: usize, id: String, describe: String },
     Job { index: usize, event: JobEvent },
     JobEnded { index: usize, id: String, describe: String, outcome: Outcome, seconds: f64 },

@@ -105,6 +105,9 @@ pub fn run(
         }
     }
     sink.on(&RunEvent::Planned { total: n, cached: summary.cached, to_run: n - summary.cached });
+    for i in (0..n).filter(|&i| state[i] == State::Ended(true)) {
+        sink.on(&RunEvent::JobCached { index: i, id: entries[i].id(), describe: plan.jobs[i].label.describe() });
+    }
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut running: Vec<Option<Running>> = (0..n).map(|_| None).collect();

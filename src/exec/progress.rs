@@ -92,7 +92,7 @@ impl EventSink for LineSink {
                     human_secs(*seconds)
                 );
             }
-            RunEvent::Finished { .. } => {}
+            RunEvent::JobCached { .. } | RunEvent::Finished { .. } => {}
         }
     }
 }
@@ -160,6 +160,7 @@ impl EventSink for BarSink {
                 let _ =
                     self.multi.println(format!("{id} {describe} {} ({})", outcome_text(outcome), human_secs(*seconds)));
             }
+            RunEvent::JobCached { .. } => {}
             RunEvent::Finished { .. } => {
                 self.overall.finish_and_clear();
             }

@@ -8,4 +8,4 @@ mod submit;
 
 pub use record::{SlurmRecord, SLURM_FILE};
 pub use script::{render, unusable_path, ScriptSpec};
-pub use submit::{arrays, submit, ArrayPlan, SubmitError, SubmitOptions, SubmitReport};
+pub use submit::{arrays, submit, ArrayPlan, ArrayReport, SubmitError, SubmitOptions, SubmitReport};

@@ -52,10 +52,25 @@ pub struct ArrayPlan {
     pub log_pattern: PathBuf,
 }
 
+/// One array as submitted (or, in a dry run, as it would be).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayReport {
+    /// `<stage>-<kind>-<n>`, also the name of its script.
+    pub name: String,
+    /// Slurm's job id (none in a dry run).
+    pub job_id: Option<String>,
+    pub tasks: usize,
+    /// The earlier arrays of this submission it waits for (`afterok`), by name.
+    pub after: Vec<String>,
+    /// Its `--dependency=afterok:` job ids (the arrays above, and tasks still queued from an
+    /// earlier submission); empty in a dry run.
+    pub afterok: Vec<String>,
+}
+
 /// What `submit` did.
 #[derive(Debug, Default)]
 pub struct SubmitReport {
-    pub arrays: Vec<(String, Option<String>, usize)>,
+    pub arrays: Vec<ArrayReport>,
     pub already_done: usize,
     pub already_queued: usize,
     pub scripts: Vec<(PathBuf, String)>,
@@ -175,7 +190,13 @@ pub fn submit(
     if opts.dry_run {
         for a in &arrays {
             report.scripts.push((a.script_path.clone(), a.script.clone()));
-            report.arrays.push((a.name.clone(), None, a.jobs.len()));
+            report.arrays.push(ArrayReport {
+                name: a.name.clone(),
+                job_id: None,
+                tasks: a.jobs.len(),
+                after: a.after.iter().map(|&k| arrays[k].name.clone()).collect(),
+                afterok: vec![],
+            });
         }
         return Ok(report);
     }
@@ -196,6 +217,7 @@ pub fn submit(
     }
     // Submit in stage order; on any failure cancel what was queued so nothing is half-submitted.
     let mut submitted: Vec<String> = Vec::new();
+    let mut afterok: Vec<Vec<String>> = Vec::new();
     for a in &arrays {
         let mut args = Vec::new();
         let mut deps: Vec<String> = a.after.iter().map(|&k| submitted[k].clone()).collect();
@@ -208,7 +230,10 @@ pub fn submit(
             args.push(format!("--dependency=afterok:{}", deps.join(":")));
         }
         match ctl::sbatch(&a.script_path, &args) {
-            Ok(id) => submitted.push(id),
+            Ok(id) => {
+                submitted.push(id);
+                afterok.push(deps);
+            }
             Err(e) => {
                 let _ = ctl::scancel(&submitted);
                 return Err(e.into());
@@ -216,7 +241,7 @@ pub fn submit(
         }
     }
     let now = crate::clock::now_rfc3339();
-    for (a, job_id) in arrays.iter().zip(&submitted) {
+    for ((a, job_id), deps) in arrays.iter().zip(&submitted).zip(afterok) {
         for (task, &i) in a.jobs.iter().enumerate() {
             let j = &plan.jobs[i];
             let e = store.entry(j.kind(), &j.hash);
@@ -233,7 +258,13 @@ pub fn submit(
             };
             rec.write(&e)?;
         }
-        report.arrays.push((a.name.clone(), Some(job_id.clone()), a.jobs.len()));
+        report.arrays.push(ArrayReport {
+            name: a.name.clone(),
+            job_id: Some(job_id.clone()),
+            tasks: a.jobs.len(),
+            after: a.after.iter().map(|&k| arrays[k].name.clone()).collect(),
+            afterok: deps,
+        });
     }
     Ok(report)
 }

@@ -5,6 +5,7 @@ mod crops;
 mod faults;
 mod gc_roots;
 mod hashing;
+mod json;
 mod limits;
 mod protocols;
 mod recipe;

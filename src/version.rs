@@ -1,0 +1,63 @@
+//! What `--version` says: the package version, the git commit it was built from, the code
+//! revisions that enter job hashes, the LibTorch version and whether CUDA support is linked.
+
+use std::sync::OnceLock;
+
+use crate::plan::{JobKind, JOB_FORMAT};
+
+/// The git commit of the build (`git rev-parse --short=12 HEAD`), or `unknown` outside a git
+/// checkout (build.rs).
+pub const GIT_COMMIT: &str = env!("FER_GIT_COMMIT");
+
+/// Whether the binary was linked against `libtorch_cuda.so` (build.rs).
+pub const CUDA_LINKED: bool = matches!(env!("FER_CUDA_LINKED").as_bytes(), b"yes");
+
+/// `0.1.0 (1894221abcde)`: the one-line version (`-V`).
+pub fn short() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| format!("{} ({GIT_COMMIT})", env!("CARGO_PKG_VERSION")))
+}
+
+/// The code revisions of the job kinds, as they enter every job hash, e.g.
+/// `job format 1; prepare 1, train 1, distill-targets 1, evaluate 2, saliency 1`.
+pub fn code_revisions() -> String {
+    let kinds: Vec<String> = JobKind::ALL.iter().map(|k| format!("{} {}", k.name(), k.revision())).collect();
+    format!("job format {JOB_FORMAT}; {}", kinds.join(", "))
+}
+
+/// Whether `libtorch_cuda.so` is mapped into this process now (it is a NEEDED library of a
+/// CUDA build, so the dynamic linker loaded it at start-up; a copied binary may find another).
+pub fn cuda_loaded() -> bool {
+    std::fs::read_to_string("/proc/self/maps").map(|m| m.contains("libtorch_cuda.so")).unwrap_or(false)
+}
+
+/// The multi-line version (`--version`).
+pub fn long() -> &'static str {
+    static L: OnceLock<String> = OnceLock::new();
+    L.get_or_init(|| {
+        let cuda = match (CUDA_LINKED, cuda_loaded()) {
+            (true, true) => "linked (libtorch_cuda loaded)",
+            (true, false) => "linked, but libtorch_cuda is not loaded: CPU only",
+            (false, true) => "not linked at build time, but libtorch_cuda is loaded",
+            (false, false) => "not linked: CPU only",
+        };
+        format!(
+            "{}\ncommit          {GIT_COMMIT}\ncode revisions  {}\nlibtorch        {}\ncuda support    {cuda}\n",
+            env!("CARGO_PKG_VERSION"),
+            code_revisions(),
+            crate::LIBTORCH_VERSION,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_revisions_name_every_kind() {
+        let r = super::code_revisions();
+        for k in crate::plan::JobKind::ALL {
+            assert!(r.contains(&format!("{} {}", k.name(), k.revision())), "{r}");
+        }
+        assert!(r.starts_with("job format "), "{r}");
+    }
+}
