@@ -93,7 +93,7 @@ impl Screen {
         } else {
             let (key, line) = view.plain_line();
             let changed = self.last_key.as_deref() != Some(key.as_str());
-            if changed || self.looks % HEARTBEAT_LOOKS == 0 {
+            if changed || self.looks.is_multiple_of(HEARTBEAT_LOOKS) {
                 let _ = writeln!(out, "{line}");
                 self.last_key = Some(key);
             }
@@ -251,7 +251,9 @@ impl View {
         }
         l.push(row("total", &t));
         l.push(String::new());
-        if self.running.is_empty() {
+        if self.running.is_empty() && !self.complete() {
+            l.push("running: none (jobs are left: `fer-pipeline run` or `submit` them; this view follows)".into());
+        } else if self.running.is_empty() {
             l.push("running: none".into());
         } else {
             l.push(format!("running ({}):", self.running.len()));
@@ -385,13 +387,7 @@ fn running_job(store: &Store, job: &Job, row: &StatusRow, now: u64) -> Running {
         .as_ref()
         .filter(|s| s.state.as_deref() == Some("running"))
         .map(|s| format!("slurm {} on {}", s.task_id, s.node.clone().unwrap_or_default()));
-    Running {
-        what,
-        epoch: epoch.map(|(d, t, _)| (d, t)),
-        elapsed: started.map(|s| now.saturating_sub(s)),
-        eta,
-        slurm,
-    }
+    Running { what, epoch: epoch.map(|(d, t, _)| (d, t)), elapsed: started.map(|s| now.saturating_sub(s)), eta, slurm }
 }
 
 /// Seconds left: the epochs trained since the start (`start`, resumed after epoch `base`) took

@@ -82,10 +82,9 @@ fn start_run(store: &Path) -> std::process::Child {
 /// A line of the screen showing a running train job at some epoch of 10.
 fn shows_training_epoch(screen: &str) -> bool {
     screen.contains("running (")
-        && screen.lines().any(|l| {
-            l.trim_start().starts_with("train ")
-                && (0..10).any(|e| l.contains(&format!("epoch {e}/10")))
-        })
+        && screen
+            .lines()
+            .any(|l| l.trim_start().starts_with("train ") && (0..10).any(|e| l.contains(&format!("epoch {e}/10"))))
 }
 
 #[test]
