@@ -139,7 +139,7 @@ struct Counts {
 struct View {
     stages: Vec<(JobKind, Counts)>,
     running: Vec<Running>,
-    /// Submitted jobs not running: (state, how many, reasons).
+    /// Submitted jobs by squeue's state: (state, how many, reasons).
     slurm: Vec<(String, usize, Vec<String>)>,
     slurm_note: Option<String>,
     failed: Vec<String>,
@@ -180,7 +180,7 @@ impl View {
                 PlannedState::Unavailable(_) => c.unavailable += 1,
                 PlannedState::Pending | PlannedState::Partial(_) => c.pending += 1,
             }
-            if let Some(s) = row.slurm.as_ref().filter(|_| row.state != PlannedState::Running) {
+            if let Some(s) = &row.slurm {
                 if let Some(state) = &s.state {
                     let reason = s.reason.clone().filter(|r| !r.is_empty() && r != "None");
                     match slurm.iter_mut().find(|(st, _, _)| st == state) {

@@ -209,3 +209,45 @@ fn watch_flags_are_checked() {
     let o = run(&["--store", &s, "status", "--interval", "3", t.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn slurm_states_of_submitted_work_show_on_the_pipe() {
+    let slurm = LocalSlurm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // Stands in for the program on the node: holds its task for a while, then exits.
+    let exe = dir.path().join("hold");
+    fs::write(&exe, "#!/bin/bash\nsleep 20\n").unwrap();
+    let mut perm = fs::metadata(&exe).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    fs::set_permissions(&exe, perm).unwrap();
+    let t = tiny();
+    let o = slurm
+        .bin()
+        .args(["--store", &store_arg(&store), "submit", t.to_str().unwrap(), "--exe", exe.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", text(&o), slurm.ctld_log());
+    let mut child = slurm
+        .bin()
+        .args(["--store", &store_arg(&store), "status", "--watch", "--interval", "0.5", t.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    // SAFETY: kill(2) sends SIGINT to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C leaves with 0");
+    // The later arrays wait for the first (afterok): squeue says pending, with its reason.
+    assert!(first.contains("| slurm: "), "{first}");
+    assert!(first.contains(" pending"), "{first}");
+    assert!(!first.contains("complete"), "{first}");
+    let submitted = String::from_utf8_lossy(&o.stdout).into_owned();
+    let ids: Vec<&str> =
+        submitted.lines().filter_map(|l| l.split("Slurm job ").nth(1).and_then(|r| r.split(',').next())).collect();
+    assert!(!ids.is_empty(), "{submitted}");
+    let _ = slurm.cmd("scancel").args(&ids).output();
+}
