@@ -138,8 +138,15 @@ pub enum Command {
         #[command(flatten)]
         pipeline: PipelineArgs,
         /// Print the status as one JSON document (`format_version` 1; see the README).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "watch")]
         json: bool,
+        /// Redraw the progress every `--interval` seconds until every job is done (Ctrl-C leaves);
+        /// one line per change when stdout is not a terminal.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between two looks of `--watch`.
+        #[arg(long, default_value_t = 2.0, value_name = "SECS", requires = "watch")]
+        interval: f64,
     },
     /// Tables (CSV, Parquet), charts (PNG, SVG) and reports/index.html from finished evaluations:
     /// of the given pipeline, or of the whole store when none is given.

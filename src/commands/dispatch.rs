@@ -11,6 +11,7 @@ use super::plan::{plan_cmd, status_cmd};
 use super::report::report_cmd;
 use super::run::{run_cmd, Verbosity};
 use super::submit::{submit_cmd, SubmitArgs};
+use super::watch::watch_cmd;
 use crate::cli::{Cli, Command, DataCommand, PipelineArgs};
 use crate::error::Error;
 
@@ -41,7 +42,10 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
         Command::Plan { pipeline, explain, dot, mermaid, json } => {
             plan_cmd(&cli.store, pipeline, *explain, *dot, *mermaid, *json)
         }
-        Command::Status { pipeline, json } => status_cmd(&cli.store, pipeline, *json),
+        Command::Status { pipeline, json, watch, interval } => match watch {
+            true => watch_cmd(&cli.store, pipeline, *interval),
+            false => status_cmd(&cli.store, pipeline, *json),
+        },
         Command::Submit { pipeline, partition, account, array_limit, dry_run, exe, device } => submit_cmd(
             &cli.store,
             pipeline,

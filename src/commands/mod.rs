@@ -14,6 +14,7 @@ mod plan;
 mod report;
 mod run;
 mod submit;
+mod watch;
 
 pub use dispatch::dispatch;
 pub use doctor::gpu_names;

@@ -12,7 +12,7 @@ use super::json::{
 use crate::cli::PipelineArgs;
 use crate::error::Error;
 use crate::jobs::EvalResult;
-use crate::plan::{self, Job, JobKind, PlannedJob, PlannedState};
+use crate::plan::{self, Job, JobKind, Plan, PlannedJob, PlannedState};
 use crate::slurm::SlurmRecord;
 use crate::store::{read_json, JobRecord, Store};
 
@@ -75,29 +75,47 @@ pub fn plan_cmd(
     Ok(out)
 }
 
-/// `fer-pipeline status`: the table, or with `json` one JSON document.
-pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs, json: bool) -> Result<String, Error> {
-    let pipeline = load(args)?;
-    let plan = plan::build(&pipeline);
-    let store = store_for(store_flag, Some(&pipeline));
-    store.check()?;
+/// What `status` knows about one job of a plan (same order as `plan.jobs`).
+#[derive(Debug)]
+pub struct StatusRow {
+    pub state: PlannedState,
+    /// Lines printed under the job's row of the table.
+    pub notes: Vec<String>,
+    pub slurm: Option<SlurmDoc>,
+    pub result: Option<ResultDoc>,
+    /// The entry's log file (failed and damaged jobs).
+    pub log: Option<String>,
+}
+
+/// One look at a plan's jobs: the store's states merged with Slurm's queue. `status`,
+/// `status --json` and `status --watch` all read this.
+#[derive(Debug)]
+pub struct StatusSnapshot {
+    pub rows: Vec<StatusRow>,
+    /// Whether `squeue` answered: `None` when no job was submitted to Slurm.
+    pub slurm_reachable: Option<bool>,
+    /// Why Slurm could not be asked, when it could not.
+    pub slurm_note: Option<String>,
+}
+
+/// Reads the store (and Slurm's queue, once, when a job was submitted) for every job of `plan`.
+pub fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
     // Jobs submitted to Slurm: ask the queue once.
     let records: Vec<Option<SlurmRecord>> =
         plan.jobs.iter().map(|j| SlurmRecord::read(&store.entry(j.kind(), &j.hash))).collect();
     let queue = if records.iter().any(Option::is_some) { Some(crate::slurm::ctl::squeue()) } else { None };
-    let mut header = String::new();
-    if let Some(Err(e)) = &queue {
-        header.push_str(&format!("note: Slurm not reachable ({e}); showing the store only\n"));
-    }
-    let missing = plan::unavailable(&plan);
-    let mut docs = Vec::new();
-    let rows: Vec<PlannedJob<'_>> = plan
+    let slurm_note = match &queue {
+        Some(Err(e)) => Some(format!("note: Slurm not reachable ({e}); showing the store only")),
+        _ => None,
+    };
+    let missing = plan::unavailable(plan);
+    let rows = plan
         .jobs
         .iter()
         .zip(&records)
         .zip(&missing)
         .map(|((job, record), missing)| {
-            let mut state = planned_state(&store, job, missing.as_ref());
+            let mut state = planned_state(store, job, missing.as_ref());
             let entry = store.entry(job.kind(), &job.hash);
             let mut notes = Vec::new();
             let mut slurm = record.as_ref().map(|rec| SlurmDoc {
@@ -146,29 +164,57 @@ pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs, 
                     notes.extend(lines.into_iter().rev().map(|l| format!("slurm log: {l}")));
                 }
             }
-            let metrics = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
+            let result = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
                 .then(|| read_json::<EvalResult>(&entry.file(crate::jobs::RESULT_FILE)).ok().flatten())
                 .flatten()
                 .map(|r| ResultDoc { accuracy: r.test.accuracy, macro_f1: r.test.macro_f1 });
-            let result = metrics.as_ref().map(|r| format!("acc {:.1}% F1 {:.3}", r.accuracy * 100.0, r.macro_f1));
-            if json {
-                docs.push(StatusJob { job: JobDoc::new(&plan, job, &state), slurm, result: metrics, log });
-            }
-            PlannedJob { job, state, notes, result }
+            StatusRow { state, notes, slurm, result, log }
         })
         .collect();
+    StatusSnapshot { rows, slurm_reachable: queue.as_ref().map(Result::is_ok), slurm_note }
+}
+
+/// `fer-pipeline status`: the table, or with `json` one JSON document.
+pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs, json: bool) -> Result<String, Error> {
+    let pipeline = load(args)?;
+    let plan = plan::build(&pipeline);
+    let store = store_for(store_flag, Some(&pipeline));
+    store.check()?;
+    let snap = gather_status(&plan, &store);
+    let header = snap.slurm_note.map(|n| format!("{n}\n")).unwrap_or_default();
     if json {
         let doc = StatusDoc {
             format_version: FORMAT_VERSION,
             pipeline: PipelineRef::new(&pipeline, &store),
-            slurm_reachable: queue.as_ref().map(Result::is_ok),
-            totals: Totals::new(rows.iter().map(|r| (r.job.kind(), &r.state))),
-            jobs: docs,
+            slurm_reachable: snap.slurm_reachable,
+            totals: Totals::new(plan.jobs.iter().zip(&snap.rows).map(|(j, r)| (j.kind(), &r.state))),
+            jobs: plan
+                .jobs
+                .iter()
+                .zip(snap.rows)
+                .map(|(job, r)| StatusJob {
+                    job: JobDoc::new(&plan, job, &r.state),
+                    slurm: r.slurm,
+                    result: r.result,
+                    log: r.log,
+                })
+                .collect(),
         };
         // The note about an unreachable Slurm goes to stderr: stdout holds one document.
         eprint!("{header}");
         return Ok(to_text(&doc));
     }
+    let rows: Vec<PlannedJob<'_>> = plan
+        .jobs
+        .iter()
+        .zip(snap.rows)
+        .map(|(job, r)| PlannedJob {
+            job,
+            result: r.result.as_ref().map(|r| format!("acc {:.1}% F1 {:.3}", r.accuracy * 100.0, r.macro_f1)),
+            state: r.state,
+            notes: r.notes,
+        })
+        .collect();
     Ok(format!("{header}{}", plan::render_table(&rows)))
 }
 
