@@ -6,6 +6,7 @@ mod checkpoint;
 mod kd;
 mod metrics;
 mod penalty;
+pub mod tensorboard;
 mod trainer;
 
 pub use adam::Adam;
