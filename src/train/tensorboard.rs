@@ -19,6 +19,8 @@ const FILE_VERSION: &str = "brain.Event:2";
 
 /// Scalar tags written for every epoch.
 pub const TAGS: [&str; 5] = ["loss/train", "accuracy/train", "loss/val", "accuracy/val", "learning_rate"];
+/// A student's KD terms: the mean hard CE with the labels and the mean soft CE with the teacher.
+pub const KD_TAGS: [&str; 2] = ["kd/hard_ce", "kd/soft_ce"];
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as TFRecord uses.
 pub fn crc32c(data: &[u8]) -> u32 {
@@ -104,17 +106,21 @@ fn scalars_event(step: i64, values: &[(&str, f64)]) -> Vec<u8> {
 }
 
 /// The whole event file for `rows`: a `file_version` record, then one event per epoch (step and
-/// wall_time = the epoch number) with its scalars; `lr` is the job's (constant) learning rate.
-pub fn events(rows: &[EpochRow], lr: f64) -> Vec<u8> {
+/// wall_time = the epoch number) with its scalars; `lr` is the job's (constant) learning rate,
+/// `kd` a student's `[hard, soft]` terms per epoch (empty for a plain model).
+pub fn events(rows: &[EpochRow], lr: f64, kd: &[[f64; 2]]) -> Vec<u8> {
     let mut out = record(&event(0.0, 0, |e| bytes_field(e, 3, FILE_VERSION.as_bytes())));
-    for r in rows {
-        let values = [
+    for (i, r) in rows.iter().enumerate() {
+        let mut values = vec![
             (TAGS[0], r.train_loss),
             (TAGS[1], r.train_acc),
             (TAGS[2], r.val_loss),
             (TAGS[3], r.val_acc),
             (TAGS[4], lr),
         ];
+        if let Some([hard, soft]) = kd.get(i) {
+            values.extend([(KD_TAGS[0], *hard), (KD_TAGS[1], *soft)]);
+        }
         out.extend(record(&scalars_event(r.epoch as i64, &values)));
     }
     out
@@ -234,8 +240,11 @@ mod tests {
         let rows: Vec<EpochRow> = (1..=3)
             .map(|e| EpochRow { epoch: e, train_loss: 1.0 / e as f64, train_acc: 0.5, val_loss: 2.0, val_acc: 0.25 })
             .collect();
-        let a = events(&rows, 1e-3);
-        assert_eq!(a, events(&rows, 1e-3));
+        let a = events(&rows, 1e-3, &[]);
+        assert_eq!(a, events(&rows, 1e-3, &[]));
+        let kd = events(&rows, 1e-3, &[[1.0, 2.0]; 3]);
+        // Two more values per epoch, and the summary's length takes a second varint byte.
+        assert_eq!(kd.len(), a.len() + 3 * (2 * (2 + 12 + 5) + 1));
         // Walk the records and check every CRC.
         let (mut at, mut n) = (0usize, 0);
         while at < a.len() {

@@ -63,7 +63,9 @@ fn tensorboard_reads_every_train_entry_named_by_model_data_set_and_seed() {
         let rows: Vec<Vec<f64>> =
             csv.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
         assert_eq!(rows.len(), 4);
-        for (tag, col) in [("loss/train", 1), ("accuracy/train", 2), ("loss/val", 3), ("accuracy/val", 4), ("learning_rate", 5)] {
+        for (tag, col) in
+            [("loss/train", 1), ("accuracy/train", 2), ("loss/val", 3), ("accuracy/val", 4), ("learning_rate", 5)]
+        {
             let points = run[tag].as_array().unwrap_or_else(|| panic!("no `{tag}` in {run}"));
             assert_eq!(points.len(), rows.len(), "{tag}");
             for (p, r) in points.iter().zip(&rows) {
@@ -107,4 +109,98 @@ fn a_resumed_job_writes_the_same_event_file() {
         resumed += log.contains("resuming from checkpoint") as usize;
     }
     assert!(resumed >= 1, "a job was resumed");
+}
+
+/// A Deep-Emotion teacher and a MicroExpNet student distilled from it at T = 4.
+const KD: &str = r#"version: 1
+name: tb-kd
+seeds: [1]
+threads: 1
+datasets:
+  tiny:
+    kind: synthetic
+    seed: 7
+    subjects: 12
+    images_per_subject: 40
+    val_fraction: 0.2
+    test_fraction: 0.25
+saliency:
+  enabled: false
+models:
+  teacher:
+    arch: deep-emotion
+    datasets: tiny
+    epochs: 1
+    batch_size: 32
+  student:
+    arch: microexpnet
+    variant: xxs
+    datasets: tiny
+    epochs: 6
+    lr: 1.0e-4
+    batch_size: 32
+    multi_crop: false
+    teacher: teacher
+    temperature: 4
+    kd_weight: 0.5
+"#;
+
+/// The student's entry in a store.
+fn student(store: &Path) -> PathBuf {
+    entries(store, "train")
+        .into_iter()
+        .find(|e| fs::read_to_string(e.join("job.json")).unwrap_or_default().contains("\"distill\""))
+        .expect("a student entry")
+}
+
+#[test]
+fn a_student_shows_its_kd_terms_and_resumes_to_the_same_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("kd.yaml");
+    fs::write(&yaml, KD).unwrap();
+    let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
+    let o = run(&["--store", &store_arg(&whole), "run", yaml.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let entry = student(&whole);
+    let (name, file) = event_file(&entry);
+    assert_eq!(name, "student_tiny_seed1");
+    let runs = read_runs(&entry.join("tb"));
+    let run = &runs[&name];
+    let csv = fs::read_to_string(entry.join("metrics.csv")).unwrap();
+    let losses: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    let (hard, soft) = (run["kd/hard_ce"].as_array().unwrap(), run["kd/soft_ce"].as_array().unwrap());
+    assert_eq!((hard.len(), soft.len(), losses.len()), (6, 6, 6), "{run}");
+    for ((h, s), loss) in hard.iter().zip(soft).zip(&losses) {
+        let (h, s) = (h[2].as_f64().unwrap(), s[2].as_f64().unwrap());
+        assert!(h > 0.0 && s > 0.0, "{h} {s}");
+        // The training loss is the weighted sum of its two terms (kd_weight 0.5), epoch by epoch.
+        assert!((0.5 * h + 0.5 * s - loss).abs() < 1e-5 * loss.abs().max(1.0), "{h} {s} {loss}");
+    }
+    // The teacher is no student: no KD terms.
+    let teacher = entries(&whole, "train").into_iter().find(|e| *e != entry).unwrap();
+    let (tname, _) = event_file(&teacher);
+    let truns = read_runs(&teacher.join("tb"));
+    assert!(truns[&tname]["loss/train"].is_array() && truns[&tname]["kd/hard_ce"].is_null(), "{truns}");
+
+    // Killed mid-way through the student, then resumed: the same bytes.
+    let mut cmd = bin();
+    cmd.args(["--store", &store_arg(&cut), "run", yaml.to_str().unwrap(), "-j", "1"]);
+    let group = Group::spawn(cmd);
+    let ready = || {
+        entries(&cut, "train").iter().any(|e| {
+            (1..6).contains(&checkpoint_epochs(e))
+                && e.join("job.json").exists()
+                && fs::read_to_string(e.join("job.json")).unwrap_or_default().contains("\"distill\"")
+        })
+    };
+    assert!(wait_for(ready, 300), "no student checkpoint:\n{}", group.output());
+    drop(group);
+    let o = run(&["--store", &store_arg(&cut), "run", yaml.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let resumed = student(&cut);
+    let log = fs::read_to_string(resumed.join("log.txt")).unwrap();
+    assert!(log.contains("resuming from checkpoint"), "{log}");
+    let (_, again) = event_file(&resumed);
+    assert_eq!(fs::read(again).unwrap(), fs::read(file).unwrap(), "the resumed student's event file differs");
 }
