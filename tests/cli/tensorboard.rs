@@ -166,11 +166,11 @@ fn a_student_shows_its_kd_terms_and_resumes_to_the_same_event_file() {
     let (name, file) = event_file(&entry);
     assert_eq!(name, "student_tiny_seed1");
     let runs = read_runs(&entry.join("tb"));
-    let run = &runs[&name];
+    let scalars = &runs[&name];
     let csv = fs::read_to_string(entry.join("metrics.csv")).unwrap();
     let losses: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
-    let (hard, soft) = (run["kd/hard_ce"].as_array().unwrap(), run["kd/soft_ce"].as_array().unwrap());
-    assert_eq!((hard.len(), soft.len(), losses.len()), (6, 6, 6), "{run}");
+    let (hard, soft) = (scalars["kd/hard_ce"].as_array().unwrap(), scalars["kd/soft_ce"].as_array().unwrap());
+    assert_eq!((hard.len(), soft.len(), losses.len()), (6, 6, 6), "{scalars}");
     for ((h, s), loss) in hard.iter().zip(soft).zip(&losses) {
         let (h, s) = (h[2].as_f64().unwrap(), s[2].as_f64().unwrap());
         assert!(h > 0.0 && s > 0.0, "{h} {s}");
