@@ -202,11 +202,9 @@ mod tests {
 
     #[test]
     fn masked_crc_matches_tensorflow() {
-        // TensorFlow's crc32c::Mask: ((crc >> 15) | (crc << 17)) + 0xa282ead8.
-        let c = crc32c(b"123456789");
-        assert_eq!(masked_crc(b"123456789"), ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8));
-        // The length header of an empty record, as TensorFlow frames it.
-        assert_eq!(masked_crc(&0u64.to_le_bytes()), crc32c(&[0u8; 8]).rotate_right(15).wrapping_add(0xa282_ead8));
+        // Values of `tensorboard.compat.tensorflow_stub.pywrap_tensorflow.masked_crc32c`.
+        assert_eq!(masked_crc(b"123456789"), 0xc78a_b0e5);
+        assert_eq!(masked_crc(&0u64.to_le_bytes()), 0x0798_0329, "the length header of an empty record");
     }
 
     #[test]
