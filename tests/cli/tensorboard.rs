@@ -79,6 +79,17 @@ fn tensorboard_reads_every_train_entry_named_by_model_data_set_and_seed() {
     }
     names.sort();
     assert_eq!(names, ["deep-emotion_tiny_seed1", "microexpnet_tiny_seed1"]);
+
+    // The reader checks our CRCs: a flipped bit in the last record's data drops that epoch.
+    let copy = dir.path().join("copy");
+    fs::create_dir_all(&copy).unwrap();
+    let (_, file) = event_file(&trains[0]);
+    let mut bytes = fs::read(&file).unwrap();
+    let at = bytes.len() - 6;
+    bytes[at] ^= 1;
+    fs::write(copy.join(EVENTS), &bytes).unwrap();
+    let damaged = read_runs(&copy);
+    assert_eq!(damaged["."]["loss/train"].as_array().map(|a| a.len()), Some(3), "{damaged}");
 }
 
 #[test]
