@@ -95,7 +95,7 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
         other => other,
     }
     .map_err(|source| ExecError::Train { id: id.clone(), source })?;
-    let TrainEnd::Finished { model, rows, steps } = end else {
+    let TrainEnd::Finished { model, rows, steps, kd } = end else {
         return Ok(None);
     };
     let mut tensors = model.named_tensors();
@@ -110,6 +110,8 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     ]);
     tensor_file::write(&ctx.entry.file(WEIGHTS_FILE), &tensors, &meta)?;
     write_atomic(&ctx.entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
+    let tb = tensorboard_artifact(ctx);
+    train::tensorboard::write(&ctx.entry.dir, tb, &train::tensorboard::events(&rows, spec.train.lr, &kd))?;
     // The checkpoint stays until the `done` marker is durable (the executor removes it then).
     let last = match spec.train.select {
         crate::spec::Select::BestVal => train::best_epoch(&rows)
@@ -119,7 +121,20 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
             rows.last().map(|r| format!("val accuracy {:.1} %", r.val_acc * 100.0)).unwrap_or_default()
         }
     };
-    Ok(Some(JobOutput { summary: format!("{} epochs, {last}", rows.len()), files: vec![WEIGHTS_FILE, METRICS_FILE] }))
+    Ok(Some(JobOutput {
+        summary: format!("{} epochs, {last}", rows.len()),
+        files: vec![WEIGHTS_FILE, METRICS_FILE, tb],
+    }))
+}
+
+/// `tb/<model>_<dataset>_seed<k>/events.out.tfevents.fer-pipeline`, named from the entry's
+/// `job.json` label (written before the job runs, so a resumed job names it the same way).
+fn tensorboard_artifact(ctx: &JobContext<'_>) -> &'static str {
+    let name = match ctx.entry.read_record() {
+        Ok(r) => train::tensorboard::run_name(&r.label.model, &r.label.dataset, r.label.seed, r.label.fold),
+        Err(_) => "run".to_string(),
+    };
+    train::tensorboard::artifact_name(&name)
 }
 
 /// Warns (log, stderr and the run's display) and removes a checkpoint that cannot be used; the

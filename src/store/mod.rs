@@ -9,7 +9,7 @@ mod lock;
 mod roots;
 pub mod tensor_file;
 
-pub use atomic::{read_json, write_atomic, write_json};
+pub use atomic::{read_json, temp_path, write_atomic, write_json};
 pub use entry::{
     checkpoint_epoch, checkpoint_threads, DoneRecord, Entry, EntryState, FailedRecord, FileRecord, JobRecord,
     CHECKPOINT_FILE, DONE_FILE, JOB_FILE, LOG_FILE,

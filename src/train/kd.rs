@@ -9,13 +9,20 @@ use crate::spec::DistillSpec;
 
 /// Mean loss over the batch; `teacher` holds the teacher's logits for the same images.
 pub fn kd_loss(student: &Tensor, teacher: &Tensor, labels: &Tensor, spec: &DistillSpec) -> Tensor {
+    let (hard, soft) = kd_terms(student, teacher, labels, spec);
+    hard * (1.0 - spec.weight) + soft * spec.weight
+}
+
+/// The loss's two terms, unweighted: the hard CE with the labels and the soft CE with the
+/// teacher (times T^2 when `t2`); what TensorBoard shows per epoch for a student.
+pub fn kd_terms(student: &Tensor, teacher: &Tensor, labels: &Tensor, spec: &DistillSpec) -> (Tensor, Tensor) {
     let t = spec.temperature;
     let hard = student.cross_entropy_for_logits(labels);
     let soft_targets = (teacher / t).softmax(-1, Kind::Float);
     let log_q = (student / t).log_softmax(-1, Kind::Float);
     let soft = -(soft_targets * log_q).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float);
     let soft = if spec.t2 { soft * (t * t) } else { soft };
-    hard * (1.0 - spec.weight) + soft * spec.weight
+    (hard, soft)
 }
 
 #[cfg(test)]
@@ -51,6 +58,10 @@ mod tests {
             let want = by_hand(&zs, &zt, 1, temp, w, t2);
             assert!((got - want).abs() < 1e-5, "T={temp} w={w} t2={t2}: {got} vs {want}");
         }
+        let spec = DistillSpec { temperature: 4.0, weight: 0.3, t2: true };
+        let (hard, soft) = kd_terms(&s, &t, &y, &spec);
+        assert!((hard.double_value(&[]) - by_hand(&zs, &zt, 1, 4.0, 0.0, true)).abs() < 1e-5);
+        assert!((soft.double_value(&[]) - by_hand(&zs, &zt, 1, 4.0, 1.0, true)).abs() < 1e-5);
         // w = 0 is plain cross-entropy.
         let ce = s.cross_entropy_for_logits(&y).double_value(&[]);
         let plain = kd_loss(&s, &t, &y, &DistillSpec { temperature: 8.0, weight: 0.0, t2: false }).double_value(&[]);

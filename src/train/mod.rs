@@ -6,10 +6,11 @@ mod checkpoint;
 mod kd;
 mod metrics;
 mod penalty;
+pub mod tensorboard;
 mod trainer;
 
 pub use adam::Adam;
 pub use checkpoint::Checkpoint;
-pub use kd::kd_loss;
+pub use kd::{kd_loss, kd_terms};
 pub use metrics::{to_csv, EpochRow};
 pub use trainer::{best_epoch, evaluate, step, train, Batch, TrainEnd, TrainError, TrainRun};

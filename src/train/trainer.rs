@@ -59,12 +59,19 @@ pub enum TrainEnd {
         model: Box<Model>,
         rows: Vec<EpochRow>,
         steps: i64,
+        /// A student's per-epoch KD terms (mean hard CE, mean soft CE); empty when not distilling.
+        kd: Vec<[f64; 2]>,
     },
     /// Stopped by a signal after writing a checkpoint.
-    Stopped {
-        epochs_done: u32,
-        batches_done: u32,
-    },
+    Stopped { epochs_done: u32, batches_done: u32 },
+}
+
+/// A student's KD terms: one `[hard, soft]` mean per finished epoch, and this epoch's sums
+/// (kept in checkpoints as `kd.rows`, `sum.kd_hard` and `sum.kd_soft`, so a resumed run matches).
+struct KdTerms {
+    rows: Vec<[f64; 2]>,
+    hard: Tensor,
+    soft: Tensor,
 }
 
 /// Tensors of the split on the device, preprocessed for the model.
@@ -165,6 +172,8 @@ pub fn train(
     let dev = run.device;
     let mut loss_sum = Tensor::zeros([], (Kind::Double, dev));
     let mut correct_sum = Tensor::zeros([], (Kind::Int64, dev));
+    let zero = || Tensor::zeros([], (Kind::Double, dev));
+    let mut kd_terms = kd.as_ref().map(|_| KdTerms { rows: Vec::new(), hard: zero(), soft: zero() });
     if let Some(ck) = run.resume {
         let restore_err = |message: String| TrainError::Restore { path: run.checkpoint.display().to_string(), message };
         if ck.epochs_done > epochs || (ck.batches_done > 0 && (ck.batches_done >= batches || ck.epochs_done >= epochs))
@@ -196,6 +205,22 @@ pub fn train(
             }
             best = Some(kept);
         }
+        if let Some(k) = kd_terms.as_mut() {
+            let (Some(h), Some(s)) = (ck.get("sum.kd_hard"), ck.get("sum.kd_soft")) else {
+                return Err(restore_err("it holds no KD sums (`sum.kd_hard`, `sum.kd_soft`)".into()));
+            };
+            (k.hard, k.soft) = (h.to_device(dev), s.to_device(dev));
+            let flat = match ck.get("kd.rows") {
+                Some(t) => {
+                    Vec::<f64>::try_from(&t.to_kind(Kind::Double).view([-1])).map_err(|e| restore_err(e.to_string()))?
+                }
+                None => Vec::new(),
+            };
+            if flat.len() != 2 * ck.rows.len() {
+                return Err(restore_err(format!("it holds {} KD values for {} epochs", flat.len(), ck.rows.len())));
+            }
+            k.rows = flat.chunks(2).map(|c| [c[0], c[1]]).collect();
+        }
         start_epoch = ck.epochs_done;
         start_batch = ck.batches_done;
         rows = ck.rows;
@@ -218,7 +243,8 @@ pub fn train(
                 b: u32,
                 loss_sum: &Tensor,
                 correct_sum: &Tensor,
-                best: &Option<Vec<(String, Tensor)>>| {
+                best: &Option<Vec<(String, Tensor)>>,
+                kd_terms: &Option<KdTerms>| {
         let mut tensors: Vec<(String, Tensor)> =
             model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
         for (k, t) in best.iter().flatten() {
@@ -227,6 +253,13 @@ pub fn train(
         tensors.extend(adam.state());
         tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
         tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
+        if let Some(k) = kd_terms {
+            if !k.rows.is_empty() {
+                tensors.push(("kd.rows".into(), Tensor::from_slice(&k.rows.concat()).reshape([-1, 2])));
+            }
+            tensors.push(("sum.kd_hard".into(), k.hard.shallow_clone()));
+            tensors.push(("sum.kd_soft".into(), k.soft.shallow_clone()));
+        }
         Checkpoint { job: run.job, epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
             .write(run.checkpoint)
     };
@@ -253,9 +286,14 @@ pub fn train(
             tch::no_grad(|| {
                 loss_sum += loss.to_kind(Kind::Double) * len as f64;
                 correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
+                if let (Some(k), Some((d, t))) = (kd_terms.as_mut(), batch.teacher) {
+                    let (h, s) = super::kd::kd_terms(&logits, t, y, d);
+                    k.hard += h.to_kind(Kind::Double) * len as f64;
+                    k.soft += s.to_kind(Kind::Double) * len as f64;
+                }
             });
             if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
-                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum, &best)?;
+                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum, &best, &kd_terms)?;
                 log(format!(
                     "stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written",
                     epoch + 1,
@@ -277,7 +315,11 @@ pub fn train(
         rows.push(EpochRow { epoch: epoch + 1, train_loss, train_acc, val_loss, val_acc });
         loss_sum = Tensor::zeros([], (Kind::Double, dev));
         correct_sum = Tensor::zeros([], (Kind::Int64, dev));
-        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum, &best)?;
+        if let Some(k) = kd_terms.as_mut() {
+            k.rows.push([k.hard.double_value(&[]) / n as f64, k.soft.double_value(&[]) / n as f64]);
+            (k.hard, k.soft) = (zero(), zero());
+        }
+        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum, &best, &kd_terms)?;
         emit(JobEvent::Epoch {
             epoch: epoch + 1,
             epochs,
@@ -302,7 +344,8 @@ pub fn train(
             acc * 100.0
         ));
     }
-    Ok(TrainEnd::Finished { model: Box::new(model), rows, steps })
+    let kd = kd_terms.map(|k| k.rows).unwrap_or_default();
+    Ok(TrainEnd::Finished { model: Box::new(model), rows, steps, kd })
 }
 
 /// The first epoch with the highest validation accuracy, and that accuracy.

@@ -13,6 +13,7 @@ mod report_out;
 mod requeue;
 mod signals;
 mod slurm_safety;
+mod tensorboard;
 mod watch;
 
 use std::fs;
