@@ -68,14 +68,16 @@ pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Str
     // Both files are written whole or not at all (temporary file, then rename).
     let (format, opset, fixed_batch) = match args.format {
         ExportFormat::Onnx => {
-            let meta = vec![("fer_pipeline.entry".to_string(), sel.entry.id()), ("fer_pipeline.model".into(), what.clone())];
+            let meta =
+                vec![("fer_pipeline.entry".to_string(), sel.entry.id()), ("fer_pipeline.model".into(), what.clone())];
             let bytes = onnx::export(&model, &meta).map_err(fail)?;
             write_atomic(&args.out, &bytes)?;
             ("onnx", Some(onnx::OPSET), None)
         }
         ExportFormat::Torchscript => {
-            // Deep-Emotion's affine grid takes the traced batch's size as a constant.
-            let batch = matches!(model.spec, ModelSpec::DeepEmotion { .. }).then_some(1);
+            // Deep-Emotion's affine grid and Inception_v3's flattening read the batch size in
+            // Rust: the trace holds it as a constant, so these modules take batches of 1.
+            let batch = (!matches!(model.spec, ModelSpec::MicroExpNet { .. })).then_some(1);
             let tmp = temp_beside(&args.out);
             let r = torchscript::export(&mut model, batch.unwrap_or(1), &tmp)
                 .and_then(|()| std::fs::rename(&tmp, &args.out).map_err(|e| e.to_string()));

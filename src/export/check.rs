@@ -30,7 +30,8 @@ pub fn inputs(model: &Model, n: i64) -> Tensor {
     for k in 0..n {
         for i in 0..s {
             for j in 0..s {
-                let x = (i * 7 + j * 3 + k * 31) as f64 + 40.0 * ((i as f64 * 0.3 + k as f64).sin() * (j as f64 * 0.2).cos());
+                let x = (i * 7 + j * 3 + k * 31) as f64
+                    + 40.0 * ((i as f64 * 0.3 + k as f64).sin() * (j as f64 * 0.2).cos());
                 v.push((x.rem_euclid(256.0)).floor() as f32);
             }
         }

@@ -392,19 +392,12 @@ fn inception(g: &mut Graph, x: String) -> Result<String, String> {
         let s = chain(g, &h, b, &[("branch3x3_1", P0, 1)])?;
         let d = chain(g, &h, b, &[("branch3x3dbl_1", P0, 1), ("branch3x3dbl_2", P1, 1)])?;
         let s2 = [chain(g, &s, b, &[("branch3x3_2a", [0, 1], 1)])?, chain(g, &s, b, &[("branch3x3_2b", [1, 0], 1)])?];
-        let d2 = [
-            chain(g, &d, b, &[("branch3x3dbl_3a", [0, 1], 1)])?,
-            chain(g, &d, b, &[("branch3x3dbl_3b", [1, 0], 1)])?,
-        ];
-        let p = [
-            chain(g, &h, b, &[("branch1x1", P0, 1)])?,
-            concat(g, &s2),
-            concat(g, &d2),
-            {
-                let a = avg_pool(g, &h);
-                chain(g, &a, b, &[("branch_pool", P0, 1)])?
-            },
-        ];
+        let d2 =
+            [chain(g, &d, b, &[("branch3x3dbl_3a", [0, 1], 1)])?, chain(g, &d, b, &[("branch3x3dbl_3b", [1, 0], 1)])?];
+        let p = [chain(g, &h, b, &[("branch1x1", P0, 1)])?, concat(g, &s2), concat(g, &d2), {
+            let a = avg_pool(g, &h);
+            chain(g, &a, b, &[("branch_pool", P0, 1)])?
+        }];
         h = concat(g, &p);
     }
     let h = g.op("GlobalAveragePool", &[&h], vec![]);
