@@ -404,3 +404,60 @@ fn inception(g: &mut Graph, x: String) -> Result<String, String> {
     let h = g.op("Flatten", &[&h], vec![int("axis", 1)]);
     g.linear(&h, "fc")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::export::check;
+    use crate::models::Net;
+    use crate::spec::Variant;
+
+    /// Writes `model` as ONNX with a minimal sidecar and its reference, and runs
+    /// scripts/check-export.py (onnxruntime) on it.
+    fn check_in_onnxruntime(model: &Model, dir: &Path) -> String {
+        let out = dir.join("m.onnx");
+        std::fs::write(&out, export(model, &[]).unwrap()).unwrap();
+        let side = serde_json::json!({"format": "onnx", "arch": model.spec.display(), "fixed_batch": null});
+        std::fs::write(dir.join("m.onnx.json"), side.to_string()).unwrap();
+        let r = check::reference(model, 3, 0.0).unwrap();
+        std::fs::write(dir.join("ref.json"), serde_json::to_vec(&r).unwrap()).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let o = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/check-export.py"))
+            .args([out.to_str().unwrap(), dir.join("ref.json").to_str().unwrap(), "--runs", "3"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{text}");
+        text
+    }
+
+    #[test]
+    fn a_strong_stn_warp_and_every_scaling_match_onnxruntime() {
+        let dir = tempfile::tempdir().unwrap();
+        tch::manual_seed(5);
+        // A warp far from the identity: rotated, shifted and zoomed out, so GridSample reads
+        // between pixels and outside the image (zero padding).
+        let de = Model::new(&ModelSpec::deep_emotion(), 7, tch::Device::Cpu);
+        let named: std::collections::HashMap<String, Tensor> = de.named_tensors().into_iter().collect();
+        tch::no_grad(|| {
+            let w = named["fc_loc.2.weight"].shallow_clone();
+            w.shallow_clone().copy_(&(Tensor::randn(w.size(), (Kind::Float, w.device())) * 0.01));
+            let b = named["fc_loc.2.bias"].shallow_clone();
+            b.shallow_clone().copy_(&Tensor::from_slice(&[1.1f32, 0.4, 0.15, -0.3, 1.2, -0.1]));
+        });
+        let Net::DeepEmotion(n) = &de.net else { unreachable!() };
+        let x = de.preprocess(&check::inputs(&de, 2));
+        let moved = tch::no_grad(|| (n.warp(&x) - &x).abs().max().double_value(&[]));
+        assert!(moved > 0.5, "the warp barely moves the image: {moved}");
+        check_in_onnxruntime(&de, dir.path());
+        // MicroExpNet raw (published) and standardized; Deep-Emotion centered above.
+        for norm in [InputNorm::Raw, InputNorm::Standardize] {
+            let spec = ModelSpec::MicroExpNet { variant: Variant::S, dropout: 0.5, input_norm: norm };
+            check_in_onnxruntime(&Model::new(&spec, 8, tch::Device::Cpu), dir.path());
+        }
+    }
+}

@@ -60,7 +60,6 @@ pub struct OutputDoc {
 }
 
 /// What the graph of `spec` expects, trained on faces of `data_side` pixels.
-#[allow(clippy::too_many_arguments)]
 pub fn describe(
     spec: &ModelSpec,
     classes: i64,
