@@ -291,6 +291,11 @@ pub enum Command {
         /// Also write fixed inputs with our logits on them (JSON), to check the export against.
         #[arg(long, value_name = "FILE", hide = true)]
         reference: Option<PathBuf>,
+        /// Load the export in onnxruntime / torch (`scripts/check-export.py` with FER_BENCH_PYTHON,
+        /// else `.venv/bin/python`), compare its logits with ours (1e-4) and print its latency at
+        /// batch 1 on one thread beside ours; a mismatch removes the export (exit 6).
+        #[arg(long)]
+        check: bool,
     },
     /// Run one job of the store by id (`<kind>/<hash16>`); used by `run` and cluster tasks.
     Exec {

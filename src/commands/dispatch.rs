@@ -81,23 +81,26 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
                 plan_max: *plan_max,
             })
         }
-        Command::Export { target, profile, sets, model, dataset, seed, fold, format, out, reference } => export_cmd(
-            &cli.store,
-            &ExportArgs {
-                target: target.clone(),
-                profile: profile.clone(),
-                sets: sets.clone(),
-                choice: crate::export::select::Choice {
-                    model: model.clone(),
-                    dataset: dataset.clone(),
-                    seed: *seed,
-                    fold: *fold,
+        Command::Export { target, profile, sets, model, dataset, seed, fold, format, out, reference, check } => {
+            export_cmd(
+                &cli.store,
+                &ExportArgs {
+                    target: target.clone(),
+                    profile: profile.clone(),
+                    sets: sets.clone(),
+                    choice: crate::export::select::Choice {
+                        model: model.clone(),
+                        dataset: dataset.clone(),
+                        seed: *seed,
+                        fold: *fold,
+                    },
+                    format: *format,
+                    out: out.clone(),
+                    reference: reference.clone(),
+                    check: *check,
                 },
-                format: *format,
-                out: out.clone(),
-                reference: reference.clone(),
-            },
-        ),
+            )
+        }
         Command::Exec { id, device, threads, deterministic, requeue, retries } => {
             exec_cmd(&cli.store, id, device, *threads, *deterministic, requeue.then_some(*retries))
         }

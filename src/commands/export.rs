@@ -27,6 +27,8 @@ pub struct ExportArgs {
     pub format: ExportFormat,
     pub out: PathBuf,
     pub reference: Option<PathBuf>,
+    /// Run scripts/check-export.py on the export.
+    pub check: bool,
 }
 
 /// `fer-pipeline export`.
@@ -113,9 +115,21 @@ pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Str
         let r = check::reference(&model, 3, ours_ms).map_err(fail)?;
         write_atomic(path, &serde_json::to_vec(&r).map_err(|e| fail(e.to_string()))?)?;
     }
+    let checked = if args.check {
+        match run_check(&model, ours_ms, &args.out) {
+            Ok(line) => format!("check: {line}\n"),
+            Err(e) => {
+                let _ = std::fs::remove_file(&args.out);
+                let _ = std::fs::remove_file(&sidecar_path);
+                return Err(Error::Data(format!("failed to verify the export of {what} (removed it): {e}")));
+            }
+        }
+    } else {
+        String::new()
+    };
     let bytes = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
-        "exported {what} as {}: `{}`, {}\nsidecar: `{}`\nours (LibTorch, batch 1, 1 thread): {ours_ms:.3} ms/image\n",
+        "exported {what} as {}: `{}`, {}\nsidecar: `{}`\nours (LibTorch, batch 1, 1 thread): {ours_ms:.3} ms/image\n{checked}",
         match args.format {
             ExportFormat::Onnx => format!("ONNX (opset {})", onnx::OPSET),
             ExportFormat::Torchscript => "TorchScript".to_string(),
@@ -160,5 +174,29 @@ fn data_side(store: &Store, sel: &Selected) -> Option<u32> {
     match store.entry(JobKind::Prepare, &sel.spec.data).read_record().ok()?.spec {
         JobSpec::Prepare(p) => Some(p.size),
         _ => None,
+    }
+}
+
+/// Runs scripts/check-export.py on `out` against our logits; returns its line.
+fn run_check(model: &Model, ours_ms: f64, out: &Path) -> Result<String, String> {
+    let r = check::reference(model, 3, ours_ms)?;
+    let dir = tempfile::tempdir().map_err(|e| format!("failed to create a temporary folder: {e}"))?;
+    let reference = dir.path().join("reference.json");
+    std::fs::write(&reference, serde_json::to_vec(&r).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("failed to write `{}`: {e}", reference.display()))?;
+    let py = crate::bench::reference::python();
+    let o = std::process::Command::new(&py)
+        .arg("scripts/check-export.py")
+        .arg(out)
+        .arg(&reference)
+        .output()
+        .map_err(|e| format!("failed to run `{}`: {e}", py.display()))?;
+    let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    if o.status.success() {
+        Ok(text)
+    } else {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(3).collect();
+        Err(format!("{text} {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | ")).trim().to_string())
     }
 }

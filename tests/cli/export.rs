@@ -91,9 +91,11 @@ fn every_architecture_exports_to_onnx_and_torchscript_with_matching_logits() {
         .expect("men's train entry");
     let id = format!("train/{}", men.file_name().unwrap().to_string_lossy());
     let out = dir.path().join("by-id.onnx");
-    let o = export(&store, &id, &["--format", "onnx"], &out, None);
+    let o = export(&store, &id, &["--format", "onnx", "--check"], &out, None);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(&id) && out.exists(), "{}", text(&o));
+    // --check ran it in onnxruntime, beside our latency.
+    assert!(text(&o).contains("check: microexpnet-xxs onnx") && text(&o).contains("onnxruntime"), "{}", text(&o));
 
     // Errors name what is wrong, exit 2, and write nothing.
     let bad = dir.path().join("bad.onnx");
