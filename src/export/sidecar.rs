@@ -101,3 +101,28 @@ pub fn describe(
     let output = OutputDoc { name: output.into(), shape: ["N".into(), classes.into()], kind: "logits" };
     (input, output, steps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Variant;
+
+    #[test]
+    fn the_sidecar_says_size_scaling_and_the_recipe_window() {
+        let (input, output, steps) = describe(&ModelSpec::deep_emotion(), 7, Some(48), "faces", "logits");
+        assert_eq!(serde_json::json!(input.shape), serde_json::json!(["N", 1, 48, 48]));
+        assert_eq!(input.scaling_in_graph, "centered");
+        assert_eq!(serde_json::json!(output.shape), serde_json::json!(["N", 7]));
+        assert!(steps.iter().any(|s| s.contains("resize the face to 48 x 48")), "{steps:?}");
+        // MicroExpNet trained on the recipe's 256 px faces: the test-time window, raw levels.
+        let (input, _, steps) = describe(&ModelSpec::microexpnet(Variant::Xxs), 8, Some(256), "faces", "logits");
+        assert_eq!(input.scaling_in_graph, "raw");
+        assert!(steps.iter().any(|s| s.contains("rows 32..256, columns 32..256")), "{steps:?}");
+        // Trained on 84 px faces: a plain resize.
+        let (_, _, steps) = describe(&ModelSpec::microexpnet(Variant::Xxs), 8, Some(84), "faces", "logits");
+        assert!(
+            !steps.iter().any(|s| s.contains("32..256")) && steps.iter().any(|s| s.contains("84 x 84")),
+            "{steps:?}"
+        );
+    }
+}
