@@ -70,6 +70,15 @@ pub enum EventsFormat {
     Jsonl,
 }
 
+/// Formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// ONNX, opset 17.
+    Onnx,
+    /// TorchScript (traced), for `torch.jit.load` and LibTorch C++.
+    Torchscript,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Presence, per-file hash check (naming each file that differs), counts per class, split
@@ -258,6 +267,42 @@ pub enum Command {
         no_reference: bool,
         #[arg(long, default_value = "reports/bench.csv")]
         out: PathBuf,
+    },
+    /// Export a trained model as ONNX or TorchScript with a JSON sidecar (`<out>.json`) saying
+    /// how to feed it raw grayscale faces; prints its size and our latency.
+    Export {
+        /// A pipeline file (then choose with --model, --dataset, --seed, --fold), or a train entry
+        /// id `train/<hash16>`.
+        #[arg(default_value = "pipeline.yaml", value_name = "PIPELINE|ID")]
+        target: String,
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// The model's name in the pipeline.
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+        /// The data set's name in the pipeline.
+        #[arg(long, value_name = "NAME")]
+        dataset: Option<String>,
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// The test fold under a k-fold protocol.
+        #[arg(long, value_name = "K")]
+        fold: Option<u32>,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The file to write (its sidecar goes to `<out>.json`).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Also write fixed inputs with our logits on them (JSON), to check the export against.
+        #[arg(long, value_name = "FILE", hide = true)]
+        reference: Option<PathBuf>,
+        /// Load the export in onnxruntime / torch (`scripts/check-export.py` with FER_BENCH_PYTHON,
+        /// else `.venv/bin/python`), compare its logits with ours (1e-4) and print its latency at
+        /// batch 1 on one thread beside ours; a mismatch removes the export (exit 6).
+        #[arg(long)]
+        check: bool,
     },
     /// Run one job of the store by id (`<kind>/<hash16>`); used by `run` and cluster tasks.
     Exec {

@@ -9,6 +9,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod exec;
+pub mod export;
 pub mod jobs;
 pub mod models;
 pub mod plan;

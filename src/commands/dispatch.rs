@@ -5,6 +5,7 @@ use super::completions::completions_cmd;
 use super::data::{hash_cmd, verify_cmd};
 use super::doctor::doctor_cmd;
 use super::exec::exec_cmd;
+use super::export::{export_cmd, ExportArgs};
 use super::gc::{gc_cmd, GcArgs};
 use super::models::models_cmd;
 use super::plan::{plan_cmd, status_cmd};
@@ -83,6 +84,26 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
                 out: out.clone(),
                 plan_max: *plan_max,
             })
+        }
+        Command::Export { target, profile, sets, model, dataset, seed, fold, format, out, reference, check } => {
+            export_cmd(
+                &cli.store,
+                &ExportArgs {
+                    target: target.clone(),
+                    profile: profile.clone(),
+                    sets: sets.clone(),
+                    choice: crate::export::select::Choice {
+                        model: model.clone(),
+                        dataset: dataset.clone(),
+                        seed: *seed,
+                        fold: *fold,
+                    },
+                    format: *format,
+                    out: out.clone(),
+                    reference: reference.clone(),
+                    check: *check,
+                },
+            )
         }
         Command::Exec { id, device, threads, deterministic, requeue, retries } => {
             exec_cmd(&cli.store, id, device, *threads, *deterministic, requeue.then_some(*retries))

@@ -7,6 +7,7 @@ mod data;
 mod dispatch;
 mod doctor;
 mod exec;
+mod export;
 mod gc;
 mod json;
 mod models;

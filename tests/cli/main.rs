@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod crops;
+mod export;
 mod faults;
 mod gc_roots;
 mod hashing;
