@@ -53,9 +53,32 @@ fn export_and_check(store: &Path, file: &Path, dir: &Path, model: &str, seed: Op
         .output()
         .expect("the venv's python runs");
     assert!(c.status.success(), "{model} {format}: {}", text(&c));
+    if format == "torchscript" {
+        libtorch_loads_and_matches(&out, &reference);
+    }
     let line = text(&c);
     eprintln!("{}", line.trim());
     line
+}
+
+/// LibTorch's C++ loader (`torch::jit::load`, through tch) runs the TorchScript export on the
+/// reference inputs one image at a time; its logits match ours within 1e-4.
+fn libtorch_loads_and_matches(export: &Path, reference: &Path) {
+    let r: serde_json::Value = serde_json::from_str(&fs::read_to_string(reference).unwrap()).unwrap();
+    let floats =
+        |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<_>>();
+    let shape: Vec<i64> = r["shape"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    let inputs = tch::Tensor::from_slice(&floats(&r["inputs"])).reshape(&shape);
+    let ours: Vec<f32> = r["logits"].as_array().unwrap().iter().flat_map(floats).collect();
+    let module = tch::CModule::load(export).unwrap_or_else(|e| panic!("torch::jit::load `{}`: {e}", export.display()));
+    let mut theirs = Vec::new();
+    for i in 0..shape[0] {
+        let y = tch::no_grad(|| module.forward_ts(&[inputs.narrow(0, i, 1)])).unwrap();
+        theirs.extend(Vec::<f32>::try_from(y.flatten(0, -1)).unwrap());
+    }
+    assert_eq!(theirs.len(), ours.len(), "{}", export.display());
+    let worst = theirs.iter().zip(&ours).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(worst <= 1e-4, "{}: LibTorch's logits differ from ours by {worst}", export.display());
 }
 
 #[test]
