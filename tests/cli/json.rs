@@ -399,10 +399,7 @@ fn real_submit_names_each_arrays_afterok_ids_and_status_json_shows_slurm() {
     let store = dir.path().join("store");
     // Stands in for the program on the node: holds its task for a while, then succeeds.
     let exe = dir.path().join("hold");
-    fs::write(&exe, "#!/bin/bash\nsleep 20\n").unwrap();
-    let mut perm = fs::metadata(&exe).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    fs::set_permissions(&exe, perm).unwrap();
+    write_script(&exe, "#!/bin/bash\nsleep 20\n");
     let p = dir.path().join("p.yaml");
     fs::write(&p, GOOD).unwrap();
     let o = slurm

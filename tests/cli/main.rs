@@ -74,6 +74,14 @@ fn bin() -> Command {
     c
 }
 
+/// Writes an executable bash script (a stand-in for the program on a Slurm node).
+fn write_script(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    let mut perm = fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    fs::set_permissions(path, perm).unwrap();
+}
+
 fn tiny() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tiny.yaml")
 }

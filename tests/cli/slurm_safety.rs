@@ -178,10 +178,7 @@ fn scripts_quote_every_path_and_hold_no_user_line() {
     fs::create_dir_all(&bin_dir).unwrap();
     let exe = bin_dir.join("rec ord");
     let record = dir.path().join("args");
-    fs::write(&exe, format!("#!/bin/bash\nprintf '%s\\0' \"$@\" > '{}'\n", record.display())).unwrap();
-    let mut perm = fs::metadata(&exe).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    fs::set_permissions(&exe, perm).unwrap();
+    write_script(&exe, &format!("#!/bin/bash\nprintf '%s\\0' \"$@\" > '{}'\n", record.display()));
     let p = dir.path().join("p.yaml");
     fs::write(&p, format!("{GOOD}slurm:\n  partition: debug\n")).unwrap();
     let o = run(&[
@@ -278,10 +275,7 @@ fn real_slurm_runs_tasks_of_a_store_with_an_awkward_path() {
         "#!/bin/bash\nprintf '%s\\0' \"$@\" > '{}'/\"$SLURM_ARRAY_JOB_ID\"_\"$SLURM_ARRAY_TASK_ID\"\necho ran\n",
         records.display()
     );
-    fs::write(&exe, script).unwrap();
-    let mut perm = fs::metadata(&exe).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    fs::set_permissions(&exe, perm).unwrap();
+    write_script(&exe, &script);
     let p = dir.path().join("p.yaml");
     fs::write(&p, GOOD).unwrap();
     let o = slurm

@@ -217,10 +217,7 @@ fn slurm_states_of_submitted_work_show_on_the_pipe() {
     let store = dir.path().join("store");
     // Stands in for the program on the node: holds its task for a while, then exits.
     let exe = dir.path().join("hold");
-    fs::write(&exe, "#!/bin/bash\nsleep 20\n").unwrap();
-    let mut perm = fs::metadata(&exe).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    fs::set_permissions(&exe, perm).unwrap();
+    write_script(&exe, "#!/bin/bash\nsleep 20\n");
     let t = tiny();
     let o = slurm
         .bin()
