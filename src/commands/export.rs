@@ -77,9 +77,9 @@ pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Str
             ("onnx", Some(onnx::OPSET), None)
         }
         ExportFormat::Torchscript => {
-            // Deep-Emotion's affine grid and Inception_v3's flattening read the batch size in
-            // Rust: the trace holds it as a constant, so these modules take batches of 1.
-            let batch = (!matches!(model.spec, ModelSpec::MicroExpNet { .. })).then_some(1);
+            // Deep-Emotion's affine grid reads the batch size in Rust: the trace holds it as a
+            // constant, so that module takes batches of 1.
+            let batch = matches!(model.spec, ModelSpec::DeepEmotion { .. }).then_some(1);
             let tmp = temp_beside(&args.out);
             let r = torchscript::export(&mut model, batch.unwrap_or(1), &tmp)
                 .and_then(|()| std::fs::rename(&tmp, &args.out).map_err(|e| e.to_string()));

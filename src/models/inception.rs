@@ -214,7 +214,8 @@ impl ModuleT for InceptionV3 {
         let x = max_pool(&chain(&x, &self.stem[..3], train));
         let x = max_pool(&chain(&x, &self.stem[3..], train));
         let x = self.blocks.iter().fold(x, |x, b| b.f(&x, train));
-        x.adaptive_avg_pool2d([1, 1]).dropout(self.dropout, train).flat_view().apply(&self.fc)
+        // `flatten`, not `flat_view`: a traced (TorchScript) module then keeps any batch size.
+        x.adaptive_avg_pool2d([1, 1]).dropout(self.dropout, train).flatten(1, -1).apply(&self.fc)
     }
 }
 

@@ -106,6 +106,13 @@ fn every_architecture_exports_to_onnx_and_torchscript_with_matching_logits() {
     assert_eq!(side["input"]["shape"], serde_json::json!(["N", 1, 84, 84]));
     assert_eq!(side["input"]["scaling_in_graph"], "standardize");
     assert_eq!(side["fixed_batch"], serde_json::Value::Null);
+    // Inception_v3's TorchScript takes any batch too (check-export.py then runs all inputs at once);
+    // Deep-Emotion's is fixed at 1 (its affine grid reads the batch size when traced).
+    let side = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(dir.path().join(f)).unwrap()).unwrap()
+    };
+    assert_eq!(side("inc.torchscript.json")["fixed_batch"], serde_json::Value::Null);
+    assert_eq!(side("de.torchscript.json")["fixed_batch"], 1);
 
     // By id: `train/<hash16>` of the store.
     let men = entries(&store, "train")
