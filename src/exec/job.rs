@@ -274,7 +274,7 @@ fn exec_entry(
     };
     write_json(&entry.file(PROVENANCE_FILE), &prov)?;
     failpoint("before-done", record.kind);
-    let mut all: Vec<&str> = files;
+    let mut all: Vec<&str> = files.iter().map(|f| f.as_ref()).collect();
     all.push(PROVENANCE_FILE);
     // `done` is written (synced, renamed, folder synced) before the checkpoint goes: a crash in
     // between leaves a finished entry, and one before leaves a checkpoint to finish from.

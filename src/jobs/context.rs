@@ -1,6 +1,7 @@
 //! What every job gets from the executor: the store, its entry, device, threads, the stop flag,
 //! an event callback and its log; and what it returns (a summary and the files it wrote).
 
+use std::borrow::Cow;
 use std::sync::atomic::AtomicBool;
 
 use tch::Device;
@@ -20,10 +21,11 @@ pub struct JobContext<'a> {
     pub log: &'a JobLog,
 }
 
-/// A finished job's one-line summary and the artifacts to list in its `done` marker.
+/// A finished job's one-line summary and the artifacts to list in its `done` marker (fixed
+/// names, or names computed per entry such as a TensorBoard run folder).
 pub struct JobOutput {
     pub summary: String,
-    pub files: Vec<&'static str>,
+    pub files: Vec<Cow<'static, str>>,
 }
 
 /// `Ok(None)`: stopped by a signal after a checkpoint.

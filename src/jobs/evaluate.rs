@@ -148,5 +148,5 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
     };
     write_json(&ctx.entry.file(RESULT_FILE), &result)?;
     let summary = format!("test accuracy {:.1} %, macro-F1 {:.3}", result.test.accuracy * 100.0, result.test.macro_f1);
-    Ok(Some(JobOutput { summary, files: vec![RESULT_FILE, PREDICTIONS_FILE] }))
+    Ok(Some(JobOutput { summary, files: vec![RESULT_FILE.into(), PREDICTIONS_FILE.into()] }))
 }

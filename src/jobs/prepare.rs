@@ -35,7 +35,7 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
             summary.size,
             summary.class_names.len()
         ),
-        files: vec![DATA_FILE, SUMMARY_FILE, SAMPLES_FILE],
+        files: vec![DATA_FILE.into(), SUMMARY_FILE.into(), SAMPLES_FILE.into()],
     }))
 }
 

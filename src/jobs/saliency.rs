@@ -83,6 +83,6 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &SaliencySpec) -> JobResult {
     }
     Ok(Some(JobOutput {
         summary: format!("occlusion maps of {} faces ({window} px square, stride {stride} px)", picked.len()),
-        files,
+        files: files.into_iter().map(Into::into).collect(),
     }))
 }

@@ -24,6 +24,6 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TargetsSpec) -> JobResult {
     tensor_file::write(&ctx.entry.file(TARGETS_FILE), &[("logits".to_string(), logits)], &meta)?;
     Ok(Some(JobOutput {
         summary: format!("{} logits of {}", data.len(), spec.model.display()),
-        files: vec![TARGETS_FILE],
+        files: vec![TARGETS_FILE.into()],
     }))
 }

@@ -111,7 +111,7 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     tensor_file::write(&ctx.entry.file(WEIGHTS_FILE), &tensors, &meta)?;
     write_atomic(&ctx.entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
     let tb = tensorboard_artifact(ctx);
-    train::tensorboard::write(&ctx.entry.dir, tb, &train::tensorboard::events(&rows, spec.train.lr, &kd))?;
+    train::tensorboard::write(&ctx.entry.dir, &tb, &train::tensorboard::events(&rows, spec.train.lr, &kd))?;
     // The checkpoint stays until the `done` marker is durable (the executor removes it then).
     let last = match spec.train.select {
         crate::spec::Select::BestVal => train::best_epoch(&rows)
@@ -123,13 +123,13 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     };
     Ok(Some(JobOutput {
         summary: format!("{} epochs, {last}", rows.len()),
-        files: vec![WEIGHTS_FILE, METRICS_FILE, tb],
+        files: vec![WEIGHTS_FILE.into(), METRICS_FILE.into(), tb.into()],
     }))
 }
 
 /// `tb/<model>_<dataset>_seed<k>/events.out.tfevents.fer-pipeline`, named from the entry's
 /// `job.json` label (written before the job runs, so a resumed job names it the same way).
-fn tensorboard_artifact(ctx: &JobContext<'_>) -> &'static str {
+fn tensorboard_artifact(ctx: &JobContext<'_>) -> String {
     let name = match ctx.entry.read_record() {
         Ok(r) => train::tensorboard::run_name(&r.label.model, &r.label.dataset, r.label.seed, r.label.fold),
         Err(_) => "run".to_string(),

@@ -5,7 +5,6 @@
 //! so a resumed job writes the same bytes as an uninterrupted one.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use super::metrics::EpochRow;
 use crate::store::{temp_path, StoreError};
@@ -144,18 +143,9 @@ pub fn run_name(model: &str, dataset: &str, seed: Option<u64>, fold: Option<u32>
     }
 }
 
-/// `tb/<run>/events.out.tfevents.fer-pipeline`: the artifact's name inside its entry, interned
-/// (a job lists its artifacts as `&'static str`; each distinct run name is kept once per process).
-pub fn artifact_name(run: &str) -> &'static str {
-    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let name = format!("{TB_DIR}/{run}/{EVENTS_FILE}");
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(n) = names.iter().find(|n| **n == name) {
-        return n;
-    }
-    let n: &'static str = Box::leak(name.into_boxed_str());
-    names.push(n);
-    n
+/// `tb/<run>/events.out.tfevents.fer-pipeline`: the artifact's name inside its entry.
+pub fn artifact_name(run: &str) -> String {
+    format!("{TB_DIR}/{run}/{EVENTS_FILE}")
 }
 
 /// Writes `bytes` to `dir/<artifact>` atomically; the temporary file lies in `dir` itself (named
@@ -262,6 +252,6 @@ mod tests {
         assert_eq!(run_name("a b/c", "d", Some(0), Some(2)), "a-b-c_d_seed0_fold2");
         assert_eq!(run_name("..", "", None, None), "run");
         assert_eq!(artifact_name("x"), "tb/x/events.out.tfevents.fer-pipeline");
-        assert!(std::ptr::eq(artifact_name("x"), artifact_name("x")));
+        assert_eq!(artifact_name("x"), artifact_name("x"), "the same run always gets the same name");
     }
 }
