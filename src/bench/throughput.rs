@@ -34,7 +34,7 @@ pub fn train_images_per_s(
     let mut run = |i: usize, loss_sum: &mut Tensor| {
         let idx = perm.narrow(0, (i as i64 % nb) * batch, batch);
         let b = Batch { x: &x_all.index_select(0, &idx), y: &y_all.index_select(0, &idx), teacher: None, l2: 0.0 };
-        let (loss, _) = train::step(&model, &mut adam, &b);
+        let loss = train::step(&model, &mut adam, &b).loss;
         tch::no_grad(|| *loss_sum += loss.to_kind(Kind::Double) * batch as f64);
     };
     for i in 0..warmup {

@@ -10,6 +10,11 @@ use crate::spec::DistillSpec;
 /// Mean loss over the batch; `teacher` holds the teacher's logits for the same images.
 pub fn kd_loss(student: &Tensor, teacher: &Tensor, labels: &Tensor, spec: &DistillSpec) -> Tensor {
     let (hard, soft) = kd_terms(student, teacher, labels, spec);
+    kd_combine(&hard, &soft, spec)
+}
+
+/// The loss from its two terms: `(1 - w) hard + w soft`.
+pub fn kd_combine(hard: &Tensor, soft: &Tensor, spec: &DistillSpec) -> Tensor {
     hard * (1.0 - spec.weight) + soft * spec.weight
 }
 

@@ -110,18 +110,29 @@ pub struct Batch<'a> {
     pub l2: f64,
 }
 
-/// One optimisation step; returns the (graph-free) loss and the logits, without a host sync.
-pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> (Tensor, Tensor) {
+/// One optimisation step's (graph-free) results, without a host sync.
+pub struct StepOut {
+    pub loss: Tensor,
+    pub logits: Tensor,
+    /// A student's two KD terms (hard CE, soft CE), from the same computation as its loss.
+    pub kd: Option<(Tensor, Tensor)>,
+}
+
+/// One optimisation step.
+pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> StepOut {
     let logits = model.forward_t(b.x, true);
-    let loss = match b.teacher {
-        Some((d, t)) => super::kd::kd_loss(&logits, t, b.y, d),
-        None => logits.cross_entropy_for_logits(b.y),
+    let (loss, kd) = match b.teacher {
+        Some((d, t)) => {
+            let (hard, soft) = super::kd::kd_terms(&logits, t, b.y, d);
+            (super::kd::kd_combine(&hard, &soft, d), Some((hard.detach(), soft.detach())))
+        }
+        None => (logits.cross_entropy_for_logits(b.y), None),
     };
     let loss = super::penalty::with_l2(model, loss, b.l2);
     adam.zero_grad();
     loss.backward();
     adam.step();
-    (loss.detach(), logits.detach())
+    StepOut { loss: loss.detach(), logits: logits.detach(), kd }
 }
 
 /// Trains from scratch or from `run.resume`; a checkpoint that does not fit the model is a
@@ -281,13 +292,12 @@ pub fn train(
                 teacher: teacher.as_ref().map(|(d, t)| (*d, t)),
                 l2: spec.train.l2,
             };
-            let (loss, logits) = step(&model, &mut adam, &batch);
+            let StepOut { loss, logits, kd: terms } = step(&model, &mut adam, &batch);
             let y = batch.y;
             tch::no_grad(|| {
                 loss_sum += loss.to_kind(Kind::Double) * len as f64;
                 correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
-                if let (Some(k), Some((d, t))) = (kd_terms.as_mut(), batch.teacher) {
-                    let (h, s) = super::kd::kd_terms(&logits, t, y, d);
+                if let (Some(k), Some((h, s))) = (kd_terms.as_mut(), terms) {
                     k.hard += h.to_kind(Kind::Double) * len as f64;
                     k.soft += s.to_kind(Kind::Double) * len as f64;
                 }
