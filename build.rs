@@ -1,8 +1,8 @@
-//! Links LibTorch so the binary works on CPU and GPU hosts alike: `libtorch_cuda.so` stays a
-//! NEEDED library (the linker would drop it under `--as-needed`, and CUDA would never load), and
-//! a RUNPATH finds the venv's LibTorch without LD_LIBRARY_PATH (which still takes precedence).
-//! Also finds the `rustface` package's own folder, whose SeetaFace model file is compiled into
-//! the binary (`src/data/face.rs`), so face detection needs no file at run time.
+//! Links LibTorch into `fer-pipeline-worker` only (the `fer-pipeline` binary never loads it), so
+//! the worker works on CPU and GPU hosts alike: `libtorch_cuda.so` stays a NEEDED library (the
+//! linker would drop it under `--as-needed`, and CUDA would never load), and a RUNPATH finds the
+//! venv's LibTorch without LD_LIBRARY_PATH (which still takes precedence). Also records the git
+//! commit and the LibTorch version for `--version`.
 
 use std::path::PathBuf;
 
@@ -10,7 +10,6 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     git_commit();
     cuda_linked();
-    rustface_dir();
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     // torch-sys (links = "tch") tells its direct dependents where LibTorch lives.
     let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).unwrap_or_default();
@@ -24,48 +23,17 @@ fn main() {
     if lib.as_os_str().is_empty() {
         return;
     }
-    // Binaries only: the library crate has no link step.
-    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
-    println!("cargo:rustc-link-arg=-Wl,--enable-new-dtags");
+    // The worker binary only: `fer-pipeline` must run where LibTorch is absent.
+    let worker = |arg: String| println!("cargo:rustc-link-arg-bin=fer-pipeline-worker={arg}");
+    worker(format!("-Wl,-rpath,{}", lib.display()));
+    worker("-Wl,--enable-new-dtags".into());
+    // The integration tests load TorchScript exports through tch.
+    println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{}", lib.display());
+    println!("cargo:rustc-link-arg-tests=-Wl,--enable-new-dtags");
     if lib.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
-        println!("cargo:rustc-link-arg=-ltorch_cuda");
-        println!("cargo:rustc-link-arg=-Wl,--as-needed");
-    }
-}
-
-/// Sets `FER_RUSTFACE_DIR` to the source folder of the locked `rustface` package (which ships
-/// `model/seeta_fd_frontal_v1.0.bin` and the test photograph `test.png`): `$FER_RUSTFACE_DIR` when
-/// set (vendored builds), else `<cargo home>/registry/src/*/rustface-<version>`.
-fn rustface_dir() {
-    println!("cargo:rerun-if-changed=Cargo.lock");
-    println!("cargo:rerun-if-env-changed=FER_RUSTFACE_DIR");
-    println!("cargo:rerun-if-env-changed=CARGO_HOME");
-    const MODEL: &str = "model/seeta_fd_frontal_v1.0.bin";
-    let found = std::env::var_os("FER_RUSTFACE_DIR").map(PathBuf::from).or_else(|| {
-        let lock = std::fs::read_to_string("Cargo.lock").ok()?;
-        let version = lock.split("[[package]]").find_map(|p| {
-            p.contains("name = \"rustface\"").then(|| {
-                p.lines().find_map(|l| l.strip_prefix("version = ").map(|v| v.trim_matches('"').to_string()))
-            })?
-        })?;
-        let home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("registry/src"))
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path().join(format!("rustface-{version}"))))
-            .filter(|d| d.join(MODEL).is_file())
-            .collect();
-        dirs.sort();
-        dirs.pop()
-    });
-    match found {
-        Some(d) if d.join(MODEL).is_file() => println!("cargo:rustc-env=FER_RUSTFACE_DIR={}", d.display()),
-        _ => panic!(
-            "failed to find the `rustface` package's `{MODEL}` (looked in $CARGO_HOME/registry/src); \
-             set FER_RUSTFACE_DIR to the package's folder"
-        ),
+        worker("-Wl,--no-as-needed".into());
+        worker("-ltorch_cuda".into());
+        worker("-Wl,--as-needed".into());
     }
 }
 

@@ -1,8 +1,8 @@
 //! The top-level error of a command and its documented exit code.
 
-use crate::exec::ExecError;
-use crate::spec::SpecError;
-use crate::store::StoreError;
+use fer_core::exec::ExecError;
+use fer_core::spec::SpecError;
+use fer_core::store::StoreError;
 
 /// Exit codes (also in the README).
 pub mod exit {
@@ -13,7 +13,7 @@ pub mod exit {
     /// Bad input: pipeline file, command line.
     pub const BAD_INPUT: i32 = 2;
     /// The store cannot be used (not writable, full, unknown format).
-    pub const STORE: i32 = crate::exec::EXIT_STORE;
+    pub const STORE: i32 = fer_core::exec::EXIT_STORE;
     /// The requested device is not available.
     pub const DEVICE: i32 = 4;
     /// Slurm refused or could not be reached; nothing was queued.
@@ -25,11 +25,14 @@ pub mod exit {
     /// `exec` stopped on a signal (SIGINT, SIGTERM, or Slurm's SIGUSR1 before the time limit)
     /// after writing a checkpoint, or while waiting for another run's lock on its entry; nothing
     /// is recorded as failed. Inside a Slurm task (`--requeue`) the task has been requeued.
-    pub const STOPPED: i32 = crate::exec::EXIT_STOPPED;
+    pub const STOPPED: i32 = fer_core::exec::EXIT_STOPPED;
     /// `run` was stopped by its first SIGINT (Ctrl-C) or SIGTERM: running jobs wrote checkpoints
     /// and are reported as interrupted, not failed; run it again to resume. A second Ctrl-C
     /// ends `run` and its jobs at once with the same code (files are only ever written whole).
-    pub const INTERRUPTED: i32 = crate::exec::EXIT_HARD_STOP;
+    pub const INTERRUPTED: i32 = fer_core::exec::EXIT_HARD_STOP;
+    /// `fer-pipeline-worker` (the LibTorch half, installed beside `fer-pipeline`) could not be
+    /// started for a command that needs it.
+    pub const WORKER: i32 = 8;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,12 @@ pub enum Error {
     Interrupted,
     #[error("stopped by a signal after writing a checkpoint")]
     Stopped,
+    #[error("failed to start `{}`, the LibTorch half of fer-pipeline", .path.display())]
+    Worker {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -76,6 +85,7 @@ impl Error {
             Error::Exec(_) | Error::JobsFailed { .. } => exit::JOBS_FAILED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped => exit::STOPPED,
+            Error::Worker { .. } => exit::WORKER,
         }
     }
 }

@@ -1,25 +1,15 @@
 //! fer-pipeline: reproducible facial-emotion-recognition experiments (Deep-Emotion vs
 //! MicroExpNet) from a declarative `pipeline.yaml` to cached, resumable LibTorch training.
+//! This crate is the command line: `fer-pipeline` (torch-free) and `fer-pipeline-worker` (the
+//! commands that need LibTorch); the work is done by `fer-core`, `fer-train` and `fer-report`.
 
-pub mod bench;
 pub mod cli;
-pub mod clock;
 pub mod commands;
-pub mod data;
 pub mod error;
-pub mod eval;
-pub mod exec;
-pub mod export;
-pub mod jobs;
-pub mod models;
-pub mod plan;
-pub mod report;
-pub mod rng;
-pub mod slurm;
-pub mod spec;
-pub mod store;
-pub mod train;
+pub mod logging;
 pub mod version;
 
-/// The LibTorch version this binary was built against (from the wheel's `version.py`).
+/// The LibTorch version the worker is built against (from the wheel's `version.py`).
 pub const LIBTORCH_VERSION: &str = env!("FER_LIBTORCH_VERSION");
+
+pub use logging::finish;

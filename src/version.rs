@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use crate::plan::{JobKind, JOB_FORMAT};
+use fer_core::plan::{JobKind, JOB_FORMAT};
 
 /// The git commit of the build (`git rev-parse --short=12 HEAD`), or `unknown` outside a git
 /// checkout (build.rs).
@@ -55,7 +55,7 @@ mod tests {
     #[test]
     fn code_revisions_name_every_kind() {
         let r = super::code_revisions();
-        for k in crate::plan::JobKind::ALL {
+        for k in fer_core::plan::JobKind::ALL {
             assert!(r.contains(&format!("{} {}", k.name(), k.revision())), "{r}");
         }
         assert!(r.starts_with("job format "), "{r}");

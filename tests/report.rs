@@ -8,12 +8,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use fer_pipeline::exec::Provenance;
-use fer_pipeline::jobs::EvalResult;
-use fer_pipeline::plan::{sha256_hex, EvaluateSpec, JobHash, JobKind, JobLabel, JobSpec, KdInput, JOB_FORMAT};
-use fer_pipeline::report::{scope_of, write_report, ReportOptions, ScopeJob};
-use fer_pipeline::spec::{DatasetSpec, DistillSpec, InputNorm, ModelSpec, Overrides, Variant};
-use fer_pipeline::store::{read_json, DoneRecord, FileRecord, JobRecord, Store, DONE_FILE, JOB_FILE};
+use fer_core::records::Provenance;
+use fer_core::records::EvalResult;
+use fer_core::digest::sha256_hex;
+use fer_core::plan::{EvaluateSpec, JobHash, JobKind, JobLabel, JobSpec, KdInput, JOB_FORMAT};
+use fer_report::{scope_of, write_report, ReportOptions, ScopeJob};
+use fer_core::spec::{DatasetSpec, DistillSpec, InputNorm, ModelSpec, Overrides, Variant};
+use fer_core::store::{read_json, DoneRecord, FileRecord, JobRecord, Store, DONE_FILE, JOB_FILE};
 use polars::prelude::*;
 
 fn root() -> &'static Path {
@@ -74,7 +75,7 @@ fn tiny_store() -> &'static Path {
             String::from_utf8_lossy(&out.stderr)
         );
         // The binary and this test must hash jobs alike (a binary from another checkout does not).
-        let plan = fer_pipeline::plan::build(&fer_pipeline::spec::load(&tiny_yaml(), &Overrides::default()).unwrap());
+        let plan = fer_core::plan::build(&fer_core::spec::load(&tiny_yaml(), &Overrides::default()).unwrap());
         for job in scope_of(&plan) {
             let dir = store.join(job.kind.name()).join(job.hash.short());
             assert!(
@@ -358,7 +359,7 @@ fn partial_store_gives_a_partial_report_that_names_what_is_missing() {
     let dir = scratch("partial");
     let store_dir = dir.join("store");
     copy_dir(tiny_store(), &store_dir);
-    let plan = fer_pipeline::plan::build(&fer_pipeline::spec::load(&tiny_yaml(), &Overrides::default()).unwrap());
+    let plan = fer_core::plan::build(&fer_core::spec::load(&tiny_yaml(), &Overrides::default()).unwrap());
     let mut scope = scope_of(&plan);
     assert_eq!(scope.len(), 8, "prepare x2, train x2, evaluate x2, saliency x2");
 
@@ -500,7 +501,7 @@ fn shared_entries_are_labelled_by_the_pipeline_being_reported() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("2 ran, 4 cached"), "train and evaluate of lr=0.001 run, the rest is shared: {log}");
 
-    let plan = fer_pipeline::plan::build(&fer_pipeline::spec::load(&b_yaml, &Overrides::default()).unwrap());
+    let plan = fer_core::plan::build(&fer_core::spec::load(&b_yaml, &Overrides::default()).unwrap());
     let out = dir.join("reports");
     let s = write_report(&Store::new(&store_dir), Some(&scope_of(&plan)), &out, &ReportOptions::default()).unwrap();
     assert_eq!(s.evaluations, 2, "{:?}", s.missing);

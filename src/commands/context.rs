@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::plan::{Job, PlannedState};
-use crate::spec::{self, Overrides, Pipeline};
-use crate::store::{EntryState, Store};
+use fer_core::plan::{Job, PlannedState};
+use fer_core::spec::{self, Overrides, Pipeline};
+use fer_core::store::{EntryState, Store};
 
 /// Loads and compiles the pipeline named on the command line.
 pub fn load(args: &PipelineArgs) -> Result<Pipeline, Error> {

@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::data::content;
-use crate::data::location::data_root;
-use crate::data::manifest::{replace_files_block, Manifest};
-use crate::data::verify::verify;
+use fer_core::data::content;
+use fer_core::data::location::data_root;
+use fer_core::data::manifest::{replace_files_block, Manifest};
+use fer_core::data::verify::verify;
 use crate::error::Error;
 
 /// The manifests to look at: the named ones, or every `*.yaml` in the folder.
@@ -58,7 +58,7 @@ pub fn hash_cmd(dir: &Path, name: &str) -> Result<String, Error> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Usage(format!("failed to read `{}`: {e}", path.display())))?;
     let new = replace_files_block(&text, &files);
-    crate::store::write_atomic(&path, new.as_bytes())?;
+    fer_core::store::write_atomic(&path, new.as_bytes())?;
     let mut out = String::new();
     for w in content::warnings(&m, &root, &scan) {
         let _ = writeln!(out, "warning: {w}");

@@ -1,13 +1,9 @@
-//! Runs a parsed command line: the one entry point of the binary.
+//! Runs a parsed command line: the one entry point of `fer-pipeline`; the commands that need
+//! LibTorch are handed to `fer-pipeline-worker` (`worker.rs`).
 
-use super::bench::{bench_cmd, BenchArgs};
 use super::completions::completions_cmd;
 use super::data::{hash_cmd, verify_cmd};
-use super::doctor::doctor_cmd;
-use super::exec::exec_cmd;
-use super::export::{export_cmd, ExportArgs};
 use super::gc::{gc_cmd, GcArgs};
-use super::models::models_cmd;
 use super::plan::{plan_cmd, status_cmd};
 use super::report::report_cmd;
 use super::run::{run_cmd, Verbosity};
@@ -37,7 +33,7 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
             DataCommand::Verify { names, manifests } => verify_cmd(manifests, names),
             DataCommand::Hash { name, manifests } => hash_cmd(manifests, name),
             DataCommand::Prepare { pipeline, exec } => {
-                run_cmd(&cli.store, pipeline, exec, false, Some(crate::plan::JobKind::Prepare), None, v, None)
+                run_cmd(&cli.store, pipeline, exec, false, Some(fer_core::plan::JobKind::Prepare), None, v, None)
             }
         },
         Command::Plan { pipeline, explain, dot, mermaid, json } => {
@@ -70,43 +66,12 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
                 forget: forget.clone(),
             },
         ),
-        Command::Doctor => doctor_cmd(&cli.store),
-        Command::Models { json } => Ok(models_cmd(*json)),
         Command::Completions { shell } => Ok(completions_cmd(*shell)),
-        Command::Bench { threads, device, steps, sections, plan_max, out, models, no_reference } => {
-            bench_cmd(&BenchArgs {
-                models: models.clone(),
-                no_reference: *no_reference,
-                threads: *threads,
-                device: device.clone(),
-                steps: *steps,
-                sections: sections.clone(),
-                out: out.clone(),
-                plan_max: *plan_max,
-            })
-        }
-        Command::Export { target, profile, sets, model, dataset, seed, fold, format, out, reference, check } => {
-            export_cmd(
-                &cli.store,
-                &ExportArgs {
-                    target: target.clone(),
-                    profile: profile.clone(),
-                    sets: sets.clone(),
-                    choice: crate::export::select::Choice {
-                        model: model.clone(),
-                        dataset: dataset.clone(),
-                        seed: *seed,
-                        fold: *fold,
-                    },
-                    format: *format,
-                    out: out.clone(),
-                    reference: reference.clone(),
-                    check: *check,
-                },
-            )
-        }
-        Command::Exec { id, device, threads, deterministic, requeue, retries } => {
-            exec_cmd(&cli.store, id, device, *threads, *deterministic, requeue.then_some(*retries))
-        }
+        // LibTorch's commands run in the worker (this process never loads LibTorch).
+        Command::Doctor
+        | Command::Models { .. }
+        | Command::Bench { .. }
+        | Command::Export { .. }
+        | Command::Exec { .. } => Err(super::worker::hand_over()),
     }
 }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use super::context::store_for;
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::plan::{self, JobKind, Plan};
-use crate::spec::{self, Overrides, Pipeline};
-use crate::store::{self, GcLock, RootError, RootJob, RootKey, Store};
+use fer_core::plan::{self, JobKind, Plan};
+use fer_core::spec::{self, Overrides, Pipeline};
+use fer_core::store::{self, GcLock, RootError, RootJob, RootKey, Store};
 
 /// Options of `fer-pipeline gc`.
 #[derive(Debug, Clone, Default)]

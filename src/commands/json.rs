@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::plan::{Job, JobKind, Plan, PlannedState};
-use crate::spec::Pipeline;
-use crate::store::Store;
+use fer_core::plan::{Job, JobKind, Plan, PlannedState};
+use fer_core::spec::Pipeline;
+use fer_core::store::Store;
 
 /// Version of every document here; bumped when a field changes meaning or goes away (new fields
 /// may appear without a bump).

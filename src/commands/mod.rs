@@ -1,23 +1,19 @@
 //! The commands of the command line, one module each.
 
-mod bench;
 mod completions;
-mod context;
+pub mod context;
 mod data;
 mod dispatch;
-mod doctor;
-mod exec;
-mod export;
 mod gc;
-mod json;
-mod models;
+pub mod json;
 mod plan;
 mod report;
 mod run;
 mod submit;
 mod watch;
+mod worker;
 
 pub use dispatch::dispatch;
-pub use doctor::gpu_names;
+pub use worker::{worker_path, WORKER_ENV, WORKER_NAME};
 pub use plan::unavailable_footer;
 pub use run::results_table;

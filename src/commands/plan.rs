@@ -11,10 +11,10 @@ use super::json::{
 };
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::jobs::EvalResult;
-use crate::plan::{self, Job, JobKind, Plan, PlannedJob, PlannedState};
-use crate::slurm::SlurmRecord;
-use crate::store::{read_json, JobRecord, Store};
+use fer_core::records::{EvalResult, RESULT_FILE};
+use fer_core::plan::{self, Job, JobKind, Plan, PlannedJob, PlannedState};
+use fer_core::slurm::SlurmRecord;
+use fer_core::store::{read_json, JobRecord, Store};
 
 /// `fer-pipeline plan`.
 pub fn plan_cmd(
@@ -103,7 +103,7 @@ pub fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
     // Jobs submitted to Slurm: ask the queue once.
     let records: Vec<Option<SlurmRecord>> =
         plan.jobs.iter().map(|j| SlurmRecord::read(&store.entry(j.kind(), &j.hash))).collect();
-    let queue = if records.iter().any(Option::is_some) { Some(crate::slurm::ctl::squeue()) } else { None };
+    let queue = if records.iter().any(Option::is_some) { Some(fer_core::slurm::ctl::squeue()) } else { None };
     let slurm_note = match &queue {
         Some(Err(e)) => Some(format!("note: Slurm not reachable ({e}); showing the store only")),
         _ => None,
@@ -154,7 +154,7 @@ pub fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
             }
             let mut log = None;
             if let PlannedState::Failed(m) | PlannedState::Damaged(m) = &state {
-                let path = entry.file(crate::store::LOG_FILE);
+                let path = entry.file(fer_core::store::LOG_FILE);
                 notes.extend(m.lines().take(6).map(str::to_string));
                 notes.push(format!("log: {}", path.display()));
                 log = Some(path.display().to_string());
@@ -165,7 +165,7 @@ pub fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
                 }
             }
             let result = (job.kind() == JobKind::Evaluate && state == PlannedState::Cached)
-                .then(|| read_json::<EvalResult>(&entry.file(crate::jobs::RESULT_FILE)).ok().flatten())
+                .then(|| read_json::<EvalResult>(&entry.file(RESULT_FILE)).ok().flatten())
                 .flatten()
                 .map(|r| ResultDoc { accuracy: r.test.accuracy, macro_f1: r.test.macro_f1 });
             StatusRow { state, notes, slurm, result, log }
@@ -236,7 +236,7 @@ impl SimilarIndex {
     fn read(store: &Store) -> SimilarIndex {
         let mut idx = SimilarIndex::default();
         for (kind, dir) in store.list().unwrap_or_default() {
-            if let Ok(Some(rec)) = read_json::<JobRecord>(&dir.join(crate::store::JOB_FILE)) {
+            if let Ok(Some(rec)) = read_json::<JobRecord>(&dir.join(fer_core::store::JOB_FILE)) {
                 let key = (kind, rec.label.model.clone(), rec.label.dataset.clone(), rec.label.seed);
                 idx.by_label.entry(key).or_default().push(rec);
             }

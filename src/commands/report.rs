@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use super::context::{load, store_for};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::plan;
-use crate::report::{scope_of, write_report, ReportOptions, ReportSummary, Verify, DEFAULT_REPORT_DIR};
-use crate::store::Store;
+use fer_core::plan;
+use fer_report::{scope_of, write_report, ReportOptions, ReportSummary, Verify, DEFAULT_REPORT_DIR};
+use fer_core::store::Store;
 
 /// One line saying where the report is and whether it is partial (and a warning per file of an
 /// earlier report that was kept because it changed since).
@@ -46,6 +46,7 @@ pub fn write_with(
         title: title.to_string(),
         verify: if full_verify { Verify::Hashes } else { Verify::Sizes },
         force: force || is_default_report_dir(out),
+        libtorch: crate::LIBTORCH_VERSION.to_string(),
         ..Default::default()
     };
     write_report(store, scope.as_deref(), out, &opts).map_err(|e| {

@@ -6,17 +6,40 @@ use std::path::PathBuf;
 use super::context::{load, store_for};
 use crate::cli::{EventsFormat, ExecArgs, PipelineArgs};
 use crate::error::Error;
-use crate::exec::{self, device, BarSink, EventSink, JsonLinesSink, LineSink, LocalOptions, Tee};
-use crate::jobs::{EvalResult, RESULT_FILE};
-use crate::plan::{self, JobKind, JobSpec};
-use crate::spec::DeviceRequest;
-use crate::store::read_json;
+use fer_core::exec::{self, BarSink, EventSink, JsonLinesSink, LineSink, LocalOptions, Tee};
+use fer_core::plan::{self, JobKind, JobSpec};
+use fer_core::records::{EvalResult, RESULT_FILE};
+use fer_core::spec::DeviceRequest;
+use fer_core::store::read_json;
 
 /// Output settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Verbosity {
     pub verbose: u8,
     pub quiet: bool,
+}
+
+/// Whether jobs run on CUDA, as the worker will decide it (`auto`: when the CUDA driver sees a
+/// GPU), asked of the driver without loading LibTorch.
+fn uses_cuda(req: DeviceRequest) -> Result<bool, Error> {
+    let count = || fer_core::gpus::names().len();
+    match req {
+        DeviceRequest::Cpu => Ok(false),
+        DeviceRequest::Auto => Ok(count() > 0),
+        DeviceRequest::Cuda(n) => {
+            let count = count();
+            if count == 0 {
+                return Err(Error::Device(
+                    "failed to use CUDA: no CUDA device is available (use `--device cpu` or `auto`)".into(),
+                ));
+            }
+            let i = n.unwrap_or(0);
+            if i as usize >= count {
+                return Err(Error::Device(format!("failed to use `cuda:{i}`: this machine has {count} CUDA device(s)")));
+            }
+            Ok(true)
+        }
+    }
 }
 
 /// How many jobs at once, and on which devices.
@@ -27,12 +50,11 @@ fn slots(
     jobs_cfg: Option<u32>,
     jobs_per_gpu: u32,
 ) -> Result<(usize, Vec<String>), Error> {
-    let dev = device::resolve(req).map_err(Error::Device)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    if dev.is_cuda() {
+    if uses_cuda(req)? {
         let gpus: Vec<String> = match req {
             DeviceRequest::Cuda(Some(i)) => vec![format!("cuda:{i}")],
-            _ => (0..tch::Cuda::device_count().max(1)).map(|i| format!("cuda:{i}")).collect(),
+            _ => (0..fer_core::gpus::names().len().max(1)).map(|i| format!("cuda:{i}")).collect(),
         };
         let n = exec.jobs.or(jobs_cfg.map(|j| j as usize)).unwrap_or(jobs_per_gpu as usize * gpus.len());
         Ok((n.max(1), gpus))
@@ -89,7 +111,8 @@ pub fn run_cmd(
         }
     }
     let stop = exec::install_stop(exec::StopRole::Run);
-    let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?;
+    // Jobs run in the LibTorch worker; this process never loads LibTorch.
+    let exe = super::worker::worker_path()?;
     let opts =
         LocalOptions { exe, slots: n_slots, devices: devices.clone(), threads, deterministic: pipeline.deterministic };
     if !v.quiet {
@@ -173,7 +196,7 @@ impl EventSink for QuietSink {
 }
 
 /// One line per finished evaluation: model, data set, seed, accuracy, macro-F1.
-pub fn results_table(plan: &plan::Plan, store: &crate::store::Store) -> String {
+pub fn results_table(plan: &plan::Plan, store: &fer_core::store::Store) -> String {
     let mut rows = Vec::new();
     for job in plan.jobs.iter().filter(|j| j.kind() == JobKind::Evaluate) {
         let entry = store.entry(job.kind(), &job.hash);

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::context::{load, store_for};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::plan;
-use crate::slurm::{self, SubmitOptions};
+use fer_core::plan;
+use fer_core::slurm::{self, SubmitOptions};
 
 /// Command-line options of `submit`.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +34,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
     store.check()?;
     // Tasks run on other nodes: they need absolute paths on the shared file system.
     let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let store = crate::store::Store::new(abs(store.root()));
+    let store = fer_core::store::Store::new(abs(store.root()));
     let exe = match &s.exe {
         Some(e) => abs(e),
         None => {
@@ -46,10 +46,10 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
         .clone()
         .or_else(|| pipeline.slurm.device.map(|d| d.to_string()))
         .unwrap_or_else(|| pipeline.device.to_string());
-    crate::spec::DeviceRequest::parse(&device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
+    fer_core::spec::DeviceRequest::parse(&device).map_err(|e| Error::Usage(format!("--device: {e}")))?;
     // Everything below is written into sbatch scripts (issue 10, item 6).
     for (flag, v) in [("partition", &s.partition), ("account", &s.account)] {
-        if let Some(e) = v.as_deref().and_then(|v| crate::spec::check_sbatch_setting(flag, v).err()) {
+        if let Some(e) = v.as_deref().and_then(|v| fer_core::spec::check_sbatch_setting(flag, v).err()) {
             return Err(Error::Usage(format!("--{flag}: {e}")));
         }
     }
@@ -60,7 +60,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
     }
     if !s.dry_run {
         // Reach Slurm before writing anything: when it is down, the store stays untouched.
-        crate::slurm::ctl::squeue().map_err(|e| Error::Slurm(e.to_string()))?;
+        fer_core::slurm::ctl::squeue().map_err(|e| Error::Slurm(e.to_string()))?;
         store.init()?;
         super::gc::record_root(&store, args, &pipeline, &full, &missing, "submit")?;
         for e in &pipeline.experiments {

@@ -12,8 +12,9 @@ use super::context::{load, store_for};
 use super::plan::{gather_status, StatusRow, StatusSnapshot};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use crate::plan::{self, Job, JobKind, JobSpec, Plan, PlannedState};
-use crate::store::{checkpoint_epoch, Store, CHECKPOINT_FILE, LOG_FILE};
+use fer_core::plan::{self, Job, JobKind, JobSpec, Plan, PlannedState};
+use fer_core::records::checkpoint_epochs_done;
+use fer_core::store::{Store, CHECKPOINT_FILE, LOG_FILE};
 
 /// Off a terminal, a line is printed at least every this many looks, changed or not.
 const HEARTBEAT_LOOKS: u32 = 30;
@@ -370,7 +371,7 @@ fn running_job(store: &Store, job: &Job, row: &StatusRow, now: u64) -> Running {
     let epoch = match &job.spec {
         JobSpec::Train(t) => {
             let ck = entry.file(CHECKPOINT_FILE);
-            let done = checkpoint_epoch(&ck).unwrap_or(0);
+            let done = checkpoint_epochs_done(&ck).unwrap_or(0);
             let written = std::fs::metadata(&ck).and_then(|m| m.modified()).ok().map(secs_of);
             Some((done, t.train.epochs, written))
         }
@@ -418,7 +419,7 @@ fn last_start(log: &str) -> (Option<u64>, Option<u32>) {
     (start, resumed)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (as [`crate::clock::now_rfc3339`] writes it) to seconds since the epoch.
+/// `YYYY-MM-DDTHH:MM:SSZ` (as [`fer_core::clock::now_rfc3339`] writes it) to seconds since the epoch.
 fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
@@ -448,7 +449,7 @@ fn now_secs() -> u64 {
 
 /// `HH:MM:SS UTC` of a time.
 fn clock(secs: u64) -> String {
-    let full = crate::clock::format_rfc3339(secs);
+    let full = fer_core::clock::format_rfc3339(secs);
     format!("{} UTC", &full[11..19])
 }
 
@@ -480,7 +481,7 @@ mod tests {
     #[test]
     fn timestamps_parse_back() {
         for secs in [0, 951_782_400, 1_795_000_000, 1_800_000_123] {
-            assert_eq!(parse_rfc3339(&crate::clock::format_rfc3339(secs)), Some(secs));
+            assert_eq!(parse_rfc3339(&fer_core::clock::format_rfc3339(secs)), Some(secs));
         }
         assert_eq!(parse_rfc3339("2026-11-30 05:00:00"), None);
     }

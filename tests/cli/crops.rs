@@ -4,8 +4,8 @@
 
 use super::*;
 
-use fer_pipeline::data::crop::square_around;
-use fer_pipeline::data::face;
+use fer_core::data::crop::square_around;
+use fer_core::data::face;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
 

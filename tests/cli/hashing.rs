@@ -342,9 +342,9 @@ fn tiff(w: u16, h: u16, seed: u32) -> Vec<u8> {
 /// `kind/hash16` of every job of the pipeline at `file`, one per line, in plan order.
 fn job_hashes(file: &Path, sets: &[&str]) -> String {
     let overrides =
-        fer_pipeline::spec::Overrides { sets: sets.iter().map(|s| s.to_string()).collect(), ..Default::default() };
-    let p = fer_pipeline::spec::load(file, &overrides).unwrap();
-    let plan = fer_pipeline::plan::build(&p);
+        fer_core::spec::Overrides { sets: sets.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let p = fer_core::spec::load(file, &overrides).unwrap();
+    let plan = fer_core::plan::build(&p);
     plan.jobs.iter().map(|j| format!("{} {} {}\n", j.kind().name(), j.hash.short(), j.label.describe())).collect()
 }
 

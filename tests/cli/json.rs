@@ -310,10 +310,10 @@ fn version_names_commit_code_revisions_libtorch_and_cuda() {
     }
     assert!(out.starts_with(&format!("fer-pipeline {}\n", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(out.contains(&format!("commit          {commit}\n")), "{out}");
-    for k in fer_pipeline::plan::JobKind::ALL {
+    for k in fer_core::plan::JobKind::ALL {
         assert!(out.contains(&format!("{} {}", k.name(), k.revision())), "{out}");
     }
-    assert!(out.contains(&format!("job format {}", fer_pipeline::plan::JOB_FORMAT)), "{out}");
+    assert!(out.contains(&format!("job format {}", fer_core::plan::JOB_FORMAT)), "{out}");
     assert!(out.contains(&format!("libtorch        {}\n", fer_pipeline::LIBTORCH_VERSION)), "{out}");
     assert!(out.contains("libtorch        2.11.0"), "{out}");
     // This build links libtorch_cuda (build.rs; `doctor` checks it is loaded).

@@ -4,9 +4,9 @@
 
 use super::*;
 
-use fer_pipeline::models::Model;
-use fer_pipeline::spec::ModelSpec;
-use fer_pipeline::store::tensor_file;
+use fer_train::models::Model;
+use fer_core::spec::ModelSpec;
+use fer_train::tensor_file;
 
 /// A pipeline on 12 synthetic subjects x 10 images, written to `<dir>/pipeline.yaml`.
 fn pipeline(dir: &Path, models: &str) -> PathBuf {

@@ -48,8 +48,8 @@ fn report_out_deletes_only_files_it_wrote() {
     fs::write(out.join("charts/edited.png"), b"edited by the user").unwrap();
     let mut m = manifest(&out);
     let files = m["files"].as_array_mut().unwrap();
-    files.push(serde_json::json!({"path": "charts/old.png", "bytes": 12, "sha256": fer_pipeline::plan::sha256_hex(b"an old chart")}));
-    files.push(serde_json::json!({"path": "charts/edited.png", "bytes": 12, "sha256": fer_pipeline::plan::sha256_hex(b"the original")}));
+    files.push(serde_json::json!({"path": "charts/old.png", "bytes": 12, "sha256": fer_core::digest::sha256_hex(b"an old chart")}));
+    files.push(serde_json::json!({"path": "charts/edited.png", "bytes": 12, "sha256": fer_core::digest::sha256_hex(b"the original")}));
     fs::write(out.join(MANIFEST), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
 
     let second = report(&store, &out, &[]);

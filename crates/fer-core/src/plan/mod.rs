@@ -1,0 +1,13 @@
+//! The plan: a DAG of content-hashed jobs expanded from a compiled pipeline.
+
+mod dag;
+mod hash;
+mod job;
+mod render;
+
+pub use dag::{build, retain, unavailable, Job, Plan};
+pub use hash::{hash_canonical, JobHash};
+pub use job::{
+    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec, JOB_FORMAT,
+};
+pub use render::{render_dot, render_mermaid, render_table, PlannedJob, PlannedState};

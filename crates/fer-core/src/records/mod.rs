@@ -1,0 +1,16 @@
+//! The records jobs leave in the store, as the report and other readers see them: file names,
+//! provenance, evaluation results, classification metrics.
+
+mod checkpoint;
+mod classification;
+mod files;
+mod provenance;
+mod result;
+
+pub use checkpoint::{
+    checkpoint_epochs_done, metadata_of, safetensors_metadata, EPOCHS_DONE_KEY, THREADS_KEY,
+};
+pub use classification::{classification, ClassMetrics, Classification};
+pub use files::*;
+pub use provenance::Provenance;
+pub use result::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};

@@ -1,0 +1,1127 @@
+//! Compiles the raw spec into a [`Pipeline`]: defaults filled in, every value checked, matrix expanded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::error::{Diagnostic, Origin};
+use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
+use super::overlay::{Origins, OverlaySource};
+use super::pipeline::{
+    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline,
+    RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
+};
+use crate::data::loaders::LoaderKind;
+use crate::data::manifest::{native_classes, Manifest, Protocol};
+
+use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
+use super::source_map::SourceMap;
+
+/// Locates key paths and collects diagnostics.
+pub struct Ctx<'a> {
+    pub file: &'a str,
+    pub map: &'a SourceMap,
+    pub origins: &'a Origins,
+    pub diagnostics: Vec<Diagnostic>,
+    /// `--skip-bad` on the command line.
+    pub skip_bad: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(file: &'a str, map: &'a SourceMap, origins: &'a Origins) -> Self {
+        Ctx { file, map, origins, diagnostics: Vec::new(), skip_bad: false }
+    }
+
+    /// Where the value at `path` was written.
+    pub fn origin(&self, path: &str) -> Origin {
+        match self.origins.find(path) {
+            Some(OverlaySource::Set(arg)) => Origin::Set(arg.clone()),
+            Some(OverlaySource::Profile(p)) => {
+                let full = if path.is_empty() { format!("profiles.{p}") } else { format!("profiles.{p}.{path}") };
+                Origin::File { file: self.file.to_string(), pos: self.map.locate(&full) }
+            }
+            None => Origin::File { file: self.file.to_string(), pos: self.map.locate(path) },
+        }
+    }
+
+    pub fn error(&mut self, path: &str, message: impl Into<String>) {
+        let d = Diagnostic { origin: self.origin(path), key: path.to_string(), message: message.into() };
+        if !self.diagnostics.contains(&d) {
+            self.diagnostics.push(d);
+        }
+    }
+}
+
+/// Names of models and data sets: they appear in paths, `--set` keys and file names.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// Compiles a raw pipeline; returns `None` when any diagnostic was recorded.
+pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) -> Option<Pipeline> {
+    if raw.version != 1 {
+        ctx.error(
+            "version",
+            format!("format version `{}` is not supported; this program reads version 1", raw.version),
+        );
+    }
+    if raw.default_profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        ctx.error("default_profile", "the default profile name is empty");
+    }
+    if raw.name.trim().is_empty() {
+        ctx.error("name", "the pipeline needs a non-empty name");
+    }
+    let device = match raw.device.as_deref().map(DeviceRequest::parse).transpose() {
+        Ok(d) => d.unwrap_or(DeviceRequest::Auto),
+        Err(e) => {
+            ctx.error("device", e);
+            DeviceRequest::Auto
+        }
+    };
+    let threads = positive(ctx, "threads", raw.threads.unwrap_or(1));
+    let jobs = raw.jobs.map(|j| positive(ctx, "jobs", j));
+    let jobs_per_gpu = positive(ctx, "jobs_per_gpu", raw.jobs_per_gpu.unwrap_or(4));
+    if let Some(s) = &raw.store {
+        if s.trim().is_empty() {
+            ctx.error("store", "the store path is empty");
+        }
+    }
+
+    let mut datasets = BTreeMap::new();
+    for (name, d) in &raw.datasets {
+        let path = format!("datasets.{name}");
+        if !valid_name(name) {
+            ctx.error(&path, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
+        }
+        if let Some(spec) = compile_dataset(d, &path, ctx) {
+            datasets.insert(name.clone(), spec);
+        }
+    }
+    if raw.datasets.is_empty() {
+        ctx.error("datasets", "no data set is declared");
+    }
+    for (i, s) in raw.seeds.values.iter().enumerate() {
+        if *s < 0 {
+            let p = if raw.seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
+            ctx.error(&p, format!("a seed must be >= 0, got `{s}`"));
+        }
+    }
+
+    // The matrix's own keys.
+    let mut zip: Vec<Vec<&'static str>> = Vec::new();
+    for (gi, group) in raw.matrix.zip.iter().enumerate() {
+        let mut g = Vec::new();
+        for (ki, k) in group.iter().enumerate() {
+            match canonical_key(k) {
+                Some(c) => g.push(c),
+                None => ctx.error(
+                    &format!("matrix.zip[{gi}][{ki}]"),
+                    format!("`{k}` is not a setting that can be an axis; expected one of {}", KEYS.join(", ")),
+                ),
+            }
+        }
+        if g.len() < 2 {
+            ctx.error(&format!("matrix.zip[{gi}]"), "a zip group pairs at least two axes");
+        }
+        zip.push(g);
+    }
+    for (kind, entries) in [("include", &raw.matrix.include), ("exclude", &raw.matrix.exclude)] {
+        for (i, e) in entries.iter().enumerate() {
+            let path = format!("matrix.{kind}[{i}]");
+            if e.arch.is_some() {
+                ctx.error(&format!("{path}.arch"), "`arch` belongs under `models`, not in a matrix entry");
+            }
+            if let Some(m) = &e.model {
+                for (j, name) in m.values.iter().enumerate() {
+                    if !raw.models.contains_key(name) {
+                        let p = if m.is_list { format!("{path}.model[{j}]") } else { format!("{path}.model") };
+                        ctx.error(&p, format!("unknown model `{name}`; models are: {}", names(raw.models.keys())));
+                    }
+                }
+            }
+            if kind == "exclude" && e.model.is_none() && matrix::given(e).is_empty() {
+                ctx.error(&path, "an empty exclude entry would drop every combination");
+            }
+        }
+    }
+
+    let global_seeds = &raw.seeds;
+    let max_jobs = match raw.max_jobs {
+        None => DEFAULT_MAX_JOBS,
+        Some(m) if m >= 1 => m as u64,
+        Some(m) => {
+            ctx.error("max_jobs", format!("must be a positive integer, got `{m}`"));
+            DEFAULT_MAX_JOBS
+        }
+    };
+
+    // First the axes of every model, and how many jobs they make, before anything expands:
+    // a matrix too large for `max_jobs` is refused from its axis lengths.
+    let mut matrices: Vec<ModelMatrix> = Vec::new();
+    for (name, settings) in &raw.models {
+        let base = format!("models.{name}");
+        if !valid_name(name) {
+            ctx.error(&base, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
+        }
+        if settings.model.is_some() {
+            ctx.error(&format!("{base}.model"), "`model` is only used in matrix entries");
+        }
+        let arch = match settings.arch.as_deref() {
+            None => {
+                ctx.error(&base, format!("missing `arch`; one of {}", arch_names()));
+                continue;
+            }
+            Some(a) => match Arch::parse(a) {
+                Some(a) => a,
+                None => {
+                    ctx.error(
+                        &format!("{base}.arch"),
+                        format!("unknown model architecture `{a}`; known: {}", arch_names()),
+                    );
+                    continue;
+                }
+            },
+        };
+        if settings.datasets.is_none() {
+            ctx.error(&base, "missing `datasets`: the data sets this model trains on");
+            continue;
+        }
+        let axes = model_axes(ctx, arch, settings, &base, global_seeds, &raw.datasets);
+        let mut includes = Vec::new();
+        for (i, inc) in raw.matrix.include.iter().enumerate() {
+            let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
+            if !applies {
+                continue;
+            }
+            let path = format!("matrix.include[{i}]");
+            let over = model_axes(ctx, arch, inc, &path, global_seeds, &raw.datasets);
+            let given = matrix::given(inc);
+            let merged: Vec<AxisValues> = axes
+                .iter()
+                .map(|a| over.iter().find(|o| o.key == a.key && given.contains_key(a.key)).unwrap_or(a).clone())
+                .collect();
+            includes.push((path, merged));
+        }
+        matrices.push(ModelMatrix { name, arch, axes, includes });
+    }
+    let limit = max_jobs_text(ctx, raw, max_jobs);
+    if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
+        return None;
+    }
+
+    let mut experiments = Vec::new();
+    let mut pending: Vec<PendingTeacher> = Vec::new();
+    let mut files = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for ModelMatrix { name, arch, axes, includes } in &matrices {
+        let (name, arch) = (*name, *arch);
+        let mut combos = match matrix::expand(axes, &zip) {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.error("matrix.zip", e);
+                continue;
+            }
+        };
+        for (path, merged) in includes {
+            match matrix::expand(merged, &zip) {
+                Ok(c) => combos.extend(c),
+                Err(e) => ctx.error(path, e),
+            }
+        }
+        for c in combos.iter_mut() {
+            fill_temperature(c, &datasets, name);
+        }
+        combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
+        let list_keys: Vec<&'static str> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
+        for combo in combos {
+            if let Some((e, teacher)) = experiment(ctx, name, arch, &combo, &list_keys, &mut files, &datasets) {
+                let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train, &e.init, &teacher));
+                if seen.insert(key) {
+                    // Under a k-fold protocol every cell runs once per fold.
+                    let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
+                    for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
+                        experiments.push(Experiment { fold, ..e.clone() });
+                        pending.push(teacher.clone());
+                    }
+                }
+            }
+        }
+    }
+    resolve_teachers(ctx, &mut experiments, &pending);
+    if raw.models.is_empty() {
+        ctx.error("models", "no model is declared");
+    } else if experiments.is_empty() && ctx.diagnostics.is_empty() {
+        ctx.error("matrix", "the matrix expands to zero jobs (every combination was excluded)");
+    }
+
+    let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
+    let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
+    if ctx.diagnostics.is_empty() {
+        let jobs = plan_size(&experiments, saliency.is_some());
+        if jobs > max_jobs {
+            ctx.error(
+                "models",
+                format!(
+                    "the plan has {jobs} jobs, more than {limit}; shrink the matrix or raise `max_jobs` \
+                     (e.g. `--set max_jobs={jobs}`)"
+                ),
+            );
+        }
+    }
+    if !ctx.diagnostics.is_empty() {
+        return None;
+    }
+    Some(Pipeline {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        file: ctx.file.to_string(),
+        profile,
+        store: raw.store.as_ref().map(PathBuf::from),
+        device,
+        threads,
+        jobs,
+        jobs_per_gpu,
+        deterministic: raw.deterministic.unwrap_or(true),
+        datasets,
+        experiments,
+        saliency,
+        slurm,
+    })
+}
+
+/// One model's axes (and its include entries' axes), before expansion.
+struct ModelMatrix<'r> {
+    name: &'r str,
+    arch: Arch,
+    axes: Vec<AxisValues>,
+    /// Each applying `matrix.include` entry: its key path and its axes.
+    includes: Vec<(String, Vec<AxisValues>)>,
+}
+
+/// `max_jobs (N)`, with where it was set when it is not the default.
+fn max_jobs_text(ctx: &Ctx<'_>, raw: &RawPipeline, max_jobs: u64) -> String {
+    if raw.max_jobs.is_none() {
+        return format!("`max_jobs` ({max_jobs}, the default)");
+    }
+    let at = match ctx.origin("max_jobs") {
+        Origin::Set(arg) => format!("--set `{arg}`"),
+        Origin::File { file, pos: Some(p) } => format!("{file}:{}:{}", p.line, p.col),
+        Origin::File { file, pos: None } => file,
+    };
+    format!("`max_jobs` ({max_jobs}, set at {at})")
+}
+
+/// Refuses matrices that would make more than `max_jobs` jobs, counted from the axis lengths
+/// (each run is at least a train and an evaluate job; `exclude` is not subtracted, as it needs
+/// the expansion). Returns false when refused.
+fn check_matrix_size(
+    ctx: &mut Ctx<'_>,
+    matrices: &[ModelMatrix<'_>],
+    zip: &[Vec<&'static str>],
+    datasets: &BTreeMap<String, DatasetSpec>,
+    limit: &str,
+    max_jobs: u64,
+) -> bool {
+    // The most folds among the data sets of some axes (each run repeats once per fold).
+    let folds = |axes: &[AxisValues]| {
+        axes.iter()
+            .filter(|a| a.key == "datasets")
+            .flat_map(|a| &a.values)
+            .filter_map(|(v, _)| match v {
+                Val::Str(d) => datasets.get(d).and_then(DatasetSpec::folds),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1) as u64
+    };
+    let mut total: u64 = 0;
+    let mut sizes = Vec::new();
+    for m in matrices {
+        let mut runs = matrix::count(&m.axes, zip).saturating_mul(folds(&m.axes));
+        for (_, inc) in &m.includes {
+            runs = runs.saturating_add(matrix::count(inc, zip).saturating_mul(folds(inc)));
+        }
+        let jobs = runs.saturating_mul(2);
+        total = total.saturating_add(jobs);
+        sizes.push((m, runs, jobs));
+    }
+    if total <= max_jobs {
+        return true;
+    }
+    let mut named = false;
+    for (m, runs, jobs) in sizes.into_iter().filter(|(_, _, jobs)| *jobs > max_jobs) {
+        let axes: Vec<String> = m
+            .axes
+            .iter()
+            .filter(|a| a.values.len() > 1)
+            .map(|a| format!("{}: {} values", a.key, a.values.len()))
+            .collect();
+        let axes = if axes.is_empty() { "with `matrix.include`".to_string() } else { axes.join(" x ") };
+        ctx.error(
+            &format!("models.{}", m.name),
+            format!(
+                "the matrix of model `{}` makes {runs} runs ({axes}), at least {jobs} jobs: more than {limit}; \
+                 shrink its axes or raise `max_jobs` (e.g. `--set max_jobs={jobs}`)",
+                m.name
+            ),
+        );
+        named = true;
+    }
+    if !named {
+        ctx.error(
+            "models",
+            format!(
+                "the models' matrices make at least {total} jobs together: more than {limit}; \
+                 shrink the axes or raise `max_jobs` (e.g. `--set max_jobs={total}`)"
+            ),
+        );
+    }
+    false
+}
+
+/// The number of jobs [`crate::plan::build`] makes from these experiments (before identical
+/// jobs merge): prepares, trains, evaluations, distillation targets and saliency maps.
+fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
+    let prepares: BTreeSet<(&str, u32)> = experiments.iter().map(|e| (e.dataset.as_str(), e.prepared_size())).collect();
+    let targets: BTreeSet<usize> = experiments.iter().filter_map(|e| e.distill.map(|(t, _)| t)).collect();
+    let maps: BTreeSet<(&str, &str)> = if saliency {
+        experiments.iter().map(|e| (e.model_name.as_str(), e.dataset.as_str())).collect()
+    } else {
+        BTreeSet::new()
+    };
+    (prepares.len() + 2 * experiments.len() + targets.len() + maps.len()) as u64
+}
+
+fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> SlurmSettings {
+    let Some(r) = raw else { return SlurmSettings::default() };
+    let kinds = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
+    let mut out = SlurmSettings {
+        partition: r.partition.clone(),
+        account: r.account.clone(),
+        sbatch: r.sbatch.clone(),
+        ..Default::default()
+    };
+    // Every value written into a script: one line, a known option, a value of the right shape.
+    let settings = |ctx: &mut Ctx<'_>, base: &str, partition: &Option<String>, account: &Option<String>| {
+        for (key, v) in [("partition", partition), ("account", account)] {
+            if let Some(e) = v.as_deref().and_then(|v| super::sbatch::check_setting(key, v).err()) {
+                ctx.error(&format!("{base}.{key}"), e);
+            }
+        }
+    };
+    let options = |ctx: &mut Ctx<'_>, base: &str, list: &[String]| {
+        for (i, o) in list.iter().enumerate() {
+            if let Err(e) = super::sbatch::check_option(o) {
+                ctx.error(&format!("{base}.sbatch[{i}]"), e);
+            }
+        }
+    };
+    settings(ctx, "slurm", &r.partition, &r.account);
+    options(ctx, "slurm", &r.sbatch);
+    if let Some(k) = r.array_limit {
+        out.array_limit = Some(positive(ctx, "slurm.array_limit", k));
+    }
+    if let Some(d) = &r.device {
+        match DeviceRequest::parse(d) {
+            Ok(d) => out.device = Some(d),
+            Err(e) => ctx.error("slurm.device", e),
+        }
+    }
+    for (k, v) in &r.retries {
+        let path = format!("slurm.retries.{k}");
+        if k != "default" && !kinds.contains(&k.as_str()) {
+            ctx.error(&path, format!("`{k}` is not a job kind; expected `default` or one of {}", kinds.join(", ")));
+        }
+        if !(0..=100).contains(v) {
+            ctx.error(&path, format!("retries must be in 0..=100, got `{v}`"));
+        }
+        out.retries.insert(k.clone(), (*v).clamp(0, 100) as u32);
+    }
+    for (k, v) in &r.resources {
+        let path = format!("slurm.resources.{k}");
+        let known = k == "default"
+            || kinds.contains(&k.as_str())
+            || Arch::parse(k).is_some()
+            || pipeline.models.contains_key(k);
+        if !known {
+            ctx.error(
+                &path,
+                format!("`{k}` is not `default`, a job kind, an architecture or a model of this pipeline"),
+            );
+        }
+        let mut res = Resources {
+            memory: v.memory.clone(),
+            time: v.time.clone(),
+            partition: v.partition.clone(),
+            account: v.account.clone(),
+            sbatch: v.sbatch.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = v.cpus {
+            res.cpus = Some(positive(ctx, &format!("{path}.cpus"), c));
+        }
+        if let Some(g) = v.gpus {
+            if !(0..=64).contains(&g) {
+                ctx.error(&format!("{path}.gpus"), format!("gpus must be in 0..=64, got `{g}`"));
+            }
+            res.gpus = Some(g.clamp(0, 64) as u32);
+        }
+        for (key, value) in [("memory", &v.memory), ("time", &v.time)] {
+            if let Some(e) = value.as_deref().and_then(|x| super::sbatch::check_setting(key, x).err()) {
+                ctx.error(&format!("{path}.{key}"), e);
+            }
+        }
+        settings(ctx, &path, &v.partition, &v.account);
+        options(ctx, &path, &v.sbatch);
+        out.resources.insert(k.clone(), res);
+    }
+    out
+}
+
+fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<SaliencySettings> {
+    let d = RawSaliency::default();
+    let r = raw.unwrap_or(&d);
+    let frac = |ctx: &mut Ctx<'_>, key: &str, v: Option<f64>, default: f64| {
+        let v = v.unwrap_or(default);
+        if !(v > 0.0 && v <= 1.0) {
+            ctx.error(&format!("saliency.{key}"), format!("must be a fraction of the image side in (0, 1], got `{v}`"));
+        }
+        v
+    };
+    let window = frac(ctx, "window", r.window, 1.0 / 6.0);
+    let stride = frac(ctx, "stride", r.stride, 1.0 / 12.0);
+    let per_class = r.images_per_class.unwrap_or(10);
+    if !(1..=10_000).contains(&per_class) {
+        ctx.error("saliency.images_per_class", format!("must be in 1..=10000, got `{per_class}`"));
+    }
+    r.enabled.unwrap_or(true).then_some(SaliencySettings { window, stride, per_class: per_class as u32 })
+}
+
+fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
+    if v < 1 || v > u32::MAX as i64 {
+        ctx.error(path, format!("must be a positive integer, got `{v}`"));
+        1
+    } else {
+        v as u32
+    }
+}
+
+fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
+    it.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn arch_names() -> String {
+    Arch::ALL.iter().map(|a| format!("`{}`", a.name())).collect::<Vec<_>>().join(", ")
+}
+
+fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
+    match d.kind.as_str() {
+        "synthetic" => {
+            if d.manifest.is_some() || d.folds.is_some() || d.skip_bad.is_some() {
+                ctx.error(path, "`manifest`, `folds` and `skip_bad` are settings of real data sets");
+            }
+            let mut int = |key: &str, v: Option<i64>, default: i64, min: i64, max: i64| -> i64 {
+                let v = v.unwrap_or(default);
+                if v < min || v > max {
+                    ctx.error(&format!("{path}.{key}"), format!("must be in {min}..={max}, got `{v}`"));
+                }
+                v
+            };
+            let seed = int("seed", d.seed, 2019, 0, i64::MAX);
+            let subjects = int("subjects", d.subjects, 60, 3, 100_000);
+            let per = int("images_per_subject", d.images_per_subject, 70, 1, 100_000);
+            let mut frac = |key: &str, v: Option<f64>, default: f64, lo: f64, hi: f64| -> f64 {
+                let v = v.unwrap_or(default);
+                if !(v.is_finite() && v >= lo && v <= hi) {
+                    ctx.error(&format!("{path}.{key}"), format!("must be in [{lo}, {hi}], got `{v}`"));
+                }
+                v
+            };
+            let difficulty = frac("difficulty", d.difficulty, 0.5, 0.0, 1.0);
+            let val_fraction = frac("val_fraction", d.val_fraction, 0.15, 0.0, 0.5);
+            let test_fraction = frac("test_fraction", d.test_fraction, 0.2, 0.01, 0.5);
+            Some(DatasetSpec::Synthetic(SyntheticSpec {
+                seed: seed as u64,
+                subjects: subjects as u32,
+                images_per_subject: per as u32,
+                contempt: d.contempt.unwrap_or(false),
+                difficulty,
+                val_fraction,
+                test_fraction,
+            }))
+        }
+        other => match other.parse::<LoaderKind>() {
+            Ok(kind) => compile_real(d, kind, path, ctx),
+            Err(_) => {
+                let known: Vec<&str> = LoaderKind::ALL.iter().map(|k| k.name()).collect();
+                ctx.error(
+                    &format!("{path}.kind"),
+                    format!("unknown data set kind `{other}`; known: `synthetic`, `{}`", known.join("`, `")),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// A real data set: its manifest, where the data is, the content hash of its files.
+fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
+    if d.seed.is_some() || d.subjects.is_some() || d.images_per_subject.is_some() || d.difficulty.is_some() {
+        ctx.error(path, "`seed`, `subjects`, `images_per_subject` and `difficulty` are settings of `synthetic` data");
+    }
+    let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
+    let file = match &d.manifest {
+        Some(m) => base.join(m),
+        None => {
+            let beside = base.join("data-manifests").join(format!("{}.yaml", kind.name()));
+            if beside.exists() {
+                beside
+            } else {
+                PathBuf::from("data-manifests").join(format!("{}.yaml", kind.name()))
+            }
+        }
+    };
+    let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };
+    let mut m = match Manifest::read(&file) {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.error(&key, e.to_string());
+            return None;
+        }
+    };
+    if m.loader != kind {
+        ctx.error(
+            &key,
+            format!("manifest `{}` is for loader `{}`, not `{}`", file.display(), m.loader.name(), kind.name()),
+        );
+        return None;
+    }
+    if let Some(k) = d.folds {
+        match &mut m.protocol {
+            Protocol::SubjectKfold { folds, .. } if (2..=100).contains(&k) => *folds = k as usize,
+            Protocol::SubjectKfold { .. } => {
+                ctx.error(&format!("{path}.folds"), format!("folds must be in 2..=100, got `{k}`"))
+            }
+            p => {
+                ctx.error(&format!("{path}.folds"), format!("the manifest's protocol `{}` has no folds", p.describe()))
+            }
+        }
+    }
+    let native = if !m.classes.is_empty() { Some(m.classes.clone()) } else { native_classes(m.loader, &m.options) };
+    let Some(native) = native else {
+        ctx.error(
+            &key,
+            format!("manifest `{}` must list `classes` (the class folders) for `image-folder`", file.display()),
+        );
+        return None;
+    };
+    let class_names = match m.label_mapping(&native) {
+        Ok(map) => map.class_names,
+        Err(e) => {
+            ctx.error(&key, e.to_string());
+            return None;
+        }
+    };
+    let root = crate::data::location::data_root(&m.name, Some(&m));
+    let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
+    // The content hash covers the files the loader reads (the manifest's sha256 where it lists
+    // them); other files are named in a warning, once.
+    // Files the manifest lists that are gone make the data set unavailable (not a warning).
+    let (content_sha256, missing) = match present.then(|| crate::data::content::planned(&m, &root)) {
+        None => (None, Vec::new()),
+        Some(Ok(p)) => {
+            crate::data::content::warn_once(&m, &root, &p.scan);
+            (Some(p.sha256), p.missing)
+        }
+        Some(Err(e)) => {
+            ctx.error(&key, e.to_string());
+            (None, Vec::new())
+        }
+    };
+    Some(DatasetSpec::Real(RealSpec {
+        manifest: m,
+        content_sha256,
+        skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
+        class_names,
+        missing,
+    }))
+}
+
+/// Keys that apply to every architecture without a default value.
+const NO_DEFAULT: [&str; 2] = ["weights", "teacher"];
+/// Keys that only mean something for a student (with a `teacher`).
+const KD_KEYS: [&str; 3] = ["temperature", "kd_weight", "kd_t2"];
+
+/// The default of `key` for `arch`; `None` when the key has no default or does not apply.
+fn default_of(arch: Arch, key: &str) -> Option<Val> {
+    use Arch::*;
+    Some(match (key, arch) {
+        ("variant", MicroExpNet) => Val::Str("xxs".into()),
+        ("epochs", DeepEmotion) => Val::Int(500),
+        ("epochs", MicroExpNet) => Val::Int(3000),
+        ("epochs", InceptionV3) => Val::Int(30),
+        ("lr", DeepEmotion) => Val::Float(0.005),
+        ("lr", MicroExpNet) => Val::Float(1e-4),
+        ("lr", InceptionV3) => Val::Float(1e-3),
+        ("batch_size", DeepEmotion) => Val::Int(128),
+        ("batch_size", MicroExpNet) => Val::Int(64),
+        ("batch_size", InceptionV3) => Val::Int(32),
+        ("input_size", InceptionV3) => Val::Int(299),
+        ("optimizer", _) => Val::Str("adam".into()),
+        ("weight_decay", _) => Val::Float(0.0),
+        ("beta1", _) => Val::Float(0.9),
+        ("beta2", _) => Val::Float(0.999),
+        ("eps", _) => Val::Float(1e-8),
+        ("dropout", _) => Val::Float(0.5),
+        ("input_norm", MicroExpNet) => Val::Str("raw".into()),
+        ("input_norm", _) => Val::Str("centered".into()),
+        ("multi_crop", MicroExpNet) => Val::Bool(true),
+        ("multi_crop", _) => Val::Bool(false),
+        ("l2", DeepEmotion) => Val::Float(DEEP_EMOTION_L2),
+        ("kd_weight", _) => Val::Float(0.5),
+        ("kd_t2", _) => Val::Bool(false),
+        ("select", _) => Val::Str(super::pipeline::Select::Last.name().into()),
+        _ => return None,
+    })
+}
+
+/// Whether `key` may be set for `arch`.
+fn applies(arch: Arch, key: &str) -> bool {
+    matches!(key, "datasets" | "seeds") || NO_DEFAULT.contains(&key) || default_of(arch, key).is_some()
+        // The temperature's default depends on the data set (`default_temperature`).
+        || key == "temperature"
+}
+
+/// The L2 penalty weight of Deep-Emotion by default: the paper adds the penalty but does not
+/// publish its weight; 0.001 is our choice (a mild term: about 1 % of the initial loss).
+pub const DEEP_EMOTION_L2: f64 = 0.001;
+
+/// A student's temperature when none is set: its data set's ([`default_temperature`]), put into
+/// the combination so that `exclude` entries see the value the job uses.
+fn fill_temperature(c: &mut Combo, datasets: &BTreeMap<String, DatasetSpec>, model: &str) {
+    if c.contains_key("teacher") && !c.contains_key("temperature") {
+        let d = match c.get("datasets") {
+            Some((Val::Str(d), _)) => datasets.get(d),
+            _ => None,
+        };
+        c.insert("temperature", (Val::Float(default_temperature(d)), format!("models.{model}")));
+    }
+}
+
+/// MicroExpNet's temperature by data set: 8 for CK+ and 4 for Oulu-CASIA (the released
+/// models); 8 (the public code's default) for every other data set.
+pub fn default_temperature(dataset: Option<&DatasetSpec>) -> f64 {
+    match dataset {
+        Some(DatasetSpec::Real(r)) if r.manifest.loader == LoaderKind::OuluCasia => 4.0,
+        _ => 8.0,
+    }
+}
+
+/// Checks one value of one key.
+fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>) -> Result<(), String> {
+    let f = |v: &Val| match v {
+        Val::Float(x) => *x,
+        Val::Int(i) => *i as f64,
+        _ => f64::NAN,
+    };
+    match (key, v) {
+        ("datasets", Val::Str(s)) if !datasets.contains_key(s) => {
+            Err(format!("unknown data set `{s}`; declared: {}", names(datasets.keys())))
+        }
+        ("seeds", Val::Int(i)) if *i < 0 => Err(format!("a seed must be >= 0, got `{i}`")),
+        ("variant", Val::Str(s)) if Variant::parse(s).is_none() => {
+            Err(format!("unknown MicroExpNet variant `{s}`; known: m, s, xs, xxs"))
+        }
+        ("variant", _) if arch != Arch::MicroExpNet => Err(format!("`{}` has no variants", arch.name())),
+        ("epochs", Val::Int(i)) if *i < 1 || *i > 1_000_000 => Err(format!("epochs must be >= 1, got `{i}`")),
+        ("batch_size", Val::Int(i)) if *i < 1 || *i > 1 << 20 => Err(format!("batch_size must be >= 1, got `{i}`")),
+        ("lr", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("lr must be > 0, got `{v}`")),
+        ("optimizer", Val::Str(s)) if s != "adam" => Err(format!("unknown optimizer `{s}`; known: adam")),
+        ("weight_decay", v) if !(f(v).is_finite() && f(v) >= 0.0) => {
+            Err(format!("weight_decay must be >= 0, got `{v}`"))
+        }
+        ("beta1" | "beta2", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("{key} must be in [0, 1), got `{v}`")),
+        ("eps", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("eps must be > 0, got `{v}`")),
+        ("dropout", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("dropout must be in [0, 1), got `{v}`")),
+        ("input_size", Val::Int(i)) if !(75..=1024).contains(i) => {
+            Err(format!("input_size must be in 75..=1024 (Inception_v3 needs at least 75), got `{i}`"))
+        }
+        ("temperature", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("temperature must be > 0, got `{v}`")),
+        ("kd_weight", v) if !(f(v) >= 0.0 && f(v) <= 1.0) => Err(format!("kd_weight must be in [0, 1], got `{v}`")),
+        ("l2", v) if !(f(v).is_finite() && f(v) >= 0.0) => Err(format!("l2 must be >= 0, got `{v}`")),
+        ("multi_crop", Val::Bool(true)) if arch != Arch::MicroExpNet => Err(format!(
+            "`multi_crop` is MicroExpNet's published recipe (8 crops of a 256 px face); `{}` does not use it",
+            arch.name()
+        )),
+        ("weights", Val::Str(s)) if s.trim().is_empty() => Err("the weights file name is empty".into()),
+        ("input_norm", Val::Str(s)) if InputNorm::parse(s).is_none() => {
+            Err(format!("unknown input_norm `{s}`; known: raw, centered, standardize"))
+        }
+        ("select", Val::Str(s)) if super::pipeline::Select::parse(s).is_none() => {
+            Err(format!("unknown select `{s}`; known: last, best-val"))
+        }
+        (_, v) if !type_ok(key, v) => Err(format!("`{v}` has the wrong type for `{key}`")),
+        _ => Ok(()),
+    }
+}
+
+/// The value types of keys (the raw types guarantee them; this guards `Val` conversions).
+fn type_ok(key: &str, v: &Val) -> bool {
+    match key {
+        "multi_crop" | "kd_t2" => matches!(v, Val::Bool(_)),
+        "epochs" | "batch_size" | "seeds" | "input_size" => matches!(v, Val::Int(_)),
+        "lr" | "weight_decay" | "beta1" | "beta2" | "eps" | "dropout" | "temperature" | "kd_weight" | "l2" => {
+            matches!(v, Val::Float(_) | Val::Int(_))
+        }
+        _ => matches!(v, Val::Str(_)),
+    }
+}
+
+/// The axes of one model (or one include entry, then only the keys it gives count).
+fn model_axes(
+    ctx: &mut Ctx<'_>,
+    arch: Arch,
+    s: &RawSettings,
+    base: &str,
+    global_seeds: &super::axis::Axis<i64>,
+    datasets: &BTreeMap<String, RawDataset>,
+) -> Vec<AxisValues> {
+    let given = matrix::given(s);
+    let mut axes = Vec::new();
+    if !given.contains_key("teacher") && !base.starts_with("matrix.") {
+        for k in KD_KEYS.iter().filter(|k| given.contains_key(**k)) {
+            ctx.error(&format!("{base}.{k}"), format!("`{k}` needs a `teacher` to distil from"));
+        }
+    }
+    for key in KEYS {
+        let (values, is_list) = match given.get(key) {
+            Some((vals, is_list)) => {
+                let mut out = Vec::new();
+                for (i, v) in vals.iter().enumerate() {
+                    let path = if *is_list { format!("{base}.{key}[{i}]") } else { format!("{base}.{key}") };
+                    if !applies(arch, key) {
+                        ctx.error(&format!("{base}.{key}"), format!("`{key}` does not apply to `{}`", arch.name()));
+                        break;
+                    }
+                    match check(arch, key, v, datasets) {
+                        Ok(()) => out.push((v.clone(), path)),
+                        Err(e) => ctx.error(&path, e),
+                    }
+                }
+                (out, *is_list)
+            }
+            None if key == "seeds" => {
+                let vals = global_seeds.values.iter().enumerate();
+                let out = vals
+                    .map(|(i, v)| {
+                        let p = if global_seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
+                        (Val::Int(*v), p)
+                    })
+                    .collect();
+                (out, global_seeds.is_list)
+            }
+            // Distillation settings exist only for students.
+            None if KD_KEYS.contains(&key) && !given.contains_key("teacher") => continue,
+            None => match default_of(arch, key) {
+                Some(v) => (vec![(v, base.to_string())], false),
+                None => continue,
+            },
+        };
+        axes.push(AxisValues { key, values, is_list });
+    }
+    axes
+}
+
+/// A student's teacher before it is resolved to an experiment: (model name, key path, settings).
+type PendingTeacher = Option<(String, String, DistillSpec)>;
+
+fn experiment(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    arch: Arch,
+    c: &Combo,
+    list_keys: &[&str],
+    files: &mut BTreeMap<String, Option<InitWeights>>,
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> Option<(Experiment, PendingTeacher)> {
+    let get = |k: &str| c.get(k).map(|(v, _)| v);
+    let path_of = |k: &str| c.get(k).map(|(_, p)| p.clone()).unwrap_or_default();
+    let int = |k: &str| match get(k) {
+        Some(Val::Int(i)) => Some(*i),
+        _ => None,
+    };
+    let float = |k: &str| match get(k) {
+        Some(Val::Float(x)) => Some(*x),
+        Some(Val::Int(i)) => Some(*i as f64),
+        _ => None,
+    };
+    let flag = |k: &str| matches!(get(k), Some(Val::Bool(true)));
+    let text = |k: &str| match get(k) {
+        Some(Val::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let (Some(dataset), Some(seed), Some(epochs), Some(lr), Some(batch)) =
+        (text("datasets"), int("seeds"), int("epochs"), float("lr"), int("batch_size"))
+    else {
+        ctx.error(&format!("models.{name}"), "incomplete settings");
+        return None;
+    };
+    let dropout = float("dropout").unwrap_or(0.5);
+    let norm = text("input_norm").and_then(|n| InputNorm::parse(&n));
+    let model = match arch {
+        Arch::DeepEmotion => ModelSpec::DeepEmotion { dropout, input_norm: norm.unwrap_or(InputNorm::Centered) },
+        Arch::MicroExpNet => ModelSpec::MicroExpNet {
+            variant: text("variant").and_then(|v| Variant::parse(&v)).unwrap_or(Variant::Xxs),
+            dropout,
+            input_norm: norm.unwrap_or(InputNorm::Raw),
+        },
+        Arch::InceptionV3 => ModelSpec::InceptionV3 {
+            input_size: int("input_size").unwrap_or(299) as u32,
+            dropout,
+            input_norm: norm.unwrap_or(InputNorm::Centered),
+        },
+    };
+    let adam = AdamSpec {
+        beta1: float("beta1").unwrap_or(0.9),
+        beta2: float("beta2").unwrap_or(0.999),
+        eps: float("eps").unwrap_or(1e-8),
+        weight_decay: float("weight_decay").unwrap_or(0.0),
+    };
+    let init = match text("weights") {
+        None => None,
+        Some(file) => {
+            let key = path_of("weights");
+            let entry = files.entry(file.clone()).or_insert_with(|| {
+                let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
+                let path = base.join(&file);
+                match hash_regular_file(&path) {
+                    Ok(sha256) => Some(InitWeights { path, sha256 }),
+                    Err(e) => {
+                        ctx.error(&key, format!("failed to read weights file `{}`: {e}", path.display()));
+                        None
+                    }
+                }
+            });
+            Some(entry.clone()?)
+        }
+    };
+    let teacher = text("teacher").map(|t| {
+        let spec = DistillSpec {
+            temperature: float("temperature").unwrap_or_else(|| default_temperature(datasets.get(&dataset))),
+            weight: float("kd_weight").unwrap_or(0.5),
+            t2: flag("kd_t2"),
+        };
+        (t, path_of("teacher"), spec)
+    });
+    let axes = list_keys
+        .iter()
+        .filter(|k| **k != "seeds" && **k != "datasets")
+        .filter_map(|k| c.get(*k).map(|(v, _)| (k.to_string(), v.to_string())))
+        .collect();
+    let e = Experiment {
+        model_name: name.to_string(),
+        dataset,
+        seed: seed as u64,
+        model,
+        train: TrainSpec {
+            epochs: epochs as u32,
+            lr,
+            batch_size: batch as u32,
+            adam,
+            multi_crop: flag("multi_crop"),
+            select: text("select").and_then(|s| super::pipeline::Select::parse(&s)).unwrap_or_default(),
+            l2: float("l2").unwrap_or(0.0),
+        },
+        fold: None,
+        init,
+        distill: None,
+        axes,
+    };
+    Some((e, teacher))
+}
+
+/// The sha256 of a regular file, read in pieces; FIFOs, devices and folders are refused unopened
+/// for reading (a FIFO would block, `/dev/zero` never ends).
+fn hash_regular_file(path: &std::path::Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let (mut f, _) = super::load::open_regular(path).map_err(|e| match e {
+        super::load::SmallFileError::Io(e) => e.to_string(),
+        super::load::SmallFileError::Unusable(why) => why,
+    })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(crate::digest::hex(&h.finalize()))
+}
+
+/// Points every student at its teacher's experiment: the teacher model's run on the same data
+/// set with the same seed, or its only run on that data set (then all seeds share it).
+fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
+    for (i, p) in pending.iter().enumerate() {
+        let Some((teacher, path, spec)) = p else { continue };
+        let (student, dataset, seed, fold) = (
+            experiments[i].model_name.clone(),
+            experiments[i].dataset.clone(),
+            experiments[i].seed,
+            experiments[i].fold,
+        );
+        if *teacher == student {
+            ctx.error(path, format!("model `{student}` cannot be its own teacher"));
+            continue;
+        }
+        let runs: Vec<usize> = (0..experiments.len())
+            .filter(|&j| {
+                experiments[j].model_name == *teacher
+                    && experiments[j].dataset == dataset
+                    && experiments[j].fold == fold
+            })
+            .collect();
+        if runs.is_empty() {
+            let known = experiments.iter().any(|e| e.model_name == *teacher);
+            let msg = if known {
+                format!("teacher `{teacher}` does not train on data set `{dataset}`")
+            } else {
+                format!("unknown teacher `{teacher}`: no model of that name in this pipeline")
+            };
+            ctx.error(path, msg);
+            continue;
+        }
+        let same_seed: Vec<usize> = runs.iter().copied().filter(|&j| experiments[j].seed == seed).collect();
+        let chosen = match (same_seed.as_slice(), runs.as_slice()) {
+            ([j], _) | ([], [j]) => *j,
+            ([], _) => {
+                ctx.error(
+                    path,
+                    format!(
+                        "teacher `{teacher}` has no run with seed {seed} on `{dataset}` (and more than one other run)"
+                    ),
+                );
+                continue;
+            }
+            _ => {
+                ctx.error(path, format!("teacher `{teacher}` is ambiguous: it has several runs with seed {seed} on `{dataset}` (list axes); give the teacher one value per setting"));
+                continue;
+            }
+        };
+        if pending[chosen].as_ref().is_some_and(|(t, _, _)| *t == student) {
+            ctx.error(path, format!("models `{student}` and `{teacher}` are each other's teachers"));
+            continue;
+        }
+        experiments[i].distill = Some((chosen, *spec));
+    }
+    // Longer cycles (a -> b -> c -> a).
+    for i in 0..experiments.len() {
+        let mut seen = vec![i];
+        let mut at = i;
+        while let Some((t, _)) = experiments[at].distill {
+            if seen.contains(&t) {
+                let path = pending[i].as_ref().map(|p| p.1.clone()).unwrap_or_default();
+                ctx.error(&path, format!("the teachers of `{}` form a cycle", experiments[i].model_name));
+                experiments[i].distill = None;
+                break;
+            }
+            seen.push(t);
+            at = t;
+        }
+    }
+}
+
+#[cfg(test)]
+mod recipe_tests {
+    use super::super::{load_str, Overrides, SpecError};
+    use super::*;
+
+    const BASE: &str = "version: 1\nname: recipe\nseeds: [1]\ndatasets:\n  ck: {kind: ckplus, folds: 2}\n  \
+                        oulu: {kind: oulu-casia, folds: 2}\n  syn: {kind: synthetic, subjects: 6, images_per_subject: 4}\n\
+                        models:\n";
+
+    fn compile(models: &str) -> Result<Pipeline, SpecError> {
+        load_str("recipe.yaml", &format!("{BASE}{models}"), &Overrides::default())
+    }
+
+    fn temperatures(p: &Pipeline, model: &str) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = p
+            .experiments
+            .iter()
+            .filter(|e| e.model_name == model && e.fold != Some(1))
+            .map(|e| (e.dataset.clone(), e.distill.expect("a student").1.temperature))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    #[test]
+    fn temperature_defaults_to_the_data_set_s_and_can_be_set() {
+        let p = compile(
+            "  t: {arch: deep-emotion, datasets: [ck, oulu, syn]}\n  \
+             s: {arch: microexpnet, datasets: [ck, oulu, syn], teacher: t}\n  \
+             fixed: {arch: microexpnet, datasets: [ck, oulu], teacher: t, temperature: 6}\n",
+        )
+        .unwrap();
+        let want = |v: [f64; 3]| vec![("ck".into(), v[0]), ("oulu".into(), v[1]), ("syn".into(), v[2])];
+        assert_eq!(temperatures(&p, "s"), want([8.0, 4.0, 8.0]));
+        assert_eq!(temperatures(&p, "fixed"), vec![("ck".into(), 6.0), ("oulu".into(), 6.0)]);
+        // `exclude` sees the data set's temperature.
+        let p = compile(
+            "  t: {arch: deep-emotion, datasets: [ck, oulu]}\n  s: {arch: microexpnet, datasets: [ck, oulu], teacher: t}\n\
+             matrix:\n  exclude: [{model: s, temperature: 4}]\n",
+        )
+        .unwrap();
+        assert_eq!(temperatures(&p, "s"), vec![("ck".into(), 8.0)]);
+        // Still only for students.
+        let e = compile("  t: {arch: deep-emotion, datasets: [syn], temperature: 4}\n").unwrap_err().to_string();
+        assert!(e.contains("needs a `teacher`"), "{e}");
+    }
+
+    #[test]
+    fn the_published_recipes_are_the_defaults() {
+        let p = compile(
+            "  m: {arch: microexpnet, datasets: [syn]}\n  d: {arch: deep-emotion, datasets: [syn]}\n  \
+                         i: {arch: inception-v3, datasets: [syn], input_size: 75}\n",
+        )
+        .unwrap();
+        let of = |name: &str| p.experiments.iter().find(|e| e.model_name == name).unwrap();
+        assert!(of("m").train.multi_crop);
+        assert_eq!(of("m").prepared_size(), 256);
+        assert_eq!(of("m").train.l2, 0.0);
+        assert!(!of("d").train.multi_crop);
+        assert_eq!(of("d").train.l2, DEEP_EMOTION_L2);
+        assert_eq!(of("d").prepared_size(), 48);
+        assert_eq!((of("i").train.multi_crop, of("i").train.l2), (false, 0.0));
+        // Off on request, and then the model reads its own input size.
+        let p = compile(
+            "  m: {arch: microexpnet, datasets: [syn], multi_crop: false}\n  \
+                         d: {arch: deep-emotion, datasets: [syn], l2: [0, 0.01]}\n",
+        )
+        .unwrap();
+        let m = p.experiments.iter().find(|e| e.model_name == "m").unwrap();
+        assert_eq!((m.train.multi_crop, m.prepared_size()), (false, 84));
+        let l2: Vec<f64> = p.experiments.iter().filter(|e| e.model_name == "d").map(|e| e.train.l2).collect();
+        assert_eq!(l2, vec![0.0, 0.01]);
+    }
+
+    #[test]
+    fn recipe_settings_are_refused_where_they_do_not_apply() {
+        for (models, want) in [
+            ("  d: {arch: deep-emotion, datasets: [syn], multi_crop: true}\n", "MicroExpNet's published recipe"),
+            ("  m: {arch: microexpnet, datasets: [syn], l2: 0.1}\n", "`l2` does not apply"),
+            ("  d: {arch: deep-emotion, datasets: [syn], l2: -1}\n", "l2 must be >= 0"),
+        ] {
+            let e = compile(models).unwrap_err().to_string();
+            assert!(e.contains(want), "{models}: {e}");
+        }
+        // `multi_crop: false` stays accepted everywhere (pipelines written before).
+        assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
+    }
+}

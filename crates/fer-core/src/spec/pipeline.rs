@@ -1,0 +1,487 @@
+//! The compiled pipeline: every value resolved and checked; all that downstream code sees.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Which device jobs run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceRequest {
+    /// CUDA when available, CPU otherwise.
+    Auto,
+    Cpu,
+    /// CUDA; `Some(n)` pins GPU `n`.
+    Cuda(Option<usize>),
+}
+
+impl DeviceRequest {
+    pub fn parse(s: &str) -> Result<DeviceRequest, String> {
+        match s {
+            "auto" => Ok(DeviceRequest::Auto),
+            "cpu" => Ok(DeviceRequest::Cpu),
+            "cuda" => Ok(DeviceRequest::Cuda(None)),
+            _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+                Some(Ok(n)) => Ok(DeviceRequest::Cuda(Some(n))),
+                _ => Err(format!("`{s}` is not a device; expected `auto`, `cpu`, `cuda` or `cuda:N`")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceRequest::Auto => write!(f, "auto"),
+            DeviceRequest::Cpu => write!(f, "cpu"),
+            DeviceRequest::Cuda(None) => write!(f, "cuda"),
+            DeviceRequest::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// A compiled pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub description: Option<String>,
+    /// The file it was read from, as given.
+    pub file: String,
+    /// The profile applied, if any.
+    pub profile: Option<String>,
+    pub store: Option<PathBuf>,
+    pub device: DeviceRequest,
+    pub threads: u32,
+    pub jobs: Option<u32>,
+    pub jobs_per_gpu: u32,
+    pub deterministic: bool,
+    pub datasets: BTreeMap<String, DatasetSpec>,
+    pub experiments: Vec<Experiment>,
+    /// Occlusion saliency for the first seed of each model and data set, unless disabled.
+    pub saliency: Option<SaliencySettings>,
+    pub slurm: SlurmSettings,
+}
+
+/// Cluster settings, resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlurmSettings {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub array_limit: Option<u32>,
+    pub device: Option<DeviceRequest>,
+    /// Retries by job kind name, or `default`.
+    pub retries: BTreeMap<String, u32>,
+    /// Resources by `default`, job kind, architecture or model name.
+    pub resources: BTreeMap<String, Resources>,
+    pub sbatch: Vec<String>,
+}
+
+/// Resources of a task; unset fields fall back to less specific entries, then to Slurm's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resources {
+    pub cpus: Option<u32>,
+    pub memory: Option<String>,
+    pub time: Option<String>,
+    pub gpus: Option<u32>,
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub sbatch: Vec<String>,
+}
+
+impl Resources {
+    /// `other`'s values where set, ours otherwise.
+    pub fn overlay(&self, other: &Resources) -> Resources {
+        Resources {
+            cpus: other.cpus.or(self.cpus),
+            memory: other.memory.clone().or_else(|| self.memory.clone()),
+            time: other.time.clone().or_else(|| self.time.clone()),
+            gpus: other.gpus.or(self.gpus),
+            partition: other.partition.clone().or_else(|| self.partition.clone()),
+            account: other.account.clone().or_else(|| self.account.clone()),
+            sbatch: self.sbatch.iter().chain(&other.sbatch).cloned().collect(),
+        }
+    }
+}
+
+impl SlurmSettings {
+    /// Resources of a job: `default`, then its kind, its architecture, its model name.
+    pub fn resources_for(&self, kind: &str, arch: &str, model: &str) -> Resources {
+        let mut r = Resources::default();
+        for key in ["default", kind, arch, model] {
+            if let Some(x) = self.resources.get(key) {
+                r = r.overlay(x);
+            }
+        }
+        r
+    }
+
+    pub fn retries_for(&self, kind: &str) -> u32 {
+        self.retries.get(kind).or_else(|| self.retries.get("default")).copied().unwrap_or(0)
+    }
+}
+
+/// How occlusion saliency is computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SaliencySettings {
+    pub window: f64,
+    pub stride: f64,
+    pub per_class: u32,
+}
+
+/// A data set, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // a handful per pipeline; boxing would only add noise at every match
+pub enum DatasetSpec {
+    Synthetic(SyntheticSpec),
+    /// A real data set read through its manifest.
+    Real(RealSpec),
+}
+
+/// A real data set: its manifest (protocol, labels, options), the content hash of its files and
+/// the canonical classes it maps onto. Its location is not part of job hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealSpec {
+    pub manifest: crate::data::manifest::Manifest,
+    /// sha256 over the files' relative paths and contents; `None` when the data is absent here.
+    pub content_sha256: Option<String>,
+    pub skip_bad: bool,
+    pub class_names: Vec<String>,
+    /// Files the manifest lists that are not in the data folder: the data set is incomplete and
+    /// cannot be used until they are restored or `data hash` accepts the data as it is now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+impl RealSpec {
+    /// Where the data lives on this machine (`$FER_DATA_DIR/<name>` or the manifest's location).
+    pub fn root(&self) -> PathBuf {
+        crate::data::location::data_root(&self.manifest.name, Some(&self.manifest))
+    }
+}
+
+/// The built-in synthetic common data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticSpec {
+    pub seed: u64,
+    pub subjects: u32,
+    pub images_per_subject: u32,
+    pub contempt: bool,
+    pub difficulty: f64,
+    pub val_fraction: f64,
+    pub test_fraction: f64,
+}
+
+impl DatasetSpec {
+    pub fn classes(&self) -> usize {
+        match self {
+            DatasetSpec::Synthetic(s) => {
+                if s.contempt {
+                    8
+                } else {
+                    7
+                }
+            }
+            DatasetSpec::Real(r) => r.class_names.len(),
+        }
+    }
+
+    /// Folds of a subject-independent k-fold protocol; `None` for a fixed split.
+    pub fn folds(&self) -> Option<u32> {
+        match self {
+            DatasetSpec::Real(r) => match r.manifest.protocol {
+                crate::data::manifest::Protocol::SubjectKfold { folds, .. } => Some(folds as u32),
+                _ => None,
+            },
+            DatasetSpec::Synthetic(_) => None,
+        }
+    }
+
+    /// Why the data cannot be used here (absent, or files the manifest lists are missing), if so.
+    pub fn unavailable(&self) -> Option<String> {
+        match self {
+            DatasetSpec::Real(r) if r.content_sha256.is_some() && !r.missing.is_empty() => {
+                Some(crate::data::content::incomplete(&r.manifest, &r.root(), &r.missing))
+            }
+            DatasetSpec::Real(r) if r.content_sha256.is_none() => Some(format!(
+                "data set `{}` is not here: put it in `{}` ({}), or set FER_DATA_DIR or the manifest's `location`",
+                r.manifest.name,
+                r.root().display(),
+                r.manifest.loader.layout()
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Model architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    DeepEmotion,
+    MicroExpNet,
+    InceptionV3,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 3] = [Arch::DeepEmotion, Arch::MicroExpNet, Arch::InceptionV3];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::DeepEmotion => "deep-emotion",
+            Arch::MicroExpNet => "microexpnet",
+            Arch::InceptionV3 => "inception-v3",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Arch> {
+        Arch::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// MicroExpNet sizes (width of its hidden layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    M,
+    S,
+    Xs,
+    Xxs,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::M, Variant::S, Variant::Xs, Variant::Xxs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::M => "m",
+            Variant::S => "s",
+            Variant::Xs => "xs",
+            Variant::Xxs => "xxs",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == s.to_ascii_lowercase())
+    }
+
+    /// Width of the hidden fully connected layer.
+    pub fn fc1(self) -> i64 {
+        match self {
+            Variant::M => 768,
+            Variant::S => 192,
+            Variant::Xs => 96,
+            Variant::Xxs => 48,
+        }
+    }
+}
+
+/// A model architecture with its structural options.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "arch", rename_all = "kebab-case")]
+pub enum ModelSpec {
+    DeepEmotion {
+        dropout: f64,
+        input_norm: InputNorm,
+    },
+    #[serde(rename = "microexpnet")]
+    MicroExpNet {
+        variant: Variant,
+        dropout: f64,
+        input_norm: InputNorm,
+    },
+    /// Grayscale replicated to 3 channels; `input_size` from 75 (its minimum) to 299.
+    InceptionV3 {
+        input_size: u32,
+        dropout: f64,
+        input_norm: InputNorm,
+    },
+}
+
+/// How 0..255 pixels become a model's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputNorm {
+    /// Raw 0..255 floats (MicroExpNet's public code).
+    Raw,
+    /// (x / 255 - 0.5) / 0.5, in [-1, 1] (Deep-Emotion's public code).
+    Centered,
+    /// Per image: zero mean, unit variance.
+    Standardize,
+}
+
+impl InputNorm {
+    pub fn parse(s: &str) -> Option<InputNorm> {
+        match s {
+            "raw" => Some(InputNorm::Raw),
+            "centered" => Some(InputNorm::Centered),
+            "standardize" => Some(InputNorm::Standardize),
+            _ => None,
+        }
+    }
+}
+
+impl ModelSpec {
+    /// Deep-Emotion as published.
+    pub fn deep_emotion() -> ModelSpec {
+        ModelSpec::DeepEmotion { dropout: 0.5, input_norm: InputNorm::Centered }
+    }
+
+    /// MicroExpNet of a size, as published.
+    pub fn microexpnet(variant: Variant) -> ModelSpec {
+        ModelSpec::MicroExpNet { variant, dropout: 0.5, input_norm: InputNorm::Raw }
+    }
+
+    /// Inception_v3 at an input size.
+    pub fn inception_v3(input_size: u32) -> ModelSpec {
+        ModelSpec::InceptionV3 { input_size, dropout: 0.5, input_norm: InputNorm::Centered }
+    }
+
+    pub fn input_norm(&self) -> InputNorm {
+        match self {
+            ModelSpec::DeepEmotion { input_norm, .. }
+            | ModelSpec::MicroExpNet { input_norm, .. }
+            | ModelSpec::InceptionV3 { input_norm, .. } => *input_norm,
+        }
+    }
+
+    pub fn arch(&self) -> Arch {
+        match self {
+            ModelSpec::DeepEmotion { .. } => Arch::DeepEmotion,
+            ModelSpec::MicroExpNet { .. } => Arch::MicroExpNet,
+            ModelSpec::InceptionV3 { .. } => Arch::InceptionV3,
+        }
+    }
+
+    /// Side of the square grayscale input.
+    pub fn input_size(&self) -> u32 {
+        match self {
+            ModelSpec::DeepEmotion { .. } => 48,
+            ModelSpec::MicroExpNet { .. } => 84,
+            ModelSpec::InceptionV3 { input_size, .. } => *input_size,
+        }
+    }
+
+    /// A short display name, e.g. `microexpnet-xxs`.
+    pub fn display(&self) -> String {
+        match self {
+            ModelSpec::DeepEmotion { .. } => "deep-emotion".into(),
+            ModelSpec::MicroExpNet { variant, .. } => format!("microexpnet-{}", variant.name()),
+            ModelSpec::InceptionV3 { .. } => "inception-v3".into(),
+        }
+    }
+}
+
+/// Adam with the PyTorch defaults unless set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamSpec {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+/// Training hyperparameters, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainSpec {
+    pub epochs: u32,
+    pub lr: f64,
+    pub batch_size: u32,
+    pub adam: AdamSpec,
+    /// MicroExpNet's published crops: 256 px faces, all 8 crops in training, the (32, 32) one at test.
+    pub multi_crop: bool,
+    /// Which weights the run keeps (`last` is not written, so older hashes stand).
+    #[serde(default, skip_serializing_if = "Select::is_last")]
+    pub select: Select,
+    /// Weight of the L2 penalty on the last two linear layers' weights (Deep-Emotion's paper);
+    /// left out of job hashes when 0, so runs without it keep their hashes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub l2: f64,
+}
+
+/// Which weights a training run keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Select {
+    /// The last epoch's (both papers).
+    #[default]
+    Last,
+    /// The epoch with the best validation accuracy (ties: the earliest).
+    BestVal,
+}
+
+impl Select {
+    pub fn parse(s: &str) -> Option<Select> {
+        match s {
+            "last" => Some(Select::Last),
+            "best-val" => Some(Select::BestVal),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Select::Last => "last",
+            Select::BestVal => "best-val",
+        }
+    }
+
+    pub fn is_last(&self) -> bool {
+        *self == Select::Last
+    }
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// Knowledge distillation from a teacher's logits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DistillSpec {
+    /// Temperature T.
+    pub temperature: f64,
+    /// Weight w of the soft term: L = (1 - w) CE(y, z_s) + w CE(softmax(z_t / T), softmax(z_s / T)).
+    pub weight: f64,
+    /// Multiply the soft term by T^2 (Hinton's form).
+    pub t2: bool,
+}
+
+/// One cell of the matrix: a model trained on a data set with one seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// The model's name in the pipeline.
+    pub model_name: String,
+    pub dataset: String,
+    pub seed: u64,
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    /// The test fold under a k-fold protocol.
+    pub fold: Option<u32>,
+    /// Initial weights: the file and its sha256 (only the sha256 is hashed).
+    pub init: Option<InitWeights>,
+    /// The teacher (an index into [`Pipeline::experiments`]) and how to distil from it.
+    pub distill: Option<(usize, DistillSpec)>,
+    /// Values along the model's list axes, for display (`lr=0.01`).
+    pub axes: Vec<(String, String)>,
+}
+
+/// Side of the face MicroExpNet's published crops are cut from (`multi_crop`).
+pub const MULTI_CROP_FACE: u32 = 256;
+
+impl Experiment {
+    /// Side of the prepared images this run reads: the model's input, or with MicroExpNet's
+    /// published crops the 256 px face they are cut from.
+    pub fn prepared_size(&self) -> u32 {
+        match self.model {
+            ModelSpec::MicroExpNet { .. } if self.train.multi_crop => MULTI_CROP_FACE,
+            _ => self.model.input_size(),
+        }
+    }
+}
+
+/// A user-supplied weights file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitWeights {
+    pub path: PathBuf,
+    pub sha256: String,
+}

@@ -1,0 +1,436 @@
+//! One store entry `<kind>/<hash16>/`: its job record, artifacts, `done` marker and state.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{read_json, write_json};
+use super::error::StoreError;
+use super::lock::EntryLock;
+use crate::digest::sha256_hex;
+use crate::plan::{JobHash, JobKind, JobLabel, JobSpec, JOB_FORMAT};
+
+/// File names inside an entry.
+pub const JOB_FILE: &str = "job.json";
+pub const DONE_FILE: &str = "done";
+pub const FAILED_FILE: &str = "failed.json";
+pub const LOCK_FILE: &str = "lock";
+pub const LOG_FILE: &str = "log.txt";
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
+/// The records written into an entry without holding its lock (by `run` and `submit`); every
+/// other file of an entry is written only under the lock. (`slurm.json` is `slurm::SLURM_FILE`.)
+const UNLOCKED_RECORDS: [&str; 3] = [JOB_FILE, "slurm.json", FAILED_FILE];
+
+/// `job.json`: the canonical spec and its full hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub format_version: u32,
+    pub hash: JobHash,
+    pub kind: JobKind,
+    pub revision: u32,
+    pub spec: JobSpec,
+    pub label: JobLabel,
+}
+
+/// One artifact listed in the `done` marker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The file's identity when it was hashed: while it is unchanged the hash is not recomputed
+    /// (any write changes the ctime, which no user command can set back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<FileStamp>,
+}
+
+/// Inode, device, mtime and ctime of a file, to the nanosecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl FileStamp {
+    pub fn of(m: &fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp { dev: m.dev(), ino: m.ino(), mtime: (m.mtime(), m.mtime_nsec()), ctime: (m.ctime(), m.ctime_nsec()) }
+    }
+}
+
+/// The `done` marker, written last: what the entry holds, with hashes to verify it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoneRecord {
+    pub format_version: u32,
+    pub hash: JobHash,
+    pub files: Vec<FileRecord>,
+    pub finished_at: String,
+}
+
+/// `failed.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailedRecord {
+    pub format_version: u32,
+    pub message: String,
+    pub at: String,
+    /// Failed attempts so far (retries count them).
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// What an entry holds now.
+#[derive(Debug, Clone)]
+pub enum EntryState {
+    /// Nothing there yet.
+    Absent,
+    /// Finished and verified.
+    Done(DoneRecord),
+    /// A `done` marker whose files do not match it.
+    Corrupt(String),
+    /// Another process holds its lock.
+    Running,
+    /// The last attempt failed.
+    Failed(String),
+    /// Interrupted: a checkpoint exists.
+    Partial { epoch: u32 },
+    /// Started or scheduled, nothing useful written.
+    Pending,
+}
+
+/// A handle on one entry's folder (which may not exist).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub dir: PathBuf,
+    pub kind: JobKind,
+    pub hash: JobHash,
+}
+
+impl Entry {
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `<kind>/<hash16>`: how messages name an entry.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind.name(), self.hash.short())
+    }
+
+    pub fn create(&self) -> Result<(), StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))
+    }
+
+    pub fn try_lock(&self) -> Result<Option<EntryLock>, StoreError> {
+        self.create()?;
+        EntryLock::try_acquire(&self.file(LOCK_FILE))
+    }
+
+    pub fn lock(&self) -> Result<EntryLock, StoreError> {
+        self.create()?;
+        EntryLock::acquire(&self.file(LOCK_FILE))
+    }
+
+    pub fn write_record(&self, spec: &JobSpec, label: &JobLabel) -> Result<(), StoreError> {
+        self.create()?;
+        let rec = JobRecord {
+            format_version: JOB_FORMAT,
+            hash: self.hash,
+            kind: self.kind,
+            revision: self.kind.revision(),
+            spec: spec.clone(),
+            label: label.clone(),
+        };
+        write_json(&self.file(JOB_FILE), &rec)
+    }
+
+    /// Reads `job.json` and checks that its spec still hashes to this entry.
+    pub fn read_record(&self) -> Result<JobRecord, StoreError> {
+        let path = self.file(JOB_FILE);
+        let rec: JobRecord = read_json(&path)?.ok_or_else(|| StoreError::format(&path, "missing job record"))?;
+        self.check_record(rec)
+    }
+
+    /// Opens the entry in `dir` (named by a short hash) from its `job.json`, checked.
+    pub fn open(dir: &Path, kind: JobKind) -> Result<Option<(Entry, JobRecord)>, StoreError> {
+        let Some(rec) = read_json::<JobRecord>(&dir.join(JOB_FILE))? else { return Ok(None) };
+        if dir.file_name().and_then(|n| n.to_str()) != Some(rec.hash.short().as_str()) {
+            return Err(StoreError::format(dir.join(JOB_FILE), format!("belongs to `{}`, not this folder", rec.hash)));
+        }
+        let entry = Entry { dir: dir.to_path_buf(), kind, hash: rec.hash };
+        let rec = entry.check_record(rec)?;
+        Ok(Some((entry, rec)))
+    }
+
+    /// Writes `job.json` unless it already holds this job (a run or a submission about to use it).
+    /// A spec that hashes the same but differs in what is not hashed (where the data is)
+    /// is written again: the job runs with this one.
+    pub fn ensure_record(&self, spec: &JobSpec, label: &JobLabel) -> Result<(), StoreError> {
+        match self.read_record() {
+            Ok(r) if r.hash == self.hash && r.spec == *spec => Ok(()),
+            _ => self.write_record(spec, label),
+        }
+    }
+
+    fn check_record(&self, rec: JobRecord) -> Result<JobRecord, StoreError> {
+        let path = self.file(JOB_FILE);
+        if rec.format_version != JOB_FORMAT {
+            return Err(StoreError::format(
+                &path,
+                format!("job format `{}` is not `{JOB_FORMAT}`", rec.format_version),
+            ));
+        }
+        if rec.spec.hash() != self.hash || rec.hash != self.hash {
+            return Err(StoreError::format(&path, format!("spec does not hash to `{}`", self.hash)));
+        }
+        Ok(rec)
+    }
+
+    /// Verifies the `done` marker and every file it lists; `Err` says what is wrong.
+    pub fn verify(&self) -> Result<DoneRecord, String> {
+        let path = self.file(DONE_FILE);
+        let done: DoneRecord = match read_json(&path) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Err("no done marker".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        if done.format_version != JOB_FORMAT || done.hash != self.hash {
+            return Err("done marker belongs to another job or format".into());
+        }
+        for f in &done.files {
+            let p = self.file(&f.name);
+            let meta = fs::metadata(&p).map_err(|e| format!("`{}` is unreadable: {e}", f.name))?;
+            if meta.len() == f.bytes && f.stamp == Some(FileStamp::of(&meta)) {
+                continue; // untouched since it was hashed
+            }
+            let bytes = fs::read(&p).map_err(|e| format!("`{}` is unreadable: {e}", f.name))?;
+            if bytes.len() as u64 != f.bytes {
+                return Err(format!(
+                    "`{}` has {} bytes, expected {} (truncated or altered)",
+                    f.name,
+                    bytes.len(),
+                    f.bytes
+                ));
+            }
+            if sha256_hex(&bytes) != f.sha256 {
+                return Err(format!("`{}` does not match its sha256 (altered)", f.name));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes the `done` marker listing `files`, after everything else.
+    pub fn finish(&self, files: &[&str]) -> Result<DoneRecord, StoreError> {
+        let mut records = Vec::new();
+        for name in files {
+            let p = self.file(name);
+            let bytes = fs::read(&p).map_err(|e| StoreError::io(&p, e))?;
+            let stamp = fs::metadata(&p).ok().map(|m| FileStamp::of(&m));
+            records.push(FileRecord {
+                name: name.to_string(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+                stamp,
+            });
+        }
+        let done = DoneRecord {
+            format_version: JOB_FORMAT,
+            hash: self.hash,
+            files: records,
+            finished_at: crate::clock::now_rfc3339(),
+        };
+        let _ = fs::remove_file(self.file(FAILED_FILE));
+        write_json(&self.file(DONE_FILE), &done)?;
+        Ok(done)
+    }
+
+    /// Drops the `done` marker of a damaged entry (its files are rewritten by the re-run).
+    pub fn invalidate(&self) -> Result<(), StoreError> {
+        match fs::remove_file(self.file(DONE_FILE)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(self.file(DONE_FILE), e)),
+        }
+    }
+
+    /// Removes one file of the entry, if there, durably (the folder is synced).
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let p = self.file(name);
+        match fs::remove_file(&p) {
+            Ok(()) => {
+                super::atomic::sync_dir(&p);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(p, e)),
+        }
+    }
+
+    /// Removes the temporary files (`.<file>.tmp-<pid>-<n>-<host>`) that crashed writers left
+    /// here; call it holding the entry's lock. Every file but three is written only under that
+    /// lock, so its temp file is stale whoever wrote it: the writer let go of the lock, i.e. it
+    /// is gone. The three small records written without the lock (`job.json`, `slurm.json`,
+    /// `failed.json`) live for milliseconds: their temp file is stale when its writer ran on this
+    /// machine and is no longer alive, or when it is older than ten minutes (a writer on another
+    /// node of a cluster cannot be checked from here). Returns the names removed.
+    pub fn remove_stale_temps(&self) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut removed = Vec::new();
+        for item in rd.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(owner) = super::atomic::temp_owner(&name) else { continue };
+            let unlocked = UNLOCKED_RECORDS.iter().any(|f| name.starts_with(&format!(".{f}.tmp-")));
+            let old = || {
+                item.metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(600))
+            };
+            let stale = !unlocked || old() || (owner.this_host && !process_alive(owner.pid));
+            if stale && fs::remove_file(item.path()).is_ok() {
+                removed.push(name);
+            }
+        }
+        if !removed.is_empty() {
+            super::atomic::sync_dir(&self.file(LOCK_FILE));
+        }
+        removed.sort();
+        removed
+    }
+
+    /// Records a failure; returns how many attempts have failed so far.
+    pub fn mark_failed(&self, message: &str) -> Result<u32, StoreError> {
+        let attempts = self.failed_attempts() + 1;
+        let rec = FailedRecord {
+            format_version: JOB_FORMAT,
+            message: message.to_string(),
+            at: crate::clock::now_rfc3339(),
+            attempts,
+        };
+        write_json(&self.file(FAILED_FILE), &rec)?;
+        Ok(attempts)
+    }
+
+    /// The last recorded failure, if any.
+    pub fn failure(&self) -> Option<FailedRecord> {
+        read_json::<FailedRecord>(&self.file(FAILED_FILE)).ok().flatten()
+    }
+
+    /// Failed attempts since the entry last finished.
+    pub fn failed_attempts(&self) -> u32 {
+        self.failure().map(|f| f.attempts.max(1)).unwrap_or(0)
+    }
+
+    pub fn is_done_marked(&self) -> bool {
+        self.file(DONE_FILE).exists()
+    }
+
+    /// The entry's state; reads, never writes.
+    pub fn state(&self) -> EntryState {
+        if !self.dir.exists() {
+            return EntryState::Absent;
+        }
+        if self.is_done_marked() {
+            return match self.verify() {
+                Ok(d) => EntryState::Done(d),
+                Err(e) => EntryState::Corrupt(e),
+            };
+        }
+        if EntryLock::is_held(&self.file(LOCK_FILE)) {
+            return EntryState::Running;
+        }
+        if let Some(f) = self.failure() {
+            return EntryState::Failed(f.message);
+        }
+        if let Some(epoch) = crate::records::checkpoint_epochs_done(&self.file(CHECKPOINT_FILE)) {
+            return EntryState::Partial { epoch };
+        }
+        EntryState::Pending
+    }
+}
+
+/// True when a process with this id runs on this machine (ours included).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A killed process stays a zombie until it is reaped: it writes nothing any more.
+    exists && !is_zombie(pid)
+}
+
+/// Whether `/proc/<pid>/stat` says the process has exited and waits to be reaped (state `Z`).
+fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses: the state follows the last `)`.
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_temps_of_dead_writers_are_removed_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = Entry { dir: dir.path().to_path_buf(), kind: JobKind::Train, hash: JobHash([7; 32]) };
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        // A child that exited but is not reaped yet: a zombie writes nothing any more.
+        let mut zombie = std::process::Command::new("true").spawn().unwrap();
+        let z = zombie.id();
+        let t = std::time::Instant::now();
+        while !is_zombie(z as i32) && t.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let me = std::process::id();
+        // A dead pid on another node says nothing: that writer may be alive there.
+        let local = super::super::atomic::temp_path(Path::new("x")).to_string_lossy().into_owned();
+        let remote = if local.ends_with("00000000") { "00000001" } else { "00000000" };
+        for name in [
+            // Written only under the lock, which we hold: stale whoever wrote them.
+            format!(".checkpoint.safetensors.tmp-{dead}-3"),
+            format!(".weights.safetensors.tmp-{me}-0"),
+            // Records written without the lock: stale only when their writer is gone.
+            format!(".job.json.tmp-{dead}-1-{remote}"),
+            format!(".job.json.tmp-{me}-2"),
+            format!(".failed.json.tmp-{dead}-4"),
+            format!(".slurm.json.tmp-{z}-5"),
+            "weights.safetensors".to_string(),
+            "log.txt".to_string(),
+        ] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let removed = entry.remove_stale_temps();
+        zombie.wait().unwrap();
+        let mut expect = vec![
+            format!(".checkpoint.safetensors.tmp-{dead}-3"),
+            format!(".failed.json.tmp-{dead}-4"),
+            format!(".slurm.json.tmp-{z}-5"),
+            format!(".weights.safetensors.tmp-{me}-0"),
+        ];
+        expect.sort();
+        assert_eq!(removed, expect);
+        let mut left: Vec<String> =
+            fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        let mut kept = vec![
+            format!(".job.json.tmp-{dead}-1-{remote}"),
+            format!(".job.json.tmp-{me}-2"),
+            "log.txt".to_string(),
+            "weights.safetensors".to_string(),
+        ];
+        kept.sort();
+        assert_eq!(left, kept);
+    }
+}

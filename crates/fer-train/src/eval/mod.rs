@@ -1,0 +1,8 @@
+//! Evaluation: classification metrics and inference latency.
+
+mod latency;
+mod saliency;
+
+pub use latency::{median_ms, sync};
+pub use fer_core::records::{classification, ClassMetrics, Classification};
+pub use saliency::{heatmap_png, occlusion_maps};

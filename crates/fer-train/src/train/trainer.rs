@@ -1,0 +1,387 @@
+//! The training loop: seeded per batch so a run stopped at any batch boundary resumes to
+//! byte-identical results; data lives on the job's device; the loss is read back once per epoch.
+//! With `select: best-val` it keeps (and checkpoints) the weights of the best validation epoch.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use tch::{Device, Kind, Tensor};
+
+use super::adam::Adam;
+use super::checkpoint::Checkpoint;
+use super::metrics::EpochRow;
+use crate::data::{Prepared, Split};
+use fer_core::exec::JobEvent;
+use crate::models::Model;
+use fer_core::plan::{JobHash, TrainJobSpec};
+use fer_core::rng::{derive, torch_seed, SplitMix64};
+use fer_core::spec::{DistillSpec, Select};
+use fer_core::store::StoreError;
+
+/// Errors of a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("failed to use checkpoint: {0}")]
+    Checkpoint(#[from] StoreError),
+    #[error("failed to restore checkpoint `{path}`: {message}")]
+    Restore { path: String, message: String },
+    #[error("failed to train: the training split is empty")]
+    NoData,
+    #[error("failed to train: {0}")]
+    Data(String),
+    #[error("failed to train: the loss became `{value}` at epoch {epoch} (lower the learning rate?)")]
+    Diverged { epoch: u32, value: f64 },
+}
+
+/// What a run needs.
+pub struct TrainRun<'a> {
+    pub spec: &'a TrainJobSpec,
+    pub data: &'a Prepared,
+    /// The teacher's logits for every image of `data` (N x classes), when distilling.
+    pub teacher_logits: Option<&'a Tensor>,
+    /// Initial weights by name (a user's file); missing or mis-shaped names keep their init.
+    pub init: Option<&'a [(String, Tensor)]>,
+    pub device: Device,
+    pub threads: u32,
+    /// The job being trained (named in its checkpoints).
+    pub job: JobHash,
+    /// Where checkpoints are written.
+    pub checkpoint: &'a Path,
+    /// A checkpoint of this job to resume from (read and checked by the caller).
+    pub resume: Option<Checkpoint>,
+    pub stop: &'a AtomicBool,
+}
+
+/// How a run ended.
+pub enum TrainEnd {
+    Finished {
+        model: Box<Model>,
+        rows: Vec<EpochRow>,
+        steps: i64,
+        /// A student's per-epoch KD terms (mean hard CE, mean soft CE); empty when not distilling.
+        kd: Vec<[f64; 2]>,
+    },
+    /// Stopped by a signal after writing a checkpoint.
+    Stopped { epochs_done: u32, batches_done: u32 },
+}
+
+/// A student's KD terms: one `[hard, soft]` mean per finished epoch, and this epoch's sums
+/// (kept in checkpoints as `kd.rows`, `sum.kd_hard` and `sum.kd_soft`, so a resumed run matches).
+struct KdTerms {
+    rows: Vec<[f64; 2]>,
+    hard: Tensor,
+    soft: Tensor,
+}
+
+/// Tensors of the split on the device, preprocessed for the model.
+fn split_tensors(
+    model: &Model,
+    data: &Prepared,
+    split: Split,
+    fold: Option<u32>,
+) -> Result<(Tensor, Tensor, Tensor), TrainError> {
+    let idx = data.indices(split, fold).map_err(TrainError::Data)?;
+    let x = model.preprocess(&data.images.index_select(0, &idx));
+    let y = data.labels.index_select(0, &idx).to_device(model.device());
+    Ok((x, y, idx))
+}
+
+/// Mean loss and accuracy of `model` (evaluation mode) on `x`, `y`.
+pub fn evaluate(model: &Model, x: &Tensor, y: &Tensor, batch: i64) -> (f64, f64) {
+    let n = x.size()[0];
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    tch::no_grad(|| {
+        let logits = model.logits(x, batch);
+        let loss = logits.cross_entropy_for_logits(y).double_value(&[]);
+        let correct = logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64).int64_value(&[]);
+        (loss, correct as f64 / n as f64)
+    })
+}
+
+/// One training batch: inputs, labels, the teacher's logits when distilling, augmentation.
+pub struct Batch<'a> {
+    pub x: &'a Tensor,
+    pub y: &'a Tensor,
+    pub teacher: Option<(&'a DistillSpec, &'a Tensor)>,
+    /// Weight of the L2 penalty on the last two linear layers (Deep-Emotion's paper); 0: none.
+    pub l2: f64,
+}
+
+/// One optimisation step's (graph-free) results, without a host sync.
+pub struct StepOut {
+    pub loss: Tensor,
+    pub logits: Tensor,
+    /// A student's two KD terms (hard CE, soft CE), from the same computation as its loss.
+    pub kd: Option<(Tensor, Tensor)>,
+}
+
+/// One optimisation step.
+pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> StepOut {
+    let logits = model.forward_t(b.x, true);
+    let (loss, kd) = match b.teacher {
+        Some((d, t)) => {
+            let (hard, soft) = super::kd::kd_terms(&logits, t, b.y, d);
+            (super::kd::kd_combine(&hard, &soft, d), Some((hard.detach(), soft.detach())))
+        }
+        None => (logits.cross_entropy_for_logits(b.y), None),
+    };
+    let loss = super::penalty::with_l2(model, loss, b.l2);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    StepOut { loss: loss.detach(), logits: logits.detach(), kd }
+}
+
+/// Trains from scratch or from `run.resume`; a checkpoint that does not fit the model is a
+/// `TrainError::Restore` (the caller discards it and starts over).
+pub fn train(
+    run: TrainRun<'_>,
+    emit: &mut dyn FnMut(JobEvent),
+    log: &mut dyn FnMut(String),
+) -> Result<TrainEnd, TrainError> {
+    let spec = run.spec;
+    let seed = spec.seed;
+    let epochs = spec.train.epochs;
+    let bs = spec.train.batch_size as i64;
+
+    tch::manual_seed(torch_seed(seed, &[u64::MAX]));
+    let model = Model::new(&spec.model, spec.classes, run.device);
+    if let Some(init) = run.init {
+        let n = model.load_matching(init);
+        log(format!("initialised {n} tensors from the given weights file"));
+    }
+    let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
+    let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
+    let x_train =
+        super::augment::TrainInputs::new(&model, &run.data.images.index_select(0, &train_idx), spec.train.multi_crop)
+            .map_err(TrainError::Data)?;
+    let y_train = run.data.labels.index_select(0, &train_idx).to_device(run.device);
+    let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val, spec.fold)?;
+    let kd = match (&spec.distill, run.teacher_logits) {
+        (Some(d), Some(t)) => Some((d.spec, t.index_select(0, &train_idx).to_device(run.device).to_kind(Kind::Float))),
+        _ => None,
+    };
+    let n = x_train.len();
+    if n == 0 {
+        return Err(TrainError::NoData);
+    }
+    let keep_best = spec.train.select == Select::BestVal;
+    if keep_best && x_val.size()[0] == 0 {
+        return Err(TrainError::Data("`select: best-val` needs a validation split, and this one is empty".into()));
+    }
+    // The best validation epoch's weights so far (`select: best-val`); its epoch comes from the rows.
+    let mut best: Option<Vec<(String, Tensor)>> = None;
+    let batches = ((n + bs - 1) / bs) as u32;
+    log(super::augment::describe(&x_train, batches));
+
+    let mut rows: Vec<EpochRow> = Vec::new();
+    let mut start_epoch = 0u32;
+    let mut start_batch = 0u32;
+    let dev = run.device;
+    let mut loss_sum = Tensor::zeros([], (Kind::Double, dev));
+    let mut correct_sum = Tensor::zeros([], (Kind::Int64, dev));
+    let zero = || Tensor::zeros([], (Kind::Double, dev));
+    let mut kd_terms = kd.as_ref().map(|_| KdTerms { rows: Vec::new(), hard: zero(), soft: zero() });
+    if let Some(ck) = run.resume {
+        let restore_err = |message: String| TrainError::Restore { path: run.checkpoint.display().to_string(), message };
+        if ck.epochs_done > epochs || (ck.batches_done > 0 && (ck.batches_done >= batches || ck.epochs_done >= epochs))
+        {
+            return Err(restore_err(format!(
+                "it stands at epoch {} batch {}, past this job's {epochs} epochs of {batches} batches",
+                ck.epochs_done, ck.batches_done
+            )));
+        }
+        let model_tensors: Vec<(String, Tensor)> = ck
+            .tensors
+            .iter()
+            .filter_map(|(k, t)| k.strip_prefix("model.").map(|n| (n.to_string(), t.shallow_clone())))
+            .collect();
+        model.load(&model_tensors).map_err(restore_err)?;
+        adam.load_state(|k| ck.get(k)).map_err(restore_err)?;
+        if let (Some(l), Some(c)) = (ck.get("sum.loss"), ck.get("sum.correct")) {
+            loss_sum = l.to_device(dev);
+            correct_sum = c.to_device(dev);
+        }
+        if keep_best && ck.epochs_done > 0 {
+            let kept: Vec<(String, Tensor)> = ck
+                .tensors
+                .iter()
+                .filter_map(|(k, t)| k.strip_prefix("best.").map(|n| (n.to_string(), t.to_device(dev))))
+                .collect();
+            if kept.is_empty() {
+                return Err(restore_err("it holds no best-validation weights (`best.*`)".into()));
+            }
+            best = Some(kept);
+        }
+        if let Some(k) = kd_terms.as_mut() {
+            let (Some(h), Some(s)) = (ck.get("sum.kd_hard"), ck.get("sum.kd_soft")) else {
+                return Err(restore_err("it holds no KD sums (`sum.kd_hard`, `sum.kd_soft`)".into()));
+            };
+            (k.hard, k.soft) = (h.to_device(dev), s.to_device(dev));
+            let flat = match ck.get("kd.rows") {
+                Some(t) => {
+                    Vec::<f64>::try_from(&t.to_kind(Kind::Double).view([-1])).map_err(|e| restore_err(e.to_string()))?
+                }
+                None => Vec::new(),
+            };
+            if flat.len() != 2 * ck.rows.len() {
+                return Err(restore_err(format!("it holds {} KD values for {} epochs", flat.len(), ck.rows.len())));
+            }
+            k.rows = flat.chunks(2).map(|c| [c[0], c[1]]).collect();
+        }
+        start_epoch = ck.epochs_done;
+        start_batch = ck.batches_done;
+        rows = ck.rows;
+        log(format!(
+            "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
+            if start_batch > 0 { format!(" and batch {start_batch} of {batches}") } else { String::new() }
+        ));
+    }
+    emit(JobEvent::Started {
+        epochs,
+        resumed_from: (start_epoch > 0 || start_batch > 0).then_some(start_epoch),
+        device: format!("{dev:?}").to_lowercase(),
+        threads: run.threads,
+    });
+
+    let save = |model: &Model,
+                adam: &Adam,
+                rows: &[EpochRow],
+                e: u32,
+                b: u32,
+                loss_sum: &Tensor,
+                correct_sum: &Tensor,
+                best: &Option<Vec<(String, Tensor)>>,
+                kd_terms: &Option<KdTerms>| {
+        let mut tensors: Vec<(String, Tensor)> =
+            model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
+        for (k, t) in best.iter().flatten() {
+            tensors.push((format!("best.{k}"), t.shallow_clone()));
+        }
+        tensors.extend(adam.state());
+        tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
+        tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
+        if let Some(k) = kd_terms {
+            if !k.rows.is_empty() {
+                tensors.push(("kd.rows".into(), Tensor::from_slice(&k.rows.concat()).reshape([-1, 2])));
+            }
+            tensors.push(("sum.kd_hard".into(), k.hard.shallow_clone()));
+            tensors.push(("sum.kd_soft".into(), k.soft.shallow_clone()));
+        }
+        Checkpoint { job: run.job, epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
+            .write(run.checkpoint)
+    };
+
+    for epoch in start_epoch..epochs {
+        let t0 = Instant::now();
+        let mut order: Vec<i64> = (0..n).collect();
+        SplitMix64::new(derive(seed, &[epoch as u64])).shuffle(&mut order);
+        let first = if epoch == start_epoch { start_batch } else { 0 };
+        for b in first..batches {
+            tch::manual_seed(torch_seed(seed, &[epoch as u64, b as u64]));
+            let lo = b as i64 * bs;
+            let len = bs.min(n - lo);
+            let (x, idx) = x_train.batch(&model, &order[lo as usize..(lo + len) as usize]);
+            let teacher = kd.as_ref().map(|(d, t)| (d, t.index_select(0, &idx)));
+            let batch = Batch {
+                x: &x,
+                y: &y_train.index_select(0, &idx),
+                teacher: teacher.as_ref().map(|(d, t)| (*d, t)),
+                l2: spec.train.l2,
+            };
+            let StepOut { loss, logits, kd: terms } = step(&model, &mut adam, &batch);
+            let y = batch.y;
+            tch::no_grad(|| {
+                loss_sum += loss.to_kind(Kind::Double) * len as f64;
+                correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
+                if let (Some(k), Some((h, s))) = (kd_terms.as_mut(), terms) {
+                    k.hard += h.to_kind(Kind::Double) * len as f64;
+                    k.soft += s.to_kind(Kind::Double) * len as f64;
+                }
+            });
+            if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
+                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum, &best, &kd_terms)?;
+                log(format!(
+                    "stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written",
+                    epoch + 1,
+                    b + 1
+                ));
+                return Ok(TrainEnd::Stopped { epochs_done: epoch, batches_done: b + 1 });
+            }
+        }
+        let train_loss = loss_sum.double_value(&[]) / n as f64;
+        let train_acc = correct_sum.int64_value(&[]) as f64 / n as f64;
+        if !train_loss.is_finite() {
+            return Err(TrainError::Diverged { epoch: epoch + 1, value: train_loss });
+        }
+        let (val_loss, val_acc) = evaluate(&model, &x_val, &y_val, 256);
+        // Strictly better than every earlier epoch: ties keep the earliest.
+        if keep_best && rows.iter().all(|r| val_acc > r.val_acc) {
+            best = Some(model.named_tensors().into_iter().map(|(k, t)| (k, t.detach().copy())).collect());
+        }
+        rows.push(EpochRow { epoch: epoch + 1, train_loss, train_acc, val_loss, val_acc });
+        loss_sum = Tensor::zeros([], (Kind::Double, dev));
+        correct_sum = Tensor::zeros([], (Kind::Int64, dev));
+        if let Some(k) = kd_terms.as_mut() {
+            k.rows.push([k.hard.double_value(&[]) / n as f64, k.soft.double_value(&[]) / n as f64]);
+            (k.hard, k.soft) = (zero(), zero());
+        }
+        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum, &best, &kd_terms)?;
+        emit(JobEvent::Epoch {
+            epoch: epoch + 1,
+            epochs,
+            train_loss,
+            train_acc,
+            val_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+        if run.stop.load(Ordering::SeqCst) && epoch + 1 < epochs {
+            log(format!("stopped by a signal after epoch {} of {epochs}; checkpoint written", epoch + 1));
+            return Ok(TrainEnd::Stopped { epochs_done: epoch + 1, batches_done: 0 });
+        }
+    }
+    let mut steps = adam.step;
+    if keep_best {
+        let (at, acc) = best_epoch(&rows).unwrap_or((epochs, f64::NAN));
+        let kept = best.ok_or_else(|| TrainError::Data("no best-validation weights were kept".into()))?;
+        model.load(&kept).map_err(TrainError::Data)?;
+        steps = at as i64 * batches as i64;
+        log(format!(
+            "kept the weights of epoch {at} of {epochs} (select: best-val; validation accuracy {:.2} %)",
+            acc * 100.0
+        ));
+    }
+    let kd = kd_terms.map(|k| k.rows).unwrap_or_default();
+    Ok(TrainEnd::Finished { model: Box::new(model), rows, steps, kd })
+}
+
+/// The first epoch with the highest validation accuracy, and that accuracy.
+pub fn best_epoch(rows: &[EpochRow]) -> Option<(u32, f64)> {
+    let mut best: Option<(u32, f64)> = None;
+    for r in rows {
+        if best.is_none_or(|(_, acc)| r.val_acc > acc) {
+            best = Some((r.epoch, r.val_acc));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_epoch_is_the_first_with_the_highest_validation_accuracy() {
+        let rows: Vec<EpochRow> = [0.2, 0.5, 0.5, 0.3]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| EpochRow { epoch: i as u32 + 1, train_loss: 1.0, train_acc: 0.5, val_loss: 1.0, val_acc: v })
+            .collect();
+        assert_eq!(best_epoch(&rows), Some((2, 0.5)), "ties keep the earliest");
+        assert_eq!(best_epoch(&rows[..1]), Some((1, 0.2)));
+        assert_eq!(best_epoch(&[]), None);
+    }
+}
