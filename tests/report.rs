@@ -46,7 +46,9 @@ fn scratch(name: &str) -> PathBuf {
 fn exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
-        let dest = scratch("bin").join("fer-pipeline");
+        let dir = scratch("bin");
+        fs::copy(env!("CARGO_BIN_EXE_fer-pipeline-worker"), dir.join("fer-pipeline-worker")).unwrap();
+        let dest = dir.join("fer-pipeline");
         fs::copy(env!("CARGO_BIN_EXE_fer-pipeline"), &dest).unwrap();
         dest
     })

@@ -67,6 +67,10 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
             },
         ),
         Command::Completions { shell } => Ok(completions_cmd(*shell)),
+        Command::Exec { id, device, threads, deterministic, requeue, retries } if super::worker::empty_jobs() => {
+            let retries = requeue.then_some(*retries);
+            super::exec::exec_cmd(&fer_core::exec::EmptyBody, &cli.store, id, device, *threads, *deterministic, retries)
+        }
         // LibTorch's commands run in the worker (this process never loads LibTorch).
         Command::Doctor
         | Command::Models { .. }

@@ -4,6 +4,7 @@ mod completions;
 pub mod context;
 mod data;
 mod dispatch;
+mod exec;
 mod gc;
 pub mod json;
 mod plan;
@@ -14,6 +15,7 @@ mod watch;
 mod worker;
 
 pub use dispatch::dispatch;
-pub use worker::{worker_path, WORKER_ENV, WORKER_NAME};
+pub use exec::exec_cmd;
+pub use worker::{worker_path, EMPTY_JOBS_ENV, WORKER_ENV, WORKER_NAME};
 pub use plan::unavailable_footer;
 pub use run::results_table;

@@ -112,7 +112,7 @@ pub fn run_cmd(
     }
     let stop = exec::install_stop(exec::StopRole::Run);
     // Jobs run in the LibTorch worker; this process never loads LibTorch.
-    let exe = super::worker::worker_path()?;
+    let exe = super::worker::job_program()?;
     let opts =
         LocalOptions { exe, slots: n_slots, devices: devices.clone(), threads, deterministic: pipeline.deterministic };
     if !v.quiet {

@@ -13,6 +13,22 @@ use crate::error::Error;
 pub const WORKER_NAME: &str = "fer-pipeline-worker";
 /// Overrides where the worker is (default: beside this program).
 pub const WORKER_ENV: &str = "FER_PIPELINE_WORKER";
+/// Benchmarks only (`fer-pipeline bench`): `exec` runs jobs with an empty body in this
+/// program, and `run` starts this program for each job, so a run measures the executor alone.
+pub const EMPTY_JOBS_ENV: &str = "FER_BENCH_EMPTY_JOBS";
+
+/// Whether jobs run with an empty body here ([`EMPTY_JOBS_ENV`] is `1`).
+pub fn empty_jobs() -> bool {
+    std::env::var(EMPTY_JOBS_ENV).is_ok_and(|v| v == "1")
+}
+
+/// The program `run` starts for each job: the worker, or this program for empty jobs.
+pub fn job_program() -> Result<PathBuf, Error> {
+    match empty_jobs() {
+        true => std::env::current_exe().map_err(|source| Error::Worker { path: PathBuf::from("fer-pipeline"), source }),
+        false => worker_path(),
+    }
+}
 
 /// The worker program: `$FER_PIPELINE_WORKER`, else `fer-pipeline-worker` beside this program.
 pub fn worker_path() -> Result<PathBuf, Error> {

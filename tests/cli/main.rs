@@ -52,14 +52,16 @@ fn scratch() -> &'static Path {
 fn exe() -> &'static Path {
     static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     EXE.get_or_init(|| {
-        let dest = scratch().join("fer-pipeline");
         // A hard link pins the inode without copying 1.4 GB of debug info per test run (a
-        // rebuild writes a new file); a copy where /tmp is another file system.
-        let src = env!("CARGO_BIN_EXE_fer-pipeline");
-        if fs::hard_link(src, &dest).is_err() {
-            fs::copy(src, &dest).unwrap();
+        // rebuild writes a new file); a copy where /tmp is another file system. The worker
+        // (LibTorch's half) goes beside it, where `fer-pipeline` looks for it.
+        for src in [env!("CARGO_BIN_EXE_fer-pipeline"), env!("CARGO_BIN_EXE_fer-pipeline-worker")] {
+            let dest = scratch().join(Path::new(src).file_name().unwrap());
+            if fs::hard_link(src, &dest).is_err() {
+                fs::copy(src, &dest).unwrap();
+            }
         }
-        dest
+        scratch().join("fer-pipeline")
     })
 }
 

@@ -5,13 +5,13 @@
 
 mod bench;
 mod doctor;
-mod exec;
 mod export;
 mod models;
 
 use clap::Parser;
 use fer_pipeline::cli::{Cli, Command};
 use fer_pipeline::error::Error;
+use fer_train::jobs::TorchJobs;
 
 fn main() {
     let cli = Cli::parse();
@@ -57,7 +57,8 @@ fn dispatch(cli: &Cli) -> Result<String, Error> {
             )
         }
         Command::Exec { id, device, threads, deterministic, requeue, retries } => {
-            exec::exec_cmd(&cli.store, id, device, *threads, *deterministic, requeue.then_some(*retries))
+            let retries = requeue.then_some(*retries);
+            fer_pipeline::commands::exec_cmd(&TorchJobs, &cli.store, id, device, *threads, *deterministic, retries)
         }
         _ => fer_pipeline::commands::dispatch(cli),
     }

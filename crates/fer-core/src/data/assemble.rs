@@ -106,7 +106,7 @@ mod tests {
         for (i, s) in ["S005", "S010", "S011", "S014"].iter().enumerate() {
             write_ck_sequence(root, s, "001", 5, Some(&format!("{}.0000000e+00", i + 1)));
         }
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
         let mut m = Manifest::read_named(repo, "ckplus").unwrap();
         m.protocol = crate::data::manifest::Protocol::SubjectKfold { folds: 4, seed: 0, val: 0.1 };
         let a = assemble(&m, root, 12, Some(0), false).unwrap();

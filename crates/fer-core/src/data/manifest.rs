@@ -697,10 +697,10 @@ files: []
 
     #[test]
     fn the_repository_manifests_parse() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(MANIFEST_DIR);
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(MANIFEST_DIR);
         let mut n = 0;
         for name in ["fer2013", "ferg", "jaffe", "ckplus", "oulu-casia"] {
-            let m = Manifest::read_named(Path::new(env!("CARGO_MANIFEST_DIR")), name).unwrap();
+            let m = Manifest::read_named(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")), name).unwrap();
             assert_eq!(m.name, name);
             assert_eq!(m.loader.name(), name);
             let native = native_classes(m.loader, &m.options).unwrap();

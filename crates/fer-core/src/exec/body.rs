@@ -62,3 +62,24 @@ impl<D> JobContext<'_, D> {
         ExecError::Job { id: self.entry.id(), message: message.into() }
     }
 }
+
+/// A body that does nothing: `exec` then costs only the store's protocol (lock, record,
+/// provenance, `done`), which is what `fer-pipeline bench` measures as the executor's per-job
+/// overhead (`FER_BENCH_EMPTY_JOBS=1`). Never used for a real run.
+pub struct EmptyBody;
+
+impl JobBody for EmptyBody {
+    type Device = ();
+
+    fn setup(&self, _: &ExecOptions) -> Result<((), String), ExecError> {
+        Ok(((), "none".to_string()))
+    }
+
+    fn run(&self, _: &mut JobContext<'_, ()>, _: &JobSpec) -> JobResult {
+        Ok(Some(JobOutput { summary: "empty body (benchmark)".to_string(), files: Vec::new() }))
+    }
+
+    fn runtime_version(&self) -> &str {
+        "none"
+    }
+}

@@ -8,7 +8,7 @@ mod local;
 mod progress;
 mod stop;
 
-pub use body::{JobBody, JobContext, JobOutput, JobResult};
+pub use body::{EmptyBody, JobBody, JobContext, JobOutput, JobResult};
 pub use events::{EventSink, JobEvent, Outcome, RunEvent};
 pub use job::{exec, find_entry, is_storage_full, ExecError, ExecOptions, ExecOutcome, ExecReport, JobLog};
 pub use json_events::{JsonLinesSink, Tee, EVENTS_FORMAT_VERSION};

@@ -1047,7 +1047,9 @@ mod recipe_tests {
                         models:\n";
 
     fn compile(models: &str) -> Result<Pipeline, SpecError> {
-        load_str("recipe.yaml", &format!("{BASE}{models}"), &Overrides::default())
+        // In the repository root, where `data-manifests/` is.
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipe.yaml");
+        load_str(file, &format!("{BASE}{models}"), &Overrides::default())
     }
 
     fn temperatures(p: &Pipeline, model: &str) -> Vec<(String, f64)> {

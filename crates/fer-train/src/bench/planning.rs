@@ -61,3 +61,12 @@ pub fn fabricate_finished(store: &Store, path: &Path) -> Result<usize, String> {
     }
     Ok(plan.jobs.len())
 }
+
+/// The number of finished entries (with a `done` marker) in the store at `root`.
+pub fn count_done(root: &Path) -> usize {
+    let kinds = std::fs::read_dir(root).into_iter().flatten().flatten().filter(|k| k.path().is_dir());
+    kinds
+        .flat_map(|k| std::fs::read_dir(k.path()).into_iter().flatten().flatten())
+        .filter(|e| e.path().join(fer_core::store::DONE_FILE).is_file())
+        .count()
+}

@@ -424,7 +424,7 @@ mod tests {
         std::fs::write(dir.join("m.onnx.json"), side.to_string()).unwrap();
         let r = check::reference(model, 3, 0.0).unwrap();
         std::fs::write(dir.join("ref.json"), serde_json::to_vec(&r).unwrap()).unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
         let o = Command::new(root.join(".venv/bin/python"))
             .arg(root.join("scripts/check-export.py"))
             .args([out.to_str().unwrap(), dir.join("ref.json").to_str().unwrap(), "--runs", "3"])

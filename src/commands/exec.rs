@@ -5,13 +5,15 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use fer_pipeline::commands::context::store_for;
-use fer_pipeline::error::Error;
-use fer_core::exec::{self, ExecOptions, ExecOutcome, ExecReport, StopRole};
+use super::context::store_for;
+use crate::error::Error;
+use fer_core::exec::{self, ExecOptions, ExecOutcome, ExecReport, JobBody, StopRole};
 use fer_core::spec::DeviceRequest;
 
-/// `fer-pipeline exec`; `requeue` = Some(retries) inside a Slurm task.
-pub fn exec_cmd(
+/// `fer-pipeline exec` with the job bodies of `body` (LibTorch's, in the worker); `requeue` =
+/// Some(retries) inside a Slurm task.
+pub fn exec_cmd<B: JobBody>(
+    body: &B,
     store_flag: &Option<PathBuf>,
     id: &str,
     device: &str,
@@ -37,7 +39,7 @@ pub fn exec_cmd(
     let stop = exec::install_stop(StopRole::Exec);
     let opts = ExecOptions { device, threads, deterministic };
     let mut stdout = std::io::stdout();
-    let report = exec::exec(&fer_train::jobs::TorchJobs, &store, id, &opts, &stop, &mut |ev| {
+    let report = exec::exec(body, &store, id, &opts, &stop, &mut |ev| {
         let _ = writeln!(stdout, "{}", ev.to_line());
         let _ = stdout.flush();
     });
