@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use super::artifacts::{METRICS_FILE, TARGETS_FILE, WEIGHTS_FILE};
 use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, DATA_FILE};
-use fer_core::exec::{ExecError, JobEvent};
+use crate::train::{EpochEnd, TrainObserver, TrainStart};
+use fer_core::exec::{ExecError, JobEvent, JobLog};
 use fer_core::plan::{JobKind, TrainJobSpec};
 use fer_core::spec::ModelSpec;
 use crate::tensor_file;
@@ -85,13 +86,13 @@ pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
         stop,
     };
     let run = make_run(threads, resume);
-    let log = ctx.log;
-    let end = match train::train(run, &mut *ctx.emit, &mut |s| log.line(&s)) {
+    let mut obs = JobObserver { emit: &mut *ctx.emit, log: ctx.log };
+    let end = match train::train(run, &mut obs) {
         Err(TrainError::Restore { message, .. }) => {
             // A checkpoint that passed its checks but does not fit the model: never fail forever.
             discard_checkpoint(ctx, &ck_path, &message);
             let threads = threads_for(ctx, &None);
-            train::train(make_run(threads, None), &mut *ctx.emit, &mut |s| log.line(&s))
+            train::train(make_run(threads, None), &mut JobObserver { emit: &mut *ctx.emit, log: ctx.log })
         }
         other => other,
     }
@@ -146,5 +147,37 @@ fn discard_checkpoint(ctx: &mut JobContext<'_>, path: &std::path::Path, why: &st
     (ctx.emit)(JobEvent::Warning { text });
     if let Err(e) = ctx.entry.remove(CHECKPOINT_FILE) {
         ctx.log.warn(&format!("failed to remove `{}`: {e}", path.display()));
+    }
+}
+
+/// The trainer's progress as the executor's job events and the entry's log.
+struct JobObserver<'a> {
+    emit: &'a mut dyn FnMut(JobEvent),
+    log: &'a JobLog,
+}
+
+impl TrainObserver for JobObserver<'_> {
+    fn started(&mut self, s: &TrainStart) {
+        (self.emit)(JobEvent::Started {
+            epochs: s.epochs,
+            resumed_from: s.resumed_from,
+            device: s.device.clone(),
+            threads: s.threads,
+        });
+    }
+
+    fn epoch(&mut self, e: &EpochEnd) {
+        (self.emit)(JobEvent::Epoch {
+            epoch: e.epoch,
+            epochs: e.epochs,
+            train_loss: e.train_loss,
+            train_acc: e.train_acc,
+            val_acc: e.val_acc,
+            seconds: e.seconds,
+        });
+    }
+
+    fn log(&mut self, line: String) {
+        self.log.line(&line);
     }
 }

@@ -12,7 +12,7 @@ use super::adam::Adam;
 use super::checkpoint::Checkpoint;
 use super::metrics::EpochRow;
 use crate::data::{Prepared, Split};
-use fer_core::exec::JobEvent;
+use super::observer::{EpochEnd, TrainObserver, TrainStart};
 use crate::models::Model;
 use fer_core::plan::{JobHash, TrainJobSpec};
 use fer_core::rng::{derive, torch_seed, SplitMix64};
@@ -139,8 +139,7 @@ pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> StepOut {
 /// `TrainError::Restore` (the caller discards it and starts over).
 pub fn train(
     run: TrainRun<'_>,
-    emit: &mut dyn FnMut(JobEvent),
-    log: &mut dyn FnMut(String),
+    obs: &mut dyn TrainObserver,
 ) -> Result<TrainEnd, TrainError> {
     let spec = run.spec;
     let seed = spec.seed;
@@ -151,7 +150,7 @@ pub fn train(
     let model = Model::new(&spec.model, spec.classes, run.device);
     if let Some(init) = run.init {
         let n = model.load_matching(init);
-        log(format!("initialised {n} tensors from the given weights file"));
+        obs.log(format!("initialised {n} tensors from the given weights file"));
     }
     let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
     let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
@@ -175,7 +174,7 @@ pub fn train(
     // The best validation epoch's weights so far (`select: best-val`); its epoch comes from the rows.
     let mut best: Option<Vec<(String, Tensor)>> = None;
     let batches = ((n + bs - 1) / bs) as u32;
-    log(super::augment::describe(&x_train, batches));
+    obs.log(super::augment::describe(&x_train, batches));
 
     let mut rows: Vec<EpochRow> = Vec::new();
     let mut start_epoch = 0u32;
@@ -235,12 +234,12 @@ pub fn train(
         start_epoch = ck.epochs_done;
         start_batch = ck.batches_done;
         rows = ck.rows;
-        log(format!(
+        obs.log(format!(
             "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
             if start_batch > 0 { format!(" and batch {start_batch} of {batches}") } else { String::new() }
         ));
     }
-    emit(JobEvent::Started {
+    obs.started(&TrainStart {
         epochs,
         resumed_from: (start_epoch > 0 || start_batch > 0).then_some(start_epoch),
         device: format!("{dev:?}").to_lowercase(),
@@ -304,7 +303,7 @@ pub fn train(
             });
             if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
                 save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum, &best, &kd_terms)?;
-                log(format!(
+                obs.log(format!(
                     "stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written",
                     epoch + 1,
                     b + 1
@@ -330,7 +329,7 @@ pub fn train(
             (k.hard, k.soft) = (zero(), zero());
         }
         save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum, &best, &kd_terms)?;
-        emit(JobEvent::Epoch {
+        obs.epoch(&EpochEnd {
             epoch: epoch + 1,
             epochs,
             train_loss,
@@ -339,7 +338,7 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
         });
         if run.stop.load(Ordering::SeqCst) && epoch + 1 < epochs {
-            log(format!("stopped by a signal after epoch {} of {epochs}; checkpoint written", epoch + 1));
+            obs.log(format!("stopped by a signal after epoch {} of {epochs}; checkpoint written", epoch + 1));
             return Ok(TrainEnd::Stopped { epochs_done: epoch + 1, batches_done: 0 });
         }
     }
@@ -349,7 +348,7 @@ pub fn train(
         let kept = best.ok_or_else(|| TrainError::Data("no best-validation weights were kept".into()))?;
         model.load(&kept).map_err(TrainError::Data)?;
         steps = at as i64 * batches as i64;
-        log(format!(
+        obs.log(format!(
             "kept the weights of epoch {at} of {epochs} (select: best-val; validation accuracy {:.2} %)",
             acc * 100.0
         ));
