@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # GPU check, for a machine with a GPU and a torch 2.11 installation but no Rust:
 #   scripts/gpu-check.sh [BINARY] [TORCH_PYTHON]
-# BINARY defaults to target/release/fer-pipeline (built elsewhere: `cargo build --release`),
-# TORCH_PYTHON to /opt/torch/.venv/bin/python; LibTorch comes from that torch (LD_LIBRARY_PATH).
+# BINARY defaults to target/release/fer-pipeline (built elsewhere: `cargo build --release`;
+# carry `fer-pipeline-worker` beside it: it holds the LibTorch half), TORCH_PYTHON to
+# /opt/torch/.venv/bin/python; LibTorch comes from that torch (LD_LIBRARY_PATH).
 # Prints CUDA availability and the GPU's name, then training images/s per model for this
 # program and for PyTorch eager on the same GPU, then runs a small matrix on CUDA. ~5 minutes.
 set -uo pipefail
@@ -11,6 +12,7 @@ BIN=${1:-target/release/fer-pipeline}
 PY=${2:-/opt/torch/.venv/bin/python}
 TORCH_LIB=$("$PY" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)
 if [ -z "$TORCH_LIB" ]; then echo "gpu-check: no torch under $PY" >&2; exit 1; fi
+if [ ! -x "$(dirname "$BIN")/fer-pipeline-worker" ]; then echo "gpu-check: no fer-pipeline-worker beside $BIN" >&2; exit 1; fi
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export FER_BENCH_PYTHON="$PY"
 OUT=${OUT:-$(mktemp -d)}

@@ -1,8 +1,14 @@
 //! The top-level error of a command and its documented exit code.
 
+use std::path::PathBuf;
+
+use fer_core::data::error::DataError;
 use fer_core::exec::ExecError;
+use fer_core::gpus::DeviceError;
+use fer_core::slurm::{SlurmError, SubmitError};
 use fer_core::spec::SpecError;
 use fer_core::store::StoreError;
+use fer_report::ReportError;
 
 /// Exit codes (also in the README).
 pub mod exit {
@@ -33,6 +39,9 @@ pub mod exit {
     /// `fer-pipeline-worker` (the LibTorch half, installed beside `fer-pipeline`) could not be
     /// started for a command that needs it.
     pub const WORKER: i32 = 8;
+    /// A file outside the store could not be written or read (an output file, a temporary
+    /// folder): permissions, a full disk.
+    pub const IO: i32 = 9;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,16 +52,35 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Exec(#[from] ExecError),
+    /// A bad command line: the message names the flag and what is wrong with it.
     #[error("{0}")]
     Usage(String),
-    #[error("{0}")]
-    Device(String),
-    #[error("{0}")]
-    Slurm(String),
-    #[error("{0}")]
-    Data(String),
-    #[error("failed to write the report: {0}")]
-    Report(String),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error(transparent)]
+    Slurm(#[from] SlurmError),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("failed to verify data set(s): {}", .0.join(", "))]
+    DataInvalid(Vec<String>),
+    /// An export failed, or its check by the runtime that loads it disagreed with our logits.
+    #[error("failed to export {what}")]
+    Export {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("failed to write the report")]
+    Report(#[source] ReportError),
+    #[error("failed to {what} `{}`", .path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to use the store: `{job}` failed: {message}\nno job was started after it; fix the store (free space, permissions) and run the same command again: finished jobs are kept")]
     StoreFull { job: String, message: String },
     #[error("failed to finish the pipeline: {failed} job(s) failed{}", if *.skipped > 0 { format!(", {} skipped", .skipped) } else { String::new() })]
@@ -63,21 +91,28 @@ pub enum Error {
     Stopped,
     #[error("failed to start `{}`, the LibTorch half of fer-pipeline", .path.display())]
     Worker {
-        path: std::path::PathBuf,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 }
 
 impl Error {
+    /// An I/O failure on a file outside the store.
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { what, path: path.into(), source }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Spec(_) | Error::Usage(_) => exit::BAD_INPUT,
             Error::Store(_) => exit::STORE,
             Error::Device(_) | Error::Exec(ExecError::Device(_)) => exit::DEVICE,
-            Error::Slurm(_) => exit::SLURM,
-            Error::Data(_) => exit::DATA,
+            Error::Slurm(_) | Error::Submit(SubmitError::Slurm(_)) => exit::SLURM,
+            Error::Submit(SubmitError::Store(_)) => exit::STORE,
+            Error::Data(_) | Error::DataInvalid(_) | Error::Export { .. } => exit::DATA,
             Error::Report(_) => exit::REPORT,
+            Error::Io { .. } => exit::IO,
             // A job that read a damaged record failed; the store itself is usable.
             Error::Exec(ExecError::Store(StoreError::Format { .. })) => exit::JOBS_FAILED,
             Error::Exec(ExecError::Store(_)) | Error::StoreFull { .. } => exit::STORE,

@@ -25,24 +25,34 @@ pub fn code_revisions() -> String {
     format!("job format {JOB_FORMAT}; {}", kinds.join(", "))
 }
 
-/// Whether `libtorch_cuda.so` is mapped into this process now (it is a NEEDED library of a
-/// CUDA build, so the dynamic linker loaded it at start-up; a copied binary may find another).
+/// Whether a library whose file name contains `name` is mapped into this process now.
+fn mapped(name: &str) -> bool {
+    std::fs::read_to_string("/proc/self/maps").map(|m| m.contains(name)).unwrap_or(false)
+}
+
+/// Whether `libtorch_cuda.so` is mapped into this process now (it is a NEEDED library of the
+/// worker's CUDA build, so the dynamic linker loaded it at start-up; a copied binary may find
+/// another).
 pub fn cuda_loaded() -> bool {
-    std::fs::read_to_string("/proc/self/maps").map(|m| m.contains("libtorch_cuda.so")).unwrap_or(false)
+    mapped("libtorch_cuda.so")
 }
 
 /// The multi-line version (`--version`).
 pub fn long() -> &'static str {
     static L: OnceLock<String> = OnceLock::new();
     L.get_or_init(|| {
-        let cuda = match (CUDA_LINKED, cuda_loaded()) {
-            (true, true) => "linked (libtorch_cuda loaded)",
-            (true, false) => "linked, but libtorch_cuda is not loaded: CPU only",
-            (false, true) => "not linked at build time, but libtorch_cuda is loaded",
-            (false, false) => "not linked: CPU only",
+        // `fer-pipeline` never loads LibTorch: it speaks for the worker it hands work to.
+        let here = mapped("libtorch_cpu.so");
+        let cuda = match (CUDA_LINKED, here, cuda_loaded()) {
+            (true, false, _) => "linked into fer-pipeline-worker",
+            (true, true, true) => "linked (libtorch_cuda loaded)",
+            (true, true, false) => "linked, but libtorch_cuda is not loaded: CPU only",
+            (false, _, true) => "not linked at build time, but libtorch_cuda is loaded",
+            (false, _, false) => "not linked: CPU only",
         };
+        let place = if here { "" } else { " (in fer-pipeline-worker)" };
         format!(
-            "{}\ncommit          {GIT_COMMIT}\ncode revisions  {}\nlibtorch        {}\ncuda support    {cuda}\n",
+            "{}\ncommit          {GIT_COMMIT}\ncode revisions  {}\nlibtorch        {}{place}\ncuda support    {cuda}\n",
             env!("CARGO_PKG_VERSION"),
             code_revisions(),
             crate::LIBTORCH_VERSION,

@@ -44,7 +44,7 @@ pub fn verify_cmd(dir: &Path, names: &[String]) -> Result<String, Error> {
         Ok(out)
     } else {
         print!("{out}");
-        Err(Error::Data(format!("failed to verify data set(s): {}", bad.join(", "))))
+        Err(Error::DataInvalid(bad))
     }
 }
 
@@ -53,8 +53,8 @@ pub fn verify_cmd(dir: &Path, names: &[String]) -> Result<String, Error> {
 pub fn hash_cmd(dir: &Path, name: &str) -> Result<String, Error> {
     let (path, m) = manifests(dir, &[name.to_string()])?.remove(0);
     let root = data_root(&m.name, Some(&m));
-    let scan = content::scan(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
-    let (_, files, _) = content::on_disk(&m, &root).map_err(|e| Error::Data(e.to_string()))?;
+    let scan = content::scan(&m, &root)?;
+    let (_, files, _) = content::on_disk(&m, &root)?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Usage(format!("failed to read `{}`: {e}", path.display())))?;
     let new = replace_files_block(&text, &files);

@@ -95,7 +95,7 @@ mod tests {
     use fer_core::exec::ExecError;
 
     fn failed(attempts: Option<u32>) -> ExecReport {
-        ExecReport { result: Err(ExecError::Device("failed to use CUDA".into())), attempts }
+        ExecReport { result: Err(ExecError::Device(fer_core::gpus::DeviceError::NoCuda)), attempts }
     }
 
     #[test]

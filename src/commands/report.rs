@@ -53,7 +53,7 @@ pub fn write_with(
         if e.is_refusal() {
             Error::Usage(e.to_string())
         } else {
-            Error::Report(e.to_string())
+            Error::Report(e)
         }
     })
 }

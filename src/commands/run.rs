@@ -19,29 +19,6 @@ pub struct Verbosity {
     pub quiet: bool,
 }
 
-/// Whether jobs run on CUDA, as the worker will decide it (`auto`: when the CUDA driver sees a
-/// GPU), asked of the driver without loading LibTorch.
-fn uses_cuda(req: DeviceRequest) -> Result<bool, Error> {
-    let count = || fer_core::gpus::names().len();
-    match req {
-        DeviceRequest::Cpu => Ok(false),
-        DeviceRequest::Auto => Ok(count() > 0),
-        DeviceRequest::Cuda(n) => {
-            let count = count();
-            if count == 0 {
-                return Err(Error::Device(
-                    "failed to use CUDA: no CUDA device is available (use `--device cpu` or `auto`)".into(),
-                ));
-            }
-            let i = n.unwrap_or(0);
-            if i as usize >= count {
-                return Err(Error::Device(format!("failed to use `cuda:{i}`: this machine has {count} CUDA device(s)")));
-            }
-            Ok(true)
-        }
-    }
-}
-
 /// How many jobs at once, and on which devices.
 fn slots(
     req: DeviceRequest,
@@ -51,11 +28,10 @@ fn slots(
     jobs_per_gpu: u32,
 ) -> Result<(usize, Vec<String>), Error> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    if uses_cuda(req)? {
-        let gpus: Vec<String> = match req {
-            DeviceRequest::Cuda(Some(i)) => vec![format!("cuda:{i}")],
-            _ => (0..fer_core::gpus::names().len().max(1)).map(|i| format!("cuda:{i}")).collect(),
-        };
+    // Asked of the CUDA driver, as the worker will choose: this process never loads LibTorch.
+    let cuda = fer_core::gpus::cuda_devices(req)?;
+    if !cuda.is_empty() {
+        let gpus: Vec<String> = cuda.iter().map(|i| format!("cuda:{i}")).collect();
         let n = exec.jobs.or(jobs_cfg.map(|j| j as usize)).unwrap_or(jobs_per_gpu as usize * gpus.len());
         Ok((n.max(1), gpus))
     } else {

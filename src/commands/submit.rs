@@ -60,7 +60,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
     }
     if !s.dry_run {
         // Reach Slurm before writing anything: when it is down, the store stays untouched.
-        fer_core::slurm::ctl::squeue().map_err(|e| Error::Slurm(e.to_string()))?;
+        fer_core::slurm::ctl::squeue()?;
         store.init()?;
         super::gc::record_root(&store, args, &pipeline, &full, &missing, "submit")?;
         for e in &pipeline.experiments {
@@ -77,7 +77,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
         exe,
         device,
     };
-    let report = slurm::submit(&plan, &store, &pipeline.slurm, &opts).map_err(|e| Error::Slurm(e.to_string()))?;
+    let report = slurm::submit(&plan, &store, &pipeline.slurm, &opts)?;
     let mut out = String::new();
     if s.dry_run {
         for (path, text) in &report.scripts {

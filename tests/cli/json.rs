@@ -314,10 +314,16 @@ fn version_names_commit_code_revisions_libtorch_and_cuda() {
         assert!(out.contains(&format!("{} {}", k.name(), k.revision())), "{out}");
     }
     assert!(out.contains(&format!("job format {}", fer_core::plan::JOB_FORMAT)), "{out}");
-    assert!(out.contains(&format!("libtorch        {}\n", fer_pipeline::LIBTORCH_VERSION)), "{out}");
+    // `fer-pipeline` loads no LibTorch: it names the worker's.
+    let worker = format!("libtorch        {} (in fer-pipeline-worker)\n", fer_pipeline::LIBTORCH_VERSION);
+    assert!(out.contains(&worker), "{out}");
     assert!(out.contains("libtorch        2.11.0"), "{out}");
-    // This build links libtorch_cuda (build.rs; `doctor` checks it is loaded).
-    assert!(out.contains("cuda support    linked (libtorch_cuda loaded)\n"), "{out}");
+    assert!(out.contains("cuda support    linked into fer-pipeline-worker\n"), "{out}");
+    // The worker links libtorch_cuda (build.rs) and says it is loaded.
+    let w = Command::new(env!("CARGO_BIN_EXE_fer-pipeline-worker")).arg("--version").output().unwrap();
+    let wout = String::from_utf8_lossy(&w.stdout);
+    assert!(wout.contains(&format!("libtorch        {}\n", fer_pipeline::LIBTORCH_VERSION)), "{wout}");
+    assert!(wout.contains("cuda support    linked (libtorch_cuda loaded)\n"), "{wout}");
     let short = run(&["-V"]);
     assert_eq!(
         String::from_utf8_lossy(&short.stdout),

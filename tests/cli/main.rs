@@ -1,5 +1,6 @@
 //! Integration tests: the real `fer-pipeline` binary on temporary stores and pipelines.
 
+mod architecture;
 mod checkpoint;
 mod crops;
 mod export;
@@ -13,6 +14,7 @@ mod recipe;
 mod report_out;
 mod requeue;
 mod signals;
+mod torch_free;
 mod slurm_safety;
 mod tensorboard;
 mod watch;

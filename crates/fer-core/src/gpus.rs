@@ -1,6 +1,38 @@
 //! The machine's GPUs as the CUDA driver sees them (`CUDA_VISIBLE_DEVICES` applies), found
 //! without LibTorch or nvidia-smi: for the executor's slots, `doctor` and the report.
 
+use crate::spec::DeviceRequest;
+
+/// Why the requested device cannot be used here.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("failed to use CUDA: no CUDA device is available (use `--device cpu` or `auto`)")]
+    NoCuda,
+    #[error("failed to use `cuda:{index}`: this machine has {count} CUDA device(s)")]
+    NoSuchDevice { index: usize, count: usize },
+}
+
+/// The CUDA devices jobs of `req` run on, as the worker will choose them (`auto`: every GPU the
+/// driver sees, else none: the CPU), or why `req` cannot be met. Empty: the CPU.
+pub fn cuda_devices(req: DeviceRequest) -> Result<Vec<usize>, DeviceError> {
+    let count = || names().len();
+    match req {
+        DeviceRequest::Cpu => Ok(Vec::new()),
+        DeviceRequest::Auto => Ok((0..count()).collect()),
+        DeviceRequest::Cuda(n) => {
+            let count = count();
+            if count == 0 {
+                return Err(DeviceError::NoCuda);
+            }
+            match n {
+                Some(index) if index >= count => Err(DeviceError::NoSuchDevice { index, count }),
+                Some(index) => Ok(vec![index]),
+                None => Ok((0..count).collect()),
+            }
+        }
+    }
+}
+
 /// GPU names from the CUDA driver (`libcuda.so.1`), without needing nvidia-smi.
 pub fn names() -> Vec<String> {
     // SAFETY: dlopen/dlsym of the CUDA driver API; each call has the driver's documented C

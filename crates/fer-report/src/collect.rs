@@ -7,22 +7,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use super::error::ReportError;
-use fer_core::records::Provenance;
-use fer_core::records::{EvalResult, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE};
-use fer_core::plan::{JobHash, JobKind, JobLabel, JobSpec, Plan};
-use fer_core::store::{read_json, DoneRecord, Entry, EntryState, JobRecord, Store, DONE_FILE, JOB_FILE};
-
-/// The sample grid file of a prepare entry.
-const SAMPLES_FILE: &str = "samples.png";
+use fer_core::data::{Summary, SAMPLES_FILE, SUMMARY_FILE};
+use fer_core::plan::{Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
+use fer_core::records::{read_curve, EpochRow, EvalResult, Provenance, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE};
+use fer_core::spec::ModelSpec;
+use fer_core::store::{read_json, Entry, JobRecord, Store, Verify};
 
 /// Label axes that are not part of a job's setting (they vary within a group).
 const NOT_SETTING: [&str; 4] = ["seed", "fold", "model", "dataset"];
-
-/// Train-spec keys that are not hyperparameters (inputs, or columns of their own).
-const NOT_HYPER: [&str; 6] = ["kind", "model", "train", "seed", "classes", "data"];
 
 /// One job a report covers: what the CLI passes for a pipeline's plan.
 #[derive(Debug, Clone)]
@@ -38,54 +32,15 @@ pub fn scope_of(plan: &Plan) -> Vec<ScopeJob> {
     plan.jobs.iter().map(|j| ScopeJob { kind: j.kind(), hash: j.hash, label: j.label.clone() }).collect()
 }
 
-/// A hyperparameter value from a train spec.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Hyper {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Text(String),
-}
-
-impl Hyper {
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            Hyper::Int(i) => Some(*i as f64),
-            Hyper::Float(f) => Some(*f),
-            _ => None,
-        }
-    }
-
-    pub fn display(&self) -> String {
-        match self {
-            Hyper::Int(i) => i.to_string(),
-            Hyper::Float(f) => f.to_string(),
-            Hyper::Bool(b) => b.to_string(),
-            Hyper::Text(s) => s.clone(),
-        }
-    }
-}
-
-/// One row of a train job's `metrics.csv`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochMetrics {
-    pub epoch: u32,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub val_loss: f64,
-    pub val_acc: f64,
-}
-
 /// A finished train job.
 #[derive(Debug, Clone)]
 pub struct TrainInfo {
     pub hash: JobHash,
     pub label: JobLabel,
-    /// Flattened `train` and `model` spec fields (`adam.beta1` -> `adam_beta1`), in spec order;
-    /// fields added later (e.g. `kd.temperature`) appear without code changes here.
+    /// The spec's hyperparameters ([`fer_core::plan::TrainJobSpec::hyperparameters`]).
     pub hyper: Vec<(String, Hyper)>,
     pub provenance: Option<Provenance>,
-    pub curve: Vec<EpochMetrics>,
+    pub curve: Vec<EpochRow>,
 }
 
 /// A finished evaluation with what the report needs about it.
@@ -138,7 +93,7 @@ pub struct SampleGrid {
     pub hash: JobHash,
     pub path: PathBuf,
     /// The prepare job's counts: images, protocol, items skipped (bad, empty, unlabelled, dropped).
-    pub summary: Option<fer_core::data::Summary>,
+    pub summary: Option<Summary>,
 }
 
 /// A PNG image listed by a finished entry (saliency maps, STN warps, ...).
@@ -170,16 +125,6 @@ pub struct Collection {
     pub samples: Vec<SampleGrid>,
     pub images: Vec<StoreImage>,
     pub missing: Vec<Missing>,
-}
-
-/// How thoroughly `done` markers are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Verify {
-    /// The marker belongs to the entry and every file it lists has the listed size (fast).
-    #[default]
-    Sizes,
-    /// Also the sha256 of every file (reads weights too; slow for large stores).
-    Hashes,
 }
 
 /// What one entry turned out to be.
@@ -337,19 +282,14 @@ fn unique(it: impl Iterator<Item = JobHash>) -> Vec<JobHash> {
     it.filter(|h| seen.insert(*h)).collect()
 }
 
-/// An entry handle from a store folder, its full hash read from `job.json`.
+/// The entry in a store folder, opened from its checked `job.json`.
 fn entry_from_dir(kind: JobKind, dir: &Path) -> Result<Entry, Missing> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let missing = |why: String| Missing { id: format!("{}/{name}", kind.name()), what: String::new(), why };
-    let rec: Value = match read_json(&dir.join(JOB_FILE)) {
-        Ok(Some(v)) => v,
-        Ok(None) => return Err(missing("no job record (`job.json`)".into())),
-        Err(e) => return Err(missing(format!("damaged: {e}"))),
-    };
-    let hash = rec.get("hash").and_then(Value::as_str).and_then(JobHash::parse);
-    match hash {
-        Some(hash) => Ok(Entry { dir: dir.to_path_buf(), kind, hash }),
-        None => Err(missing(format!("damaged: `{}` has no valid hash", dir.join(JOB_FILE).display()))),
+    match Entry::open(dir, kind) {
+        Ok(Some((entry, _))) => Ok(entry),
+        Ok(None) => Err(missing("no job record (`job.json`)".into())),
+        Err(e) => Err(missing(format!("damaged: {e}"))),
     }
 }
 
@@ -363,13 +303,13 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
     let unusable = |label: Option<&JobLabel>, why: String| {
         Found::Unusable(Missing { id: entry.id(), what: describe(label), why }, None)
     };
-    let (record, raw) = match read_record(entry) {
+    let record = match read_record(entry) {
         Ok(r) => r,
-        Err(why) => return unusable(None, state_or(entry, why)),
+        Err(why) => return unusable(None, entry.unusable_because(why)),
     };
     let shown: JobLabel = scope_label.cloned().unwrap_or_else(|| record.label.clone());
     let label = Some(&shown);
-    let done = match check_done(entry, verify) {
+    let done = match entry.check_done(verify) {
         Ok(d) => d,
         Err(why) => {
             let weights = match &record.spec {
@@ -377,7 +317,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 _ => None,
             };
             return Found::Unusable(
-                Missing { id: entry.id(), what: describe(label), why: state_or(entry, why) },
+                Missing { id: entry.id(), what: describe(label), why: entry.unusable_because(why) },
                 weights,
             );
         }
@@ -392,7 +332,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
             label: shown.clone(),
             name: f.name.clone(),
             path: entry.file(&f.name),
-            weights: raw.pointer("/spec/weights").and_then(Value::as_str).and_then(JobHash::parse),
+            weights: record.spec.weights(),
         })
         .collect();
     match &record.spec {
@@ -402,7 +342,10 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 Ok(None) => return unusable(label, format!("finished, but `{RESULT_FILE}` is missing")),
                 Err(e) => return unusable(label, e.to_string()),
             };
-            let variant = raw.pointer("/spec/model/variant").and_then(Value::as_str).map(str::to_string);
+            let variant = match spec.model {
+                ModelSpec::MicroExpNet { variant, .. } => Some(variant.name().to_string()),
+                _ => None,
+            };
             let e = Evaluation {
                 hash: record.hash,
                 family: spec.model.arch().name().to_string(),
@@ -418,12 +361,11 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
             };
             Found::Evaluate(Box::new(e), images)
         }
-        JobSpec::Train(_) => {
-            let spec = raw.get("spec").cloned().unwrap_or(Value::Null);
+        JobSpec::Train(spec) => {
             let t = TrainInfo {
                 hash: record.hash,
                 label: shown.clone(),
-                hyper: hyperparameters(&spec),
+                hyper: spec.hyperparameters(),
                 provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
                 curve: read_curve(&entry.file(METRICS_FILE)),
             };
@@ -435,7 +377,7 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 size: p.size,
                 hash: record.hash,
                 path: entry.file(SAMPLES_FILE),
-                summary: read_json(&entry.file(fer_core::data::SUMMARY_FILE)).ok().flatten(),
+                summary: read_json(&entry.file(SUMMARY_FILE)).ok().flatten(),
             });
             Found::Prepare(grid, images)
         }
@@ -444,60 +386,12 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
     }
 }
 
-/// `job.json` as the typed record (hash checked) and as raw JSON (for fields this code does
-/// not know yet).
-fn read_record(entry: &Entry) -> Result<(JobRecord, Value), String> {
-    let path = entry.file(JOB_FILE);
-    let raw: Value = match read_json(&path) {
-        Ok(Some(v)) => v,
-        Ok(None) => return Err("not started (no job record)".into()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let record: JobRecord =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("`{}` is unreadable: {e}", path.display()))?;
-    if record.hash != entry.hash || record.spec.hash() != entry.hash {
-        return Err(format!("`{}` does not hash to its entry", path.display()));
+/// `job.json` as the typed record, checked to hash to its entry.
+fn read_record(entry: &Entry) -> Result<JobRecord, String> {
+    if !entry.file(fer_core::store::JOB_FILE).exists() {
+        return Err("not started (no job record)".into());
     }
-    Ok((record, raw))
-}
-
-/// The `done` marker, checked as `verify` asks.
-fn check_done(entry: &Entry, verify: Verify) -> Result<DoneRecord, String> {
-    if verify == Verify::Hashes {
-        return entry.verify();
-    }
-    let done: DoneRecord = match read_json(&entry.file(DONE_FILE)) {
-        Ok(Some(d)) => d,
-        Ok(None) => return Err("no done marker".into()),
-        Err(e) => return Err(e.to_string()),
-    };
-    if done.hash != entry.hash {
-        return Err("done marker belongs to another job".into());
-    }
-    for f in &done.files {
-        match fs::metadata(entry.file(&f.name)) {
-            Ok(m) if m.len() == f.bytes => {}
-            Ok(m) => return Err(format!("`{}` has {} bytes, expected {}", f.name, m.len(), f.bytes)),
-            Err(e) => return Err(format!("`{}` is unreadable: {e}", f.name)),
-        }
-    }
-    Ok(done)
-}
-
-/// Why an entry is not usable: its state when it has no `done` marker, else `why`.
-fn state_or(entry: &Entry, why: String) -> String {
-    if entry.is_done_marked() {
-        return format!("damaged: {why}");
-    }
-    match entry.state() {
-        EntryState::Absent => "not started".into(),
-        EntryState::Running => "running".into(),
-        EntryState::Failed(m) => format!("failed: {m}"),
-        EntryState::Partial { epoch } => format!("interrupted after epoch {epoch}"),
-        EntryState::Pending => "pending".into(),
-        EntryState::Corrupt(m) => format!("damaged: {m}"),
-        EntryState::Done(_) => why,
-    }
+    entry.read_record().map_err(|e| e.to_string())
 }
 
 fn axis(label: &JobLabel, key: &str) -> Option<String> {
@@ -515,152 +409,9 @@ pub fn setting(label: &JobLabel) -> String {
     parts.join(", ")
 }
 
-/// Flattens a train spec's `train` and `model` objects (and any further non-input fields) into
-/// named scalar hyperparameters.
-pub fn hyperparameters(spec: &Value) -> Vec<(String, Hyper)> {
-    let mut out = Vec::new();
-    if let Some(train) = spec.get("train") {
-        flatten("", train, &mut out);
-    }
-    if let Some(Value::Object(model)) = spec.get("model") {
-        for (k, v) in model.iter().filter(|(k, _)| k.as_str() != "arch") {
-            flatten(k, v, &mut out);
-        }
-    }
-    if let Value::Object(top) = spec {
-        for (k, v) in top.iter().filter(|(k, _)| !NOT_HYPER.contains(&k.as_str())) {
-            flatten(k, v, &mut out);
-        }
-    }
-    let mut seen = HashSet::new();
-    out.retain(|(k, _)| seen.insert(k.clone()));
-    // The usual ones first, in reading order; anything else after them as found.
-    out.sort_by_key(|(k, _)| HYPER_ORDER.iter().position(|o| o == k).unwrap_or(HYPER_ORDER.len()));
-    out
-}
-
-/// Column order of the common hyperparameters.
-const HYPER_ORDER: [&str; 17] = [
-    "epochs",
-    "lr",
-    "batch_size",
-    "adam_beta1",
-    "adam_beta2",
-    "adam_eps",
-    "adam_weight_decay",
-    "dropout",
-    "variant",
-    "input_size",
-    "input_norm",
-    "multi_crop",
-    "select",
-    "distill_temperature",
-    "distill_weight",
-    "distill_t2",
-    "distill_targets",
-];
-
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Hyper)>) {
-    let name = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}_{k}") };
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                // A nested `spec` adds nothing to a name: `distill.spec.temperature` -> `distill_temperature`.
-                let next = if k == "spec" { prefix.to_string() } else { name(k) };
-                flatten(&next, v, out);
-            }
-        }
-        Value::Number(n) => {
-            let h = match n.as_i64() {
-                Some(i) => Hyper::Int(i),
-                None => Hyper::Float(n.as_f64().unwrap_or(f64::NAN)),
-            };
-            out.push((prefix.to_string(), h));
-        }
-        Value::Bool(b) => out.push((prefix.to_string(), Hyper::Bool(*b))),
-        Value::String(s) => out.push((prefix.to_string(), Hyper::Text(s.clone()))),
-        Value::Null | Value::Array(_) => {}
-    }
-}
-
-/// Parses `metrics.csv` by its header names; unreadable lines are skipped.
-pub fn read_curve(path: &Path) -> Vec<EpochMetrics> {
-    let Ok(text) = fs::read_to_string(path) else { return Vec::new() };
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else { return Vec::new() };
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    let find = |name: &str| cols.iter().position(|c| *c == name);
-    let (Some(ep), Some(tl), Some(ta), Some(vl), Some(va)) =
-        (find("epoch"), find("train_loss"), find("train_acc"), find("val_loss"), find("val_acc"))
-    else {
-        return Vec::new();
-    };
-    lines
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            let num = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok());
-            Some(EpochMetrics {
-                epoch: f.get(ep)?.parse().ok()?,
-                train_loss: num(tl)?,
-                train_acc: num(ta)?,
-                val_loss: num(vl)?,
-                val_acc: num(va)?,
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hyperparameters_flatten_nested_and_distillation_fields() {
-        let spec: Value = serde_json::json!({
-            "kind": "train",
-            "model": {"arch": "microexpnet", "variant": "xxs", "dropout": 0.5},
-            "train": {"epochs": 4, "lr": 0.001, "batch_size": 32,
-                      "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}},
-            "distill": {"targets": "cd", "spec": {"temperature": 8, "weight": 0.5, "t2": false}},
-            "init": null,
-            "seed": 1, "classes": 7, "data": "ab"
-        });
-        let h = hyperparameters(&spec);
-        let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "epochs",
-                "lr",
-                "batch_size",
-                "adam_beta1",
-                "adam_beta2",
-                "adam_eps",
-                "adam_weight_decay",
-                "dropout",
-                "variant",
-                "distill_temperature",
-                "distill_weight",
-                "distill_t2",
-                "distill_targets"
-            ]
-        );
-        assert_eq!(h[0].1, Hyper::Int(4));
-        assert_eq!(h[1].1, Hyper::Float(0.001));
-        assert_eq!(h[8].1, Hyper::Text("xxs".into()));
-    }
-
-    #[test]
-    fn curve_skips_bad_lines_and_missing_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("metrics.csv");
-        fs::write(&p, "epoch,train_loss,train_acc,val_loss,val_acc\n1,2.0,0.1,1.9,0.2\nbroken\n2,1.5,0.3,1.6,0.4\n")
-            .unwrap();
-        let c = read_curve(&p);
-        assert_eq!(c.len(), 2);
-        assert_eq!(c[1].val_acc, 0.4);
-        assert!(read_curve(&dir.path().join("absent.csv")).is_empty());
-    }
 
     #[test]
     fn setting_leaves_out_seed_and_fold() {

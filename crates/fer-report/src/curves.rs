@@ -8,14 +8,14 @@ use super::charts::{
     accuracy_top, de, draw_legend, font, legend_height, tick, titled_with_legend, Chart, LegendItem, Mark, GRID,
     NO_LINE, PALETTE,
 };
-use super::collect::EpochMetrics;
+use fer_core::records::EpochRow;
 
 /// The curves of one setting: every seed and their mean per epoch.
 #[derive(Debug, Clone)]
 pub struct CurveSeries {
     pub setting: String,
-    pub seeds: Vec<Vec<EpochMetrics>>,
-    pub mean: Vec<EpochMetrics>,
+    pub seeds: Vec<Vec<EpochRow>>,
+    pub mean: Vec<EpochRow>,
 }
 
 /// The learning-curve chart of one model x data set.
@@ -60,7 +60,7 @@ impl LearningCurves {
         area: &DrawingArea<DB, Shift>,
         caption: &str,
         y_desc: &str,
-        pick: &dyn Fn(&EpochMetrics, bool) -> f64,
+        pick: &dyn Fn(&EpochRow, bool) -> f64,
         y_range: (f64, f64),
     ) -> Result<(), String> {
         let (x0, x1) = self.epochs();
@@ -118,9 +118,9 @@ impl Chart for LearningCurves {
             .flat_map(|m| [m.train_loss, m.val_loss])
             .filter(|v| v.is_finite())
             .fold(0.0f64, f64::max);
-        let loss = |m: &EpochMetrics, train: bool| if train { m.train_loss } else { m.val_loss };
+        let loss = |m: &EpochRow, train: bool| if train { m.train_loss } else { m.val_loss };
         self.panel(&left, "Loss", "cross-entropy loss", &loss, (0.0, (max_loss * 1.08).max(1e-3)))?;
-        let acc = |m: &EpochMetrics, train: bool| 100.0 * if train { m.train_acc } else { m.val_acc };
+        let acc = |m: &EpochRow, train: bool| 100.0 * if train { m.train_acc } else { m.val_acc };
         let max_acc = self
             .series
             .iter()

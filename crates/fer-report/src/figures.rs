@@ -10,7 +10,8 @@ use rayon::prelude::*;
 
 use super::bars::{AccuracyBars, Bar, BarGroup};
 use super::charts::{render, slug, Chart};
-use super::collect::{Collection, EpochMetrics, Evaluation};
+use super::collect::{Collection, Evaluation};
+use fer_core::records::EpochRow;
 use super::confusion::ConfusionChart;
 use super::curves::{CurveSeries, LearningCurves};
 use super::error::ReportError;
@@ -275,9 +276,9 @@ fn curves(inp: &Inputs) -> polars::prelude::PolarsResult<Vec<Figure>> {
         floats(&means, "val_loss")?,
         floats(&means, "val_acc")?,
     );
-    let mut mean_of: HashMap<(String, String, String), Vec<EpochMetrics>> = HashMap::new();
+    let mut mean_of: HashMap<(String, String, String), Vec<EpochRow>> = HashMap::new();
     for i in 0..means.height() {
-        mean_of.entry((d[i].clone(), m[i].clone(), s[i].clone())).or_default().push(EpochMetrics {
+        mean_of.entry((d[i].clone(), m[i].clone(), s[i].clone())).or_default().push(EpochRow {
             epoch: epoch[i].unwrap_or(0) as u32,
             train_loss: tl[i].unwrap_or(f64::NAN),
             train_acc: ta[i].unwrap_or(f64::NAN),
@@ -286,7 +287,7 @@ fn curves(inp: &Inputs) -> polars::prelude::PolarsResult<Vec<Figure>> {
         });
     }
     // Per data set x model: settings in order, each with its seeds' curves.
-    let mut groups: BTreeMap<GroupKey, BTreeMap<String, Vec<Vec<EpochMetrics>>>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, BTreeMap<String, Vec<Vec<EpochRow>>>> = BTreeMap::new();
     let mut arch: HashMap<GroupKey, String> = HashMap::new();
     for e in &inp.collection.evaluations {
         let Some(t) = e.train.as_ref().filter(|t| !t.curve.is_empty()) else { continue };

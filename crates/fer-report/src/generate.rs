@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::collect::{collect, Missing, ScopeJob, Verify};
+use super::collect::{collect, Missing, ScopeJob};
+use fer_core::store::Verify;
 use super::error::ReportError;
 use super::figures::{self, Inputs};
 use super::gallery;

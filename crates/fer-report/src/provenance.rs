@@ -97,7 +97,7 @@ pub fn teachers(col: &Collection) -> Vec<String> {
         .map(|e| {
             let init = e.train.as_ref().and_then(|t| t.hyper.iter().find(|(k, _)| k == "init"));
             let how = match init {
-                Some((_, super::collect::Hyper::Text(sha))) => {
+                Some((_, fer_core::plan::Hyper::Text(sha))) => {
                     format!("initialised from a weights file (sha256 {})", &sha[..sha.len().min(12)])
                 }
                 _ => "trained from scratch (the paper fine-tuned an ImageNet-pretrained Inception_v3)".to_string(),

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::collect::{Evaluation, Hyper};
+use super::collect::Evaluation;
+use fer_core::plan::Hyper;
 use super::error::ReportError;
 use super::published::Published;
 
 /// Hyperparameter names that are a distillation temperature or weight, once KD lands in the
-/// train spec (flattened names, see [`super::collect::hyperparameters`]).
+/// train spec (flattened names, see [`fer_core::plan::TrainJobSpec::hyperparameters`]).
 const KD_TEMPERATURE: [&str; 3] = ["temperature", "kd_temperature", "distill_temperature"];
 const KD_WEIGHT: [&str; 3] = ["kd_weight", "distill_weight", "kd_alpha"];
 

@@ -2,21 +2,22 @@
 
 use tch::Device;
 
+use fer_core::gpus::DeviceError;
 use fer_core::spec::DeviceRequest;
 
-/// The device a job runs on, or why it cannot.
-pub fn resolve(req: DeviceRequest) -> Result<Device, String> {
+/// The device a job runs on, as LibTorch sees this machine, or why it cannot.
+pub fn resolve(req: DeviceRequest) -> Result<Device, DeviceError> {
     match req {
         DeviceRequest::Cpu => Ok(Device::Cpu),
         DeviceRequest::Auto => Ok(if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu }),
         DeviceRequest::Cuda(n) => {
             let count = tch::Cuda::device_count();
             if count == 0 {
-                return Err("failed to use CUDA: no CUDA device is available (use `--device cpu` or `auto`)".into());
+                return Err(DeviceError::NoCuda);
             }
             let i = n.unwrap_or(0);
             if i as i64 >= count {
-                return Err(format!("failed to use `cuda:{i}`: this machine has {count} CUDA device(s)"));
+                return Err(DeviceError::NoSuchDevice { index: i, count: count as usize });
             }
             Ok(Device::Cuda(i))
         }

@@ -66,7 +66,7 @@ pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Str
     let mut model = load_model(&sel)?;
     let what = format!("{} ({})", sel.entry.id(), select::describe(&sel.label));
     let side = data_side(&store, &sel);
-    let fail = |m: String| Error::Data(format!("failed to export {what}: {m}"));
+    let fail = |m: String| Error::Export { what: what.clone(), source: m.into() };
     let ours_ms = check::latency_ms(&model, 50);
     // Both files are written whole or not at all (temporary file, then rename).
     let (format, opset, fixed_batch) = match args.format {
@@ -122,7 +122,8 @@ pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Str
             Err(e) => {
                 let _ = std::fs::remove_file(&args.out);
                 let _ = std::fs::remove_file(&sidecar_path);
-                return Err(Error::Data(format!("failed to verify the export of {what} (removed it): {e}")));
+                let source = format!("its check failed (the export was removed): {e}").into();
+                return Err(Error::Export { what: what.clone(), source });
             }
         }
     } else {
@@ -166,7 +167,10 @@ fn load_model(sel: &Selected) -> Result<Model, Error> {
     let path = sel.entry.file(WEIGHTS_FILE);
     let f = tensor_file::read(&path)?;
     let m = Model::new(&sel.spec.model, sel.spec.classes, Device::Cpu);
-    m.load(&f.tensors).map_err(|e| Error::Data(format!("failed to load `{}`: {e}", path.display())))?;
+    m.load(&f.tensors).map_err(|e| Error::Export {
+        what: format!("`{}`", path.display()),
+        source: format!("failed to load the weights: {e}").into(),
+    })?;
     Ok(m)
 }
 

@@ -42,8 +42,8 @@ pub enum ExecError {
     UnknownEntry(String),
     #[error("failed to run `{id}`: input `{input}` is not finished ({why})")]
     Input { id: String, input: String, why: String },
-    #[error("{0}")]
-    Device(String),
+    #[error(transparent)]
+    Device(#[from] crate::gpus::DeviceError),
     /// The job's body failed with an error of its own (training, LibTorch).
     #[error("failed to run `{id}`: {source}")]
     Body {

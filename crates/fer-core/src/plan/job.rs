@@ -181,6 +181,16 @@ fn hashed_real(r: &RealSpec) -> HashedReal<'_> {
 }
 
 impl JobSpec {
+    /// The trained weights (a train job) this job reads, if it reads any.
+    pub fn weights(&self) -> Option<JobHash> {
+        match self {
+            JobSpec::DistillTargets(t) => Some(t.weights),
+            JobSpec::Saliency(s) => Some(s.weights),
+            JobSpec::Evaluate(e) => Some(e.weights),
+            JobSpec::Prepare(_) | JobSpec::Train(_) => None,
+        }
+    }
+
     pub fn kind(&self) -> JobKind {
         match self {
             JobSpec::Prepare(_) => JobKind::Prepare,

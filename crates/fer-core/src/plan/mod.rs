@@ -2,11 +2,13 @@
 
 mod dag;
 mod hash;
+mod hyper;
 mod job;
 mod render;
 
 pub use dag::{build, retain, unavailable, Job, Plan};
 pub use hash::{hash_canonical, JobHash};
+pub use hyper::{Hyper, HYPER_ORDER};
 pub use job::{
     EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec, JOB_FORMAT,
 };

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod classification;
+mod curve;
 mod files;
 mod provenance;
 mod result;
@@ -11,6 +12,7 @@ pub use checkpoint::{
     checkpoint_epochs_done, metadata_of, safetensors_metadata, EPOCHS_DONE_KEY, THREADS_KEY,
 };
 pub use classification::{classification, ClassMetrics, Classification};
+pub use curve::{read_curve, to_csv, EpochRow};
 pub use files::*;
 pub use provenance::Provenance;
 pub use result::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};

@@ -6,6 +6,7 @@ mod record;
 mod script;
 mod submit;
 
+pub use ctl::SlurmError;
 pub use record::{SlurmRecord, SLURM_FILE};
 pub use script::{render, unusable_path, ScriptSpec};
 pub use submit::{arrays, submit, ArrayPlan, ArrayReport, SubmitError, SubmitOptions, SubmitReport};

@@ -17,8 +17,6 @@ pub enum SubmitError {
     Slurm(#[from] SlurmError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("failed to submit: {0}")]
-    Other(String),
 }
 
 /// Command-line choices of a submission.

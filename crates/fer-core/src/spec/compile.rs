@@ -382,7 +382,7 @@ fn check_matrix_size(
     false
 }
 
-/// The number of jobs [`crate::plan::build`] makes from these experiments (before identical
+/// The number of jobs the plan (`plan::build`) makes from these experiments (before identical
 /// jobs merge): prepares, trains, evaluations, distillation targets and saliency maps.
 fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
     let prepares: BTreeSet<(&str, u32)> = experiments.iter().map(|e| (e.dataset.as_str(), e.prepared_size())).collect();

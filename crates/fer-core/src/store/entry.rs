@@ -101,6 +101,16 @@ pub enum EntryState {
     Pending,
 }
 
+/// How thoroughly a `done` marker is checked when finished entries are read in bulk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// The marker is this job's and every file it lists has the listed size (fast).
+    #[default]
+    Sizes,
+    /// Also the sha256 of every file not untouched since it was hashed ([`Entry::verify`]).
+    Hashes,
+}
+
 /// A handle on one entry's folder (which may not exist).
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -188,10 +198,25 @@ impl Entry {
         Ok(rec)
     }
 
-    /// Verifies the `done` marker and every file it lists; `Err` says what is wrong.
-    pub fn verify(&self) -> Result<DoneRecord, String> {
-        let path = self.file(DONE_FILE);
-        let done: DoneRecord = match read_json(&path) {
+    /// The `done` marker, checked as `verify` asks; `Err` says what is wrong.
+    pub fn check_done(&self, verify: Verify) -> Result<DoneRecord, String> {
+        if verify == Verify::Hashes {
+            return self.verify();
+        }
+        let done = self.read_done()?;
+        for f in &done.files {
+            match fs::metadata(self.file(&f.name)) {
+                Ok(m) if m.len() == f.bytes => {}
+                Ok(m) => return Err(format!("`{}` has {} bytes, expected {}", f.name, m.len(), f.bytes)),
+                Err(e) => return Err(format!("`{}` is unreadable: {e}", f.name)),
+            }
+        }
+        Ok(done)
+    }
+
+    /// The `done` marker, if it is this job's, unchecked against the files.
+    fn read_done(&self) -> Result<DoneRecord, String> {
+        let done: DoneRecord = match read_json(&self.file(DONE_FILE)) {
             Ok(Some(d)) => d,
             Ok(None) => return Err("no done marker".into()),
             Err(e) => return Err(e.to_string()),
@@ -199,6 +224,29 @@ impl Entry {
         if done.format_version != JOB_FORMAT || done.hash != self.hash {
             return Err("done marker belongs to another job or format".into());
         }
+        Ok(done)
+    }
+
+    /// Why this entry cannot be read as finished: its state when it has no `done` marker (not
+    /// started, running, failed, interrupted), else `why` (a damaged one).
+    pub fn unusable_because(&self, why: String) -> String {
+        if self.is_done_marked() {
+            return format!("damaged: {why}");
+        }
+        match self.state() {
+            EntryState::Absent => "not started".into(),
+            EntryState::Running => "running".into(),
+            EntryState::Failed(m) => format!("failed: {m}"),
+            EntryState::Partial { epoch } => format!("interrupted after epoch {epoch}"),
+            EntryState::Pending => "pending".into(),
+            EntryState::Corrupt(m) => format!("damaged: {m}"),
+            EntryState::Done(_) => why,
+        }
+    }
+
+    /// Verifies the `done` marker and every file it lists; `Err` says what is wrong.
+    pub fn verify(&self) -> Result<DoneRecord, String> {
+        let done = self.read_done()?;
         for f in &done.files {
             let p = self.file(&f.name);
             let meta = fs::metadata(&p).map_err(|e| format!("`{}` is unreadable: {e}", f.name))?;

@@ -1,4 +1,4 @@
-//! The content-addressed store: entries, atomic writes, locks, tensor files, gc and its roots.
+//! The content-addressed store: entries, atomic writes, locks, gc and its roots.
 
 mod atomic;
 mod entry;
@@ -10,8 +10,8 @@ mod roots;
 
 pub use atomic::{read_json, temp_path, write_atomic, write_json};
 pub use entry::{
-    DoneRecord, Entry, EntryState, FailedRecord, FileRecord, JobRecord,
-    CHECKPOINT_FILE, DONE_FILE, JOB_FILE, LOG_FILE,
+    DoneRecord, Entry, EntryState, FailedRecord, FileRecord, JobRecord, Verify, CHECKPOINT_FILE, DONE_FILE, JOB_FILE,
+    LOG_FILE,
 };
 pub use error::StoreError;
 pub use gc::{plan_gc, run_gc, Candidate, GcLock, GcPlan, GcReport, GC_LOCK_FILE};

@@ -74,7 +74,7 @@ pub fn describe(
         InputNorm::Standardize => ("standardize", "(x - mean(x)) / (std(x, unbiased) + 1e-5), per image"),
     };
     let mut steps = vec!["convert the face to one grey channel (uint8 levels 0..255)".to_string()];
-    let crop = matches!(spec, ModelSpec::MicroExpNet { .. }) && data_side == Some(crate::train::augment::FACE as u32);
+    let crop = matches!(spec, ModelSpec::MicroExpNet { .. }) && data_side == Some(crate::models::crops::FACE as u32);
     if crop {
         steps.push(
             "resize the face to 256 x 256, take the window rows 32..256, columns 32..256 (224 x 224), resize it to \

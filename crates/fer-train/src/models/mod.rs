@@ -1,5 +1,6 @@
 //! Model architectures: Deep-Emotion and the MicroExpNet family, built from their reference tables.
 
+pub mod crops;
 mod deep_emotion;
 mod inception;
 mod init;

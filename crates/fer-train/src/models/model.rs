@@ -80,8 +80,8 @@ impl Model {
     pub fn preprocess(&self, images: &Tensor) -> Tensor {
         let x = images.to_device(self.device()).to_kind(Kind::Float);
         let x = match self.spec {
-            ModelSpec::MicroExpNet { .. } if x.size().get(3) == Some(&crate::train::augment::FACE) => {
-                crate::train::augment::test_crop(&x, MicroExpNet::INPUT)
+            ModelSpec::MicroExpNet { .. } if x.size().get(3) == Some(&super::crops::FACE) => {
+                super::crops::test_crop(&x, MicroExpNet::INPUT)
             }
             _ => x,
         };

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 
-use super::metrics::EpochRow;
+use fer_core::records::EpochRow;
 use fer_core::plan::JobHash;
 use crate::tensor_file;
 use fer_core::records::{EPOCHS_DONE_KEY, THREADS_KEY};

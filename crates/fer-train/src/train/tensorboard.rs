@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::metrics::EpochRow;
+use fer_core::records::EpochRow;
 use fer_core::store::{temp_path, StoreError};
 
 /// The event file's name (TensorBoard reads files whose name holds `tfevents`); no host or time.

@@ -10,7 +10,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::adam::Adam;
 use super::checkpoint::Checkpoint;
-use super::metrics::EpochRow;
+use fer_core::records::EpochRow;
 use crate::data::{Prepared, Split};
 use super::observer::{EpochEnd, TrainObserver, TrainStart};
 use crate::models::Model;
