@@ -1125,3 +1125,4 @@ mod recipe_tests {
         assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
     }
 }
+#[cfg(test)] #[path = "compile_tests.rs"] mod compile_tests;
