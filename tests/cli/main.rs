@@ -678,7 +678,7 @@ fn doctor_reports_libtorch_and_cuda() {
     // What the venv's torch wheel (whose LibTorch we link) says about itself and this machine.
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let torch = Command::new(&python)
-        .args(["-c", "import torch; print(torch.__version__.split('+')[0], torch.cuda.is_available(), torch.cuda.device_count())"])
+        .args(["-c", "import torch; print(torch.__version__, torch.cuda.is_available(), torch.cuda.device_count())"])
         .output()
         .expect("the venv's python runs");
     let said = String::from_utf8_lossy(&torch.stdout).into_owned();
