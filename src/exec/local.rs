@@ -440,7 +440,11 @@ echo "end $id" >> "$ctl/log"
 
         /// The plan index of the first job of `kind` of `model` (any model when empty).
         fn find(&self, kind: JobKind, model: &str) -> usize {
-            self.plan.jobs.iter().position(|j| j.kind() == kind && (model.is_empty() || j.label.model == model)).unwrap()
+            self.plan
+                .jobs
+                .iter()
+                .position(|j| j.kind() == kind && (model.is_empty() || j.label.model == model))
+                .unwrap()
         }
 
         fn control(&self, what: &str, i: usize) {
@@ -477,7 +481,8 @@ echo "end $id" >> "$ctl/log"
             for (i, j) in self.plan.jobs.iter().enumerate() {
                 let Some(start) = at("start", &self.id(i)) else { continue };
                 for &d in &j.deps {
-                    let end = at("end", &self.id(d)).unwrap_or_else(|| panic!("{} started before {} ended", self.id(i), self.id(d)));
+                    let end = at("end", &self.id(d))
+                        .unwrap_or_else(|| panic!("{} started before {} ended", self.id(i), self.id(d)));
                     assert!(end < start, "{} started before {} ended", self.id(i), self.id(d));
                 }
             }
@@ -518,7 +523,11 @@ echo "end $id" >> "$ctl/log"
         assert_eq!(s.failures.len(), 1);
         assert_eq!(s.failures[0].0, f.id(teacher));
         assert!(s.failures[0].1.starts_with("job process exited with code 1"), "{}", s.failures[0].1);
-        assert!(s.failures[0].1.contains(&format!("boom in {}", f.id(teacher))), "the stderr tail: {}", s.failures[0].1);
+        assert!(
+            s.failures[0].1.contains(&format!("boom in {}", f.id(teacher))),
+            "the stderr tail: {}",
+            s.failures[0].1
+        );
         assert!(s.store_failure.is_none());
         // The crash is recorded in the entry, as one failed attempt.
         let e = f.store.entry(JobKind::Train, &f.plan.jobs[teacher].hash);
@@ -562,7 +571,8 @@ echo "end $id" >> "$ctl/log"
             .collect();
         assert_eq!(counts.len(), f.plan.jobs.len());
         assert_eq!(counts.iter().max(), Some(&2), "two slots: {counts:?}");
-        let devices: std::collections::BTreeSet<String> = f.log().into_iter().filter(|l| l[0] == "start").map(|l| l[2].clone()).collect();
+        let devices: std::collections::BTreeSet<String> =
+            f.log().into_iter().filter(|l| l[0] == "start").map(|l| l[2].clone()).collect();
         assert_eq!(devices, ["cpu".to_string(), "cuda:7".to_string()].into());
         // One slot: one at a time.
         let g = Fixture::new("  m: {arch: deep-emotion, datasets: syn, epochs: 2, seeds: [1, 2, 3]}\n");
@@ -648,6 +658,8 @@ echo "end $id" >> "$ctl/log"
         assert!(!f.started().contains(&f.id(prep)));
         assert!(!e.file(crate::store::CHECKPOINT_FILE).exists(), "a finished entry's checkpoint is removed");
         assert!(events.iter().any(|ev| matches!(ev, RunEvent::JobCached { index, .. } if *index == prep)));
-        assert!(matches!(events.first(), Some(RunEvent::Planned { total, cached: 1, .. }) if *total == f.plan.jobs.len()));
+        assert!(
+            matches!(events.first(), Some(RunEvent::Planned { total, cached: 1, .. }) if *total == f.plan.jobs.len())
+        );
     }
 }

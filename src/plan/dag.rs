@@ -281,15 +281,22 @@ mod tests {
         check_edges(&plan);
         // syn: 1 run per model; ck: 2 folds per model.
         assert_eq!(p.experiments.len(), 6);
-        let folds: Vec<Option<u32>> =
-            plan.jobs.iter().filter(|j| j.kind() == JobKind::Train && j.label.dataset == "ck").map(|j| j.label.fold).collect();
+        let folds: Vec<Option<u32>> = plan
+            .jobs
+            .iter()
+            .filter(|j| j.kind() == JobKind::Train && j.label.dataset == "ck")
+            .map(|j| j.label.fold)
+            .collect();
         assert_eq!(folds.len(), 4);
         assert_eq!(folds.iter().filter(|f| **f == Some(0)).count(), 2);
         // A fold's student reads targets computed by the same fold's teacher.
         for j in plan.jobs.iter().filter(|j| j.kind() == JobKind::Train && j.label.model == "s") {
             let targets = j.deps.iter().find(|&&d| plan.jobs[d].kind() == JobKind::DistillTargets).unwrap();
             let teacher = plan.jobs[*targets].deps.iter().find(|&&d| plan.jobs[d].kind() == JobKind::Train).unwrap();
-            assert_eq!((plan.jobs[*teacher].label.dataset.as_str(), plan.jobs[*teacher].label.fold), (j.label.dataset.as_str(), j.label.fold));
+            assert_eq!(
+                (plan.jobs[*teacher].label.dataset.as_str(), plan.jobs[*teacher].label.fold),
+                (j.label.dataset.as_str(), j.label.fold)
+            );
         }
         // The CK+ data is not here (no FER_DATA_DIR in unit tests): every CK+ job says why, the
         // synthetic ones run.
@@ -316,7 +323,12 @@ mod tests {
         assert!(kept.jobs.iter().all(|j| j.kind() != JobKind::Prepare));
         for j in &kept.jobs {
             let orig = plan.jobs.iter().find(|o| o.hash == j.hash).unwrap();
-            let want: Vec<_> = orig.deps.iter().map(|&d| plan.jobs[d].hash).filter(|h| kept.jobs.iter().any(|k| k.hash == *h)).collect();
+            let want: Vec<_> = orig
+                .deps
+                .iter()
+                .map(|&d| plan.jobs[d].hash)
+                .filter(|h| kept.jobs.iter().any(|k| k.hash == *h))
+                .collect();
             let got: Vec<_> = j.deps.iter().map(|&d| kept.jobs[d].hash).collect();
             assert_eq!(got, want, "{}", j.kind().name());
         }

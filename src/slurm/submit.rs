@@ -341,7 +341,11 @@ mod tests {
         let p = pipeline("");
         let plan = build(&p);
         // The data and the teachers are finished.
-        for j in plan.jobs.iter().filter(|j| j.kind() == JobKind::Prepare || j.label.model == "t" && j.kind() == JobKind::Train) {
+        for j in plan
+            .jobs
+            .iter()
+            .filter(|j| j.kind() == JobKind::Prepare || j.label.model == "t" && j.kind() == JobKind::Train)
+        {
             let e = store.entry(j.kind(), &j.hash);
             e.write_record(&j.spec, &j.label).unwrap();
             e.finish(&[]).unwrap();
@@ -375,7 +379,8 @@ mod tests {
             assert_eq!(a.jobs.len(), 1);
             assert!(seen.insert(a.jobs[0]));
             let job = &plan.jobs[a.jobs[0]];
-            let mut want: Vec<usize> = job.deps.iter().map(|d| arrays.iter().position(|x| x.jobs == [*d]).unwrap()).collect();
+            let mut want: Vec<usize> =
+                job.deps.iter().map(|d| arrays.iter().position(|x| x.jobs == [*d]).unwrap()).collect();
             want.sort();
             assert_eq!(a.after, want, "{}", a.name);
             assert_eq!(a.retries, if job.kind() == JobKind::Train { 2 } else { 0 });
@@ -384,7 +389,11 @@ mod tests {
             assert_eq!(a.tasks_path, folder.join(format!("{}.tasks", a.name)));
         }
         // Two seeds of a stage: `<stage>-<kind>-0` and `-1`.
-        assert!(arrays.iter().any(|a| a.name == "0-prepare-1"), "{:?}", arrays.iter().map(|a| &a.name).collect::<Vec<_>>());
+        assert!(
+            arrays.iter().any(|a| a.name == "0-prepare-1"),
+            "{:?}",
+            arrays.iter().map(|a| &a.name).collect::<Vec<_>>()
+        );
         // At the normal limit the student's jobs (8G) and the teacher's stay in separate arrays.
         let arrays = super::arrays(&plan, &all, &p.slurm, &opts(), &store, &folder, 1000);
         let evals: Vec<(&str, usize)> =

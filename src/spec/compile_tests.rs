@@ -90,12 +90,8 @@ fn a_teacher_with_one_run_serves_every_seed_else_the_seed_must_match() {
          s: {arch: microexpnet, datasets: syn, seeds: [1, 2], teacher: t}\n",
     )
     .unwrap();
-    let seeds: Vec<(u64, u64)> = p
-        .experiments
-        .iter()
-        .filter(|e| e.model_name == "s")
-        .map(|e| (e.seed, teacher_of(&p, e).seed))
-        .collect();
+    let seeds: Vec<(u64, u64)> =
+        p.experiments.iter().filter(|e| e.model_name == "s").map(|e| (e.seed, teacher_of(&p, e).seed)).collect();
     assert_eq!(seeds, vec![(1, 7), (2, 7)]);
 
     // Two teacher runs, neither with the student's seed: no way to choose.
@@ -166,7 +162,8 @@ fn an_unknown_teacher_or_one_on_another_data_set_is_refused() {
     assert_eq!(d[0].1, "unknown teacher `ghost`: no model of that name in this pipeline");
     assert_eq!((d[0].2, d[0].3), at(rest, "teacher", 0));
 
-    let rest = "  t: {arch: deep-emotion, datasets: syn}\n  s: {arch: microexpnet, datasets: [syn, other], teacher: t}\n";
+    let rest =
+        "  t: {arch: deep-emotion, datasets: syn}\n  s: {arch: microexpnet, datasets: [syn, other], teacher: t}\n";
     let d = refused(rest);
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].1, "teacher `t` does not train on data set `other`");

@@ -204,8 +204,9 @@ fn applies(e: &Entry, model: &str) -> bool {
 fn naive(c: &Case) -> Option<BTreeSet<Run>> {
     let mut runs = BTreeSet::new();
     for (name, s) in MODELS.iter().zip(&c.models) {
-        let axes: [Setting; 5] =
-            std::array::from_fn(|k| s[k].clone().unwrap_or_else(|| if k == 1 { c.seeds.clone() } else { unreachable!() }));
+        let axes: [Setting; 5] = std::array::from_fn(|k| {
+            s[k].clone().unwrap_or_else(|| if k == 1 { c.seeds.clone() } else { unreachable!() })
+        });
         let mut combos = expand(&axes, c.zip)?;
         for inc in c.include.iter().filter(|e| applies(e, name)) {
             let merged: [Setting; 5] = std::array::from_fn(|k| inc.settings[k].clone().unwrap_or(axes[k].clone()));
@@ -214,7 +215,10 @@ fn naive(c: &Case) -> Option<BTreeSet<Run>> {
         for combo in combos {
             let excluded = c.exclude.iter().any(|e| {
                 applies(e, name)
-                    && e.settings.iter().enumerate().all(|(k, s)| s.as_ref().is_none_or(|s| s.values().contains(&combo[k])))
+                    && e.settings
+                        .iter()
+                        .enumerate()
+                        .all(|(k, s)| s.as_ref().is_none_or(|s| s.values().contains(&combo[k])))
             });
             if !excluded {
                 runs.insert((name.to_string(), combo));
@@ -241,7 +245,13 @@ fn expansion_matches_the_naive_model() {
                     .iter()
                     .map(|e| {
                         let t = &e.train;
-                        let v = [e.dataset.clone(), e.seed.to_string(), t.epochs.to_string(), t.batch_size.to_string(), t.lr.to_string()];
+                        let v = [
+                            e.dataset.clone(),
+                            e.seed.to_string(),
+                            t.epochs.to_string(),
+                            t.batch_size.to_string(),
+                            t.lr.to_string(),
+                        ];
                         (e.model_name.clone(), v)
                     })
                     .collect();
@@ -252,7 +262,9 @@ fn expansion_matches_the_naive_model() {
                 included += usize::from(!c.include.is_empty());
                 excluded += usize::from(!c.exclude.is_empty());
             }
-            (None, Ok(p)) => panic!("case {i}: accepted with {} runs, expected a refusal:\n{text}", p.experiments.len()),
+            (None, Ok(p)) => {
+                panic!("case {i}: accepted with {} runs, expected a refusal:\n{text}", p.experiments.len())
+            }
             (Some(w), Err(e)) => panic!("case {i}: refused ({e}), expected {} runs:\n{text}", w.len()),
         }
     }

@@ -365,19 +365,19 @@ mod plan_tests {
         let busy = c.jobs.iter().find(|j| j.kind() == JobKind::Evaluate).unwrap();
         let busy_dir = store.entry(busy.kind(), &busy.hash).dir;
         let lock = crate::store::EntryLock::try_acquire(&busy_dir.join(LOCK_FILE)).unwrap().unwrap();
-        root(&store, "c", c.jobs.iter().filter(|j| j.kind() == JobKind::Train).map(|j| RootJob { kind: j.kind(), hash: j.hash }));
+        root(
+            &store,
+            "c",
+            c.jobs.iter().filter(|j| j.kind() == JobKind::Train).map(|j| RootJob { kind: j.kind(), hash: j.hash }),
+        );
         let _g = GcLock::exclusive(&store).unwrap();
         let report = run_gc(&store, &listed.remove, &root_ids(&store)).unwrap();
         // The trains (and the targets the student's train reads) are referenced now; the
         // evaluation being run is locked; the rest (the other evaluation, saliency maps) goes.
         assert!(report.skipped_running == vec![busy_dir.clone()], "{report:?}");
         let referenced: Vec<String> = ids(report.now_referenced.clone());
-        let mut want: Vec<String> = c
-            .jobs
-            .iter()
-            .filter(|j| matches!(j.kind(), JobKind::Train | JobKind::DistillTargets))
-            .map(id)
-            .collect();
+        let mut want: Vec<String> =
+            c.jobs.iter().filter(|j| matches!(j.kind(), JobKind::Train | JobKind::DistillTargets)).map(id).collect();
         want.sort();
         assert_eq!(referenced, want);
         assert_eq!(report.removed.len(), doomed - want.len() - 1);

@@ -208,7 +208,11 @@ mod round_trip_tests {
         assert_eq!(back.rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![1, 2]);
         let mut names: Vec<&str> = back.tensors.iter().map(|(n, _)| n.as_str()).collect();
         names.sort();
-        assert_eq!(names, vec!["adam.step", "best.w", "model.w", "sum.loss"], "`metrics.rows` is not a tensor of the state");
+        assert_eq!(
+            names,
+            vec!["adam.step", "best.w", "model.w", "sum.loss"],
+            "`metrics.rows` is not a tensor of the state"
+        );
         for (name, t) in &ck.tensors {
             assert_eq!(bytes(&back.get(name).unwrap()), bytes(t), "{name}");
         }
@@ -265,7 +269,8 @@ mod round_trip_tests {
             ("batches_done".to_string(), "0".to_string()),
             ("threads".to_string(), "1".to_string()),
         ]);
-        tensor_file::write(&path, &[("metrics.rows".into(), Tensor::zeros([0, 5], tch::kind::FLOAT_CPU))], &meta).unwrap();
+        tensor_file::write(&path, &[("metrics.rows".into(), Tensor::zeros([0, 5], tch::kind::FLOAT_CPU))], &meta)
+            .unwrap();
         let e = Checkpoint::read(&path, &job).err().unwrap().to_string();
         assert!(e.contains("no seal"), "{e}");
     }

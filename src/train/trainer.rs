@@ -576,7 +576,9 @@ mod training_tests {
             stop: &stop,
         };
         match train(run, &mut |_| {}, &mut |_| {}) {
-            Err(TrainError::Restore { message, .. }) => assert!(message.contains("past this job's 1 epochs"), "{message}"),
+            Err(TrainError::Restore { message, .. }) => {
+                assert!(message.contains("past this job's 1 epochs"), "{message}")
+            }
             Err(e) => panic!("{e}"),
             Ok(_) => panic!("a 2-epoch checkpoint resumed a 1-epoch job"),
         }
