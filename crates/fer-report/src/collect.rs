@@ -3,7 +3,6 @@
 //! what is missing. Damaged or unfinished entries never fail the report: they are listed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;

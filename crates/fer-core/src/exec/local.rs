@@ -377,3 +377,289 @@ fn failure_message(entry: &Entry, attempts_before: u32, code: Option<i32>, tail:
         format!("{msg}:\n{tail}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::plan::{build, JobKind};
+    use crate::spec::{load_str, Overrides};
+
+    /// The stand-in for `fer-pipeline exec`: logs `start <id> <device>` and `end <id>` to
+    /// `<dir>/log`, and acts on control files named after the entry (`/` as `_`): `fail_` (exit 1
+    /// with a message on stderr), `store_` (exit 3: the store cannot be written), `hang_` (waits,
+    /// and on SIGTERM exits 75 as after a checkpoint); otherwise it sleeps 0.15 s, counting the
+    /// jobs running at once, reports `finished` and exits 0.
+    const STAND_IN: &str = r#"#!/bin/sh
+ctl=$(dirname "$0")
+for a; do id=$a; done
+key=$(echo "$id" | tr / _)
+echo "start $id $5" >> "$ctl/log"
+if [ -e "$ctl/fail_$key" ]; then echo "boom in $id" >&2; echo "end $id" >> "$ctl/log"; exit 1; fi
+if [ -e "$ctl/store_$key" ]; then echo "end $id" >> "$ctl/log"; exit 3; fi
+if [ -e "$ctl/hang_$key" ]; then
+  trap 'echo "end $id" >> "$ctl/log"; exit 75' TERM
+  touch "$ctl/started_$key"
+  i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+  exit 9
+fi
+mkdir "$ctl/running_$key"
+ls -d "$ctl"/running_* | wc -l >> "$ctl/concurrent"
+sleep 0.15
+rmdir "$ctl/running_$key"
+echo '{"event":"finished","summary":"stand-in done"}'
+echo "end $id" >> "$ctl/log"
+"#;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        store: Store,
+        plan: Plan,
+    }
+
+    impl Fixture {
+        fn new(models: &str) -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let exe = dir.path().join("exe");
+            std::fs::write(&exe, STAND_IN).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let text = format!(
+                "version: 1\nname: local\nseeds: [1]\ndatasets:\n  syn: {{kind: synthetic, subjects: 6, images_per_subject: 4}}\n  \
+                 two: {{kind: synthetic, subjects: 7, images_per_subject: 4}}\nsaliency: {{enabled: false}}\nmodels:\n{models}"
+            );
+            let plan = build(&load_str("local.yaml", &text, &Overrides::default()).unwrap());
+            let store = Store::new(dir.path().join("store"));
+            Fixture { dir, store, plan }
+        }
+
+        fn id(&self, i: usize) -> String {
+            self.store.entry(self.plan.jobs[i].kind(), &self.plan.jobs[i].hash).id()
+        }
+
+        /// The plan index of the first job of `kind` of `model` (any model when empty).
+        fn find(&self, kind: JobKind, model: &str) -> usize {
+            self.plan
+                .jobs
+                .iter()
+                .position(|j| j.kind() == kind && (model.is_empty() || j.label.model == model))
+                .unwrap()
+        }
+
+        fn control(&self, what: &str, i: usize) {
+            std::fs::write(self.dir.path().join(format!("{what}_{}", self.id(i).replace('/', "_"))), b"").unwrap();
+        }
+
+        fn run(&self, slots: usize, devices: &[&str], stop: &AtomicBool) -> (RunSummary, Vec<RunEvent>) {
+            let opts = LocalOptions {
+                exe: self.dir.path().join("exe"),
+                slots,
+                devices: devices.iter().map(|d| d.to_string()).collect(),
+                threads: 1,
+                deterministic: true,
+            };
+            let mut sink = Collect(Vec::new());
+            let summary = run(&self.plan, &self.store, &opts, &mut sink, stop).unwrap();
+            (summary, sink.0)
+        }
+
+        /// The stand-in's log lines, split in words.
+        fn log(&self) -> Vec<Vec<String>> {
+            let text = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+            text.lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
+        }
+
+        fn started(&self) -> Vec<String> {
+            self.log().into_iter().filter(|l| l[0] == "start").map(|l| l[1].clone()).collect()
+        }
+
+        /// Every job started only after each of its inputs ended.
+        fn check_order(&self) {
+            let log = self.log();
+            let at = |what: &str, id: &str| log.iter().position(|l| l[0] == what && l[1] == id);
+            for (i, j) in self.plan.jobs.iter().enumerate() {
+                let Some(start) = at("start", &self.id(i)) else { continue };
+                for &d in &j.deps {
+                    let end = at("end", &self.id(d))
+                        .unwrap_or_else(|| panic!("{} started before {} ended", self.id(i), self.id(d)));
+                    assert!(end < start, "{} started before {} ended", self.id(i), self.id(d));
+                }
+            }
+        }
+    }
+
+    struct Collect(Vec<RunEvent>);
+
+    impl EventSink for Collect {
+        fn on(&mut self, event: &RunEvent) {
+            self.0.push(event.clone());
+        }
+    }
+
+    fn outcomes(events: &[RunEvent]) -> HashMap<usize, Outcome> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::JobEnded { index, outcome, .. } => Some((*index, outcome.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const TEACHER_AND_STUDENT: &str = "  t: {arch: deep-emotion, datasets: syn, epochs: 2}\n  \
+                                       s: {arch: microexpnet, datasets: syn, epochs: 2, multi_crop: false, teacher: t}\n";
+
+    #[test]
+    fn jobs_run_after_their_inputs_and_a_failure_skips_its_dependents_only() {
+        let f = Fixture::new(TEACHER_AND_STUDENT);
+        let teacher = f.find(JobKind::Train, "t");
+        f.control("fail", teacher);
+        let (s, events) = f.run(2, &["cpu"], &AtomicBool::new(false));
+        f.check_order();
+        // Both prepares run; the teacher fails; its evaluation, the targets, the student's
+        // training and evaluation are skipped.
+        assert_eq!((s.done, s.failed, s.skipped, s.cached, s.interrupted), (2, 1, 4, 0, 0), "{s:?}");
+        assert_eq!(s.failures.len(), 1);
+        assert_eq!(s.failures[0].0, f.id(teacher));
+        assert!(s.failures[0].1.starts_with("job process exited with code 1"), "{}", s.failures[0].1);
+        assert!(
+            s.failures[0].1.contains(&format!("boom in {}", f.id(teacher))),
+            "the stderr tail: {}",
+            s.failures[0].1
+        );
+        assert!(s.store_failure.is_none());
+        // The crash is recorded in the entry, as one failed attempt.
+        let e = f.store.entry(JobKind::Train, &f.plan.jobs[teacher].hash);
+        assert_eq!(e.failed_attempts(), 1);
+        let o = outcomes(&events);
+        assert_eq!(o.len(), f.plan.jobs.len());
+        for (i, j) in f.plan.jobs.iter().enumerate() {
+            let want_skip = i != teacher && j.kind() != JobKind::Prepare;
+            match &o[&i] {
+                Outcome::Skipped { reason } => {
+                    assert!(want_skip, "{} skipped", f.id(i));
+                    assert_eq!(reason, "an input job did not finish");
+                }
+                Outcome::Done { summary } => {
+                    assert_eq!(j.kind(), JobKind::Prepare);
+                    assert_eq!(summary, "stand-in done");
+                }
+                Outcome::Failed { .. } => assert_eq!(i, teacher),
+                other => panic!("{}: {other:?}", f.id(i)),
+            }
+        }
+        assert_eq!(f.started().len(), 3, "skipped jobs never start: {:?}", f.started());
+        // Once the teacher trains, everything runs, in order.
+        std::fs::remove_file(f.dir.path().join("log")).unwrap();
+        std::fs::remove_file(f.dir.path().join(format!("fail_{}", f.id(teacher).replace('/', "_")))).unwrap();
+        let (s, _) = f.run(2, &["cpu"], &AtomicBool::new(false));
+        assert_eq!((s.done, s.failed, s.skipped), (f.plan.jobs.len(), 0, 0), "{s:?}");
+        f.check_order();
+    }
+
+    #[test]
+    fn no_more_jobs_run_at_once_than_there_are_slots_and_slots_pick_devices() {
+        let f = Fixture::new("  m: {arch: deep-emotion, datasets: syn, epochs: 2, seeds: [1, 2, 3, 4, 5, 6]}\n");
+        let (s, _) = f.run(2, &["cpu", "cuda:7"], &AtomicBool::new(false));
+        assert_eq!((s.done, s.failed), (f.plan.jobs.len(), 0));
+        f.check_order();
+        let counts: Vec<usize> = std::fs::read_to_string(f.dir.path().join("concurrent"))
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        assert_eq!(counts.len(), f.plan.jobs.len());
+        assert_eq!(counts.iter().max(), Some(&2), "two slots: {counts:?}");
+        let devices: std::collections::BTreeSet<String> =
+            f.log().into_iter().filter(|l| l[0] == "start").map(|l| l[2].clone()).collect();
+        assert_eq!(devices, ["cpu".to_string(), "cuda:7".to_string()].into());
+        // One slot: one at a time.
+        let g = Fixture::new("  m: {arch: deep-emotion, datasets: syn, epochs: 2, seeds: [1, 2, 3]}\n");
+        g.run(1, &["cpu"], &AtomicBool::new(false));
+        let counts = std::fs::read_to_string(g.dir.path().join("concurrent")).unwrap();
+        assert!(counts.lines().all(|l| l.trim() == "1"), "{counts}");
+    }
+
+    #[test]
+    fn ready_jobs_start_longest_path_first() {
+        // `a` comes first in the plan; `b` trains 50 times longer.
+        let f = Fixture::new(
+            "  a: {arch: deep-emotion, datasets: syn, epochs: 1}\n  b: {arch: deep-emotion, datasets: syn, epochs: 50}\n",
+        );
+        let (a, b) = (f.find(JobKind::Train, "a"), f.find(JobKind::Train, "b"));
+        assert!(a < b);
+        f.run(1, &["cpu"], &AtomicBool::new(false));
+        let started = f.started();
+        let pos = |i: usize| started.iter().position(|x| *x == f.id(i)).unwrap();
+        assert!(pos(b) < pos(a), "the long training starts first: {started:?}");
+        assert_eq!(pos(b), 1, "right after the prepare: {started:?}");
+        f.check_order();
+    }
+
+    #[test]
+    fn the_stop_flag_interrupts_running_jobs_and_starts_nothing_more() {
+        let f = Fixture::new("  m: {arch: deep-emotion, datasets: [syn, two], epochs: 2}\n");
+        let train = f.find(JobKind::Train, "m");
+        f.control("hang", train);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let started = f.dir.path().join(format!("started_{}", f.id(train).replace('/', "_")));
+        let setter = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while !started.exists() && t0.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            flag.store(true, Ordering::SeqCst);
+        });
+        let t0 = Instant::now();
+        let (s, events) = f.run(1, &["cpu"], &stop);
+        setter.join().unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(20), "the hanging job (30 s) was told to stop");
+        assert_eq!((s.interrupted, s.failed), (1, 0), "{s:?}");
+        assert!(s.failures.is_empty());
+        assert_eq!(outcomes(&events)[&train], Outcome::Interrupted);
+        // Interrupted jobs are not failures.
+        assert_eq!(f.store.entry(JobKind::Train, &f.plan.jobs[train].hash).failed_attempts(), 0);
+        // Nothing started after the stop.
+        let started = f.started();
+        assert_eq!(started.last(), Some(&f.id(train)), "{started:?}");
+        assert!(s.done + s.interrupted + s.skipped < f.plan.jobs.len(), "{s:?}");
+        let log = f.log();
+        assert_eq!(log.last().map(|l| l.join(" ")), Some(format!("end {}", f.id(train))), "{log:?}");
+    }
+
+    #[test]
+    fn after_a_store_failure_no_job_starts() {
+        let f = Fixture::new("  m: {arch: deep-emotion, datasets: [syn, two], epochs: 2}\n");
+        let preps: Vec<usize> = (0..f.plan.jobs.len()).filter(|&i| f.plan.jobs[i].kind() == JobKind::Prepare).collect();
+        assert_eq!(preps.len(), 2);
+        for &p in &preps {
+            f.control("store", p);
+        }
+        let (s, _) = f.run(1, &["cpu"], &AtomicBool::new(false));
+        assert_eq!(f.started().len(), 1, "{:?}", f.started());
+        assert_eq!(s.failed, 1);
+        assert_eq!(s.store_failure.as_ref().map(|x| x.0.clone()), Some(f.started()[0].clone()));
+        assert_eq!(s.done, 0);
+    }
+
+    #[test]
+    fn finished_entries_are_cached_not_run() {
+        let f = Fixture::new("  m: {arch: deep-emotion, datasets: syn, epochs: 2}\n");
+        let prep = f.find(JobKind::Prepare, "");
+        let e = f.store.entry(JobKind::Prepare, &f.plan.jobs[prep].hash);
+        e.write_record(&f.plan.jobs[prep].spec, &f.plan.jobs[prep].label).unwrap();
+        std::fs::write(e.file("data.bin"), b"prepared").unwrap();
+        e.finish(&["data.bin"]).unwrap();
+        std::fs::write(e.file(crate::store::CHECKPOINT_FILE), b"left by a crash").unwrap();
+        let (s, events) = f.run(2, &["cpu"], &AtomicBool::new(false));
+        assert_eq!((s.cached, s.done), (1, f.plan.jobs.len() - 1));
+        assert!(!f.started().contains(&f.id(prep)));
+        assert!(!e.file(crate::store::CHECKPOINT_FILE).exists(), "a finished entry's checkpoint is removed");
+        assert!(events.iter().any(|ev| matches!(ev, RunEvent::JobCached { index, .. } if *index == prep)));
+        assert!(
+            matches!(events.first(), Some(RunEvent::Planned { total, cached: 1, .. }) if *total == f.plan.jobs.len())
+        );
+    }
+}

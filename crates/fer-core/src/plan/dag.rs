@@ -171,3 +171,169 @@ pub fn build(p: &Pipeline) -> Plan {
     }
     b.plan
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::spec::{load_str, Overrides};
+
+    const DATA: &str = "version: 1\nname: dag\nseeds: [1]\ndatasets:\n  syn: {kind: synthetic, subjects: 6, images_per_subject: 4}\n  \
+                        ck: {kind: ckplus, folds: 2}\n";
+
+    fn plan_of(rest: &str) -> (Pipeline, Plan) {
+        let p = load_str("dag.yaml", &format!("{DATA}{rest}"), &Overrides::default()).unwrap();
+        let plan = build(&p);
+        (p, plan)
+    }
+
+    fn kinds(plan: &Plan) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for j in &plan.jobs {
+            *m.entry(j.kind().name()).or_default() += 1;
+        }
+        m
+    }
+
+    /// Each job's dependencies are exactly the plan jobs of its input hashes, all earlier.
+    fn check_edges(plan: &Plan) {
+        for (i, j) in plan.jobs.iter().enumerate() {
+            let mut want: Vec<usize> = j
+                .spec
+                .inputs()
+                .iter()
+                .map(|h| plan.jobs.iter().position(|x| x.hash == *h).expect("an input job in the plan"))
+                .collect();
+            want.sort();
+            let mut deps = j.deps.clone();
+            deps.sort();
+            assert_eq!(deps, want, "job {i} ({})", j.kind().name());
+            assert!(deps.iter().all(|&d| d < i), "job {i} needs a later job: not topological");
+            assert_eq!(j.hash, j.spec.hash());
+        }
+        let hashes: std::collections::HashSet<_> = plan.jobs.iter().map(|j| j.hash).collect();
+        assert_eq!(hashes.len(), plan.jobs.len(), "a job appears twice");
+    }
+
+    #[test]
+    fn students_share_the_prepare_and_targets_jobs_of_their_teacher() {
+        let (p, plan) = plan_of(
+            "models:\n  t: {arch: deep-emotion, datasets: syn, epochs: 2}\n  \
+             s: {arch: microexpnet, datasets: syn, epochs: 2, multi_crop: false, teacher: t, kd_weight: [0.3, 0.7]}\n\
+             saliency: {enabled: false}\n",
+        );
+        assert_eq!(p.experiments.len(), 3);
+        check_edges(&plan);
+        // Prepares at 48 px (teacher) and 84 px (students); one targets job for both students.
+        let want: BTreeMap<&str, usize> =
+            [("prepare", 2), ("train", 3), ("distill-targets", 1), ("evaluate", 3)].into_iter().collect();
+        assert_eq!(kinds(&plan), want);
+        let targets = plan.jobs.iter().position(|j| j.kind() == JobKind::DistillTargets).unwrap();
+        let teacher = plan.jobs.iter().position(|j| j.kind() == JobKind::Train && j.label.model == "t").unwrap();
+        let students: Vec<&Job> =
+            plan.jobs.iter().filter(|j| j.kind() == JobKind::Train && j.label.model == "s").collect();
+        assert_eq!(students.len(), 2);
+        for s in &students {
+            assert!(s.deps.contains(&targets), "a student reads the shared targets");
+            assert!(!s.deps.contains(&teacher), "a student reads the targets, not the teacher's weights");
+        }
+        assert!(plan.jobs[targets].deps.contains(&teacher));
+        assert_eq!(plan.jobs[targets].label.model, "t", "targets are labelled by their teacher");
+        // The teacher's data (48 px) is not the students' (84 px).
+        let data = |j: &Job| j.deps.iter().copied().find(|&d| plan.jobs[d].kind() == JobKind::Prepare).unwrap();
+        assert_ne!(data(&plan.jobs[teacher]), data(students[0]));
+        assert_eq!(data(students[0]), data(students[1]));
+        assert!(plan.jobs[targets].deps.contains(&data(&plan.jobs[teacher])));
+    }
+
+    #[test]
+    fn identical_runs_of_two_models_are_one_job_and_saliency_is_one_per_model_and_data_set() {
+        let (p, plan) = plan_of(
+            "models:\n  x: {arch: deep-emotion, datasets: syn, epochs: 2}\n  \
+             y: {arch: deep-emotion, datasets: syn, epochs: 2}\n  z: {arch: deep-emotion, datasets: syn, epochs: 3}\n",
+        );
+        assert_eq!(p.experiments.len(), 3);
+        check_edges(&plan);
+        // x and y train the same model on the same data: one train, one evaluate, one saliency map
+        // (labelled by the first model); z differs in epochs.
+        let want: BTreeMap<&str, usize> =
+            [("prepare", 1), ("train", 2), ("evaluate", 2), ("saliency", 2)].into_iter().collect();
+        assert_eq!(kinds(&plan), want);
+        let trains: Vec<&str> =
+            plan.jobs.iter().filter(|j| j.kind() == JobKind::Train).map(|j| j.label.model.as_str()).collect();
+        assert_eq!(trains, vec!["x", "z"]);
+        // With seeds, saliency stays one per model and data set (its first seed).
+        let (_, plan) = plan_of("models:\n  x: {arch: deep-emotion, datasets: syn, epochs: 2, seeds: [1, 2, 3]}\n");
+        check_edges(&plan);
+        let sal: Vec<&Job> = plan.jobs.iter().filter(|j| j.kind() == JobKind::Saliency).collect();
+        assert_eq!(sal.len(), 1);
+        assert_eq!(sal[0].label.seed, Some(1));
+        assert_eq!(kinds(&plan)["train"], 3);
+    }
+
+    #[test]
+    fn folds_make_one_run_each_and_absent_data_makes_its_jobs_unavailable() {
+        let (p, plan) = plan_of(
+            "models:\n  t: {arch: deep-emotion, datasets: [syn, ck], epochs: 2}\n  \
+             s: {arch: microexpnet, datasets: [syn, ck], epochs: 2, multi_crop: false, teacher: t}\n",
+        );
+        check_edges(&plan);
+        // syn: 1 run per model; ck: 2 folds per model.
+        assert_eq!(p.experiments.len(), 6);
+        let folds: Vec<Option<u32>> = plan
+            .jobs
+            .iter()
+            .filter(|j| j.kind() == JobKind::Train && j.label.dataset == "ck")
+            .map(|j| j.label.fold)
+            .collect();
+        assert_eq!(folds.len(), 4);
+        assert_eq!(folds.iter().filter(|f| **f == Some(0)).count(), 2);
+        // A fold's student reads targets computed by the same fold's teacher.
+        for j in plan.jobs.iter().filter(|j| j.kind() == JobKind::Train && j.label.model == "s") {
+            let targets = j.deps.iter().find(|&&d| plan.jobs[d].kind() == JobKind::DistillTargets).unwrap();
+            let teacher = plan.jobs[*targets].deps.iter().find(|&&d| plan.jobs[d].kind() == JobKind::Train).unwrap();
+            assert_eq!(
+                (plan.jobs[*teacher].label.dataset.as_str(), plan.jobs[*teacher].label.fold),
+                (j.label.dataset.as_str(), j.label.fold)
+            );
+        }
+        // The CK+ data is not here (no FER_DATA_DIR in unit tests): every CK+ job says why, the
+        // synthetic ones run.
+        let why = unavailable(&plan);
+        assert_eq!(why.len(), plan.jobs.len());
+        for (j, w) in plan.jobs.iter().zip(&why) {
+            match j.label.dataset.as_str() {
+                "ck" => assert!(w.as_deref().is_some_and(|m| m.contains("is not here")), "{:?}: {w:?}", j.label),
+                "syn" => assert!(w.is_none(), "{:?}: {w:?}", j.label),
+                other => panic!("unexpected data set `{other}`"),
+            }
+        }
+        assert!(why.iter().filter(|w| w.is_some()).count() >= 2 * 4 + 2);
+    }
+
+    #[test]
+    fn retain_keeps_order_and_drops_edges_to_removed_jobs() {
+        let (_, plan) = plan_of(
+            "models:\n  t: {arch: deep-emotion, datasets: syn, epochs: 2}\n  \
+             s: {arch: microexpnet, datasets: syn, epochs: 2, multi_crop: false, teacher: t}\n",
+        );
+        let kept = retain(&plan, |_, j| j.kind() != JobKind::Prepare);
+        assert_eq!(kept.jobs.len(), plan.jobs.len() - 2);
+        assert!(kept.jobs.iter().all(|j| j.kind() != JobKind::Prepare));
+        for j in &kept.jobs {
+            let orig = plan.jobs.iter().find(|o| o.hash == j.hash).unwrap();
+            let want: Vec<_> = orig
+                .deps
+                .iter()
+                .map(|&d| plan.jobs[d].hash)
+                .filter(|h| kept.jobs.iter().any(|k| k.hash == *h))
+                .collect();
+            let got: Vec<_> = j.deps.iter().map(|&d| kept.jobs[d].hash).collect();
+            assert_eq!(got, want, "{}", j.kind().name());
+        }
+        let order: Vec<_> = kept.jobs.iter().map(|j| j.hash).collect();
+        let orig_order: Vec<_> = plan.jobs.iter().filter(|j| j.kind() != JobKind::Prepare).map(|j| j.hash).collect();
+        assert_eq!(order, orig_order);
+    }
+}

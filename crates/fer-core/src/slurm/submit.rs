@@ -266,3 +266,142 @@ pub fn submit(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{build, JobKind};
+    use crate::spec::{load_str, Overrides, Pipeline};
+
+    fn pipeline(slurm: &str) -> Pipeline {
+        let text = format!(
+            "version: 1\nname: sub\nseeds: [1, 2]\ndatasets:\n  syn: {{kind: synthetic, subjects: 6, images_per_subject: 4}}\n\
+             models:\n  t: {{arch: deep-emotion, datasets: syn, epochs: 2}}\n  \
+             s: {{arch: microexpnet, datasets: syn, epochs: 2, multi_crop: false, teacher: t}}\n\
+             saliency: {{enabled: false}}\n{slurm}"
+        );
+        load_str("sub.yaml", &text, &Overrides::default()).unwrap()
+    }
+
+    fn opts() -> SubmitOptions {
+        SubmitOptions { dry_run: true, exe: "/opt/fer".into(), device: "cuda".into(), ..Default::default() }
+    }
+
+    /// (name, tasks, after) of each array.
+    fn shape(r: &SubmitReport) -> Vec<(String, usize, Vec<String>)> {
+        r.arrays.iter().map(|a| (a.name.clone(), a.tasks, a.after.clone())).collect()
+    }
+
+    fn s(x: &str) -> String {
+        x.to_string()
+    }
+
+    #[test]
+    fn a_dry_run_plans_one_array_per_stage_chained_by_afterok_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let p = pipeline("slurm:\n  array_limit: 2\n  resources: {default: {memory: 2G}, train: {gpus: 1}}\n");
+        let plan = build(&p);
+        let r = submit(&plan, &store, &p.slurm, &opts()).unwrap();
+        // Stages: data; the teacher's runs (2 seeds); its targets and evaluations; the students;
+        // their evaluations.
+        assert_eq!(
+            shape(&r),
+            vec![
+                (s("0-prepare-0"), 2, vec![]),
+                (s("1-train-0"), 2, vec![s("0-prepare-0")]),
+                (s("2-distill-targets-0"), 2, vec![s("0-prepare-0"), s("1-train-0")]),
+                (s("2-evaluate-0"), 2, vec![s("0-prepare-0"), s("1-train-0")]),
+                (s("3-train-0"), 2, vec![s("0-prepare-0"), s("2-distill-targets-0")]),
+                (s("4-evaluate-0"), 2, vec![s("0-prepare-0"), s("3-train-0")]),
+            ]
+        );
+        assert!(r.arrays.iter().all(|a| a.job_id.is_none() && a.afterok.is_empty()));
+        assert_eq!((r.already_done, r.already_queued), (0, 0));
+        // One script per array, with its array range and limit, resources and task file.
+        assert_eq!(r.scripts.len(), 6);
+        for ((path, text), a) in r.scripts.iter().zip(&r.arrays) {
+            assert_eq!(path.file_name().unwrap().to_string_lossy(), format!("{}.sbatch", a.name));
+            assert!(path.starts_with(store.root().join("slurm")), "{}", path.display());
+            assert!(text.contains("#SBATCH --array=0-1%2\n"), "{text}");
+            assert!(text.contains("#SBATCH --mem=2G\n"), "{text}");
+            assert_eq!(text.contains("#SBATCH --gres=gpu:1\n"), a.name.contains("-train-"), "{text}");
+            assert!(text.contains(&format!("{}.tasks", a.name)), "{text}");
+            assert!(text.contains("'/opt/fer'"), "{text}");
+        }
+        assert!(!store.root().exists(), "a dry run writes nothing");
+    }
+
+    #[test]
+    fn finished_jobs_are_left_out_and_the_stages_start_from_what_remains() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let p = pipeline("");
+        let plan = build(&p);
+        // The data and the teachers are finished.
+        for j in plan
+            .jobs
+            .iter()
+            .filter(|j| j.kind() == JobKind::Prepare || j.label.model == "t" && j.kind() == JobKind::Train)
+        {
+            let e = store.entry(j.kind(), &j.hash);
+            e.write_record(&j.spec, &j.label).unwrap();
+            e.finish(&[]).unwrap();
+        }
+        let r = submit(&plan, &store, &p.slurm, &opts()).unwrap();
+        assert_eq!(r.already_done, 4, "two prepares, two teacher runs");
+        assert_eq!(
+            shape(&r),
+            vec![
+                (s("0-distill-targets-0"), 2, vec![]),
+                (s("0-evaluate-0"), 2, vec![]),
+                (s("1-train-0"), 2, vec![s("0-distill-targets-0")]),
+                (s("2-evaluate-0"), 2, vec![s("1-train-0")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn arrays_split_by_resources_and_at_the_cluster_s_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let p = pipeline("slurm:\n  resources: {s: {memory: 8G}}\n  retries: {train: 2}\n");
+        let plan = build(&p);
+        let all: Vec<usize> = (0..plan.jobs.len()).collect();
+        let folder = dir.path().join("sub");
+        let arrays = arrays(&plan, &all, &p.slurm, &opts(), &store, &folder, 1);
+        // One task per array: every job has its own array, each waiting for its inputs' arrays.
+        assert_eq!(arrays.len(), plan.jobs.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &arrays {
+            assert_eq!(a.jobs.len(), 1);
+            assert!(seen.insert(a.jobs[0]));
+            let job = &plan.jobs[a.jobs[0]];
+            let mut want: Vec<usize> =
+                job.deps.iter().map(|d| arrays.iter().position(|x| x.jobs == [*d]).unwrap()).collect();
+            want.sort();
+            assert_eq!(a.after, want, "{}", a.name);
+            assert_eq!(a.retries, if job.kind() == JobKind::Train { 2 } else { 0 });
+            assert_eq!(a.resources.memory.as_deref(), (job.label.model == "s").then_some("8G"), "{}", a.name);
+            assert!(a.script.contains("#SBATCH --array=0-0\n"));
+            assert_eq!(a.tasks_path, folder.join(format!("{}.tasks", a.name)));
+        }
+        // Two seeds of a stage: `<stage>-<kind>-0` and `-1`.
+        assert!(
+            arrays.iter().any(|a| a.name == "0-prepare-1"),
+            "{:?}",
+            arrays.iter().map(|a| &a.name).collect::<Vec<_>>()
+        );
+        // At the normal limit the student's jobs (8G) and the teacher's stay in separate arrays.
+        let arrays = super::arrays(&plan, &all, &p.slurm, &opts(), &store, &folder, 1000);
+        let evals: Vec<(&str, usize)> =
+            arrays.iter().filter(|a| a.kind == "evaluate").map(|a| (a.name.as_str(), a.jobs.len())).collect();
+        assert_eq!(evals, vec![("2-evaluate-0", 2), ("4-evaluate-0", 2)]);
+        let trains: Vec<(&str, Option<&str>)> = arrays
+            .iter()
+            .filter(|a| a.kind == "train")
+            .map(|a| (a.name.as_str(), a.resources.memory.as_deref()))
+            .collect();
+        assert_eq!(trains, vec![("1-train-0", None), ("3-train-0", Some("8G"))]);
+    }
+}

@@ -1127,3 +1127,6 @@ mod recipe_tests {
         assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
     }
 }
+#[cfg(test)]
+#[path = "compile_tests.rs"]
+mod compile_tests;

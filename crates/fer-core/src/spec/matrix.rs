@@ -233,3 +233,6 @@ mod tests {
         assert!(matches(&c[0], "m", &f4));
     }
 }
+#[cfg(test)]
+#[path = "matrix_props.rs"]
+mod props;

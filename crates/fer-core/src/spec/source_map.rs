@@ -259,8 +259,17 @@ mod tests {
 
     #[test]
     fn syntax_error_has_position() {
+        // Positions are 1-based, where the parser finds the fault: the `:` that cannot be in an
+        // unclosed flow sequence, the key indented under no mapping, the quote never closed.
         let err = SourceMap::parse("a: [1, 2\nb: 3\n").unwrap_err();
-        assert!(err.pos.line >= 1);
+        assert_eq!(err.pos, Pos { line: 2, col: 2 });
+        assert_eq!(err.message, "invalid YAML: illegal placement of ':' indicator");
+        let err = SourceMap::parse("name: x\nmodels:\n  de:\n    lr: 0.1\n   bad: 2\n").unwrap_err();
+        assert_eq!(err.pos, Pos { line: 5, col: 7 });
+        assert!(err.message.contains("did not find expected key"), "{}", err.message);
+        let err = SourceMap::parse("a: 1\nb: \"open\n").unwrap_err();
+        assert_eq!(err.pos, Pos { line: 2, col: 4 });
+        assert!(err.message.contains("quoted scalar"), "{}", err.message);
     }
 
     #[test]

@@ -482,3 +482,207 @@ mod tests {
         assert_eq!(left, kept);
     }
 }
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+    use crate::plan::PrepareSpec;
+    use crate::spec::{DatasetSpec, SyntheticSpec};
+
+    fn spec(seed: u64) -> JobSpec {
+        JobSpec::Prepare(PrepareSpec {
+            dataset: DatasetSpec::Synthetic(SyntheticSpec {
+                seed,
+                subjects: 6,
+                images_per_subject: 4,
+                contempt: false,
+                difficulty: 0.5,
+                val_fraction: 0.2,
+                test_fraction: 0.25,
+            }),
+            size: 48,
+        })
+    }
+
+    /// A real entry of a store in a temp dir, with `job.json` written.
+    fn entry(dir: &Path) -> Entry {
+        let s = spec(1);
+        let store = super::super::Store::new(dir);
+        let e = store.entry(s.kind(), &s.hash());
+        e.write_record(&s, &JobLabel::default()).unwrap();
+        e
+    }
+
+    fn artifacts(e: &Entry) {
+        fs::write(e.file("data.bin"), vec![7u8; 1000]).unwrap();
+        fs::write(e.file("summary.json"), b"{\"n\": 1}").unwrap();
+    }
+
+    fn verify_err(e: &Entry) -> String {
+        e.verify().expect_err("verify must fail")
+    }
+
+    #[test]
+    fn the_done_marker_lists_each_artifact_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        artifacts(&e);
+        assert!(matches!(e.state(), EntryState::Pending));
+        let done = e.finish(&["data.bin", "summary.json"]).unwrap();
+        assert_eq!(done.files.len(), 2);
+        assert_eq!((done.files[0].name.as_str(), done.files[0].bytes), ("data.bin", 1000));
+        assert_eq!(done.files[0].sha256, sha256_hex(&[7u8; 1000]));
+        assert_eq!(done.files[1].sha256, sha256_hex(b"{\"n\": 1}"));
+        assert!(done.files.iter().all(|f| f.stamp.is_some()));
+        let read: DoneRecord = read_json(&e.file(DONE_FILE)).unwrap().unwrap();
+        assert_eq!(read.files, done.files);
+        assert!(matches!(e.state(), EntryState::Done(d) if d.files == done.files));
+        // A file it lists is missing.
+        assert!(e.finish(&["data.bin", "absent.bin"]).is_err());
+    }
+
+    #[test]
+    fn an_altered_or_truncated_artifact_is_caught_even_with_its_mtime_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        artifacts(&e);
+        e.finish(&["data.bin", "summary.json"]).unwrap();
+        let path = e.file("data.bin");
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        // Same size, one byte changed, modification time restored: the ctime still moved.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[500] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(verify_err(&e), "`data.bin` does not match its sha256 (altered)");
+        assert!(matches!(e.state(), EntryState::Corrupt(m) if m.contains("altered")));
+        // Put back: the content is what was hashed, whatever the stamp says.
+        bytes[500] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        assert!(e.verify().is_ok());
+        // Truncated.
+        fs::write(&path, &bytes[..999]).unwrap();
+        assert_eq!(verify_err(&e), "`data.bin` has 999 bytes, expected 1000 (truncated or altered)");
+        // Gone.
+        fs::remove_file(&path).unwrap();
+        assert!(verify_err(&e).starts_with("`data.bin` is unreadable"), "{}", verify_err(&e));
+    }
+
+    #[test]
+    fn a_done_marker_of_another_job_or_format_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        artifacts(&e);
+        let mut done = e.finish(&["data.bin"]).unwrap();
+        done.hash = spec(2).hash();
+        write_json(&e.file(DONE_FILE), &done).unwrap();
+        assert_eq!(verify_err(&e), "done marker belongs to another job or format");
+        done.hash = e.hash;
+        done.format_version = JOB_FORMAT + 1;
+        write_json(&e.file(DONE_FILE), &done).unwrap();
+        assert_eq!(verify_err(&e), "done marker belongs to another job or format");
+        fs::write(e.file(DONE_FILE), b"{not json").unwrap();
+        assert!(matches!(e.state(), EntryState::Corrupt(_)));
+    }
+
+    #[test]
+    fn invalidate_drops_the_marker_once_and_the_entry_runs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        artifacts(&e);
+        e.finish(&["data.bin"]).unwrap();
+        e.invalidate().unwrap();
+        assert!(!e.is_done_marked());
+        assert!(e.file("data.bin").exists(), "only the marker goes");
+        assert!(matches!(e.state(), EntryState::Pending));
+        e.invalidate().unwrap(); // nothing to drop: fine
+    }
+
+    #[test]
+    fn failures_are_counted_until_the_entry_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        assert_eq!(e.failed_attempts(), 0);
+        assert_eq!(e.mark_failed("first").unwrap(), 1);
+        assert_eq!(e.mark_failed("second").unwrap(), 2);
+        assert_eq!(e.mark_failed("third").unwrap(), 3);
+        assert_eq!(e.failed_attempts(), 3);
+        let f = e.failure().unwrap();
+        assert_eq!((f.message.as_str(), f.attempts, f.format_version), ("third", 3, JOB_FORMAT));
+        assert!(matches!(e.state(), EntryState::Failed(m) if m == "third"));
+        // A record of an older version without `attempts` counts as one.
+        fs::write(e.file(FAILED_FILE), br#"{"format_version": 1, "message": "old", "at": "x"}"#).unwrap();
+        assert_eq!(e.failed_attempts(), 1);
+        assert_eq!(e.mark_failed("again").unwrap(), 2);
+        artifacts(&e);
+        e.finish(&["data.bin"]).unwrap();
+        assert!(e.failure().is_none());
+        assert_eq!(e.failed_attempts(), 0);
+    }
+
+    #[test]
+    fn states_follow_what_the_folder_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(1);
+        let e = super::super::Store::new(dir.path()).entry(s.kind(), &s.hash());
+        assert!(matches!(e.state(), EntryState::Absent));
+        e.create().unwrap();
+        assert!(matches!(e.state(), EntryState::Pending));
+        // A checkpoint (its header is all `state` reads) makes it partial.
+        let header = br#"{"__metadata__":{"epochs_done":"3","threads":"2"}}"#;
+        let mut ck = (header.len() as u64).to_le_bytes().to_vec();
+        ck.extend_from_slice(header);
+        fs::write(e.file(CHECKPOINT_FILE), &ck).unwrap();
+        assert!(matches!(e.state(), EntryState::Partial { epoch: 3 }));
+        assert_eq!(crate::records::safetensors_metadata(&e.file(CHECKPOINT_FILE)).unwrap()["threads"], "2");
+        {
+            let _held = e.try_lock().unwrap().expect("free");
+            assert!(matches!(e.state(), EntryState::Running));
+            assert!(e.try_lock().unwrap().is_none(), "one holder at a time");
+        }
+        assert!(matches!(e.state(), EntryState::Partial { epoch: 3 }));
+        e.mark_failed("boom").unwrap();
+        assert!(matches!(e.state(), EntryState::Failed(_)), "a failure outranks a checkpoint");
+    }
+
+    #[test]
+    fn the_job_record_must_hash_to_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        let rec = e.read_record().unwrap();
+        assert_eq!((rec.hash, rec.kind, rec.spec.clone()), (e.hash, JobKind::Prepare, spec(1)));
+        let (opened, _) = Entry::open(&e.dir, JobKind::Prepare).unwrap().unwrap();
+        assert_eq!(opened.hash, e.hash);
+        // An edited spec no longer hashes to the folder.
+        let mut edited: serde_json::Value = read_json(&e.file(JOB_FILE)).unwrap().unwrap();
+        edited["spec"]["size"] = serde_json::json!(84);
+        write_json(&e.file(JOB_FILE), &edited).unwrap();
+        let err = e.read_record().unwrap_err().to_string();
+        assert!(err.contains("spec does not hash to"), "{err}");
+        // `ensure_record` rewrites it.
+        e.ensure_record(&spec(1), &JobLabel::default()).unwrap();
+        assert!(e.read_record().is_ok());
+        // A record in the wrong folder.
+        let elsewhere = dir.path().join("prepare").join("0000000000000000");
+        fs::create_dir_all(&elsewhere).unwrap();
+        fs::copy(e.file(JOB_FILE), elsewhere.join(JOB_FILE)).unwrap();
+        let err = Entry::open(&elsewhere, JobKind::Prepare).unwrap_err().to_string();
+        assert!(err.contains("not this folder"), "{err}");
+    }
+
+    #[test]
+    fn temps_of_unlocked_records_from_other_nodes_go_after_ten_minutes() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path());
+        let local = super::super::atomic::temp_path(Path::new("x")).to_string_lossy().into_owned();
+        let remote = if local.ends_with("00000000") { "00000001" } else { "00000000" };
+        let (old, fresh) = (format!(".job.json.tmp-1-1-{remote}"), format!(".job.json.tmp-1-2-{remote}"));
+        for n in [&old, &fresh] {
+            fs::write(e.file(n), b"x").unwrap();
+        }
+        let eleven = std::time::SystemTime::now() - std::time::Duration::from_secs(660);
+        fs::File::options().write(true).open(e.file(&old)).unwrap().set_modified(eleven).unwrap();
+        assert_eq!(e.remove_stale_temps(), vec![old.clone()]);
+        assert!(e.file(&fresh).exists() && !e.file(&old).exists());
+    }
+}

@@ -249,3 +249,139 @@ mod tests {
         let _b = GcLock::shared(&store).unwrap();
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::plan::{build, Plan};
+    use crate::spec::{load_str, Overrides};
+    use crate::store::{record_root, RootJob, RootKey};
+
+    /// A pipeline of one deep-emotion teacher and a distilled student, both with learning rate `lr`.
+    fn plan(name: &str, lr: &str) -> Plan {
+        let text = format!(
+            "version: 1\nname: {name}\nseeds: [1]\ndatasets:\n  syn: {{kind: synthetic, subjects: 6, images_per_subject: 4}}\n\
+             models:\n  t: {{arch: deep-emotion, datasets: syn, epochs: 2, lr: {lr}}}\n  \
+             s: {{arch: microexpnet, datasets: syn, epochs: 2, lr: {lr}, multi_crop: false, teacher: t}}\n"
+        );
+        build(&load_str(&format!("{name}.yaml"), &text, &Overrides::default()).unwrap())
+    }
+
+    fn id(j: &crate::plan::Job) -> String {
+        format!("{}/{}", j.kind().name(), j.hash.short())
+    }
+
+    /// Writes every job's `job.json` (as `run` does before it starts them) and a file of bytes.
+    fn populate(store: &Store, plan: &Plan) {
+        for j in &plan.jobs {
+            let e = store.entry(j.kind(), &j.hash);
+            e.ensure_record(&j.spec, &j.label).unwrap();
+            fs::write(e.file("artifact.bin"), vec![1u8; 100]).unwrap();
+        }
+    }
+
+    fn root(store: &Store, name: &str, jobs: impl IntoIterator<Item = RootJob>) {
+        let key = RootKey {
+            name: name.into(),
+            canonical_file: PathBuf::from(format!("/p/{name}.yaml")),
+            profile: None,
+            sets: vec![],
+            skip_bad: false,
+        };
+        record_root(store, key, Path::new("p.yaml"), "run", jobs).unwrap();
+    }
+
+    fn root_ids(store: &Store) -> HashSet<String> {
+        crate::store::list_roots(store).unwrap().iter().flat_map(|r| r.jobs.iter().map(RootJob::entry_id)).collect()
+    }
+
+    fn ids(dirs: impl IntoIterator<Item = PathBuf>) -> Vec<String> {
+        let mut v: Vec<String> = dirs
+            .into_iter()
+            .map(|d| {
+                let kind = d.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+                format!("{kind}/{}", entry_name(&d))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_root_keeps_what_its_jobs_read_a_given_pipeline_keeps_its_jobs_the_rest_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (a, b, c) = (plan("a", "0.1"), plan("b", "0.2"), plan("c", "0.3"));
+        for p in [&a, &b, &c] {
+            populate(&store, p);
+        }
+        // The root names only `a`'s leaves (evaluations, saliency maps): their inputs (trains, the
+        // student's targets, the teacher's train, both prepares) are reached through `job.json`.
+        let leaf = |j: &&crate::plan::Job| matches!(j.kind(), JobKind::Evaluate | JobKind::Saliency);
+        root(&store, "a", a.jobs.iter().filter(leaf).map(|j| RootJob { kind: j.kind(), hash: j.hash }));
+        let given: HashSet<String> = b.jobs.iter().map(id).collect();
+        let keep: HashSet<String> = root_ids(&store).union(&given).cloned().collect();
+        let plan = plan_gc(&store, &keep).unwrap();
+        // `c` shares only the prepares (same data, same sizes).
+        let mut want: Vec<String> = c.jobs.iter().filter(|j| j.kind() != JobKind::Prepare).map(id).collect();
+        want.sort();
+        assert_eq!(ids(plan.remove.iter().map(|c| c.dir.clone())), want);
+        assert!(plan.remove.iter().all(|c| c.bytes > 100), "sizes count every file");
+        let all: HashSet<String> = a.jobs.iter().chain(&b.jobs).chain(&c.jobs).map(id).collect();
+        assert_eq!(plan.kept, all.len() - want.len());
+        assert!(plan.running.is_empty());
+
+        let _g = GcLock::exclusive(&store).unwrap();
+        let report = run_gc(&store, &plan.remove, &keep).unwrap();
+        assert_eq!(ids(report.removed.clone()), want);
+        assert_eq!(report.bytes, plan.bytes());
+        let left: Vec<String> = ids(store.list().unwrap().into_iter().map(|(_, d)| d));
+        let mut kept: Vec<String> = all.iter().filter(|i| !want.contains(i)).cloned().collect();
+        kept.sort();
+        assert_eq!(left, kept);
+        // Nothing half-deleted is left behind under another name.
+        for kind in JobKind::ALL {
+            for item in fs::read_dir(dir.path().join(kind.name())).into_iter().flatten().flatten() {
+                assert!(!item.file_name().to_string_lossy().starts_with(".gc-"), "{:?}", item.path());
+            }
+        }
+        // Without the given pipeline, `b` goes too (only its prepares are shared).
+        let plan = plan_gc(&store, &root_ids(&store)).unwrap();
+        assert_eq!(plan.remove.len(), b.jobs.iter().filter(|j| j.kind() != JobKind::Prepare).count());
+    }
+
+    #[test]
+    fn a_root_recorded_after_the_listing_keeps_its_entries_and_a_locked_entry_is_never_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (a, c) = (plan("a", "0.1"), plan("c", "0.3"));
+        populate(&store, &a);
+        populate(&store, &c);
+        root(&store, "a", a.jobs.iter().map(|j| RootJob { kind: j.kind(), hash: j.hash }));
+        let listed = plan_gc(&store, &root_ids(&store)).unwrap();
+        let doomed = c.jobs.iter().filter(|j| j.kind() != JobKind::Prepare).count();
+        assert_eq!(listed.remove.len(), doomed);
+        // Meanwhile `c` is run again: its root is recorded and one of its jobs starts.
+        let busy = c.jobs.iter().find(|j| j.kind() == JobKind::Evaluate).unwrap();
+        let busy_dir = store.entry(busy.kind(), &busy.hash).dir;
+        let lock = crate::store::EntryLock::try_acquire(&busy_dir.join(LOCK_FILE)).unwrap().unwrap();
+        root(
+            &store,
+            "c",
+            c.jobs.iter().filter(|j| j.kind() == JobKind::Train).map(|j| RootJob { kind: j.kind(), hash: j.hash }),
+        );
+        let _g = GcLock::exclusive(&store).unwrap();
+        let report = run_gc(&store, &listed.remove, &root_ids(&store)).unwrap();
+        // The trains (and the targets the student's train reads) are referenced now; the
+        // evaluation being run is locked; the rest (the other evaluation, saliency maps) goes.
+        assert!(report.skipped_running == vec![busy_dir.clone()], "{report:?}");
+        let referenced: Vec<String> = ids(report.now_referenced.clone());
+        let mut want: Vec<String> =
+            c.jobs.iter().filter(|j| matches!(j.kind(), JobKind::Train | JobKind::DistillTargets)).map(id).collect();
+        want.sort();
+        assert_eq!(referenced, want);
+        assert_eq!(report.removed.len(), doomed - want.len() - 1);
+        assert!(busy_dir.exists());
+        drop(lock);
+    }
+}

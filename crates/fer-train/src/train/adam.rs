@@ -107,5 +107,77 @@ mod tests {
         let mut b = Adam::new(vec![("w".into(), Tensor::zeros([1], (Kind::Float, Device::Cpu)))], 0.1, cfg);
         b.load_state(|k| st.iter().find(|(n, _)| n == k).map(|(_, t)| t.shallow_clone())).unwrap();
         assert_eq!(b.step, 1);
+        // The moments survive: m = (1 - beta1) g, v = (1 - beta2) g^2, restored exactly.
+        let m = b.state().into_iter().find(|(n, _)| n == "adam.m.w").unwrap().1;
+        let v = b.state().into_iter().find(|(n, _)| n == "adam.v.w").unwrap().1;
+        assert_eq!(f32::try_from(&m).unwrap(), 0.1f32 * 2.0);
+        assert!((f64::try_from(&v).unwrap() - 0.001 * 4.0).abs() < 1e-9);
+        assert_eq!(bytes(&m), bytes(&adam.m[0]));
+        assert_eq!(bytes(&v), bytes(&adam.v[0]));
+    }
+
+    fn bytes(t: &Tensor) -> Vec<u8> {
+        crate::tensor_file::tensor_bytes(t)
+    }
+
+    /// Two parameters, a least-squares loss on fixed data.
+    fn params(w: &[f32], b: &[f32]) -> Vec<(String, Tensor)> {
+        vec![
+            ("w".into(), Tensor::from_slice(w).reshape([2, 3]).set_requires_grad(true)),
+            ("b".into(), Tensor::from_slice(b).set_requires_grad(true)),
+        ]
+    }
+
+    fn steps(adam: &mut Adam, p: &[(String, Tensor)], n: usize) {
+        let x = Tensor::from_slice(&[0.5f32, -1.0, 2.0, 0.25]).reshape([2, 2]);
+        let y = Tensor::from_slice(&[1.0f32, 0.0, -1.0, 2.0, 0.5, 0.0]).reshape([2, 3]);
+        for _ in 0..n {
+            let loss = (x.matmul(&p[0].1) + &p[1].1 - &y).square().sum(Kind::Float);
+            adam.zero_grad();
+            loss.backward();
+            adam.step();
+        }
+    }
+
+    #[test]
+    fn state_saved_to_a_file_resumes_bit_for_bit() {
+        let cfg = AdamSpec { beta1: 0.8, beta2: 0.99, eps: 1e-6, weight_decay: 0.01 };
+        let (w0, b0) = ([0.1f32, -0.2, 0.3, 0.4, -0.5, 0.6], [0.0f32, 0.1, -0.1]);
+        // Uninterrupted: 5 steps.
+        let whole = params(&w0, &b0);
+        let mut a = Adam::new(whole.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(), 0.05, cfg);
+        steps(&mut a, &whole, 5);
+        // Interrupted after 2 steps: parameters and state go through a tensor file.
+        let first = params(&w0, &b0);
+        let mut b = Adam::new(first.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(), 0.05, cfg);
+        steps(&mut b, &first, 2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.safetensors");
+        let mut saved: Vec<(String, Tensor)> = first.iter().map(|(n, t)| (format!("p.{n}"), t.detach())).collect();
+        saved.extend(b.state());
+        crate::tensor_file::write(&path, &saved, &Default::default()).unwrap();
+        let f = crate::tensor_file::read(&path).unwrap();
+        let get = |k: &str| f.get(k).map(|t| t.shallow_clone());
+        let vals = |k: &str| Vec::<f32>::try_from(&get(k).unwrap().flatten(0, -1)).unwrap();
+        let resumed = params(&vals("p.w"), &vals("p.b"));
+        let mut c = Adam::new(resumed.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(), 0.05, cfg);
+        c.load_state(get).unwrap();
+        assert_eq!(c.step, 2);
+        for ((n, t), (n2, t2)) in b.state().iter().zip(c.state().iter()) {
+            assert_eq!((n, bytes(t)), (n2, bytes(t2)), "restored exactly");
+        }
+        assert!(c.state().iter().filter(|(n, _)| n != "adam.step").all(|(_, t)| bytes(t).iter().any(|&x| x != 0)));
+        steps(&mut c, &resumed, 3);
+        assert_eq!(c.step, 5);
+        for ((n, t), (_, t2)) in whole.iter().zip(&resumed) {
+            assert_eq!(bytes(t), bytes(t2), "parameter `{n}` after the resumed steps");
+        }
+        for ((n, t), (_, t2)) in a.state().iter().zip(c.state().iter()) {
+            assert_eq!(bytes(t), bytes(t2), "`{n}` after the resumed steps");
+        }
+        // A state of other shapes is refused.
+        let mut d = Adam::new(vec![("w".into(), Tensor::zeros([3], (Kind::Float, Device::Cpu)))], 0.05, cfg);
+        let e = d.load_state(|k| c.state().into_iter().find(|(n, _)| n == k).map(|(_, t)| t)).unwrap_err();
+        assert!(e.contains("has shape [2, 3], expected [3]"), "{e}");
     }
 }

@@ -159,3 +159,121 @@ mod tests {
         assert!(err.contains("format `1`"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod round_trip_tests {
+    use super::*;
+
+    fn rows(n: u32) -> Vec<EpochRow> {
+        (1..=n)
+            .map(|e| EpochRow {
+                epoch: e,
+                train_loss: 1.0 / e as f64 + 1e-13,
+                train_acc: 0.1 * e as f64,
+                val_loss: 2.0 / 3.0,
+                val_acc: 0.3,
+            })
+            .collect()
+    }
+
+    fn checkpoint(job: JobHash) -> Checkpoint {
+        Checkpoint {
+            job,
+            epochs_done: 2,
+            batches_done: 5,
+            threads: 3,
+            rows: rows(2),
+            tensors: vec![
+                ("model.w".into(), Tensor::from_slice(&[1.5f32, -2.25, 3.0e-7]).reshape([3, 1])),
+                ("adam.step".into(), Tensor::from_slice(&[17i64])),
+                ("sum.loss".into(), Tensor::from_slice(&[0.1f64]).reshape([])),
+                ("best.w".into(), Tensor::from_slice(&[f32::MIN_POSITIVE, 0.0])),
+            ],
+        }
+    }
+
+    fn bytes(t: &Tensor) -> (Vec<i64>, Kind, Vec<u8>) {
+        (t.size(), t.kind(), tensor_file::tensor_bytes(t))
+    }
+
+    #[test]
+    fn everything_written_is_read_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        let job = JobHash([4; 32]);
+        let ck = checkpoint(job);
+        ck.write(&path).unwrap();
+        let back = Checkpoint::read(&path, &job).unwrap().unwrap();
+        assert_eq!((back.job, back.epochs_done, back.batches_done, back.threads), (job, 2, 5, 3));
+        let bits = |r: &[EpochRow]| r.iter().map(|r| r.to_array().map(f64::to_bits)).collect::<Vec<_>>();
+        assert_eq!(bits(&back.rows), bits(&ck.rows), "metric rows are exact");
+        assert_eq!(back.rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![1, 2]);
+        let mut names: Vec<&str> = back.tensors.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec!["adam.step", "best.w", "model.w", "sum.loss"],
+            "`metrics.rows` is not a tensor of the state"
+        );
+        for (name, t) in &ck.tensors {
+            assert_eq!(bytes(&back.get(name).unwrap()), bytes(t), "{name}");
+        }
+        // Written twice, the same bytes (deterministic).
+        let first = std::fs::read(&path).unwrap();
+        ck.write(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), first);
+    }
+
+    #[test]
+    fn a_damaged_edited_or_foreign_checkpoint_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        let job = JobHash([4; 32]);
+        checkpoint(job).write(&path).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let err = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            match Checkpoint::read(&path, &job) {
+                Ok(_) => panic!("accepted"),
+                Err(e) => e.to_string(),
+            }
+        };
+        // A flipped payload bit (the last weight).
+        let mut bad = good.clone();
+        let n = bad.len();
+        bad[n - 1] ^= 0x10;
+        assert!(err(&bad).contains("payload does not match its sha256"), "{}", err(&bad));
+        // Truncated.
+        assert!(err(&good[..n - 3]).contains("truncated"), "{}", err(&good[..n - 3]));
+        // The header edited to claim more epochs (same length, so only the seal can tell).
+        let key = b"\"epochs_done\":\"2\"";
+        let at = good.windows(key.len()).position(|w| w == key).expect("the header holds the epochs");
+        let mut edited = good.clone();
+        edited[at + key.len() - 2] = b'3';
+        assert!(err(&edited).contains("seal"), "{}", err(&edited));
+        // Not a tensor file at all.
+        assert!(!err(b"garbage").is_empty());
+        // Another job's checkpoint.
+        std::fs::write(&path, &good).unwrap();
+        let other = Checkpoint::read(&path, &JobHash([5; 32])).err().unwrap().to_string();
+        assert!(other.contains(&format!("belongs to job `{}`", job.short())), "{other}");
+        // Rows that do not match the epochs finished (written by a bug, sealed): refused.
+        let mut odd = checkpoint(job);
+        odd.rows = rows(1);
+        odd.write(&path).unwrap();
+        let e = Checkpoint::read(&path, &job).err().unwrap().to_string();
+        assert!(e.contains("1 metric rows for 2 finished epochs"), "{e}");
+        // An unsealed file with the right format version is refused too.
+        let meta = BTreeMap::from([
+            ("format_version".to_string(), CHECKPOINT_FORMAT.to_string()),
+            ("job".to_string(), job.hex()),
+            ("epochs_done".to_string(), "0".to_string()),
+            ("batches_done".to_string(), "0".to_string()),
+            ("threads".to_string(), "1".to_string()),
+        ]);
+        tensor_file::write(&path, &[("metrics.rows".into(), Tensor::zeros([0, 5], tch::kind::FLOAT_CPU))], &meta)
+            .unwrap();
+        let e = Checkpoint::read(&path, &job).err().unwrap().to_string();
+        assert!(e.contains("no seal"), "{e}");
+    }
+}

@@ -384,3 +384,221 @@ mod tests {
         assert_eq!(best_epoch(&[]), None);
     }
 }
+
+#[cfg(test)]
+mod training_tests {
+    use super::*;
+    use fer_core::spec::{AdamSpec, DatasetSpec, ModelSpec, SyntheticSpec, TrainSpec};
+
+    /// The synthetic common data at 48 px, small: 10 subjects x 8 images (rendered per test:
+    /// tensors cannot be shared between test threads).
+    fn data() -> Prepared {
+        let spec = DatasetSpec::Synthetic(SyntheticSpec {
+            seed: 7,
+            subjects: 10,
+            images_per_subject: 8,
+            contempt: false,
+            difficulty: 0.5,
+            val_fraction: 0.2,
+            test_fraction: 0.2,
+        });
+        crate::data::build(&spec, 48).unwrap().0
+    }
+
+    fn spec(seed: u64, epochs: u32) -> TrainJobSpec {
+        TrainJobSpec {
+            model: ModelSpec::deep_emotion(),
+            train: TrainSpec {
+                epochs,
+                lr: 0.005,
+                batch_size: 16,
+                adam: AdamSpec { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 },
+                multi_crop: false,
+                select: Select::Last,
+                l2: 0.0,
+            },
+            seed,
+            classes: 7,
+            data: JobHash([1; 32]),
+            fold: None,
+            init: None,
+            distill: None,
+        }
+    }
+
+    /// What the trainer reported.
+    #[derive(Default)]
+    struct Recorder {
+        started: Vec<TrainStart>,
+        epochs: Vec<EpochEnd>,
+    }
+
+    impl TrainObserver for Recorder {
+        fn started(&mut self, s: &TrainStart) {
+            self.started.push(s.clone());
+        }
+
+        fn epoch(&mut self, e: &EpochEnd) {
+            self.epochs.push(e.clone());
+        }
+
+        fn log(&mut self, _: String) {}
+    }
+
+    /// Trains `spec` on CPU, one thread; returns how it ended and what it reported.
+    fn train_with(
+        data: &Prepared,
+        spec: &TrainJobSpec,
+        ck: &Path,
+        resume: Option<Checkpoint>,
+        stop: bool,
+    ) -> (TrainEnd, Recorder) {
+        tch::set_num_threads(1);
+        let stop = AtomicBool::new(stop);
+        let mut events = Recorder::default();
+        let run = TrainRun {
+            spec,
+            data,
+            teacher_logits: None,
+            init: None,
+            device: Device::Cpu,
+            threads: 1,
+            job: JobHash([9; 32]),
+            checkpoint: ck,
+            resume,
+            stop: &stop,
+        };
+        let end = train(run, &mut events).unwrap();
+        (end, events)
+    }
+
+    fn finished(end: TrainEnd) -> (Box<Model>, Vec<EpochRow>, i64) {
+        match end {
+            TrainEnd::Finished { model, rows, steps, .. } => (model, rows, steps),
+            TrainEnd::Stopped { .. } => panic!("stopped"),
+        }
+    }
+
+    /// The weights as (name, sha256 of the bytes).
+    fn weight_bytes(m: &Model) -> Vec<(String, String)> {
+        let hash = |t: &Tensor| fer_core::digest::sha256_hex(&crate::tensor_file::tensor_bytes(t));
+        m.named_tensors().iter().map(|(n, t)| (n.clone(), hash(t))).collect()
+    }
+
+    /// Runs test `name` of this module alone in a child test process and returns true; in that
+    /// child, returns false (run the body). LibTorch's RNG is process-wide, and other tests of this
+    /// binary draw from it in parallel threads, which would make the bytes differ.
+    fn isolated(name: &str) -> bool {
+        const CHILD: &str = "FER_ISOLATED_TRAINING_TEST";
+        if std::env::var_os(CHILD).is_some() {
+            return false;
+        }
+        let module = module_path!().split_once("::").map(|(_, m)| m).unwrap_or_default();
+        let test = format!("{module}::{name}");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([test.as_str(), "--exact", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{test} failed in its own process:\n{text}");
+        assert!(text.contains("1 passed"), "{test} did not run:\n{text}");
+        true
+    }
+
+    #[test]
+    fn training_lowers_the_loss_and_the_same_seed_gives_the_same_bytes() {
+        if isolated("training_lowers_the_loss_and_the_same_seed_gives_the_same_bytes") {
+            return;
+        }
+        let data = data();
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.safetensors");
+        let (a, events) = train_with(&data, &spec(3, 6), &ck, None, false);
+        let (a, rows, steps) = finished(a);
+        assert_eq!(rows.len(), 6);
+        assert!(
+            rows[5].train_loss < 0.9 * rows[0].train_loss,
+            "the loss falls: {:?}",
+            rows.iter().map(|r| r.train_loss).collect::<Vec<_>>()
+        );
+        assert!(rows.iter().all(|r| r.train_loss.is_finite() && (0.0..=1.0).contains(&r.val_acc)));
+        let n_train = data.indices(Split::Train, None).unwrap().size()[0];
+        assert_eq!(steps, 6 * ((n_train + 15) / 16), "one Adam step per batch");
+        assert_eq!(events.epochs.len(), 6);
+        assert!(events.started[0].epochs == 6 && events.started[0].resumed_from.is_none());
+        // A checkpoint of the last epoch is left for the caller to remove.
+        let last = Checkpoint::read(&ck, &JobHash([9; 32])).unwrap().unwrap();
+        assert_eq!((last.epochs_done, last.batches_done, last.rows.len()), (6, 0, 6));
+
+        let (b, _) = train_with(&data, &spec(3, 6), &dir.path().join("ck2"), None, false);
+        let (b, rows_b, _) = finished(b);
+        assert_eq!(weight_bytes(&a), weight_bytes(&b), "same seed, same bytes");
+        assert_eq!(
+            rows.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>(),
+            rows_b.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>()
+        );
+        let (c, _) = train_with(&data, &spec(4, 6), &dir.path().join("ck3"), None, false);
+        assert_ne!(weight_bytes(&a), weight_bytes(&finished(c).0), "another seed, other weights");
+    }
+
+    #[test]
+    fn a_run_stopped_mid_epoch_resumes_to_the_same_bytes() {
+        if isolated("a_run_stopped_mid_epoch_resumes_to_the_same_bytes") {
+            return;
+        }
+        let data = data();
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.safetensors");
+        let (whole, _) = train_with(&data, &spec(5, 3), &dir.path().join("whole"), None, false);
+        let (whole, whole_rows, whole_steps) = finished(whole);
+        // Stopped after the first batch of epoch 1, then again after epoch 1's second batch.
+        let (end, _) = train_with(&data, &spec(5, 3), &ck, None, true);
+        assert!(matches!(end, TrainEnd::Stopped { epochs_done: 0, batches_done: 1 }));
+        let mut resume = Checkpoint::read(&ck, &JobHash([9; 32])).unwrap();
+        assert_eq!(resume.as_ref().map(|c| (c.epochs_done, c.batches_done)), Some((0, 1)));
+        let (end, _) = train_with(&data, &spec(5, 3), &ck, resume.take(), true);
+        assert!(matches!(end, TrainEnd::Stopped { epochs_done: 0, batches_done: 2 }));
+        let resume = Checkpoint::read(&ck, &JobHash([9; 32])).unwrap();
+        let (end, events) = train_with(&data, &spec(5, 3), &ck, resume, false);
+        assert_eq!(events.started[0].resumed_from, Some(0));
+        let (resumed, rows, steps) = finished(end);
+        assert_eq!(weight_bytes(&resumed), weight_bytes(&whole));
+        assert_eq!(steps, whole_steps);
+        assert_eq!(
+            rows.iter().map(|r| r.to_array().map(f64::to_bits)).collect::<Vec<_>>(),
+            whole_rows.iter().map(|r| r.to_array().map(f64::to_bits)).collect::<Vec<_>>(),
+            "metrics match too (the running sums were checkpointed)"
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_job_is_a_restore_error() {
+        let data = data();
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.safetensors");
+        train_with(&data, &spec(5, 2), &ck, None, false);
+        let done = Checkpoint::read(&ck, &JobHash([9; 32])).unwrap();
+        tch::set_num_threads(1);
+        let stop = AtomicBool::new(false);
+        let run = TrainRun {
+            spec: &spec(5, 1),
+            data: &data,
+            teacher_logits: None,
+            init: None,
+            device: Device::Cpu,
+            threads: 1,
+            job: JobHash([9; 32]),
+            checkpoint: &ck,
+            resume: done,
+            stop: &stop,
+        };
+        match train(run, &mut super::super::Silent) {
+            Err(TrainError::Restore { message, .. }) => {
+                assert!(message.contains("past this job's 1 epochs"), "{message}")
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a 2-epoch checkpoint resumed a 1-epoch job"),
+        }
+    }
+}
