@@ -1125,3 +1125,110 @@ mod recipe_tests {
         assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
     }
 }
+
+#[cfg(test)]
+mod typed_tests {
+    //! The typed expansion against the expansion recorded before it (`expansion.golden`), and the
+    //! settings an architecture does not use.
+    use super::super::{load, load_str, Overrides};
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// The repository root: the nearest folder above this crate holding `examples/tiny.yaml`.
+    fn root() -> PathBuf {
+        let mut d = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        while !d.join("examples/tiny.yaml").exists() {
+            assert!(d.pop(), "no examples/tiny.yaml above {}", env!("CARGO_MANIFEST_DIR"));
+        }
+        d
+    }
+
+    /// Extra matrices the examples do not cover: zip, include, exclude, lists of every kind, students.
+    const MATRIX: &str = "version: 1\nname: m\nseeds: [1, 2]\n\
+        datasets:\n  a: {kind: synthetic, subjects: 6, images_per_subject: 4}\n  \
+        b: {kind: synthetic, seed: 3, subjects: 6, images_per_subject: 4}\n\
+        models:\n  \
+        de: {arch: deep-emotion, datasets: [a, b], lr: [0.01, 0.02], batch_size: [8, 16], l2: [0, 0.5], dropout: [0.1, 0.2]}\n  \
+        tde: {arch: deep-emotion, datasets: [a, b], epochs: 2}\n  \
+        inc: {arch: inception-v3, datasets: [a], seeds: [1], input_size: [75, 80], select: best-val, eps: 1.0e-6}\n  \
+        t: {arch: inception-v3, datasets: [a], seeds: [1], input_size: 80, dropout: 0.3}\n  \
+        s2: {arch: deep-emotion, datasets: a, teacher: t, kd_weight: 0.3, seeds: [1, 2, 3]}\n  \
+        men: {arch: microexpnet, datasets: [a, b], variant: [m, xs], teacher: tde, temperature: [2, 3], kd_t2: true, \
+              kd_weight: [0.2, 0.4], multi_crop: [true, false], input_norm: [raw, standardize], beta1: 0.8}\n  \
+        plain: {arch: microexpnet, datasets: a, epochs: [3, 4], weight_decay: [0, 0.1], optimizer: adam}\n\
+        matrix:\n  zip: [[lr, batch_size], [temperature, kd_weight]]\n  \
+        include: [{model: de, lr: 0.03, batch_size: 4}, {model: [plain], epochs: 9}, {model: men, variant: s}, {seed: 5, epochs: 3}]\n  \
+        exclude: [{model: de, seed: 2, lr: 0.02}, {model: men, variant: xs, multi_crop: false}, {epochs: 4, weight_decay: 0.1}, \
+                  {model: de, l2: 0.001}, {model: men, temperature: 3, dataset: b}, {model: s2, seed: 5}, {model: [men, tde, t], seed: 5}]\n";
+
+    /// Every compiled experiment of a pipeline, one line each, with the serialised specs.
+    fn describe(p: &Pipeline) -> String {
+        let json = |v: &dyn erased::Json| v.json();
+        let mut out = String::new();
+        for e in &p.experiments {
+            out += &format!(
+                "{} {} seed={} fold={:?} model={} train={} init={:?} distill={:?} axes={:?}\n",
+                e.model_name,
+                e.dataset,
+                e.seed,
+                e.fold,
+                json(&e.model),
+                json(&e.train),
+                e.init.as_ref().map(|i| &i.sha256),
+                e.distill.map(|(t, d)| (t, json(&d))),
+                e.axes
+            );
+        }
+        out
+    }
+
+    mod erased {
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
+    }
+
+    /// The expansion of every example, of `pipeline.yaml` (under every profile) and of [`MATRIX`].
+    fn expansion() -> String {
+        let root = root();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        files.push(root.join("pipeline.yaml"));
+        let mut out = String::new();
+        for f in &files {
+            let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            let mut profiles = vec![None];
+            if let Some(m) = doc.get("profiles").and_then(|p| p.as_mapping()) {
+                profiles.extend(m.keys().map(|k| k.as_str().map(String::from)));
+            }
+            for profile in profiles {
+                let name = f.strip_prefix(&root).unwrap().display().to_string();
+                out += &format!("# {name} profile={profile:?}\n");
+                let p = load(f, &Overrides { profile, ..Default::default() }).unwrap();
+                out += &describe(&p);
+            }
+        }
+        out += "# matrix\n";
+        out += &describe(&load_str("m.yaml", MATRIX, &Overrides::default()).unwrap());
+        out
+    }
+
+    #[test]
+    fn the_expansion_is_the_one_recorded_before_the_typed_configs() {
+        let got = expansion();
+        if let Some(path) = std::env::var_os("FER_WRITE_EXPANSION") {
+            std::fs::write(Path::new(&path), &got).unwrap();
+        }
+        let want = include_str!("expansion.golden");
+        assert!(got == want, "the expansion changed:\n--- recorded\n{want}\n--- now\n{got}");
+    }
+}
