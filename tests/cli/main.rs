@@ -15,6 +15,7 @@ mod requeue;
 mod signals;
 mod slurm_safety;
 mod tensorboard;
+mod typed;
 mod watch;
 
 use std::fs;
