@@ -1,6 +1,7 @@
 //! fer-pipeline: reproducible facial-emotion-recognition experiments (Deep-Emotion vs
 //! MicroExpNet) from a declarative `pipeline.yaml` to cached, resumable LibTorch training.
 
+pub mod arch;
 pub mod bench;
 pub mod cli;
 pub mod clock;
