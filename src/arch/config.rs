@@ -175,8 +175,11 @@ mod tests {
 
     #[test]
     fn crops_and_the_penalty_belong_to_their_architecture() {
-        let (de, men, inc) =
-            (ArchConfig::new(Arch::DeepEmotion), ArchConfig::new(Arch::MicroExpNet), ArchConfig::new(Arch::InceptionV3));
+        let (de, men, inc) = (
+            ArchConfig::new(Arch::DeepEmotion),
+            ArchConfig::new(Arch::MicroExpNet),
+            ArchConfig::new(Arch::InceptionV3),
+        );
         assert_eq!((de.multi_crop(), men.multi_crop(), inc.multi_crop()), (false, true, false));
         assert_eq!((de.l2(), men.l2(), inc.l2()), (super::super::deep_emotion::DEFAULT_L2, 0.0, 0.0));
         assert_eq!(de.train().epochs, 500);

@@ -83,7 +83,8 @@ mod tests {
     #[test]
     fn its_keys_and_no_others() {
         let mut c = InceptionV3Config::default();
-        for s in [Setting::InputSize(75), Setting::Dropout(0.2), Setting::InputNorm(InputNorm::Raw), Setting::Eps(1.0)] {
+        for s in [Setting::InputSize(75), Setting::Dropout(0.2), Setting::InputNorm(InputNorm::Raw), Setting::Eps(1.0)]
+        {
             assert!(c.set(&s));
             assert_eq!(c.value(s.key()), Some(s));
         }

@@ -245,7 +245,7 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
         }
         let mut cells = Vec::with_capacity(combos.len());
         for combo in combos {
-            match Cell::new(arch, &combo, &temperature) {
+            match Cell::new(arch, &combo, temperature) {
                 Some(cell) => cells.push((cell, combo)),
                 None => ctx.error(&format!("models.{name}"), "incomplete settings"),
             }
@@ -1065,6 +1065,58 @@ mod typed_tests {
         out += "# matrix\n";
         out += &describe(&load_str("m.yaml", MATRIX, &Overrides::default()).unwrap());
         out
+    }
+
+    const HEAD: &str = "version: 1\nname: t\nseeds: [1]\ndatasets:\n  d: {kind: synthetic}\nmodels:\n";
+
+    /// The one diagnostic of a refused pipeline (`HEAD` + `rest`), as printed.
+    fn refused(rest: &str) -> String {
+        let e = load_str("p.yaml", &format!("{HEAD}{rest}"), &Overrides::default()).unwrap_err();
+        let d = e.diagnostics();
+        assert_eq!(d.len(), 1, "{rest}: {e}");
+        d[0].to_string()
+    }
+
+    #[test]
+    fn every_setting_an_architecture_does_not_use_is_refused_at_its_position() {
+        for (rest, want) in [
+            ("  m: {arch: deep-emotion, datasets: d, variant: m}\n", "p.yaml:7:40: key `models.m.variant`: `variant` does not apply to `deep-emotion`"),
+            ("  m: {arch: inception-v3, datasets: d, variant: [m, s]}\n", "p.yaml:7:40: key `models.m.variant`: `variant` does not apply"),
+            ("  m: {arch: microexpnet, datasets: d, input_size: 80}\n", "p.yaml:7:39: key `models.m.input_size`: `input_size` does not apply to `microexpnet`"),
+            ("  m: {arch: deep-emotion, datasets: d, input_size: 80}\n", "key `models.m.input_size`: `input_size` does not apply to `deep-emotion`"),
+            ("  m: {arch: microexpnet, datasets: d, l2: 0}\n", "p.yaml:7:39: key `models.m.l2`: `l2` does not apply to `microexpnet`"),
+            ("  m: {arch: inception-v3, datasets: d, l2: 0.1}\n", "key `models.m.l2`: `l2` does not apply to `inception-v3`"),
+            ("  m: {arch: deep-emotion, datasets: d, multi_crop: false}\n", "p.yaml:7:40: key `models.m.multi_crop`: `multi_crop` is MicroExpNet's published recipe (8 crops of a 256 px face); `deep-emotion` does not use it"),
+            ("  m: {arch: inception-v3, datasets: d, multi_crop: true}\n", "key `models.m.multi_crop`: `multi_crop` is MicroExpNet's published recipe"),
+            ("  m: {arch: deep-emotion, datasets: d, temperature: 2}\n", "key `models.m.temperature`: `temperature` needs a `teacher` to distil from"),
+            // In an include entry: the model's architecture decides; distillation needs a teacher.
+            ("  m: {arch: deep-emotion, datasets: d}\nmatrix: {include: [{model: m, variant: s}]}\n", "p.yaml:8:31: key `matrix.include[0].variant`: `variant` does not apply to `deep-emotion`"),
+            ("  m: {arch: deep-emotion, datasets: d}\nmatrix: {include: [{model: m, kd_t2: true}]}\n", "p.yaml:8:31: key `matrix.include[0].kd_t2`: `kd_t2` needs a `teacher` to distil from"),
+        ] {
+            let got = refused(rest);
+            assert!(got.contains(want), "{rest}:\n got {got}\nwant {want}");
+        }
+    }
+
+    #[test]
+    fn an_include_entry_sets_the_keys_the_model_leaves_to_defaults() {
+        let p = load_str(
+            "p.yaml",
+            &format!(
+                "{HEAD}  t: {{arch: deep-emotion, datasets: d}}\n  s: {{arch: microexpnet, datasets: d, teacher: t}}\n  \
+                 u: {{arch: deep-emotion, datasets: d}}\n\
+                 matrix: {{include: [{{model: s, temperature: 2, kd_t2: true}}, {{model: u, teacher: t}}, {{model: s, kd_weight: 0.5}}]}}\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let distill = |name: &str| -> Vec<Option<DistillSpec>> {
+            p.experiments.iter().filter(|e| e.model_name == name).map(|e| e.distill.map(|d| d.1)).collect()
+        };
+        let spec = |temperature, t2| Some(DistillSpec { temperature, weight: 0.5, t2 });
+        // `kd_weight: 0.5` is the default: the same cell, trained once.
+        assert_eq!(distill("s"), vec![spec(8.0, false), spec(2.0, true)]);
+        assert_eq!(distill("u"), vec![None, spec(8.0, false)]);
     }
 
     #[test]

@@ -252,7 +252,11 @@ mod tests {
 
     #[test]
     fn product_and_zip() {
-        let axes = [axis(Key::Seeds, &[1, 2, 3], true), axis(Key::Epochs, &[1, 2], true), axis(Key::BatchSize, &[10, 20], true)];
+        let axes = [
+            axis(Key::Seeds, &[1, 2, 3], true),
+            axis(Key::Epochs, &[1, 2], true),
+            axis(Key::BatchSize, &[10, 20], true),
+        ];
         assert_eq!(expand(&axes, &[]).unwrap().len(), 12);
         let z = expand(&axes, &[vec![Key::Epochs, Key::BatchSize]]).unwrap();
         assert_eq!(z.len(), 6);
@@ -294,7 +298,9 @@ mod tests {
 
     #[test]
     fn exclude_matching() {
-        let cell = |seed| Cell::new(Arch::DeepEmotion, &combo(&[Setting::Dataset("d".into()), Setting::Seed(seed)]), |_| 8.0).unwrap();
+        let cell = |seed| {
+            Cell::new(Arch::DeepEmotion, &combo(&[Setting::Dataset("d".into()), Setting::Seed(seed)]), |_| 8.0).unwrap()
+        };
         let f = |s: RawSettings| Filter::new(&s);
         let seed2 = f(RawSettings { seeds: Some(Axis::one(2)), ..Default::default() });
         assert!(seed2.matches("m", &cell(2)) && !seed2.matches("m", &cell(1)));
@@ -312,7 +318,8 @@ mod tests {
     #[test]
     fn equal_cells_hash_alike_and_differ_by_any_setting() {
         use std::collections::HashSet;
-        let mk = |extra: Vec<Setting>| Cell::new(Arch::MicroExpNet, &combo(&[base(), extra].concat()), |_| 8.0).unwrap();
+        let mk =
+            |extra: Vec<Setting>| Cell::new(Arch::MicroExpNet, &combo(&[base(), extra].concat()), |_| 8.0).unwrap();
         let set: HashSet<Cell> = [
             mk(vec![]),
             mk(vec![Setting::Epochs(3000)]),

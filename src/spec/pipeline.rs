@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arch::{ArchConfig, DeepEmotionConfig, InceptionV3Config, MicroExpNetConfig};
 pub use crate::arch::{AdamSpec, Arch, InputNorm, Select, Variant};
+use crate::arch::{ArchConfig, DeepEmotionConfig, InceptionV3Config, MicroExpNetConfig};
 
 /// Which device jobs run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -96,7 +96,7 @@ fn an_include_entry_sets_every_key_it_names() {
     // The same value as the default adds nothing.
     assert_eq!(trains(&format!("{base}    - {{model: s, temperature: 8}}\n")).len(), 2);
     // A teacher for a model that has none: a distilled run besides the plain one.
-    let base = base.replace("\nmatrix:", "\n  u: {arch: deep-emotion, datasets: d, epochs: 1}\nmatrix:");
+    let base = base.replace("\nmatrix:", "\n  u: {arch: deep-emotion, datasets: d, epochs: 3}\nmatrix:");
     assert_eq!(trains(&format!("{base}    - {{model: u, epochs: 2}}\n")).len(), 4);
     let jobs = trains(&format!("{base}    - {{model: u, teacher: t}}\n"));
     assert_eq!(jobs.len(), 4, "{jobs:#?}");
