@@ -17,6 +17,7 @@ mod signals;
 mod torch_free;
 mod slurm_safety;
 mod tensorboard;
+mod typed;
 mod watch;
 
 use std::fs;

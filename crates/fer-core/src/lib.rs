@@ -2,6 +2,7 @@
 //! jobs, the store, the executor that runs jobs as child processes, Slurm submission, and what
 //! a data set is (manifests, loaders, content hashes, face crops).
 
+pub mod arch;
 pub mod clock;
 pub mod data;
 pub mod digest;

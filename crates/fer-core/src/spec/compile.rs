@@ -1,19 +1,20 @@
 //! Compiles the raw spec into a [`Pipeline`]: defaults filled in, every value checked, matrix expanded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use super::error::{Diagnostic, Origin};
-use super::matrix::{self, canonical_key, AxisValues, Combo, Val, KEYS};
+use super::matrix::{self, AxisValues, Cell, Combo, Filter, Given};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
-    AdamSpec, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, InputNorm, ModelSpec, Pipeline,
-    RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec, Variant,
+    Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, ModelSpec, Pipeline, RealSpec, Resources,
+    SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec,
 };
+use crate::arch::{Key, Setting};
 use crate::data::loaders::LoaderKind;
 use crate::data::manifest::{native_classes, Manifest, Protocol};
 
-use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
+use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSlurm, DEFAULT_MAX_JOBS};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -110,15 +111,18 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     }
 
     // The matrix's own keys.
-    let mut zip: Vec<Vec<&'static str>> = Vec::new();
+    let mut zip: Vec<Vec<Key>> = Vec::new();
     for (gi, group) in raw.matrix.zip.iter().enumerate() {
         let mut g = Vec::new();
         for (ki, k) in group.iter().enumerate() {
-            match canonical_key(k) {
+            match Key::parse(k) {
                 Some(c) => g.push(c),
                 None => ctx.error(
                     &format!("matrix.zip[{gi}][{ki}]"),
-                    format!("`{k}` is not a setting that can be an axis; expected one of {}", KEYS.join(", ")),
+                    format!(
+                        "`{k}` is not a setting that can be an axis; expected one of {}",
+                        Key::ALL.map(Key::name).join(", ")
+                    ),
                 ),
             }
         }
@@ -188,7 +192,12 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
             ctx.error(&base, "missing `datasets`: the data sets this model trains on");
             continue;
         }
-        let axes = model_axes(ctx, arch, settings, &base, global_seeds, &raw.datasets);
+        let given = matrix::given(settings);
+        let mut axes = model_axes(ctx, arch, &given, &base, &raw.datasets);
+        if !given.contains_key(&Key::Seeds) {
+            axes.push(global_seed_axis(global_seeds));
+            axes.sort_by_key(|a| a.key);
+        }
         let mut includes = Vec::new();
         for (i, inc) in raw.matrix.include.iter().enumerate() {
             let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
@@ -196,12 +205,15 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
                 continue;
             }
             let path = format!("matrix.include[{i}]");
-            let over = model_axes(ctx, arch, inc, &path, global_seeds, &raw.datasets);
-            let given = matrix::given(inc);
-            let merged: Vec<AxisValues> = axes
-                .iter()
-                .map(|a| over.iter().find(|o| o.key == a.key && given.contains_key(a.key)).unwrap_or(a).clone())
-                .collect();
+            let over = matrix::given(inc);
+            if !given.contains_key(&Key::Teacher) && !over.contains_key(&Key::Teacher) {
+                needs_teacher(ctx, &over, &path);
+            }
+            // The entry's values replace the model's on the keys it gives, and add the keys it
+            // alone gives; the axes stay in key order.
+            let mut merged: Vec<AxisValues> = axes.iter().filter(|a| !over.contains_key(&a.key)).cloned().collect();
+            merged.extend(model_axes(ctx, arch, &over, &path, &raw.datasets));
+            merged.sort_by_key(|a| a.key);
             includes.push((path, merged));
         }
         matrices.push(ModelMatrix { name, arch, axes, includes });
@@ -214,7 +226,8 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
     let mut experiments = Vec::new();
     let mut pending: Vec<PendingTeacher> = Vec::new();
     let mut files = BTreeMap::new();
-    let mut seen = BTreeSet::new();
+    let excludes: Vec<Filter> = raw.matrix.exclude.iter().map(Filter::new).collect();
+    let temperature = |d: &str| default_temperature(datasets.get(d));
     for ModelMatrix { name, arch, axes, includes } in &matrices {
         let (name, arch) = (*name, *arch);
         let mut combos = match matrix::expand(axes, &zip) {
@@ -230,21 +243,27 @@ pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) ->
                 Err(e) => ctx.error(path, e),
             }
         }
-        for c in combos.iter_mut() {
-            fill_temperature(c, &datasets, name);
-        }
-        combos.retain(|c| !raw.matrix.exclude.iter().any(|f| matrix::matches(c, name, f)));
-        let list_keys: Vec<&'static str> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
+        let mut cells = Vec::with_capacity(combos.len());
         for combo in combos {
-            if let Some((e, teacher)) = experiment(ctx, name, arch, &combo, &list_keys, &mut files, &datasets) {
-                let key = format!("{:?}", (&e.model_name, &e.dataset, e.seed, e.model, e.train, &e.init, &teacher));
-                if seen.insert(key) {
-                    // Under a k-fold protocol every cell runs once per fold.
-                    let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
-                    for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
-                        experiments.push(Experiment { fold, ..e.clone() });
-                        pending.push(teacher.clone());
-                    }
+            match Cell::new(arch, &combo, temperature) {
+                Some(cell) => cells.push((cell, combo)),
+                None => ctx.error(&format!("models.{name}"), "incomplete settings"),
+            }
+        }
+        cells.retain(|(cell, _)| !excludes.iter().any(|f| f.matches(name, cell)));
+        let list_keys: Vec<Key> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
+        // Identical cells (an include repeating a combination) train once.
+        let mut seen = HashSet::new();
+        for (cell, combo) in cells {
+            if !seen.insert(cell.clone()) {
+                continue;
+            }
+            if let Some((e, teacher)) = experiment(ctx, name, &cell, &combo, &list_keys, &mut files, &datasets) {
+                // Under a k-fold protocol every cell runs once per fold.
+                let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
+                for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
+                    experiments.push(Experiment { fold, ..e.clone() });
+                    pending.push(teacher.clone());
                 }
             }
         }
@@ -319,7 +338,7 @@ fn max_jobs_text(ctx: &Ctx<'_>, raw: &RawPipeline, max_jobs: u64) -> String {
 fn check_matrix_size(
     ctx: &mut Ctx<'_>,
     matrices: &[ModelMatrix<'_>],
-    zip: &[Vec<&'static str>],
+    zip: &[Vec<Key>],
     datasets: &BTreeMap<String, DatasetSpec>,
     limit: &str,
     max_jobs: u64,
@@ -327,10 +346,10 @@ fn check_matrix_size(
     // The most folds among the data sets of some axes (each run repeats once per fold).
     let folds = |axes: &[AxisValues]| {
         axes.iter()
-            .filter(|a| a.key == "datasets")
+            .filter(|a| a.key == Key::Datasets)
             .flat_map(|a| &a.values)
             .filter_map(|(v, _)| match v {
-                Val::Str(d) => datasets.get(d).and_then(DatasetSpec::folds),
+                Setting::Dataset(d) => datasets.get(d).and_then(DatasetSpec::folds),
                 _ => None,
             })
             .max()
@@ -650,64 +669,10 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     }))
 }
 
-/// Keys that apply to every architecture without a default value.
-const NO_DEFAULT: [&str; 2] = ["weights", "teacher"];
-/// Keys that only mean something for a student (with a `teacher`).
-const KD_KEYS: [&str; 3] = ["temperature", "kd_weight", "kd_t2"];
-
-/// The default of `key` for `arch`; `None` when the key has no default or does not apply.
-fn default_of(arch: Arch, key: &str) -> Option<Val> {
-    use Arch::*;
-    Some(match (key, arch) {
-        ("variant", MicroExpNet) => Val::Str("xxs".into()),
-        ("epochs", DeepEmotion) => Val::Int(500),
-        ("epochs", MicroExpNet) => Val::Int(3000),
-        ("epochs", InceptionV3) => Val::Int(30),
-        ("lr", DeepEmotion) => Val::Float(0.005),
-        ("lr", MicroExpNet) => Val::Float(1e-4),
-        ("lr", InceptionV3) => Val::Float(1e-3),
-        ("batch_size", DeepEmotion) => Val::Int(128),
-        ("batch_size", MicroExpNet) => Val::Int(64),
-        ("batch_size", InceptionV3) => Val::Int(32),
-        ("input_size", InceptionV3) => Val::Int(299),
-        ("optimizer", _) => Val::Str("adam".into()),
-        ("weight_decay", _) => Val::Float(0.0),
-        ("beta1", _) => Val::Float(0.9),
-        ("beta2", _) => Val::Float(0.999),
-        ("eps", _) => Val::Float(1e-8),
-        ("dropout", _) => Val::Float(0.5),
-        ("input_norm", MicroExpNet) => Val::Str("raw".into()),
-        ("input_norm", _) => Val::Str("centered".into()),
-        ("multi_crop", MicroExpNet) => Val::Bool(true),
-        ("multi_crop", _) => Val::Bool(false),
-        ("l2", DeepEmotion) => Val::Float(DEEP_EMOTION_L2),
-        ("kd_weight", _) => Val::Float(0.5),
-        ("kd_t2", _) => Val::Bool(false),
-        ("select", _) => Val::Str(super::pipeline::Select::Last.name().into()),
-        _ => return None,
-    })
-}
-
-/// Whether `key` may be set for `arch`.
-fn applies(arch: Arch, key: &str) -> bool {
-    matches!(key, "datasets" | "seeds") || NO_DEFAULT.contains(&key) || default_of(arch, key).is_some()
-        // The temperature's default depends on the data set (`default_temperature`).
-        || key == "temperature"
-}
-
-/// The L2 penalty weight of Deep-Emotion by default: the paper adds the penalty but does not
-/// publish its weight; 0.001 is our choice (a mild term: about 1 % of the initial loss).
-pub const DEEP_EMOTION_L2: f64 = 0.001;
-
-/// A student's temperature when none is set: its data set's ([`default_temperature`]), put into
-/// the combination so that `exclude` entries see the value the job uses.
-fn fill_temperature(c: &mut Combo, datasets: &BTreeMap<String, DatasetSpec>, model: &str) {
-    if c.contains_key("teacher") && !c.contains_key("temperature") {
-        let d = match c.get("datasets") {
-            Some((Val::Str(d), _)) => datasets.get(d),
-            _ => None,
-        };
-        c.insert("temperature", (Val::Float(default_temperature(d)), format!("models.{model}")));
+/// Refuses distillation settings given without a teacher to distil from.
+fn needs_teacher(ctx: &mut Ctx<'_>, given: &BTreeMap<Key, Given>, base: &str) {
+    for k in Key::DISTILL.iter().filter(|k| given.contains_key(k)) {
+        ctx.error(&format!("{base}.{k}"), format!("`{k}` needs a `teacher` to distil from"));
     }
 }
 
@@ -720,117 +685,47 @@ pub fn default_temperature(dataset: Option<&DatasetSpec>) -> f64 {
     }
 }
 
-/// Checks one value of one key.
-fn check(arch: Arch, key: &str, v: &Val, datasets: &BTreeMap<String, RawDataset>) -> Result<(), String> {
-    let f = |v: &Val| match v {
-        Val::Float(x) => *x,
-        Val::Int(i) => *i as f64,
-        _ => f64::NAN,
-    };
-    match (key, v) {
-        ("datasets", Val::Str(s)) if !datasets.contains_key(s) => {
-            Err(format!("unknown data set `{s}`; declared: {}", names(datasets.keys())))
-        }
-        ("seeds", Val::Int(i)) if *i < 0 => Err(format!("a seed must be >= 0, got `{i}`")),
-        ("variant", Val::Str(s)) if Variant::parse(s).is_none() => {
-            Err(format!("unknown MicroExpNet variant `{s}`; known: m, s, xs, xxs"))
-        }
-        ("variant", _) if arch != Arch::MicroExpNet => Err(format!("`{}` has no variants", arch.name())),
-        ("epochs", Val::Int(i)) if *i < 1 || *i > 1_000_000 => Err(format!("epochs must be >= 1, got `{i}`")),
-        ("batch_size", Val::Int(i)) if *i < 1 || *i > 1 << 20 => Err(format!("batch_size must be >= 1, got `{i}`")),
-        ("lr", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("lr must be > 0, got `{v}`")),
-        ("optimizer", Val::Str(s)) if s != "adam" => Err(format!("unknown optimizer `{s}`; known: adam")),
-        ("weight_decay", v) if !(f(v).is_finite() && f(v) >= 0.0) => {
-            Err(format!("weight_decay must be >= 0, got `{v}`"))
-        }
-        ("beta1" | "beta2", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("{key} must be in [0, 1), got `{v}`")),
-        ("eps", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("eps must be > 0, got `{v}`")),
-        ("dropout", v) if !(f(v) >= 0.0 && f(v) < 1.0) => Err(format!("dropout must be in [0, 1), got `{v}`")),
-        ("input_size", Val::Int(i)) if !(75..=1024).contains(i) => {
-            Err(format!("input_size must be in 75..=1024 (Inception_v3 needs at least 75), got `{i}`"))
-        }
-        ("temperature", v) if !(f(v).is_finite() && f(v) > 0.0) => Err(format!("temperature must be > 0, got `{v}`")),
-        ("kd_weight", v) if !(f(v) >= 0.0 && f(v) <= 1.0) => Err(format!("kd_weight must be in [0, 1], got `{v}`")),
-        ("l2", v) if !(f(v).is_finite() && f(v) >= 0.0) => Err(format!("l2 must be >= 0, got `{v}`")),
-        ("multi_crop", Val::Bool(true)) if arch != Arch::MicroExpNet => Err(format!(
-            "`multi_crop` is MicroExpNet's published recipe (8 crops of a 256 px face); `{}` does not use it",
-            arch.name()
-        )),
-        ("weights", Val::Str(s)) if s.trim().is_empty() => Err("the weights file name is empty".into()),
-        ("input_norm", Val::Str(s)) if InputNorm::parse(s).is_none() => {
-            Err(format!("unknown input_norm `{s}`; known: raw, centered, standardize"))
-        }
-        ("select", Val::Str(s)) if super::pipeline::Select::parse(s).is_none() => {
-            Err(format!("unknown select `{s}`; known: last, best-val"))
-        }
-        (_, v) if !type_ok(key, v) => Err(format!("`{v}` has the wrong type for `{key}`")),
-        _ => Ok(()),
-    }
+/// The pipeline's `seeds`, as the axis of a model that gives none.
+fn global_seed_axis(seeds: &super::axis::Axis<i64>) -> AxisValues {
+    let values = seeds.values.iter().enumerate().filter_map(|(i, v)| {
+        let path = if seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
+        // A negative seed is refused where the seeds are checked.
+        u64::try_from(*v).ok().map(|v| (Setting::Seed(v), path))
+    });
+    AxisValues { key: Key::Seeds, values: values.collect(), is_list: seeds.is_list }
 }
 
-/// The value types of keys (the raw types guarantee them; this guards `Val` conversions).
-fn type_ok(key: &str, v: &Val) -> bool {
-    match key {
-        "multi_crop" | "kd_t2" => matches!(v, Val::Bool(_)),
-        "epochs" | "batch_size" | "seeds" | "input_size" => matches!(v, Val::Int(_)),
-        "lr" | "weight_decay" | "beta1" | "beta2" | "eps" | "dropout" | "temperature" | "kd_weight" | "l2" => {
-            matches!(v, Val::Float(_) | Val::Int(_))
-        }
-        _ => matches!(v, Val::Str(_)),
-    }
-}
-
-/// The axes of one model (or one include entry, then only the keys it gives count).
+/// The axes of the settings a model (or one include entry) gives, each key checked against the
+/// architecture and each value on its own; refused values are reported and left out.
 fn model_axes(
     ctx: &mut Ctx<'_>,
     arch: Arch,
-    s: &RawSettings,
+    given: &BTreeMap<Key, Given>,
     base: &str,
-    global_seeds: &super::axis::Axis<i64>,
     datasets: &BTreeMap<String, RawDataset>,
 ) -> Vec<AxisValues> {
-    let given = matrix::given(s);
-    let mut axes = Vec::new();
-    if !given.contains_key("teacher") && !base.starts_with("matrix.") {
-        for k in KD_KEYS.iter().filter(|k| given.contains_key(**k)) {
-            ctx.error(&format!("{base}.{k}"), format!("`{k}` needs a `teacher` to distil from"));
-        }
+    if !given.contains_key(&Key::Teacher) && !base.starts_with("matrix.") {
+        needs_teacher(ctx, given, base);
     }
-    for key in KEYS {
-        let (values, is_list) = match given.get(key) {
-            Some((vals, is_list)) => {
-                let mut out = Vec::new();
-                for (i, v) in vals.iter().enumerate() {
-                    let path = if *is_list { format!("{base}.{key}[{i}]") } else { format!("{base}.{key}") };
-                    if !applies(arch, key) {
-                        ctx.error(&format!("{base}.{key}"), format!("`{key}` does not apply to `{}`", arch.name()));
-                        break;
-                    }
-                    match check(arch, key, v, datasets) {
-                        Ok(()) => out.push((v.clone(), path)),
-                        Err(e) => ctx.error(&path, e),
-                    }
+    let mut axes = Vec::new();
+    for (&key, g) in given {
+        if let Err(why) = arch.accepts(key) {
+            ctx.error(&format!("{base}.{key}"), why);
+            axes.push(AxisValues { key, values: Vec::new(), is_list: g.is_list });
+            continue;
+        }
+        let mut values = Vec::new();
+        for (i, v) in g.values.iter().enumerate() {
+            let path = if g.is_list { format!("{base}.{key}[{i}]") } else { format!("{base}.{key}") };
+            match v {
+                Ok(Setting::Dataset(d)) if !datasets.contains_key(d) => {
+                    ctx.error(&path, format!("unknown data set `{d}`; declared: {}", names(datasets.keys())))
                 }
-                (out, *is_list)
+                Ok(s) => values.push((s.clone(), path)),
+                Err(e) => ctx.error(&path, e.clone()),
             }
-            None if key == "seeds" => {
-                let vals = global_seeds.values.iter().enumerate();
-                let out = vals
-                    .map(|(i, v)| {
-                        let p = if global_seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
-                        (Val::Int(*v), p)
-                    })
-                    .collect();
-                (out, global_seeds.is_list)
-            }
-            // Distillation settings exist only for students.
-            None if KD_KEYS.contains(&key) && !given.contains_key("teacher") => continue,
-            None => match default_of(arch, key) {
-                Some(v) => (vec![(v, base.to_string())], false),
-                None => continue,
-            },
-        };
-        axes.push(AxisValues { key, values, is_list });
+        }
+        axes.push(AxisValues { key, values, is_list: g.is_list });
     }
     axes
 }
@@ -838,65 +733,25 @@ fn model_axes(
 /// A student's teacher before it is resolved to an experiment: (model name, key path, settings).
 type PendingTeacher = Option<(String, String, DistillSpec)>;
 
+/// The experiment of one cell of model `name`: its specs, initial weights (the file hashed once
+/// per pipeline) and values along list axes, and its teacher still to be resolved.
 fn experiment(
     ctx: &mut Ctx<'_>,
     name: &str,
-    arch: Arch,
-    c: &Combo,
-    list_keys: &[&str],
+    cell: &Cell,
+    combo: &Combo,
+    list_keys: &[Key],
     files: &mut BTreeMap<String, Option<InitWeights>>,
     datasets: &BTreeMap<String, DatasetSpec>,
 ) -> Option<(Experiment, PendingTeacher)> {
-    let get = |k: &str| c.get(k).map(|(v, _)| v);
-    let path_of = |k: &str| c.get(k).map(|(_, p)| p.clone()).unwrap_or_default();
-    let int = |k: &str| match get(k) {
-        Some(Val::Int(i)) => Some(*i),
-        _ => None,
-    };
-    let float = |k: &str| match get(k) {
-        Some(Val::Float(x)) => Some(*x),
-        Some(Val::Int(i)) => Some(*i as f64),
-        _ => None,
-    };
-    let flag = |k: &str| matches!(get(k), Some(Val::Bool(true)));
-    let text = |k: &str| match get(k) {
-        Some(Val::Str(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let (Some(dataset), Some(seed), Some(epochs), Some(lr), Some(batch)) =
-        (text("datasets"), int("seeds"), int("epochs"), float("lr"), int("batch_size"))
-    else {
-        ctx.error(&format!("models.{name}"), "incomplete settings");
-        return None;
-    };
-    let dropout = float("dropout").unwrap_or(0.5);
-    let norm = text("input_norm").and_then(|n| InputNorm::parse(&n));
-    let model = match arch {
-        Arch::DeepEmotion => ModelSpec::DeepEmotion { dropout, input_norm: norm.unwrap_or(InputNorm::Centered) },
-        Arch::MicroExpNet => ModelSpec::MicroExpNet {
-            variant: text("variant").and_then(|v| Variant::parse(&v)).unwrap_or(Variant::Xxs),
-            dropout,
-            input_norm: norm.unwrap_or(InputNorm::Raw),
-        },
-        Arch::InceptionV3 => ModelSpec::InceptionV3 {
-            input_size: int("input_size").unwrap_or(299) as u32,
-            dropout,
-            input_norm: norm.unwrap_or(InputNorm::Centered),
-        },
-    };
-    let adam = AdamSpec {
-        beta1: float("beta1").unwrap_or(0.9),
-        beta2: float("beta2").unwrap_or(0.999),
-        eps: float("eps").unwrap_or(1e-8),
-        weight_decay: float("weight_decay").unwrap_or(0.0),
-    };
-    let init = match text("weights") {
+    let path_of = |k: Key| combo.get(&k).map(|(_, p)| p.clone()).unwrap_or_default();
+    let init = match &cell.weights {
         None => None,
         Some(file) => {
-            let key = path_of("weights");
+            let key = path_of(Key::Weights);
             let entry = files.entry(file.clone()).or_insert_with(|| {
                 let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
-                let path = base.join(&file);
+                let path = base.join(file);
                 match hash_regular_file(&path) {
                     Ok(sha256) => Some(InitWeights { path, sha256 }),
                     Err(e) => {
@@ -908,33 +763,22 @@ fn experiment(
             Some(entry.clone()?)
         }
     };
-    let teacher = text("teacher").map(|t| {
-        let spec = DistillSpec {
-            temperature: float("temperature").unwrap_or_else(|| default_temperature(datasets.get(&dataset))),
-            weight: float("kd_weight").unwrap_or(0.5),
-            t2: flag("kd_t2"),
-        };
-        (t, path_of("teacher"), spec)
+    let teacher = cell.teacher.clone().map(|t| {
+        let d = cell.distill;
+        let temperature = d.temperature.unwrap_or_else(|| default_temperature(datasets.get(&cell.dataset)));
+        (t, path_of(Key::Teacher), DistillSpec { temperature, weight: d.weight, t2: d.t2 })
     });
     let axes = list_keys
         .iter()
-        .filter(|k| **k != "seeds" && **k != "datasets")
-        .filter_map(|k| c.get(*k).map(|(v, _)| (k.to_string(), v.to_string())))
+        .filter(|k| !matches!(**k, Key::Seeds | Key::Datasets))
+        .filter_map(|k| combo.get(k).map(|(v, _)| (k.name().to_string(), v.to_string())))
         .collect();
     let e = Experiment {
         model_name: name.to_string(),
-        dataset,
-        seed: seed as u64,
-        model,
-        train: TrainSpec {
-            epochs: epochs as u32,
-            lr,
-            batch_size: batch as u32,
-            adam,
-            multi_crop: flag("multi_crop"),
-            select: text("select").and_then(|s| super::pipeline::Select::parse(&s)).unwrap_or_default(),
-            l2: float("l2").unwrap_or(0.0),
-        },
+        dataset: cell.dataset.clone(),
+        seed: cell.seed,
+        model: ModelSpec::from(&cell.config),
+        train: TrainSpec::from(&cell.config),
         fold: None,
         init,
         distill: None,
@@ -1098,7 +942,7 @@ mod recipe_tests {
         assert_eq!(of("m").prepared_size(), 256);
         assert_eq!(of("m").train.l2, 0.0);
         assert!(!of("d").train.multi_crop);
-        assert_eq!(of("d").train.l2, DEEP_EMOTION_L2);
+        assert_eq!(of("d").train.l2, crate::arch::deep_emotion::DEFAULT_L2);
         assert_eq!(of("d").prepared_size(), 48);
         assert_eq!((of("i").train.multi_crop, of("i").train.l2), (false, 0.0));
         // Off on request, and then the model reads its own input size.
@@ -1123,8 +967,168 @@ mod recipe_tests {
             let e = compile(models).unwrap_err().to_string();
             assert!(e.contains(want), "{models}: {e}");
         }
-        // `multi_crop: false` stays accepted everywhere (pipelines written before).
-        assert!(compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").is_ok());
+        // `multi_crop: false` too: an architecture without the crops has no such setting.
+        let e = compile("  d: {arch: deep-emotion, datasets: [syn], multi_crop: false}\n").unwrap_err().to_string();
+        assert!(e.contains("key `models.d.multi_crop`: `multi_crop` is MicroExpNet's published recipe"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    //! The typed expansion against the expansion recorded before it (`expansion.golden`), and the
+    //! settings an architecture does not use.
+    use super::super::{load, load_str, Overrides};
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// The repository root: the nearest folder above this crate holding `examples/tiny.yaml`.
+    fn root() -> PathBuf {
+        let mut d = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        while !d.join("examples/tiny.yaml").exists() {
+            assert!(d.pop(), "no examples/tiny.yaml above {}", env!("CARGO_MANIFEST_DIR"));
+        }
+        d
+    }
+
+    /// Extra matrices the examples do not cover: zip, include, exclude, lists of every kind, students.
+    const MATRIX: &str = "version: 1\nname: m\nseeds: [1, 2]\n\
+        datasets:\n  a: {kind: synthetic, subjects: 6, images_per_subject: 4}\n  \
+        b: {kind: synthetic, seed: 3, subjects: 6, images_per_subject: 4}\n\
+        models:\n  \
+        de: {arch: deep-emotion, datasets: [a, b], lr: [0.01, 0.02], batch_size: [8, 16], l2: [0, 0.5], dropout: [0.1, 0.2]}\n  \
+        tde: {arch: deep-emotion, datasets: [a, b], epochs: 2}\n  \
+        inc: {arch: inception-v3, datasets: [a], seeds: [1], input_size: [75, 80], select: best-val, eps: 1.0e-6}\n  \
+        t: {arch: inception-v3, datasets: [a], seeds: [1], input_size: 80, dropout: 0.3}\n  \
+        s2: {arch: deep-emotion, datasets: a, teacher: t, kd_weight: 0.3, seeds: [1, 2, 3]}\n  \
+        men: {arch: microexpnet, datasets: [a, b], variant: [m, xs], teacher: tde, temperature: [2, 3], kd_t2: true, \
+              kd_weight: [0.2, 0.4], multi_crop: [true, false], input_norm: [raw, standardize], beta1: 0.8}\n  \
+        plain: {arch: microexpnet, datasets: a, epochs: [3, 4], weight_decay: [0, 0.1], optimizer: adam}\n\
+        matrix:\n  zip: [[lr, batch_size], [temperature, kd_weight]]\n  \
+        include: [{model: de, lr: 0.03, batch_size: 4}, {model: [plain], epochs: 9}, {model: men, variant: s}, {seed: 5, epochs: 3}]\n  \
+        exclude: [{model: de, seed: 2, lr: 0.02}, {model: men, variant: xs, multi_crop: false}, {epochs: 4, weight_decay: 0.1}, \
+                  {model: de, l2: 0.001}, {model: men, temperature: 3, dataset: b}, {model: s2, seed: 5}, {model: [men, tde, t], seed: 5}]\n";
+
+    /// Every compiled experiment of a pipeline, one line each, with the serialised specs.
+    fn describe(p: &Pipeline) -> String {
+        let json = |v: &dyn erased::Json| v.json();
+        let mut out = String::new();
+        for e in &p.experiments {
+            out += &format!(
+                "{} {} seed={} fold={:?} model={} train={} init={:?} distill={:?} axes={:?}\n",
+                e.model_name,
+                e.dataset,
+                e.seed,
+                e.fold,
+                json(&e.model),
+                json(&e.train),
+                e.init.as_ref().map(|i| &i.sha256),
+                e.distill.map(|(t, d)| (t, json(&d))),
+                e.axes
+            );
+        }
+        out
+    }
+
+    mod erased {
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
+    }
+
+    /// The expansion of every example, of `pipeline.yaml` (under every profile) and of [`MATRIX`].
+    fn expansion() -> String {
+        let root = root();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        files.push(root.join("pipeline.yaml"));
+        let mut out = String::new();
+        for f in &files {
+            let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            let mut profiles = vec![None];
+            if let Some(m) = doc.get("profiles").and_then(|p| p.as_mapping()) {
+                profiles.extend(m.keys().map(|k| k.as_str().map(String::from)));
+            }
+            for profile in profiles {
+                let name = f.strip_prefix(&root).unwrap().display().to_string();
+                out += &format!("# {name} profile={profile:?}\n");
+                let p = load(f, &Overrides { profile, ..Default::default() }).unwrap();
+                out += &describe(&p);
+            }
+        }
+        out += "# matrix\n";
+        out += &describe(&load_str("m.yaml", MATRIX, &Overrides::default()).unwrap());
+        out
+    }
+
+    const HEAD: &str = "version: 1\nname: t\nseeds: [1]\ndatasets:\n  d: {kind: synthetic}\nmodels:\n";
+
+    /// The one diagnostic of a refused pipeline (`HEAD` + `rest`), as printed.
+    fn refused(rest: &str) -> String {
+        let e = load_str("p.yaml", &format!("{HEAD}{rest}"), &Overrides::default()).unwrap_err();
+        let d = e.diagnostics();
+        assert_eq!(d.len(), 1, "{rest}: {e}");
+        d[0].to_string()
+    }
+
+    #[test]
+    fn every_setting_an_architecture_does_not_use_is_refused_at_its_position() {
+        for (rest, want) in [
+            ("  m: {arch: deep-emotion, datasets: d, variant: m}\n", "p.yaml:7:40: key `models.m.variant`: `variant` does not apply to `deep-emotion`"),
+            ("  m: {arch: inception-v3, datasets: d, variant: [m, s]}\n", "p.yaml:7:40: key `models.m.variant`: `variant` does not apply"),
+            ("  m: {arch: microexpnet, datasets: d, input_size: 80}\n", "p.yaml:7:39: key `models.m.input_size`: `input_size` does not apply to `microexpnet`"),
+            ("  m: {arch: deep-emotion, datasets: d, input_size: 80}\n", "key `models.m.input_size`: `input_size` does not apply to `deep-emotion`"),
+            ("  m: {arch: microexpnet, datasets: d, l2: 0}\n", "p.yaml:7:39: key `models.m.l2`: `l2` does not apply to `microexpnet`"),
+            ("  m: {arch: inception-v3, datasets: d, l2: 0.1}\n", "key `models.m.l2`: `l2` does not apply to `inception-v3`"),
+            ("  m: {arch: deep-emotion, datasets: d, multi_crop: false}\n", "p.yaml:7:40: key `models.m.multi_crop`: `multi_crop` is MicroExpNet's published recipe (8 crops of a 256 px face); `deep-emotion` does not use it"),
+            ("  m: {arch: inception-v3, datasets: d, multi_crop: true}\n", "key `models.m.multi_crop`: `multi_crop` is MicroExpNet's published recipe"),
+            ("  m: {arch: deep-emotion, datasets: d, temperature: 2}\n", "key `models.m.temperature`: `temperature` needs a `teacher` to distil from"),
+            // In an include entry: the model's architecture decides; distillation needs a teacher.
+            ("  m: {arch: deep-emotion, datasets: d}\nmatrix: {include: [{model: m, variant: s}]}\n", "p.yaml:8:31: key `matrix.include[0].variant`: `variant` does not apply to `deep-emotion`"),
+            ("  m: {arch: deep-emotion, datasets: d}\nmatrix: {include: [{model: m, kd_t2: true}]}\n", "p.yaml:8:31: key `matrix.include[0].kd_t2`: `kd_t2` needs a `teacher` to distil from"),
+        ] {
+            let got = refused(rest);
+            assert!(got.contains(want), "{rest}:\n got {got}\nwant {want}");
+        }
+    }
+
+    #[test]
+    fn an_include_entry_sets_the_keys_the_model_leaves_to_defaults() {
+        let p = load_str(
+            "p.yaml",
+            &format!(
+                "{HEAD}  t: {{arch: deep-emotion, datasets: d}}\n  s: {{arch: microexpnet, datasets: d, teacher: t}}\n  \
+                 u: {{arch: deep-emotion, datasets: d}}\n\
+                 matrix: {{include: [{{model: s, temperature: 2, kd_t2: true}}, {{model: u, teacher: t}}, {{model: s, kd_weight: 0.5}}]}}\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let distill = |name: &str| -> Vec<Option<DistillSpec>> {
+            p.experiments.iter().filter(|e| e.model_name == name).map(|e| e.distill.map(|d| d.1)).collect()
+        };
+        let spec = |temperature, t2| Some(DistillSpec { temperature, weight: 0.5, t2 });
+        // `kd_weight: 0.5` is the default: the same cell, trained once.
+        assert_eq!(distill("s"), vec![spec(8.0, false), spec(2.0, true)]);
+        assert_eq!(distill("u"), vec![None, spec(8.0, false)]);
+    }
+
+    #[test]
+    fn the_expansion_is_the_one_recorded_before_the_typed_configs() {
+        let got = expansion();
+        if let Some(path) = std::env::var_os("FER_WRITE_EXPANSION") {
+            std::fs::write(Path::new(&path), &got).unwrap();
+        }
+        let want = include_str!("expansion.golden");
+        assert!(got == want, "the expansion changed:\n--- recorded\n{want}\n--- now\n{got}");
     }
 }
 #[cfg(test)]

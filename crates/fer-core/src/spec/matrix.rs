@@ -1,121 +1,86 @@
-//! Matrix expansion: list-valued settings become axes; `zip` pairs axes; `include`/`exclude` edit.
+//! Matrix expansion over typed settings: list-valued settings become axes; `zip` pairs axes;
+//! `include`/`exclude` edit; each combination becomes a [`Cell`], a model's typed config.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use super::axis::Axis;
 use super::raw::RawSettings;
+use crate::arch::{deep_emotion, inception, train, Arch, ArchConfig, DistillConfig, InputNorm, Key, Optimizer};
+use crate::arch::{Select, Setting, Variant};
 
-/// One resolved setting value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Val {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Str(String),
+/// The values given for one key, each checked (or why it is refused), and whether they were
+/// written as a list.
+#[derive(Debug, Clone)]
+pub struct Given {
+    pub values: Vec<Result<Setting, String>>,
+    pub is_list: bool,
 }
 
-impl fmt::Display for Val {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Val::Int(i) => write!(f, "{i}"),
-            Val::Float(x) => write!(f, "{x}"),
-            Val::Bool(b) => write!(f, "{b}"),
-            Val::Str(s) => write!(f, "{s}"),
+/// The settings given in `s`, by key, each value checked.
+pub fn given(s: &RawSettings) -> BTreeMap<Key, Given> {
+    fn put<T: Clone>(
+        out: &mut BTreeMap<Key, Given>,
+        key: Key,
+        a: &Option<Axis<T>>,
+        f: impl Fn(T) -> Result<Setting, String>,
+    ) {
+        if let Some(a) = a {
+            out.insert(key, Given { values: a.values.iter().cloned().map(f).collect(), is_list: a.is_list });
         }
     }
-}
-
-/// The keys a model's settings may vary over, in axis order.
-pub const KEYS: [&str; 22] = [
-    "datasets",
-    "seeds",
-    "variant",
-    "epochs",
-    "lr",
-    "batch_size",
-    "optimizer",
-    "weight_decay",
-    "beta1",
-    "beta2",
-    "eps",
-    "dropout",
-    "input_norm",
-    "input_size",
-    "weights",
-    "multi_crop",
-    "teacher",
-    "temperature",
-    "kd_weight",
-    "kd_t2",
-    "select",
-    "l2",
-];
-
-/// Accepts the singular spelling used in `zip`, `include` and `exclude` (`seed`, `dataset`).
-pub fn canonical_key(k: &str) -> Option<&'static str> {
-    let k = match k {
-        "seed" => "seeds",
-        "dataset" => "datasets",
-        other => other,
-    };
-    KEYS.into_iter().find(|x| *x == k)
-}
-
-fn vals<T: Clone>(a: &Option<Axis<T>>, f: impl Fn(T) -> Val) -> Option<(Vec<Val>, bool)> {
-    a.as_ref().map(|a| (a.values.iter().cloned().map(f).collect(), a.is_list))
-}
-
-/// The settings given in `s`, by key (values, written as a list).
-pub fn given(s: &RawSettings) -> BTreeMap<&'static str, (Vec<Val>, bool)> {
-    let pairs = [
-        ("datasets", vals(&s.datasets, Val::Str)),
-        ("seeds", vals(&s.seeds, Val::Int)),
-        ("variant", vals(&s.variant, Val::Str)),
-        ("epochs", vals(&s.epochs, Val::Int)),
-        ("lr", vals(&s.lr, Val::Float)),
-        ("batch_size", vals(&s.batch_size, Val::Int)),
-        ("optimizer", vals(&s.optimizer, Val::Str)),
-        ("weight_decay", vals(&s.weight_decay, Val::Float)),
-        ("beta1", vals(&s.beta1, Val::Float)),
-        ("beta2", vals(&s.beta2, Val::Float)),
-        ("eps", vals(&s.eps, Val::Float)),
-        ("dropout", vals(&s.dropout, Val::Float)),
-        ("input_norm", vals(&s.input_norm, Val::Str)),
-        ("input_size", vals(&s.input_size, Val::Int)),
-        ("weights", vals(&s.weights, Val::Str)),
-        ("multi_crop", vals(&s.multi_crop, Val::Bool)),
-        ("teacher", vals(&s.teacher, Val::Str)),
-        ("temperature", vals(&s.temperature, Val::Float)),
-        ("kd_weight", vals(&s.kd_weight, Val::Float)),
-        ("kd_t2", vals(&s.kd_t2, Val::Bool)),
-        ("select", vals(&s.select, Val::Str)),
-        ("l2", vals(&s.l2, Val::Float)),
-    ];
-    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+    let mut out = BTreeMap::new();
+    let o = &mut out;
+    put(o, Key::Datasets, &s.datasets, |d| Ok(Setting::Dataset(d)));
+    put(o, Key::Seeds, &s.seeds, |i| {
+        u64::try_from(i).map(Setting::Seed).map_err(|_| format!("a seed must be >= 0, got `{i}`"))
+    });
+    put(o, Key::Variant, &s.variant, |v| Variant::setting(&v).map(Setting::Variant));
+    put(o, Key::Epochs, &s.epochs, |v| train::epochs(v).map(Setting::Epochs));
+    put(o, Key::Lr, &s.lr, |v| train::lr(v).map(Setting::Lr));
+    put(o, Key::BatchSize, &s.batch_size, |v| train::batch_size(v).map(Setting::BatchSize));
+    put(o, Key::Optimizer, &s.optimizer, |v| Optimizer::setting(&v).map(Setting::Optimizer));
+    put(o, Key::WeightDecay, &s.weight_decay, |v| train::weight_decay(v).map(Setting::WeightDecay));
+    put(o, Key::Beta1, &s.beta1, |v| train::beta(Key::Beta1, v).map(Setting::Beta1));
+    put(o, Key::Beta2, &s.beta2, |v| train::beta(Key::Beta2, v).map(Setting::Beta2));
+    put(o, Key::Eps, &s.eps, |v| train::eps(v).map(Setting::Eps));
+    put(o, Key::Dropout, &s.dropout, |v| train::dropout(v).map(Setting::Dropout));
+    put(o, Key::InputNorm, &s.input_norm, |v| InputNorm::setting(&v).map(Setting::InputNorm));
+    put(o, Key::InputSize, &s.input_size, |v| inception::input_size(v).map(Setting::InputSize));
+    put(o, Key::Weights, &s.weights, |v| match v.trim().is_empty() {
+        true => Err("the weights file name is empty".into()),
+        false => Ok(Setting::Weights(v)),
+    });
+    put(o, Key::MultiCrop, &s.multi_crop, |v| Ok(Setting::MultiCrop(v)));
+    put(o, Key::Teacher, &s.teacher, |v| Ok(Setting::Teacher(v)));
+    put(o, Key::Temperature, &s.temperature, |v| train::temperature(v).map(Setting::Temperature));
+    put(o, Key::KdWeight, &s.kd_weight, |v| train::kd_weight(v).map(Setting::KdWeight));
+    put(o, Key::KdT2, &s.kd_t2, |v| Ok(Setting::KdT2(v)));
+    put(o, Key::Select, &s.select, |v| Select::setting(&v).map(Setting::Select));
+    put(o, Key::L2, &s.l2, |v| deep_emotion::l2(v).map(Setting::L2));
+    out
 }
 
 /// One axis of a model's matrix: its values, each with the key path it was written at.
 #[derive(Debug, Clone)]
 pub struct AxisValues {
-    pub key: &'static str,
-    pub values: Vec<(Val, String)>,
+    pub key: Key,
+    pub values: Vec<(Setting, String)>,
     pub is_list: bool,
 }
 
-/// One key set to one value (with its path).
-type Setting = (&'static str, (Val, String));
-
 /// A combination: one value per key, with the path each came from.
-pub type Combo = BTreeMap<&'static str, (Val, String)>;
+pub type Combo = BTreeMap<Key, (Setting, String)>;
+
+/// One key set to one value (with its path).
+type Part = (Key, (Setting, String));
 
 /// Expands axes into combinations: the product of all axes, where each `zip` group is one
 /// dimension advancing its axes together. Errors name the zip group at fault.
-pub fn expand(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> Result<Vec<Combo>, String> {
-    // Dimensions: each a list of partial combos.
+pub fn expand(axes: &[AxisValues], zip: &[Vec<Key>]) -> Result<Vec<Combo>, String> {
     // Each dimension lists its alternatives; each alternative sets one or more keys.
-    let mut dims: Vec<Vec<Vec<Setting>>> = Vec::new();
-    let mut zipped: Vec<&'static str> = Vec::new();
+    let mut dims: Vec<Vec<Vec<Part>>> = Vec::new();
+    let mut zipped: Vec<Key> = Vec::new();
     for group in zip {
         let members: Vec<&AxisValues> =
             axes.iter().filter(|a| group.contains(&a.key) && a.is_list && a.values.len() > 1).collect();
@@ -124,9 +89,10 @@ pub fn expand(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> Result<Vec<Comb
         }
         let n = members[0].values.len();
         if let Some(bad) = members.iter().find(|m| m.values.len() != n) {
+            let names: Vec<&str> = group.iter().map(|k| k.name()).collect();
             return Err(format!(
                 "zip group [{}] pairs axes of different lengths: `{}` has {} values, `{}` has {}",
-                group.join(", "),
+                names.join(", "),
                 members[0].key,
                 n,
                 bad.key,
@@ -156,9 +122,9 @@ pub fn expand(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> Result<Vec<Comb
 }
 
 /// How many combinations [`expand`] makes from `axes`, without making them (saturating).
-pub fn count(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> u64 {
+pub fn count(axes: &[AxisValues], zip: &[Vec<Key>]) -> u64 {
     let mut n: u64 = 1;
-    let mut zipped: Vec<&'static str> = Vec::new();
+    let mut zipped: Vec<Key> = Vec::new();
     for group in zip {
         let members: Vec<&AxisValues> =
             axes.iter().filter(|a| group.contains(&a.key) && a.is_list && a.values.len() > 1).collect();
@@ -174,24 +140,105 @@ pub fn count(axes: &[AxisValues], zip: &[Vec<&'static str>]) -> u64 {
     n
 }
 
-/// True when `combo` matches every key given in an exclude entry (a list matches any of its values).
-pub fn matches(combo: &Combo, model: &str, filter: &RawSettings) -> bool {
-    if let Some(m) = &filter.model {
-        if !m.values.iter().any(|x| x == model) {
-            return false;
-        }
-    }
-    given(filter).iter().all(|(k, (vals, _))| match combo.get(k) {
-        Some((v, _)) => vals.iter().any(|x| same(x, v)),
-        None => false,
-    })
+/// One combination, typed: the model's config with the combination's settings applied, where
+/// it runs, its initial weights and what it learns from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub dataset: String,
+    pub seed: u64,
+    pub config: ArchConfig,
+    /// The weights file, as written (relative to the pipeline file).
+    pub weights: Option<String>,
+    /// The teacher model's name.
+    pub teacher: Option<String>,
+    /// How a student learns from its teacher (its temperature chosen: the data set's by default).
+    pub distill: DistillConfig,
 }
 
-/// Equality that treats `5` and `5.0` as the same number.
-fn same(a: &Val, b: &Val) -> bool {
-    match (a, b) {
-        (Val::Int(x), Val::Float(y)) | (Val::Float(y), Val::Int(x)) => (*x as f64) == *y,
-        _ => a == b,
+impl Cell {
+    /// The architecture's defaults with the combination's settings applied; `None` without a data
+    /// set or a seed. A student's temperature, unless set, is `temperature(dataset)`, so that
+    /// `exclude` entries see the value the job uses.
+    pub fn new(arch: Arch, combo: &Combo, temperature: impl Fn(&str) -> f64) -> Option<Cell> {
+        let (mut dataset, mut seed) = (None, None);
+        let mut cell = Cell {
+            dataset: String::new(),
+            seed: 0,
+            config: ArchConfig::new(arch),
+            weights: None,
+            teacher: None,
+            distill: DistillConfig::default(),
+        };
+        for (s, _) in combo.values() {
+            match s {
+                Setting::Dataset(d) => dataset = Some(d.clone()),
+                Setting::Seed(i) => seed = Some(*i),
+                Setting::Weights(w) => cell.weights = Some(w.clone()),
+                Setting::Teacher(t) => cell.teacher = Some(t.clone()),
+                s => {
+                    // The keys are checked against the architecture before they reach an axis.
+                    let applied = cell.distill.set(s) || cell.config.set(s);
+                    debug_assert!(applied, "`{}` reached a `{}` cell", s.key(), arch.name());
+                }
+            }
+        }
+        (cell.dataset, cell.seed) = (dataset?, seed?);
+        if cell.teacher.is_some() && cell.distill.temperature.is_none() {
+            cell.distill.temperature = Some(temperature(&cell.dataset));
+        }
+        Some(cell)
+    }
+
+    /// The value of `key` in this cell: what `exclude` entries match. Distillation settings exist
+    /// only for students; `multi_crop` is off for every architecture but MicroExpNet.
+    pub fn value(&self, key: Key) -> Option<Setting> {
+        match key {
+            Key::Datasets => Some(Setting::Dataset(self.dataset.clone())),
+            Key::Seeds => Some(Setting::Seed(self.seed)),
+            Key::Weights => self.weights.clone().map(Setting::Weights),
+            Key::Teacher => self.teacher.clone().map(Setting::Teacher),
+            Key::Temperature | Key::KdWeight | Key::KdT2 => self.teacher.as_ref().and(self.distill.value(key)),
+            Key::MultiCrop => Some(Setting::MultiCrop(self.config.multi_crop())),
+            key => self.config.value(key),
+        }
+    }
+}
+
+/// Cells are compared by value (their checked settings are never NaN).
+impl Eq for Cell {}
+
+/// Hashes every value [`Cell::value`] reports: equal cells hash alike.
+impl Hash for Cell {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.config.arch().hash(h);
+        for key in Key::ALL {
+            self.value(key).hash(h);
+        }
+    }
+}
+
+/// A `matrix.exclude` entry: the models it names (all when `None`) and the values it matches.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub models: Option<Vec<String>>,
+    pub given: BTreeMap<Key, Given>,
+}
+
+impl Filter {
+    pub fn new(entry: &RawSettings) -> Filter {
+        Filter { models: entry.model.as_ref().map(|m| m.values.clone()), given: given(entry) }
+    }
+
+    /// True when `cell` of `model` has one of the entry's values for every key it gives (a key
+    /// the cell does not have never matches).
+    pub fn matches(&self, model: &str, cell: &Cell) -> bool {
+        if self.models.as_ref().is_some_and(|m| !m.iter().any(|x| x == model)) {
+            return false;
+        }
+        self.given.iter().all(|(k, g)| match cell.value(*k) {
+            Some(v) => g.values.iter().any(|x| x.as_ref() == Ok(&v)),
+            None => false,
+        })
     }
 }
 
@@ -199,38 +246,92 @@ fn same(a: &Val, b: &Val) -> bool {
 mod tests {
     use super::*;
 
-    fn axis(key: &'static str, v: &[i64], is_list: bool) -> AxisValues {
-        AxisValues { key, values: v.iter().map(|x| (Val::Int(*x), key.to_string())).collect(), is_list }
+    fn axis(key: Key, v: &[u32], is_list: bool) -> AxisValues {
+        AxisValues { key, values: v.iter().map(|x| (Setting::Epochs(*x), key.to_string())).collect(), is_list }
     }
 
     #[test]
     fn product_and_zip() {
-        let axes =
-            [axis("seeds", &[1, 2, 3], true), axis("epochs", &[1, 2], true), axis("batch_size", &[10, 20], true)];
+        let axes = [
+            axis(Key::Seeds, &[1, 2, 3], true),
+            axis(Key::Epochs, &[1, 2], true),
+            axis(Key::BatchSize, &[10, 20], true),
+        ];
         assert_eq!(expand(&axes, &[]).unwrap().len(), 12);
-        let z = expand(&axes, &[vec!["epochs", "batch_size"]]).unwrap();
+        let z = expand(&axes, &[vec![Key::Epochs, Key::BatchSize]]).unwrap();
         assert_eq!(z.len(), 6);
-        assert!(z.iter().all(|c| match (&c["epochs"].0, &c["batch_size"].0) {
-            (Val::Int(e), Val::Int(b)) => *b == e * 10,
+        assert!(z.iter().all(|c| match (&c[&Key::Epochs].0, &c[&Key::BatchSize].0) {
+            (Setting::Epochs(e), Setting::Epochs(b)) => *b == e * 10,
             _ => false,
         }));
         assert_eq!(count(&axes, &[]), 12);
-        assert_eq!(count(&axes, &[vec!["epochs", "batch_size"]]), 6);
-        let bad = [axis("epochs", &[1, 2], true), axis("batch_size", &[1, 2, 3], true)];
-        assert!(expand(&bad, &[vec!["epochs", "batch_size"]]).unwrap_err().contains("different lengths"));
+        assert_eq!(count(&axes, &[vec![Key::Epochs, Key::BatchSize]]), 6);
+        let bad = [axis(Key::Epochs, &[1, 2], true), axis(Key::BatchSize, &[1, 2, 3], true)];
+        let e = expand(&bad, &[vec![Key::Epochs, Key::BatchSize]]).unwrap_err();
+        assert!(e.contains("[epochs, batch_size] pairs axes of different lengths"), "{e}");
+    }
+
+    fn combo(settings: &[Setting]) -> Combo {
+        settings.iter().map(|s| (s.key(), (s.clone(), s.key().to_string()))).collect()
+    }
+
+    fn base() -> Vec<Setting> {
+        vec![Setting::Dataset("d".into()), Setting::Seed(2)]
+    }
+
+    #[test]
+    fn a_cell_is_the_architecture_s_defaults_with_the_combination_applied() {
+        let c = Cell::new(Arch::DeepEmotion, &combo(&[base(), vec![Setting::Lr(0.1)]].concat()), |_| 8.0).unwrap();
+        let mut want = ArchConfig::new(Arch::DeepEmotion);
+        want.set(&Setting::Lr(0.1));
+        assert_eq!((c.dataset.as_str(), c.seed, c.config), ("d", 2, want));
+        assert_eq!((&c.teacher, &c.weights, c.value(Key::Temperature)), (&None, &None, None));
+        // A student's temperature is its data set's unless set.
+        let s = [base(), vec![Setting::Teacher("t".into())]].concat();
+        let c = Cell::new(Arch::MicroExpNet, &combo(&s), |d| if d == "d" { 4.0 } else { 8.0 }).unwrap();
+        assert_eq!(c.value(Key::Temperature), Some(Setting::Temperature(4.0)));
+        assert_eq!(c.value(Key::KdWeight), Some(Setting::KdWeight(0.5)));
+        let s = [s, vec![Setting::Temperature(2.0)]].concat();
+        assert_eq!(Cell::new(Arch::MicroExpNet, &combo(&s), |_| 4.0).unwrap().distill.temperature, Some(2.0));
+        assert!(Cell::new(Arch::MicroExpNet, &combo(&[Setting::Seed(1)]), |_| 4.0).is_none());
     }
 
     #[test]
     fn exclude_matching() {
-        let c = expand(&[axis("seeds", &[1, 2], true), axis("epochs", &[5], false)], &[]).unwrap();
-        let f = RawSettings { seeds: Some(Axis::one(2)), ..Default::default() };
-        assert_eq!(c.iter().filter(|c| matches(c, "m", &f)).count(), 1);
-        let f2 = RawSettings { model: Some(Axis::one("other".to_string())), ..Default::default() };
-        assert!(!matches(&c[0], "m", &f2));
-        let f3 = RawSettings { lr: Some(Axis::one(5.0)), ..Default::default() };
-        assert!(!matches(&c[0], "m", &f3), "absent key never matches");
-        let f4 = RawSettings { epochs: Some(Axis::one(5)), ..Default::default() };
-        assert!(matches(&c[0], "m", &f4));
+        let cell = |seed| {
+            Cell::new(Arch::DeepEmotion, &combo(&[Setting::Dataset("d".into()), Setting::Seed(seed)]), |_| 8.0).unwrap()
+        };
+        let f = |s: RawSettings| Filter::new(&s);
+        let seed2 = f(RawSettings { seeds: Some(Axis::one(2)), ..Default::default() });
+        assert!(seed2.matches("m", &cell(2)) && !seed2.matches("m", &cell(1)));
+        let other = f(RawSettings { model: Some(Axis::one("other".to_string())), ..Default::default() });
+        assert!(!other.matches("m", &cell(1)));
+        // Defaults are matched; a key the architecture does not have never matches.
+        assert!(f(RawSettings { epochs: Some(Axis::one(500)), ..Default::default() }).matches("m", &cell(1)));
+        assert!(!f(RawSettings { variant: Some(Axis::one("xxs".into())), ..Default::default() }).matches("m", &cell(1)));
+        assert!(f(RawSettings { multi_crop: Some(Axis::one(false)), ..Default::default() }).matches("m", &cell(1)));
+        assert!(!f(RawSettings { temperature: Some(Axis::one(8.0)), ..Default::default() }).matches("m", &cell(1)));
+        // A value that is not valid matches nothing.
+        assert!(!f(RawSettings { seeds: Some(Axis::one(-1)), ..Default::default() }).matches("m", &cell(1)));
+    }
+
+    #[test]
+    fn equal_cells_hash_alike_and_differ_by_any_setting() {
+        use std::collections::HashSet;
+        let mk =
+            |extra: Vec<Setting>| Cell::new(Arch::MicroExpNet, &combo(&[base(), extra].concat()), |_| 8.0).unwrap();
+        let set: HashSet<Cell> = [
+            mk(vec![]),
+            mk(vec![Setting::Epochs(3000)]),
+            mk(vec![Setting::WeightDecay(-0.0)]),
+            mk(vec![Setting::Dropout(0.1)]),
+            mk(vec![Setting::Teacher("t".into())]),
+            mk(vec![Setting::Teacher("t".into()), Setting::Temperature(8.0)]),
+            mk(vec![Setting::Teacher("t".into()), Setting::KdT2(true)]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 4, "{set:#?}");
     }
 }
 #[cfg(test)]

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::arch::{AdamSpec, Arch, InputNorm, Select, Variant};
+use crate::arch::{ArchConfig, DeepEmotionConfig, InceptionV3Config, MicroExpNetConfig};
+
 /// Which device jobs run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceRequest {
@@ -214,68 +217,6 @@ impl DatasetSpec {
     }
 }
 
-/// Model architectures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Arch {
-    DeepEmotion,
-    MicroExpNet,
-    InceptionV3,
-}
-
-impl Arch {
-    pub const ALL: [Arch; 3] = [Arch::DeepEmotion, Arch::MicroExpNet, Arch::InceptionV3];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::DeepEmotion => "deep-emotion",
-            Arch::MicroExpNet => "microexpnet",
-            Arch::InceptionV3 => "inception-v3",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Arch> {
-        Arch::ALL.into_iter().find(|a| a.name() == s)
-    }
-}
-
-/// MicroExpNet sizes (width of its hidden layer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Variant {
-    M,
-    S,
-    Xs,
-    Xxs,
-}
-
-impl Variant {
-    pub const ALL: [Variant; 4] = [Variant::M, Variant::S, Variant::Xs, Variant::Xxs];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::M => "m",
-            Variant::S => "s",
-            Variant::Xs => "xs",
-            Variant::Xxs => "xxs",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.name() == s.to_ascii_lowercase())
-    }
-
-    /// Width of the hidden fully connected layer.
-    pub fn fc1(self) -> i64 {
-        match self {
-            Variant::M => 768,
-            Variant::S => 192,
-            Variant::Xs => 96,
-            Variant::Xxs => 48,
-        }
-    }
-}
-
 /// A model architecture with its structural options.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "arch", rename_all = "kebab-case")]
@@ -298,25 +239,33 @@ pub enum ModelSpec {
     },
 }
 
-/// How 0..255 pixels become a model's input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InputNorm {
-    /// Raw 0..255 floats (MicroExpNet's public code).
-    Raw,
-    /// (x / 255 - 0.5) / 0.5, in [-1, 1] (Deep-Emotion's public code).
-    Centered,
-    /// Per image: zero mean, unit variance.
-    Standardize,
+/// The network a config builds (what its jobs hash and the models read).
+impl From<&ArchConfig> for ModelSpec {
+    fn from(c: &ArchConfig) -> ModelSpec {
+        match *c {
+            ArchConfig::DeepEmotion(c) => ModelSpec::DeepEmotion { dropout: c.dropout, input_norm: c.input_norm },
+            ArchConfig::MicroExpNet(c) => {
+                ModelSpec::MicroExpNet { variant: c.variant, dropout: c.dropout, input_norm: c.input_norm }
+            }
+            ArchConfig::InceptionV3(c) => {
+                ModelSpec::InceptionV3 { input_size: c.input_size, dropout: c.dropout, input_norm: c.input_norm }
+            }
+        }
+    }
 }
 
-impl InputNorm {
-    pub fn parse(s: &str) -> Option<InputNorm> {
-        match s {
-            "raw" => Some(InputNorm::Raw),
-            "centered" => Some(InputNorm::Centered),
-            "standardize" => Some(InputNorm::Standardize),
-            _ => None,
+/// How a config trains (what its train jobs hash).
+impl From<&ArchConfig> for TrainSpec {
+    fn from(c: &ArchConfig) -> TrainSpec {
+        let t = c.train();
+        TrainSpec {
+            epochs: t.epochs,
+            lr: t.lr,
+            batch_size: t.batch_size,
+            adam: t.adam,
+            multi_crop: c.multi_crop(),
+            select: t.select,
+            l2: c.l2(),
         }
     }
 }
@@ -324,17 +273,17 @@ impl InputNorm {
 impl ModelSpec {
     /// Deep-Emotion as published.
     pub fn deep_emotion() -> ModelSpec {
-        ModelSpec::DeepEmotion { dropout: 0.5, input_norm: InputNorm::Centered }
+        (&ArchConfig::DeepEmotion(DeepEmotionConfig::default())).into()
     }
 
     /// MicroExpNet of a size, as published.
     pub fn microexpnet(variant: Variant) -> ModelSpec {
-        ModelSpec::MicroExpNet { variant, dropout: 0.5, input_norm: InputNorm::Raw }
+        (&ArchConfig::MicroExpNet(MicroExpNetConfig { variant, ..Default::default() })).into()
     }
 
     /// Inception_v3 at an input size.
     pub fn inception_v3(input_size: u32) -> ModelSpec {
-        ModelSpec::InceptionV3 { input_size, dropout: 0.5, input_norm: InputNorm::Centered }
+        (&ArchConfig::InceptionV3(InceptionV3Config { input_size, ..Default::default() })).into()
     }
 
     pub fn input_norm(&self) -> InputNorm {
@@ -356,8 +305,8 @@ impl ModelSpec {
     /// Side of the square grayscale input.
     pub fn input_size(&self) -> u32 {
         match self {
-            ModelSpec::DeepEmotion { .. } => 48,
-            ModelSpec::MicroExpNet { .. } => 84,
+            ModelSpec::DeepEmotion { .. } => DeepEmotionConfig::INPUT,
+            ModelSpec::MicroExpNet { .. } => MicroExpNetConfig::INPUT,
             ModelSpec::InceptionV3 { input_size, .. } => *input_size,
         }
     }
@@ -370,15 +319,6 @@ impl ModelSpec {
             ModelSpec::InceptionV3 { .. } => "inception-v3".into(),
         }
     }
-}
-
-/// Adam with the PyTorch defaults unless set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct AdamSpec {
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub weight_decay: f64,
 }
 
 /// Training hyperparameters, resolved.
@@ -397,38 +337,6 @@ pub struct TrainSpec {
     /// left out of job hashes when 0, so runs without it keep their hashes.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub l2: f64,
-}
-
-/// Which weights a training run keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Select {
-    /// The last epoch's (both papers).
-    #[default]
-    Last,
-    /// The epoch with the best validation accuracy (ties: the earliest).
-    BestVal,
-}
-
-impl Select {
-    pub fn parse(s: &str) -> Option<Select> {
-        match s {
-            "last" => Some(Select::Last),
-            "best-val" => Some(Select::BestVal),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Select::Last => "last",
-            Select::BestVal => "best-val",
-        }
-    }
-
-    pub fn is_last(&self) -> bool {
-        *self == Select::Last
-    }
 }
 
 fn is_zero(x: &f64) -> bool {

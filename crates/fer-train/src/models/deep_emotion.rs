@@ -39,7 +39,7 @@ fn linear(p: nn::Path, cin: i64, cout: i64) -> nn::Linear {
 }
 
 impl DeepEmotion {
-    pub const INPUT: i64 = 48;
+    pub const INPUT: i64 = fer_core::arch::DeepEmotionConfig::INPUT as i64;
 
     pub fn new(p: &nn::Path, classes: i64, dropout: f64) -> DeepEmotion {
         let loc = p / "localization";

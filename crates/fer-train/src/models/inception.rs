@@ -179,7 +179,7 @@ pub struct InceptionV3 {
 
 impl InceptionV3 {
     /// The smallest input side the network accepts.
-    pub const MIN_INPUT: i64 = 75;
+    pub const MIN_INPUT: i64 = fer_core::arch::InceptionV3Config::MIN_INPUT as i64;
 
     pub fn new(p: &nn::Path, classes: i64, dropout: f64) -> InceptionV3 {
         let stem = [

@@ -8,7 +8,7 @@ use tch::nn::{self, ConvConfig, LinearConfig, ModuleT};
 use tch::Tensor;
 
 use super::init::xavier_uniform;
-use fer_core::spec::Variant;
+use fer_core::arch::{MicroExpNetConfig, Variant};
 
 /// MicroExpNet with `classes` outputs.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ pub struct MicroExpNet {
 const BIAS: nn::Init = nn::Init::Randn { mean: 0.0, stdev: 0.5 };
 
 impl MicroExpNet {
-    pub const INPUT: i64 = 84;
+    pub const INPUT: i64 = MicroExpNetConfig::INPUT as i64;
     const FLAT: i64 = 32 * 6 * 6;
 
     pub fn new(p: &nn::Path, variant: Variant, classes: i64, dropout: f64) -> MicroExpNet {
