@@ -12,7 +12,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
     long_version = crate::version::long(),
     about,
     long_about = None,
-    after_help = EXIT_CODES
+    after_help = crate::error::exit_codes_help()
 )]
 pub struct Cli {
     /// Store folder (default: the pipeline's `store`, else `experiments`).
@@ -27,10 +27,6 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
-
-const EXIT_CODES: &str = "Exit codes: 0 ok, 1 jobs failed, 2 bad input, 3 store unusable (or full), 4 device \
-unavailable, 5 Slurm refused or unreachable, 6 data verification failed, 7 report not written, 75 job stopped with a \
-checkpoint (exec), 130 interrupted (run again to resume).";
 
 /// Which pipeline, with which overlays.
 #[derive(Debug, Clone, Args)]

@@ -42,6 +42,28 @@ pub mod exit {
     /// A file outside the store could not be written or read (an output file, a temporary
     /// folder): permissions, a full disk.
     pub const IO: i32 = 9;
+
+    /// Every exit code with what it means, as `--help` lists them (and the README, checked).
+    pub const ALL: [(i32, &str); 12] = [
+        (OK, "ok"),
+        (JOBS_FAILED, "jobs failed"),
+        (BAD_INPUT, "bad input"),
+        (STORE, "store unusable (or full)"),
+        (DEVICE, "device unavailable"),
+        (SLURM, "Slurm refused or unreachable"),
+        (DATA, "data verification or an export's check failed"),
+        (REPORT, "report not written"),
+        (WORKER, "fer-pipeline-worker could not be started"),
+        (IO, "a file outside the store could not be written"),
+        (STOPPED, "job stopped with a checkpoint (exec)"),
+        (INTERRUPTED, "interrupted (run again to resume)"),
+    ];
+}
+
+/// The exit codes as `--help` ends: `Exit codes: 0 ok, 1 jobs failed, ...`.
+pub fn exit_codes_help() -> String {
+    let codes: Vec<String> = exit::ALL.iter().map(|(c, what)| format!("{c} {what}")).collect();
+    format!("Exit codes: {}.", codes.join(", "))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,5 +144,42 @@ impl Error {
             Error::Stopped => exit::STOPPED,
             Error::Worker { .. } => exit::WORKER,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_code_is_listed_once_in_the_help_and_the_readme() {
+        let mut codes: Vec<i32> = exit::ALL.iter().map(|(c, _)| *c).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), exit::ALL.len(), "an exit code is listed twice");
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let start = readme.find("Exit codes: ").expect("the README's exit codes");
+        let para = &readme[start..start + readme[start..].find("\n\n").unwrap_or(readme.len() - start)];
+        let para = para.replace('\n', " ");
+        for (code, _) in exit::ALL {
+            assert!(
+                para.contains(&format!(": {code} ")) || para.contains(&format!("; {code} ")),
+                "the README's exit codes lack {code}: {para}"
+            );
+        }
+        let help = exit_codes_help();
+        for (code, what) in exit::ALL {
+            assert!(help.contains(&format!("{code} {what}")), "{help}");
+        }
+    }
+
+    #[test]
+    fn io_and_worker_failures_are_not_bad_input() {
+        let io = Error::io("write", "/x/bench.csv", std::io::Error::other("disk full"));
+        assert_eq!(io.exit_code(), exit::IO);
+        let w = Error::Worker { path: "/x/fer-pipeline-worker".into(), source: std::io::Error::other("missing") };
+        assert_eq!(w.exit_code(), exit::WORKER);
+        let store = Error::Submit(fer_core::slurm::SubmitError::Store(StoreError::format("/s/job.json", "bad")));
+        assert_eq!(store.exit_code(), exit::STORE, "a store failure while submitting is a store failure");
     }
 }

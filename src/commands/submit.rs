@@ -38,7 +38,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
     let exe = match &s.exe {
         Some(e) => abs(e),
         None => {
-            std::env::current_exe().map_err(|e| Error::Usage(format!("failed to find this program's path: {e}")))?
+            std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?
         }
     };
     let device = s

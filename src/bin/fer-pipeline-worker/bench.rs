@@ -212,8 +212,8 @@ fn latency_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, _notes: &mut Vec<String>) ->
 fn pack_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, _notes: &mut Vec<String>) -> Result<(), Error> {
     let args = ctx.args;
         // Several training processes sharing the device: aggregate images/s of Deep-Emotion.
-        let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
-        let dir = tempfile::tempdir().map_err(|e| Error::Usage(e.to_string()))?;
+        let exe = std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?;
+        let dir = tempdir()?;
         let mut base = None;
         for n in [1usize, 2, 4, 8] {
             let children: Vec<_> = (0..n)
@@ -286,11 +286,11 @@ fn faces_rows(_ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> R
 /// jobs, and the no-op re-run of 10,000 finished jobs.
 fn plan_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<(), Error> {
     let (ours, worker) = programs()?;
-    let dir = tempfile::tempdir().map_err(|e| Error::Usage(e.to_string()))?;
+    let dir = tempdir()?;
     let mut n = 1000;
     while n <= ctx.args.plan_max {
         let file = dir.path().join(format!("bench-{n}.yaml"));
-        std::fs::write(&file, planning::pipeline_text(n)).map_err(|e| Error::Usage(e.to_string()))?;
+        std::fs::write(&file, planning::pipeline_text(n)).map_err(|e| Error::io("write", &file, e))?;
         let store = dir.path().join(format!("store-{n}"));
         let mut plan = |exe: &Path| {
             let mut c = Command::new(exe);
@@ -325,9 +325,9 @@ fn overhead_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) ->
     let (a, b) = (version(&ours), version(&worker));
     rows.push(Row::secs("overhead", "process start-up (--version)".into(), a, b, "the worker (LibTorch's initialisers)"));
     let n = ctx.args.plan_max.min(10_000);
-    let dir = tempfile::tempdir().map_err(|e| Error::Usage(e.to_string()))?;
+    let dir = tempdir()?;
     let file = dir.path().join("empty.yaml");
-    std::fs::write(&file, planning::pipeline_text(n)).map_err(|e| Error::Usage(e.to_string()))?;
+    std::fs::write(&file, planning::pipeline_text(n)).map_err(|e| Error::io("write", &file, e))?;
     let store = dir.path().join("store");
     let mut c = Command::new(&ours);
     c.args(["-q", "--store"]).arg(&store).arg("run").arg(&file).args(["--device", "cpu", "--no-report"]);
@@ -371,13 +371,18 @@ fn rebuild_rows(_ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) ->
     Ok(())
 }
 
+/// A scratch folder for a benchmark.
+fn tempdir() -> Result<tempfile::TempDir, Error> {
+    tempfile::tempdir().map_err(|e| Error::io("create a folder in", std::env::temp_dir(), e))
+}
+
 /// `fer-pipeline` (beside this worker) and this worker.
 fn programs() -> Result<(PathBuf, PathBuf), Error> {
-    let worker = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
+    let worker = std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?;
     let ours = worker.with_file_name("fer-pipeline");
     match ours.is_file() {
         true => Ok((ours, worker)),
-        false => Err(Error::Usage(format!("failed to find `{}` beside the worker", ours.display()))),
+        false => Err(Error::io("find", ours, std::io::ErrorKind::NotFound.into())),
     }
 }
 
@@ -473,7 +478,7 @@ fn write_csv(ctx: &Ctx<'_>, rows: &[Row]) -> Result<(), Error> {
     if let Some(parent) = out.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    std::fs::write(out, csv).map_err(|e| Error::Usage(format!("failed to write `{}`: {e}", out.display())))
+    std::fs::write(out, csv).map_err(|e| Error::io("write", out, e))
 }
 
 #[cfg(test)]
