@@ -22,7 +22,12 @@ pub fn init(quiet: bool, verbose: u8) {
 /// exits with the error's code.
 pub fn finish(result: Result<String, Error>) {
     match result {
-        Ok(out) => print!("{out}"),
+        Ok(out) => {
+            #[allow(clippy::print_stdout)] // the one place a command's output reaches stdout
+            {
+                print!("{out}")
+            }
+        }
         Err(e) => {
             eprintln!("error: {}", chain(&e));
             std::process::exit(e.exit_code());

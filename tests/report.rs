@@ -1,5 +1,6 @@
 //! The report on real stores: the tiny pipeline run by the real binary, a partly finished copy,
 //! a headless-Chromium check of the page, and a benchmark on 1,000 fabricated evaluations.
+#![allow(clippy::print_stdout)] // tests print what they measured
 
 use std::collections::HashMap;
 use std::fs;
@@ -8,13 +9,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use fer_core::records::Provenance;
-use fer_core::records::EvalResult;
 use fer_core::digest::sha256_hex;
 use fer_core::plan::{EvaluateSpec, JobHash, JobKind, JobLabel, JobSpec, KdInput, JOB_FORMAT};
-use fer_report::{scope_of, write_report, ReportOptions, ScopeJob};
+use fer_core::records::EvalResult;
+use fer_core::records::Provenance;
 use fer_core::spec::{DatasetSpec, DistillSpec, InputNorm, ModelSpec, Overrides, Variant};
 use fer_core::store::{read_json, DoneRecord, FileRecord, JobRecord, Store, DONE_FILE, JOB_FILE};
+use fer_report::{scope_of, write_report, ReportOptions, ScopeJob};
 use polars::prelude::*;
 
 fn root() -> &'static Path {

@@ -6,7 +6,7 @@ use clap_complete::Shell;
 use crate::cli::Cli;
 
 /// The completion script for `shell`, to be sourced or installed by the user.
-pub fn completions_cmd(shell: Shell) -> String {
+pub(super) fn completions_cmd(shell: Shell) -> String {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "fer-pipeline", &mut out);

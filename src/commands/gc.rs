@@ -16,7 +16,7 @@ use fer_core::store::{self, GcLock, RootError, RootJob, RootKey, Store};
 
 /// Options of `fer-pipeline gc`.
 #[derive(Debug, Clone, Default)]
-pub struct GcArgs {
+pub(super) struct GcArgs {
     /// Pipelines whose entries are kept too (in every profile).
     pub pipelines: Vec<PathBuf>,
     pub dry_run: bool,
@@ -31,7 +31,7 @@ pub struct GcArgs {
 
 /// Records the root of this invocation: every job of the plan whose data is here (so their
 /// hashes are final). Called by `run` and `submit` before any job runs or is queued.
-pub fn record_root(
+pub(super) fn record_root(
     store: &Store,
     args: &PipelineArgs,
     pipeline: &Pipeline,
@@ -172,7 +172,7 @@ fn confirm(question: &str) -> bool {
 }
 
 /// `fer-pipeline gc`.
-pub fn gc_cmd(store_flag: &Option<PathBuf>, a: &GcArgs) -> Result<String, Error> {
+pub(super) fn gc_cmd(store_flag: &Option<PathBuf>, a: &GcArgs) -> Result<String, Error> {
     let g = given(store_flag, &a.pipelines)?;
     let store = g.store.clone().unwrap_or_else(|| store_for(store_flag, None));
     store.check()?;
@@ -234,7 +234,11 @@ pub fn gc_cmd(store_flag: &Option<PathBuf>, a: &GcArgs) -> Result<String, Error>
     if a.dry_run || plan.remove.is_empty() {
         return Ok(format!("{list}{summary}"));
     }
-    print!("{list}{summary}");
+    // Shown before the question, which reads the answer from the terminal.
+    #[allow(clippy::print_stdout)]
+    {
+        print!("{list}{summary}");
+    }
     let _ = std::io::stdout().flush();
     if !a.yes {
         if !std::io::stdin().is_terminal() {

@@ -16,6 +16,6 @@ mod worker;
 
 pub use dispatch::dispatch;
 pub use exec::exec_cmd;
-pub use worker::{worker_path, EMPTY_JOBS_ENV, WORKER_ENV, WORKER_NAME};
 pub use plan::unavailable_footer;
 pub use run::results_table;
+pub use worker::{worker_path, EMPTY_JOBS_ENV, WORKER_ENV, WORKER_NAME};

@@ -11,13 +11,13 @@ use super::json::{
 };
 use crate::cli::PipelineArgs;
 use crate::error::Error;
-use fer_core::records::{EvalResult, RESULT_FILE};
 use fer_core::plan::{self, Job, JobKind, Plan, PlannedJob, PlannedState};
+use fer_core::records::{EvalResult, RESULT_FILE};
 use fer_core::slurm::SlurmRecord;
 use fer_core::store::{read_json, JobRecord, Store};
 
 /// `fer-pipeline plan`.
-pub fn plan_cmd(
+pub(super) fn plan_cmd(
     store_flag: &Option<std::path::PathBuf>,
     args: &PipelineArgs,
     explain: bool,
@@ -77,7 +77,7 @@ pub fn plan_cmd(
 
 /// What `status` knows about one job of a plan (same order as `plan.jobs`).
 #[derive(Debug)]
-pub struct StatusRow {
+pub(super) struct StatusRow {
     pub state: PlannedState,
     /// Lines printed under the job's row of the table.
     pub notes: Vec<String>,
@@ -90,7 +90,7 @@ pub struct StatusRow {
 /// One look at a plan's jobs: the store's states merged with Slurm's queue. `status`,
 /// `status --json` and `status --watch` all read this.
 #[derive(Debug)]
-pub struct StatusSnapshot {
+pub(super) struct StatusSnapshot {
     pub rows: Vec<StatusRow>,
     /// Whether `squeue` answered: `None` when no job was submitted to Slurm.
     pub slurm_reachable: Option<bool>,
@@ -99,7 +99,7 @@ pub struct StatusSnapshot {
 }
 
 /// Reads the store (and Slurm's queue, once, when a job was submitted) for every job of `plan`.
-pub fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
+pub(super) fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
     // Jobs submitted to Slurm: ask the queue once.
     let records: Vec<Option<SlurmRecord>> =
         plan.jobs.iter().map(|j| SlurmRecord::read(&store.entry(j.kind(), &j.hash))).collect();
@@ -175,7 +175,11 @@ pub fn gather_status(plan: &Plan, store: &Store) -> StatusSnapshot {
 }
 
 /// `fer-pipeline status`: the table, or with `json` one JSON document.
-pub fn status_cmd(store_flag: &Option<std::path::PathBuf>, args: &PipelineArgs, json: bool) -> Result<String, Error> {
+pub(super) fn status_cmd(
+    store_flag: &Option<std::path::PathBuf>,
+    args: &PipelineArgs,
+    json: bool,
+) -> Result<String, Error> {
     let pipeline = load(args)?;
     let plan = plan::build(&pipeline);
     let store = store_for(store_flag, Some(&pipeline));

@@ -6,12 +6,12 @@ use super::context::{load, store_for};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
 use fer_core::plan;
-use fer_report::{scope_of, write_report, ReportOptions, ReportSummary, Verify, DEFAULT_REPORT_DIR};
 use fer_core::store::Store;
+use fer_report::{scope_of, write_report, ReportOptions, ReportSummary, Verify, DEFAULT_REPORT_DIR};
 
 /// One line saying where the report is and whether it is partial (and a warning per file of an
 /// earlier report that was kept because it changed since).
-pub fn summary_line(s: &ReportSummary) -> String {
+pub(super) fn summary_line(s: &ReportSummary) -> String {
     let partial = if s.is_partial() {
         format!("; partial: {} job(s) missing (listed on the page)", s.missing.len())
     } else {
@@ -33,7 +33,7 @@ pub fn summary_line(s: &ReportSummary) -> String {
 /// Writes the report of `plan` (or of the whole store) into `out`. The default folder
 /// (`reports/`) is the report's own, so it is written even when it holds other files (such as
 /// its README.md); any other non-empty folder without an earlier report needs `force`.
-pub fn write_with(
+pub(super) fn write_with(
     store: &Store,
     plan: Option<&plan::Plan>,
     title: &str,
@@ -59,7 +59,7 @@ pub fn write_with(
 }
 
 /// [`write_with`] without `force` (what `run` writes at its end).
-pub fn write(
+pub(super) fn write(
     store: &Store,
     plan: Option<&plan::Plan>,
     title: &str,
@@ -70,7 +70,7 @@ pub fn write(
 }
 
 /// `fer-pipeline report [PIPELINE]`.
-pub fn report_cmd(
+pub(super) fn report_cmd(
     store_flag: &Option<PathBuf>,
     pipeline: Option<&PipelineArgs>,
     out: &Path,

@@ -14,7 +14,7 @@ use fer_core::store::read_json;
 
 /// Output settings.
 #[derive(Debug, Clone, Copy)]
-pub struct Verbosity {
+pub(super) struct Verbosity {
     pub verbose: u8,
     pub quiet: bool,
 }
@@ -43,7 +43,7 @@ fn slots(
 /// `fer-pipeline run`. With `events`, stdout carries only the event stream: the results table
 /// and the summary go to stderr.
 #[allow(clippy::too_many_arguments)]
-pub fn run_cmd(
+pub(super) fn run_cmd(
     store_flag: &Option<PathBuf>,
     args: &PipelineArgs,
     exec_args: &ExecArgs,
@@ -126,7 +126,11 @@ pub fn run_cmd(
         if events.is_some() {
             eprint!("{out}");
         } else {
-            print!("{out}");
+            // The results so far are the output even when a job failed.
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{out}");
+            }
         }
     };
     let mut out = results_table(&plan, &store);

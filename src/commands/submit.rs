@@ -11,7 +11,7 @@ use fer_core::slurm::{self, SubmitOptions};
 
 /// Command-line options of `submit`.
 #[derive(Debug, Clone, Default)]
-pub struct SubmitArgs {
+pub(super) struct SubmitArgs {
     pub partition: Option<String>,
     pub account: Option<String>,
     pub array_limit: Option<u32>,
@@ -21,7 +21,7 @@ pub struct SubmitArgs {
 }
 
 /// `fer-pipeline submit`.
-pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitArgs) -> Result<String, Error> {
+pub(super) fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitArgs) -> Result<String, Error> {
     let pipeline = load(args)?;
     let full = plan::build(&pipeline);
     let missing = plan::unavailable(&full);
@@ -37,9 +37,7 @@ pub fn submit_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, s: &SubmitA
     let store = fer_core::store::Store::new(abs(store.root()));
     let exe = match &s.exe {
         Some(e) => abs(e),
-        None => {
-            std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?
-        }
+        None => std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?,
     };
     let device = s
         .device

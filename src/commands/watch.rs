@@ -21,7 +21,7 @@ const HEARTBEAT_LOOKS: u32 = 30;
 
 /// `fer-pipeline status --watch`: returns the closing line once every job is done; Ctrl-C
 /// (SIGINT) or SIGTERM leaves with an empty string (exit 0).
-pub fn watch_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, interval: f64) -> Result<String, Error> {
+pub(super) fn watch_cmd(store_flag: &Option<PathBuf>, args: &PipelineArgs, interval: f64) -> Result<String, Error> {
     if !(interval.is_finite() && interval > 0.0 && interval <= 86_400.0) {
         return Err(Error::Usage(format!("failed to use `--interval {interval}`: give seconds between 0 and 86400")));
     }

@@ -18,12 +18,12 @@ pub const WORKER_ENV: &str = "FER_PIPELINE_WORKER";
 pub const EMPTY_JOBS_ENV: &str = "FER_BENCH_EMPTY_JOBS";
 
 /// Whether jobs run with an empty body here ([`EMPTY_JOBS_ENV`] is `1`).
-pub fn empty_jobs() -> bool {
+pub(super) fn empty_jobs() -> bool {
     std::env::var(EMPTY_JOBS_ENV).is_ok_and(|v| v == "1")
 }
 
 /// The program `run` starts for each job: the worker, or this program for empty jobs.
-pub fn job_program() -> Result<PathBuf, Error> {
+pub(super) fn job_program() -> Result<PathBuf, Error> {
     match empty_jobs() {
         true => std::env::current_exe().map_err(|source| Error::Worker { path: PathBuf::from("fer-pipeline"), source }),
         false => worker_path(),
@@ -42,14 +42,17 @@ pub fn worker_path() -> Result<PathBuf, Error> {
         true => Ok(path),
         false => Err(Error::Worker {
             path,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file (install it beside `fer-pipeline`)"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (install it beside `fer-pipeline`)",
+            ),
         }),
     }
 }
 
 /// Replaces this process with the worker, given this process's arguments; returns only if
 /// the worker could not be started.
-pub fn hand_over() -> Error {
+pub(super) fn hand_over() -> Error {
     let path = match worker_path() {
         Ok(p) => p,
         Err(e) => return e,

@@ -121,7 +121,12 @@ fn modules_obey_the_dependency_table() {
             .filter(|((k, _), _)| k == krate)
             .map(|((_, m), a)| (m.as_str(), a.iter().map(String::as_str).collect()))
             .collect();
-        fn visit<'a>(n: &'a str, e: &BTreeMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) -> Option<String> {
+        fn visit<'a>(
+            n: &'a str,
+            e: &BTreeMap<&'a str, Vec<&'a str>>,
+            path: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) -> Option<String> {
             if let Some(i) = path.iter().position(|p| *p == n) {
                 return Some(path[i..].join(" -> ") + " -> " + n);
             }

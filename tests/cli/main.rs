@@ -1,4 +1,5 @@
 //! Integration tests: the real `fer-pipeline` binary on temporary stores and pipelines.
+#![allow(clippy::print_stdout)] // tests print what they measured
 
 mod architecture;
 mod checkpoint;
@@ -14,9 +15,9 @@ mod recipe;
 mod report_out;
 mod requeue;
 mod signals;
-mod torch_free;
 mod slurm_safety;
 mod tensorboard;
+mod torch_free;
 mod typed;
 mod watch;
 

@@ -4,8 +4,8 @@
 
 use super::*;
 
-use fer_train::models::Model;
 use fer_core::spec::ModelSpec;
+use fer_train::models::Model;
 use fer_train::tensor_file;
 
 /// A pipeline on 12 synthetic subjects x 10 images, written to `<dir>/pipeline.yaml`.

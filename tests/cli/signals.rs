@@ -33,7 +33,7 @@ pub(crate) struct Group {
 }
 
 impl Group {
-    pub fn spawn(mut cmd: Command) -> Group {
+    pub(crate) fn spawn(mut cmd: Command) -> Group {
         let mut child = cmd.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let out = Arc::new(Mutex::new(String::new()));
         let mut readers = Vec::new();
@@ -54,18 +54,18 @@ impl Group {
         Group { child, out, readers }
     }
 
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.out.lock().unwrap().clone()
     }
 
     /// Sends `sig` to the whole group, as a terminal does on Ctrl-C.
-    pub fn signal_group(&self, sig: i32) {
+    pub(crate) fn signal_group(&self, sig: i32) {
         // SAFETY: kill(2) on the process group this test created.
         assert_eq!(unsafe { libc::kill(-(self.child.id() as i32), sig) }, 0);
     }
 
     /// Waits for the exit (at most `secs`, then kills the group); returns the code and output.
-    pub fn wait(mut self, secs: u64) -> (Option<i32>, String) {
+    pub(crate) fn wait(mut self, secs: u64) -> (Option<i32>, String) {
         let t = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

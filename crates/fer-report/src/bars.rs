@@ -12,7 +12,7 @@ use super::charts::{
 
 /// One bar: a model's mean accuracy on one data set, in percent.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bar {
+pub(crate) struct Bar {
     /// Index into [`AccuracyBars::series`] (its colour).
     pub series: usize,
     pub mean: f64,
@@ -24,14 +24,14 @@ pub struct Bar {
 
 /// The bars of one data set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BarGroup {
+pub(crate) struct BarGroup {
     pub name: String,
     pub bars: Vec<Bar>,
 }
 
 /// The grouped bar chart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AccuracyBars {
+pub(crate) struct AccuracyBars {
     pub title: String,
     pub subtitle: String,
     pub series: Vec<String>,

@@ -17,19 +17,19 @@ use super::font::FAMILY;
 use super::text::CrispText;
 
 /// A chart that can be drawn on any Plotters backend.
-pub trait Chart {
+pub(crate) trait Chart {
     /// Size in pixels (PNG) or user units (SVG).
     fn size(&self) -> (u32, u32);
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
 /// Turns a Plotters error into the message of a chart error.
-pub fn de<E: std::fmt::Display>(e: E) -> String {
+pub(crate) fn de<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
 /// Draws `chart` to `<stem>.png` and, with `svg`, to `<stem>.svg`; returns the PNG path.
-pub fn render<C: Chart>(chart: &C, stem: &Path, svg: bool) -> Result<PathBuf, ReportError> {
+pub(crate) fn render<C: Chart>(chart: &C, stem: &Path, svg: bool) -> Result<PathBuf, ReportError> {
     let (w, h) = chart.size();
     let png = stem.with_extension("png");
     let fail = |path: &Path, message: String| ReportError::Chart { path: path.to_path_buf(), message };
@@ -60,7 +60,7 @@ pub fn render<C: Chart>(chart: &C, stem: &Path, svg: bool) -> Result<PathBuf, Re
 }
 
 /// A colour-blind-friendly categorical palette (Tableau 10).
-pub const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(0x4e, 0x79, 0xa7),
     RGBColor(0xf2, 0x8e, 0x2b),
     RGBColor(0xe1, 0x57, 0x59),
@@ -73,13 +73,13 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(0xba, 0xb0, 0xac),
 ];
 
-pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
-pub const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xe6);
+pub(crate) const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+pub(crate) const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xe6);
 /// Invisible: the minor mesh lines are not drawn.
-pub const NO_LINE: RGBAColor = RGBAColor(0, 0, 0, 0.0);
+pub(crate) const NO_LINE: RGBAColor = RGBAColor(0, 0, 0, 0.0);
 
 /// An axis label without needless decimals: 20, 2.5, 0.125.
-pub fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" {
@@ -90,24 +90,24 @@ pub fn tick(v: &f64) -> String {
 }
 
 /// The top of an accuracy axis (percent): the data's maximum plus headroom, in steps of 10.
-pub fn accuracy_top(max: f64) -> f64 {
+pub(crate) fn accuracy_top(max: f64) -> f64 {
     if !max.is_finite() {
         return 100.0;
     }
     (((max + 8.0) / 10.0).ceil() * 10.0).clamp(10.0, 100.0)
 }
 
-pub fn font(size: u32) -> TextStyle<'static> {
+pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&INK)
 }
 
-pub fn bold(size: u32) -> TextStyle<'static> {
+pub(crate) fn bold(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().style(FontStyle::Bold).color(&INK)
 }
 
 /// Draws a centred title (and an optional grey subtitle) at the top of `root`; returns the
 /// area below it.
-pub fn titled<DB: DrawingBackend>(
+pub(crate) fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     subtitle: &str,
@@ -125,10 +125,10 @@ pub fn titled<DB: DrawingBackend>(
 }
 
 /// The plot area and the legend area of a chart.
-pub type PlotAndLegend<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
+pub(crate) type PlotAndLegend<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
 
 /// A titled chart with `legend` at the bottom: returns the plot area and the legend area.
-pub fn titled_with_legend<DB: DrawingBackend>(
+pub(crate) fn titled_with_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     subtitle: &str,
@@ -141,7 +141,7 @@ pub fn titled_with_legend<DB: DrawingBackend>(
 
 /// How a legend entry is marked.
 #[derive(Debug, Clone, Copy)]
-pub enum Mark {
+pub(crate) enum Mark {
     Line(u32),
     Dashed,
     Box,
@@ -155,25 +155,25 @@ pub enum Mark {
 
 /// One legend entry.
 #[derive(Debug, Clone)]
-pub struct LegendItem {
+pub(crate) struct LegendItem {
     pub color: RGBAColor,
     pub mark: Mark,
     pub text: String,
 }
 
 impl LegendItem {
-    pub fn new(color: impl Color, mark: Mark, text: impl Into<String>) -> LegendItem {
+    pub(crate) fn new(color: impl Color, mark: Mark, text: impl Into<String>) -> LegendItem {
         LegendItem { color: color.to_rgba(), mark, text: text.into() }
     }
 }
 
 /// Rows a legend of `items` needs in `width` pixels.
-pub fn legend_rows(items: &[LegendItem], width: u32) -> u32 {
+pub(crate) fn legend_rows(items: &[LegendItem], width: u32) -> u32 {
     layout(items, width).last().map(|(_, row)| row + 1).unwrap_or(0)
 }
 
 /// Height in pixels of a legend of `items` in `width` pixels.
-pub fn legend_height(items: &[LegendItem], width: u32) -> u32 {
+pub(crate) fn legend_height(items: &[LegendItem], width: u32) -> u32 {
     legend_rows(items, width) * 24 + 12
 }
 
@@ -198,7 +198,10 @@ fn layout(items: &[LegendItem], width: u32) -> Vec<(u32, u32)> {
 }
 
 /// Draws a legend of `items`, wrapped to the area's width.
-pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[LegendItem]) -> Result<(), String> {
+pub(crate) fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[LegendItem],
+) -> Result<(), String> {
     let (w, _) = area.dim_in_pixel();
     for (item, (x, row)) in items.iter().zip(layout(items, w)) {
         let (x, y) = (x as i32, 8 + row as i32 * 24 + 8);
@@ -225,11 +228,11 @@ pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[L
 }
 
 /// Marker shapes, cycled per category.
-pub const SHAPES: [Mark; 6] =
+pub(crate) const SHAPES: [Mark; 6] =
     [Mark::Circle, Mark::Triangle, Mark::Square, Mark::Diamond, Mark::InvTriangle, Mark::Pentagon];
 
 /// The corners of a polygon marker of radius `s` around (0, 0) (empty for a circle).
-pub fn outline(mark: Mark, s: i32) -> Vec<(i32, i32)> {
+pub(crate) fn outline(mark: Mark, s: i32) -> Vec<(i32, i32)> {
     let polar = |n: usize, start: f64, r: f64| -> Vec<(i32, i32)> {
         (0..n)
             .map(|i| {
@@ -251,7 +254,7 @@ pub fn outline(mark: Mark, s: i32) -> Vec<(i32, i32)> {
 
 /// Draws the marker `mark` centred on the chart point `at`, `size` pixels in radius: filled
 /// in `fill`, outlined in `ink`.
-pub fn marker<DB: DrawingBackend, CT: CoordTranslate>(
+pub(crate) fn marker<DB: DrawingBackend, CT: CoordTranslate>(
     chart: &mut ChartContext<'_, DB, CT>,
     mark: Mark,
     at: CT::From,
@@ -276,7 +279,7 @@ where
 }
 
 /// Draws a vertical error bar from `lo` to `hi` at `x` with caps `cap` pixels wide each side.
-pub fn error_bar<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+pub(crate) fn error_bar<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'_, DB, CT>,
     x: f64,
     (lo, hi): (f64, f64),
@@ -293,7 +296,7 @@ pub fn error_bar<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
 }
 
 /// A tidy axis range around `lo..hi` (never empty).
-pub fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
+pub(crate) fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
     }
@@ -306,7 +309,7 @@ pub fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
 }
 
 /// A file-name-safe slug: lowercase ASCII letters, digits and `-`.
-pub fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {

@@ -137,7 +137,7 @@ enum Found {
 }
 
 /// Reads the scope (or, with `None`, every entry of the store).
-pub fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Result<Collection, ReportError> {
+pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Result<Collection, ReportError> {
     store.check().map_err(|source| ReportError::Store { path: store.root().to_path_buf(), source })?;
     let mut unreadable = Vec::new();
     let candidates: Vec<(Entry, Option<JobLabel>)> = match scope {
@@ -398,7 +398,7 @@ fn axis(label: &JobLabel, key: &str) -> Option<String> {
 }
 
 /// The label's list axes that define a configuration (not seed or fold), e.g. `lr=0.01`.
-pub fn setting(label: &JobLabel) -> String {
+pub(crate) fn setting(label: &JobLabel) -> String {
     let parts: Vec<String> = label
         .axes
         .iter()

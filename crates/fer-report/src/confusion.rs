@@ -10,7 +10,7 @@ use super::charts::{de, font, titled, Chart};
 
 /// The confusion chart of one model x data set (counts summed over seeds).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConfusionChart {
+pub(crate) struct ConfusionChart {
     pub title: String,
     pub subtitle: String,
     pub classes: Vec<String>,
@@ -23,7 +23,7 @@ const BOTTOM: u32 = 90;
 const BAR: u32 = 120;
 
 /// Sequential blue colour map (ColorBrewer Blues) for a share in 0..1.
-pub fn blues(v: f64) -> RGBColor {
+pub(crate) fn blues(v: f64) -> RGBColor {
     const STOPS: [(f64, [f64; 3]); 5] = [
         (0.0, [247.0, 251.0, 255.0]),
         (0.25, [198.0, 219.0, 239.0]),
@@ -62,7 +62,7 @@ impl ConfusionChart {
     }
 
     /// Row-normalised shares.
-    pub fn shares(&self) -> Vec<Vec<f64>> {
+    pub(crate) fn shares(&self) -> Vec<Vec<f64>> {
         self.counts
             .iter()
             .map(|row| {

@@ -12,7 +12,7 @@ use fer_core::records::EpochRow;
 
 /// The curves of one setting: every seed and their mean per epoch.
 #[derive(Debug, Clone)]
-pub struct CurveSeries {
+pub(crate) struct CurveSeries {
     pub setting: String,
     pub seeds: Vec<Vec<EpochRow>>,
     pub mean: Vec<EpochRow>,
@@ -20,7 +20,7 @@ pub struct CurveSeries {
 
 /// The learning-curve chart of one model x data set.
 #[derive(Debug, Clone)]
-pub struct LearningCurves {
+pub(crate) struct LearningCurves {
     pub title: String,
     pub subtitle: String,
     pub series: Vec<CurveSeries>,

@@ -11,7 +11,6 @@ use rayon::prelude::*;
 use super::bars::{AccuracyBars, Bar, BarGroup};
 use super::charts::{render, slug, Chart};
 use super::collect::{Collection, Evaluation};
-use fer_core::records::EpochRow;
 use super::confusion::ConfusionChart;
 use super::curves::{CurveSeries, LearningCurves};
 use super::error::ReportError;
@@ -19,10 +18,11 @@ use super::kd::{KdChart, KdSeries};
 use super::published::Published;
 use super::scatter::{Scatter, ScatterPoint};
 use super::tables::{best_settings, curve_means, floats, ints, strings, summary_rows, SummaryRow, Tables};
+use fer_core::records::EpochRow;
 
 /// Where a chart goes in the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Section {
+pub(crate) enum Section {
     Accuracy,
     Cost,
     Curves,
@@ -32,7 +32,7 @@ pub enum Section {
 
 /// Any chart of the report.
 #[derive(Debug, Clone)]
-pub enum AnyChart {
+pub(crate) enum AnyChart {
     Bars(AccuracyBars),
     Scatter(Scatter),
     Curves(LearningCurves),
@@ -64,7 +64,7 @@ impl Chart for AnyChart {
 
 /// A chart to draw: its section, file stem (under `charts/`) and alt text.
 #[derive(Debug, Clone)]
-pub struct Figure {
+pub(crate) struct Figure {
     pub section: Section,
     pub stem: String,
     pub alt: String,
@@ -73,7 +73,7 @@ pub struct Figure {
 
 /// A drawn chart, paths relative to the report folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Drawn {
+pub(crate) struct Drawn {
     pub section: Section,
     pub png: String,
     pub svg: Option<String>,
@@ -83,7 +83,7 @@ pub struct Drawn {
 }
 
 /// Draws every figure into `<out_dir>/charts/`.
-pub fn draw_all(figures: &[Figure], out_dir: &Path, svg: bool) -> Result<Vec<Drawn>, ReportError> {
+pub(crate) fn draw_all(figures: &[Figure], out_dir: &Path, svg: bool) -> Result<Vec<Drawn>, ReportError> {
     let dir = out_dir.join("charts");
     std::fs::create_dir_all(&dir).map_err(|e| ReportError::write(&dir, e))?;
     figures
@@ -104,14 +104,14 @@ pub fn draw_all(figures: &[Figure], out_dir: &Path, svg: bool) -> Result<Vec<Dra
 }
 
 /// Everything the charts are drawn from.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     pub collection: &'a Collection,
     pub tables: &'a Tables,
     pub published: &'a Published,
 }
 
 /// The charts of a report.
-pub fn plan(inp: &Inputs) -> Result<Vec<Figure>, ReportError> {
+pub(crate) fn plan(inp: &Inputs) -> Result<Vec<Figure>, ReportError> {
     fn table_err(name: &'static str) -> impl Fn(polars::prelude::PolarsError) -> ReportError {
         move |e| ReportError::table(name, e)
     }
@@ -247,7 +247,7 @@ fn scatters(inp: &Inputs, best: &[SummaryRow], models: &[(String, String)]) -> V
 }
 
 /// The devices and thread counts evaluations ran on, e.g. `cpu (1 thread)`.
-pub fn devices(evals: &[Evaluation]) -> String {
+pub(crate) fn devices(evals: &[Evaluation]) -> String {
     let mut d: Vec<String> = evals
         .iter()
         .map(|e| {

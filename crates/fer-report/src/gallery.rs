@@ -10,7 +10,7 @@ use super::published::Published;
 
 /// An image of the page, its path relative to the report folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GalleryImage {
+pub(crate) struct GalleryImage {
     /// Heading it is shown under (a job kind, or the data set).
     pub group: String,
     pub src: String,
@@ -23,7 +23,7 @@ pub struct GalleryImage {
 
 /// What was copied, and what could not be (unreadable or not a PNG: left out of the page).
 #[derive(Debug, Clone, Default)]
-pub struct Gallery {
+pub(crate) struct Gallery {
     pub samples: Vec<GalleryImage>,
     pub images: Vec<GalleryImage>,
     pub skipped: Vec<Missing>,
@@ -50,7 +50,7 @@ fn sample_caption(shown: &str, s: &crate::collect::SampleGrid) -> String {
 }
 
 /// Copies the images into `<out_dir>/images/`.
-pub fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<Gallery, ReportError> {
+pub(crate) fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<Gallery, ReportError> {
     let dir = out_dir.join("images");
     std::fs::create_dir_all(&dir).map_err(|e| ReportError::write(&dir, e))?;
     let mut g = Gallery::default();
@@ -91,7 +91,7 @@ pub fn copy(col: &Collection, published: &Published, out_dir: &Path) -> Result<G
 
 /// What a store image shows, from its file name (known names of the saliency job; otherwise the
 /// name itself).
-pub fn describe_image(name: &str) -> String {
+pub(crate) fn describe_image(name: &str) -> String {
     match name {
         "saliency.png" => "Occlusion saliency per emotion (mean face with the regions whose occlusion changes the \
                            prediction)"

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::collect::{collect, Missing, ScopeJob};
-use fer_core::store::Verify;
 use super::error::ReportError;
 use super::figures::{self, Inputs};
 use super::gallery;
@@ -15,6 +14,7 @@ use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
 use fer_core::store::Store;
+use fer_core::store::Verify;
 
 /// Where `fer-pipeline report` writes by default.
 pub const DEFAULT_REPORT_DIR: &str = "reports";

@@ -15,7 +15,7 @@ use super::published::Published;
 use super::tables::{strings, SummaryRow, Tables};
 
 /// Everything the page shows.
-pub struct Page<'a> {
+pub(crate) struct Page<'a> {
     pub title: &'a str,
     pub run: &'a RunInfo,
     pub summary: &'a [String],
@@ -30,7 +30,7 @@ pub struct Page<'a> {
 }
 
 /// Escapes text for HTML content and attributes.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -113,7 +113,7 @@ const IMAGE_CHECK: &str = r#"
 "#;
 
 /// The whole page.
-pub fn render(p: &Page) -> String {
+pub(crate) fn render(p: &Page) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
         h,
@@ -446,7 +446,7 @@ fn section_provenance(h: &mut String, p: &Page) {
 }
 
 /// A DataFrame as an HTML table; hash columns shortened (full hash in the tooltip).
-pub fn frame_table(h: &mut String, df: &DataFrame, skip: &[&str]) {
+pub(crate) fn frame_table(h: &mut String, df: &DataFrame, skip: &[&str]) {
     let cols: Vec<_> = df.columns().iter().filter(|c| !skip.contains(&c.name().as_str())).collect();
     if df.height() == 0 {
         h.push_str("<p class=\"note\">Empty table.</p>\n");

@@ -11,14 +11,14 @@ use super::charts::{
 
 /// One line: mean accuracy (percent) and std at each x.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KdSeries {
+pub(crate) struct KdSeries {
     pub name: String,
     pub points: Vec<(f64, f64, Option<f64>)>,
 }
 
 /// The KD chart of one model x data set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KdChart {
+pub(crate) struct KdChart {
     pub title: String,
     pub subtitle: String,
     pub x_desc: String,

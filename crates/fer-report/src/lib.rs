@@ -22,8 +22,8 @@ mod tables;
 mod text;
 
 pub use collect::{scope_of, Collection, Evaluation, Missing, ScopeJob};
-pub use fer_core::store::Verify;
 pub use error::ReportError;
+pub use fer_core::store::Verify;
 pub use generate::{write_report, ReportOptions, ReportSummary, DEFAULT_REPORT_DIR};
 pub use output::{Cleanup, WrittenFile, MANIFEST_FILE, MANIFEST_FORMAT};
 pub use provenance::RunInfo;

@@ -8,12 +8,12 @@ use super::published::{subject_independent, Published};
 use super::tables::SummaryRow;
 
 /// `12.3 %`.
-pub fn pct(v: f64) -> String {
+pub(crate) fn pct(v: f64) -> String {
     format!("{:.1} %", v * 100.0)
 }
 
 /// `+1.2 pp` / `−3.4 pp` from a difference in percentage points.
-pub fn pp(v: f64) -> String {
+pub(crate) fn pp(v: f64) -> String {
     if v < 0.0 {
         format!("\u{2212}{:.1} pp", -v)
     } else {
@@ -40,7 +40,7 @@ fn runs_of(r: &SummaryRow) -> String {
 }
 
 /// What a standard deviation is over: `seeds`, `folds` or `seeds and folds`.
-pub fn pooled(rows: &[&SummaryRow]) -> &'static str {
+pub(crate) fn pooled(rows: &[&SummaryRow]) -> &'static str {
     let folds = rows.iter().any(|r| r.folds > 1);
     let seeds = rows.iter().any(|r| r.seeds > 1);
     match (seeds, folds) {
@@ -68,7 +68,7 @@ fn named(r: &SummaryRow) -> String {
 }
 
 /// Thousands separators: 66877 -> 66,877.
-pub fn thousands(n: i64) -> String {
+pub(crate) fn thousands(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -85,7 +85,7 @@ pub fn thousands(n: i64) -> String {
 }
 
 /// The summary sentences, from each data set x model's best setting.
-pub fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> Vec<String> {
+pub(crate) fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> Vec<String> {
     let mut out = Vec::new();
     if best.is_empty() {
         out.push("No finished evaluation is in the scope of this report yet.".to_string());

@@ -35,7 +35,7 @@ struct Manifest {
 
 /// A folder claimed for a report, with what the previous report there wrote.
 #[derive(Debug)]
-pub struct OutDir {
+pub(crate) struct OutDir {
     dir: PathBuf,
     previous: Vec<WrittenFile>,
 }
@@ -93,7 +93,7 @@ impl OutDir {
     /// Claims `dir`: a new or empty folder, or one holding an earlier report's manifest. A
     /// non-empty folder without a manifest (or with a damaged one) is refused unless `force`;
     /// forced, nothing in it is deleted.
-    pub fn claim(dir: &Path, force: bool) -> Result<OutDir, ReportError> {
+    pub(crate) fn claim(dir: &Path, force: bool) -> Result<OutDir, ReportError> {
         if dir.exists() && !dir.is_dir() {
             return Err(ReportError::write(dir, std::io::Error::other("it is not a folder")));
         }
@@ -110,7 +110,7 @@ impl OutDir {
 
     /// Records `written` (paths relative to the folder) in the manifest, then removes the files
     /// of the earlier report that were not written again, unless changed since.
-    pub fn finish(self, written: &[String]) -> Result<Cleanup, ReportError> {
+    pub(crate) fn finish(self, written: &[String]) -> Result<Cleanup, ReportError> {
         let mut files = Vec::with_capacity(written.len());
         let mut seen = BTreeSet::new();
         for rel in written {
@@ -147,7 +147,7 @@ impl OutDir {
 }
 
 /// The path of `p` relative to `base`, with `/` separators.
-pub fn relative(base: &Path, p: &Path) -> String {
+pub(crate) fn relative(base: &Path, p: &Path) -> String {
     let rel = p.strip_prefix(base).unwrap_or(p);
     rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }

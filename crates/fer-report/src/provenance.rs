@@ -35,7 +35,7 @@ pub struct RunInfo {
 }
 
 /// Gathers provenance; never fails (unknown facts read `unknown`).
-pub fn gather(col: &Collection, store_root: &Path, repo_dir: Option<&Path>, libtorch: &str) -> RunInfo {
+pub(crate) fn gather(col: &Collection, store_root: &Path, repo_dir: Option<&Path>, libtorch: &str) -> RunInfo {
     let provs: Vec<&fer_core::records::Provenance> = col
         .evaluations
         .iter()
@@ -52,8 +52,7 @@ pub fn gather(col: &Collection, store_root: &Path, repo_dir: Option<&Path>, libt
             .map(|p| format!("{} ({} thread{})", p.device, p.threads, if p.threads == 1 { "" } else { "s" }))
             .collect(),
     );
-    let gpus =
-        if provs.iter().any(|p| p.device.starts_with("cuda")) { fer_core::gpus::names() } else { Vec::new() };
+    let gpus = if provs.iter().any(|p| p.device.starts_with("cuda")) { fer_core::gpus::names() } else { Vec::new() };
     let mut seeds: Vec<u64> = col.evaluations.iter().filter_map(|e| e.label.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
@@ -89,7 +88,7 @@ pub fn gather(col: &Collection, store_root: &Path, repo_dir: Option<&Path>, libt
 
 /// One line per Inception_v3 model and data set: trained from scratch (the paper fine-tuned an
 /// ImageNet-pretrained network), or initialised from a `weights:` file (its sha256).
-pub fn teachers(col: &Collection) -> Vec<String> {
+pub(crate) fn teachers(col: &Collection) -> Vec<String> {
     let mut out: Vec<String> = col
         .evaluations
         .iter()
@@ -111,7 +110,7 @@ pub fn teachers(col: &Collection) -> Vec<String> {
 }
 
 /// The CPU model name from `/proc/cpuinfo`.
-pub fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     text.lines()
         .find(|l| l.starts_with("model name"))
@@ -121,7 +120,7 @@ pub fn cpu_model() -> Option<String> {
 }
 
 /// Seeds as runs: `1-25, 201-225, 7`.
-pub fn seed_ranges(seeds: &[u64]) -> String {
+pub(crate) fn seed_ranges(seeds: &[u64]) -> String {
     let mut v = seeds.to_vec();
     v.sort_unstable();
     v.dedup();

@@ -32,10 +32,10 @@ pub struct Figure {
 }
 
 /// The protocol kinds a figure may name (a manifest's, plus `unknown`).
-pub const PROTOCOL_KINDS: [&str; 5] = ["usage", "subject-kfold", "stratified", "random", "unknown"];
+pub(crate) const PROTOCOL_KINDS: [&str; 5] = ["usage", "subject-kfold", "stratified", "random", "unknown"];
 
 /// Whether a protocol kind keeps every subject in one split (`None`: not known).
-pub fn subject_independent(kind: &str) -> Option<bool> {
+pub(crate) fn subject_independent(kind: &str) -> Option<bool> {
     match kind {
         "subject-kfold" | "subject-holdout" => Some(true),
         "random" | "stratified" => Some(false),

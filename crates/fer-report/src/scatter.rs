@@ -12,7 +12,7 @@ use super::charts::{
 
 /// One point: a model variant's mean accuracy (percent) on one data set against its cost.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ScatterPoint {
+pub(crate) struct ScatterPoint {
     pub x: f64,
     pub y: f64,
     pub y_std: Option<f64>,
@@ -25,7 +25,7 @@ pub struct ScatterPoint {
 
 /// The scatter chart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scatter {
+pub(crate) struct Scatter {
     pub title: String,
     pub subtitle: String,
     pub x_desc: String,
@@ -70,7 +70,7 @@ impl Scatter {
 
 /// Tick values for a log axis over `lo..hi`: 1-2-5 per decade, or every integer multiple
 /// when that gives fewer than three.
-pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if !(lo > 0.0 && hi > lo && lo.is_finite() && hi.is_finite()) {
         return Vec::new();
     }
@@ -156,7 +156,7 @@ impl Chart for Scatter {
 }
 
 /// A compact axis number: 65k, 1.2M, 0.5.
-pub fn human(x: f64) -> String {
+pub(crate) fn human(x: f64) -> String {
     let a = x.abs();
     if a >= 1e6 {
         format!("{}M", trim(x / 1e6))

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::collect::Evaluation;
-use fer_core::plan::Hyper;
 use super::error::ReportError;
 use super::published::Published;
+use fer_core::plan::Hyper;
 
 /// Hyperparameter names that are a distillation temperature or weight, once KD lands in the
 /// train spec (flattened names, see [`fer_core::plan::TrainJobSpec::hyperparameters`]).
@@ -72,7 +72,7 @@ impl Tables {
 }
 
 /// Builds every table.
-pub fn build(evals: &[Evaluation], published: &Published) -> Result<Tables, ReportError> {
+pub(crate) fn build(evals: &[Evaluation], published: &Published) -> Result<Tables, ReportError> {
     let jobs = jobs_table(evals).map_err(|e| ReportError::table("jobs", e))?;
     let summary = summary_table(&jobs).map_err(|e| ReportError::table("summary", e))?;
     let published =
@@ -108,7 +108,7 @@ fn hyper_column(name: &str, values: Vec<Option<&Hyper>>) -> Column {
 }
 
 /// The per-job table: labels, every hyperparameter, metrics, cost, provenance and hashes.
-pub fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
+pub(crate) fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     let s = |f: &dyn Fn(&Evaluation) -> String| -> Vec<String> { evals.iter().map(f).collect() };
     let mut cols = vec![
         Column::new("dataset".into(), s(&|e| e.dataset().to_string())),
@@ -214,7 +214,7 @@ fn protocol_of(e: &Evaluation) -> Option<&fer_core::records::ProtocolRecord> {
 
 /// Mean, std and n over seeds and folds per data set x model x setting (and protocol: results of
 /// different protocols are never pooled).
-pub fn summary_table(jobs: &DataFrame) -> PolarsResult<DataFrame> {
+pub(crate) fn summary_table(jobs: &DataFrame) -> PolarsResult<DataFrame> {
     let keys = ["dataset", "model", "family", "arch", "setting", "protocol"];
     jobs.clone()
         .lazy()
@@ -243,7 +243,7 @@ pub fn summary_table(jobs: &DataFrame) -> PolarsResult<DataFrame> {
 
 /// The published figures joined (full join) with the reproduced means of every setting of the
 /// same architecture family and data set; accuracies in percent.
-pub fn published_table(summary: &DataFrame, published: &Published) -> PolarsResult<DataFrame> {
+pub(crate) fn published_table(summary: &DataFrame, published: &Published) -> PolarsResult<DataFrame> {
     let figs = &published.figures;
     let pubs = DataFrame::new(
         figs.len(),
@@ -312,7 +312,7 @@ fn kd_names(jobs: &DataFrame) -> (Option<String>, Option<String>) {
 }
 
 /// Accuracy by distillation temperature and weight, where they vary across jobs.
-pub fn kd_table(jobs: &DataFrame) -> PolarsResult<(DataFrame, Option<String>)> {
+pub(crate) fn kd_table(jobs: &DataFrame) -> PolarsResult<(DataFrame, Option<String>)> {
     let (t, w) = kd_names(jobs);
     let varies = |name: &Option<String>| -> PolarsResult<bool> {
         match name {
@@ -360,7 +360,7 @@ pub fn kd_table(jobs: &DataFrame) -> PolarsResult<(DataFrame, Option<String>)> {
 }
 
 /// Per-epoch metrics of every train job behind an evaluation, in one frame.
-pub fn curves_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
+pub(crate) fn curves_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     let mut dataset = Vec::new();
     let mut model = Vec::new();
     let mut setting = Vec::new();
@@ -406,7 +406,7 @@ pub fn curves_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
 
 /// A row of the summary table, for charts and text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
+pub(crate) struct SummaryRow {
     pub dataset: String,
     pub model: String,
     pub family: String,
@@ -433,19 +433,19 @@ pub struct SummaryRow {
 }
 
 /// String values of a column (nulls as empty).
-pub fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+pub(crate) fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
     let c = df.column(name)?.cast(&DataType::String)?;
     Ok(c.str()?.iter().map(|v| v.unwrap_or("").to_string()).collect())
 }
 
 /// f64 values of a column.
-pub fn floats(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+pub(crate) fn floats(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
     let c = df.column(name)?.cast(&DataType::Float64)?;
     Ok(c.f64()?.iter().collect())
 }
 
 /// i64 values of a column.
-pub fn ints(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+pub(crate) fn ints(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
     let c = df.column(name)?.cast(&DataType::Int64)?;
     Ok(c.i64()?.iter().collect())
 }
@@ -465,7 +465,7 @@ fn optional<T: Clone>(
 }
 
 /// The summary table as rows.
-pub fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
+pub(crate) fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
     let (dataset, model, family, arch, setting) = (
         strings(summary, "dataset")?,
         strings(summary, "model")?,
@@ -517,7 +517,7 @@ pub fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>> {
 /// The best setting of each data set x model, by data set then model: the highest mean
 /// **validation** accuracy (never the test accuracy, which is then reported for it); ties and
 /// settings without a validation accuracy keep the first in table order.
-pub fn best_settings(rows: &[SummaryRow]) -> Vec<SummaryRow> {
+pub(crate) fn best_settings(rows: &[SummaryRow]) -> Vec<SummaryRow> {
     let mut best: BTreeMap<(String, String), SummaryRow> = BTreeMap::new();
     let score = |r: &SummaryRow| r.val_accuracy_mean.unwrap_or(f64::NEG_INFINITY);
     for r in rows {
@@ -533,7 +533,7 @@ pub fn best_settings(rows: &[SummaryRow]) -> Vec<SummaryRow> {
 }
 
 /// Mean learning curve per data set x model x setting and epoch (over seeds).
-pub fn curve_means(curves: &DataFrame) -> PolarsResult<DataFrame> {
+pub(crate) fn curve_means(curves: &DataFrame) -> PolarsResult<DataFrame> {
     let keys = ["dataset", "model", "setting", "epoch"];
     curves
         .clone()

@@ -25,7 +25,7 @@ fn face(style: FontStyle) -> Option<&'static FontRef<'static>> {
 }
 
 /// A backend whose text is drawn by [`draw_text`](DrawingBackend::draw_text) here.
-pub struct CrispText<B: DrawingBackend> {
+pub(crate) struct CrispText<B: DrawingBackend> {
     pub inner: B,
 }
 

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
+use fer_core::digest::hex;
 use fer_core::store::write_atomic;
 use fer_core::store::StoreError;
-use fer_core::digest::hex;
 
 /// Metadata key holding the payload's sha256.
 const PAYLOAD_SHA: &str = "payload_sha256";
@@ -143,8 +143,8 @@ impl TensorFile {
     }
 }
 
-pub use fer_core::records::safetensors_metadata as read_metadata;
 use fer_core::records::metadata_of;
+pub use fer_core::records::safetensors_metadata as read_metadata;
 
 /// Reads and checks a tensor file (header, sizes, payload hash).
 pub fn read(path: &Path) -> Result<TensorFile, StoreError> {

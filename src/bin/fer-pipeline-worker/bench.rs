@@ -7,15 +7,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fer_train::bench::{faces, planning, reference, throughput};
-use fer_pipeline::error::Error;
-use fer_train::device;
 use fer_core::spec::{DeviceRequest, ModelSpec, Variant};
+use fer_pipeline::error::Error;
+use fer_train::bench::{faces, planning, reference, throughput};
+use fer_train::device;
 use tch::Device;
 
 /// What to measure.
 #[derive(Debug, Clone)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     pub threads: u32,
     pub device: String,
     pub steps: usize,
@@ -88,7 +88,7 @@ impl Ctx<'_> {
 }
 
 /// `fer-pipeline bench`.
-pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
+pub(crate) fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
     let req = DeviceRequest::parse(&args.device).map_err(Error::Usage)?;
     let dev = device::resolve(req).map_err(Error::Device)?;
     device::configure(dev, false);
@@ -127,157 +127,154 @@ pub fn bench_cmd(args: &BenchArgs) -> Result<String, Error> {
 /// Training throughput against PyTorch eager (in memory, and as the public code feeds it).
 fn train_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<(), Error> {
     let (args, dev, script) = (ctx.args, ctx.dev, ctx.script);
-        for (m, classes, batch) in ctx.chosen() {
-            let steps = if matches!(m, ModelSpec::InceptionV3 { .. }) && !dev.is_cuda() {
-                args.steps.min(6)
-            } else {
-                args.steps
+    for (m, classes, batch) in ctx.chosen() {
+        let steps =
+            if matches!(m, ModelSpec::InceptionV3 { .. }) && !dev.is_cuda() { args.steps.min(6) } else { args.steps };
+        // Interleaved, best of two rounds each: the machine is shared and noisy.
+        let mut ours = 0f64;
+        let mut theirs: Option<f64> = None;
+        for _ in 0..2 {
+            ours = ours.max(throughput::train_images_per_s(&m, classes, batch, steps, 3, 2048, dev));
+            if args.no_reference {
+                continue;
+            }
+            let mut a = ctx.common(&m, classes, batch);
+            a.extend(["--mode".into(), "train-memory".into(), "--steps".into(), steps.to_string()]);
+            let r = reference::run(script, &a);
+            if let Err(e) = &r {
+                notes.push(format!("{}: {e}", m.display()));
+            }
+            theirs = match (theirs, field(&r, "images_per_s")) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
             };
-            // Interleaved, best of two rounds each: the machine is shared and noisy.
-            let mut ours = 0f64;
-            let mut theirs: Option<f64> = None;
-            for _ in 0..2 {
-                ours = ours.max(throughput::train_images_per_s(&m, classes, batch, steps, 3, 2048, dev));
-                if args.no_reference {
-                    continue;
-                }
-                let mut a = ctx.common(&m, classes, batch);
-                a.extend(["--mode".into(), "train-memory".into(), "--steps".into(), steps.to_string()]);
-                let r = reference::run(script, &a);
-                if let Err(e) = &r {
-                    notes.push(format!("{}: {e}", m.display()));
-                }
-                theirs = match (theirs, field(&r, "images_per_s")) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
+        }
+        rows.push(Row {
+            section: "train",
+            item: format!("{} bs{batch}", m.display()),
+            metric: "images/s",
+            ours,
+            theirs,
+            reference: "pytorch eager, tensors in memory",
+        });
+        if matches!(m, ModelSpec::DeepEmotion { .. }) && !args.no_reference {
+            let mut a = ctx.common(&m, classes, batch);
+            a.extend(["--mode".into(), "train-jpeg".into(), "--images".into(), "1024".into()]);
+            let r = reference::run(script, &a);
+            if let Err(e) = &r {
+                notes.push(format!("deep-emotion jpeg: {e}"));
             }
             rows.push(Row {
                 section: "train",
                 item: format!("{} bs{batch}", m.display()),
                 metric: "images/s",
                 ours,
-                theirs,
-                reference: "pytorch eager, tensors in memory",
+                theirs: field(&r, "images_per_s"),
+                reference: "pytorch as the public code feeds it (JPEG + PIL + DataLoader)",
             });
-            if matches!(m, ModelSpec::DeepEmotion { .. }) && !args.no_reference {
-                let mut a = ctx.common(&m, classes, batch);
-                a.extend(["--mode".into(), "train-jpeg".into(), "--images".into(), "1024".into()]);
-                let r = reference::run(script, &a);
-                if let Err(e) = &r {
-                    notes.push(format!("deep-emotion jpeg: {e}"));
-                }
-                rows.push(Row {
-                    section: "train",
-                    item: format!("{} bs{batch}", m.display()),
-                    metric: "images/s",
-                    ours,
-                    theirs: field(&r, "images_per_s"),
-                    reference: "pytorch as the public code feeds it (JPEG + PIL + DataLoader)",
-                });
-            }
         }
+    }
     Ok(())
 }
 
 /// Inference latency at batch 1 and 64 against PyTorch eager.
 fn latency_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, _notes: &mut Vec<String>) -> Result<(), Error> {
     let (dev, script) = (ctx.dev, ctx.script);
-        for (m, classes, _) in ctx.chosen() {
-            let (b1, b64) = throughput::latency_ms(&m, classes, dev, 30);
-            let mut a = ctx.common(&m, classes, 1);
-            a.extend(["--mode".into(), "latency".into()]);
-            let r = reference::run(script, &a);
-            rows.push(Row {
-                section: "latency",
-                item: format!("{} batch 1", m.display()),
-                metric: "ms",
-                ours: b1,
-                theirs: field(&r, "ms_batch1"),
-                reference: "pytorch eager",
-            });
-            rows.push(Row {
-                section: "latency",
-                item: format!("{} batch 64", m.display()),
-                metric: "ms",
-                ours: b64,
-                theirs: field(&r, "ms_batch64"),
-                reference: "pytorch eager",
-            });
-        }
+    for (m, classes, _) in ctx.chosen() {
+        let (b1, b64) = throughput::latency_ms(&m, classes, dev, 30);
+        let mut a = ctx.common(&m, classes, 1);
+        a.extend(["--mode".into(), "latency".into()]);
+        let r = reference::run(script, &a);
+        rows.push(Row {
+            section: "latency",
+            item: format!("{} batch 1", m.display()),
+            metric: "ms",
+            ours: b1,
+            theirs: field(&r, "ms_batch1"),
+            reference: "pytorch eager",
+        });
+        rows.push(Row {
+            section: "latency",
+            item: format!("{} batch 64", m.display()),
+            metric: "ms",
+            ours: b64,
+            theirs: field(&r, "ms_batch64"),
+            reference: "pytorch eager",
+        });
+    }
     Ok(())
 }
 
 /// Several training processes sharing the device: aggregate images/s of Deep-Emotion.
 fn pack_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, _notes: &mut Vec<String>) -> Result<(), Error> {
     let args = ctx.args;
-        // Several training processes sharing the device: aggregate images/s of Deep-Emotion.
-        let exe = std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?;
-        let dir = tempdir()?;
-        let mut base = None;
-        for n in [1usize, 2, 4, 8] {
-            let children: Vec<_> = (0..n)
-                .map(|i| {
-                    let out = dir.path().join(format!("pack-{n}-{i}.csv"));
-                    let child = Command::new(&exe)
-                        .args(["bench", "--only", "train", "--no-reference", "--models", "deep-emotion"])
-                        .args(["--device", &args.device, "--threads", &args.threads.to_string()])
-                        .args(["--steps", &args.steps.to_string()])
-                        .arg("--out")
-                        .arg(&out)
-                        .stdout(std::process::Stdio::null())
-                        .spawn();
-                    (child, out)
-                })
-                .collect();
-            let mut total = 0.0;
-            for (child, out) in children {
-                if let Ok(mut c) = child {
-                    let _ = c.wait();
-                }
-                let csv = std::fs::read_to_string(&out).unwrap_or_default();
-                total += first_value(&csv, "ours").unwrap_or(0.0);
+    // Several training processes sharing the device: aggregate images/s of Deep-Emotion.
+    let exe = std::env::current_exe().map_err(|e| Error::io("find", "this program", e))?;
+    let dir = tempdir()?;
+    let mut base = None;
+    for n in [1usize, 2, 4, 8] {
+        let children: Vec<_> = (0..n)
+            .map(|i| {
+                let out = dir.path().join(format!("pack-{n}-{i}.csv"));
+                let child = Command::new(&exe)
+                    .args(["bench", "--only", "train", "--no-reference", "--models", "deep-emotion"])
+                    .args(["--device", &args.device, "--threads", &args.threads.to_string()])
+                    .args(["--steps", &args.steps.to_string()])
+                    .arg("--out")
+                    .arg(&out)
+                    .stdout(std::process::Stdio::null())
+                    .spawn();
+                (child, out)
+            })
+            .collect();
+        let mut total = 0.0;
+        for (child, out) in children {
+            if let Ok(mut c) = child {
+                let _ = c.wait();
             }
-            let base = *base.get_or_insert(total);
-            rows.push(Row {
-                section: "pack",
-                item: format!("deep-emotion bs128 x {n} jobs at once"),
-                metric: "images/s",
-                ours: total,
-                theirs: Some(base),
-                reference: "aggregate; reference = 1 job",
-            });
+            let csv = std::fs::read_to_string(&out).unwrap_or_default();
+            total += first_value(&csv, "ours").unwrap_or(0.0);
         }
+        let base = *base.get_or_insert(total);
+        rows.push(Row {
+            section: "pack",
+            item: format!("deep-emotion bs128 x {n} jobs at once"),
+            metric: "images/s",
+            ours: total,
+            theirs: Some(base),
+            reference: "aggregate; reference = 1 job",
+        });
+    }
     Ok(())
 }
 
 /// Face detection speed on 640x490 frames.
 fn faces_rows(_ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> Result<(), Error> {
-        let all = std::thread::available_parallelism().map_or(1, |n| n.get());
-        match faces::detection_speed(64, all) {
-            Ok(f) => {
-                for (threads, rate) in &f.rates {
-                    rows.push(Row {
-                        section: "faces",
-                        item: format!("detect, 640x490 frames, {threads} thread(s)"),
-                        metric: "images/s",
-                        ours: *rate,
-                        theirs: None,
-                        reference: "",
-                    });
-                }
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match faces::detection_speed(64, all) {
+        Ok(f) => {
+            for (threads, rate) in &f.rates {
                 rows.push(Row {
                     section: "faces",
-                    item: "detect, 640x490 frames, per CPU second".to_string(),
+                    item: format!("detect, 640x490 frames, {threads} thread(s)"),
                     metric: "images/s",
-                    ours: f.per_cpu_s,
+                    ours: *rate,
                     theirs: None,
-                    reference: "one thread's images per second of CPU time",
+                    reference: "",
                 });
-                notes.push(format!("faces: found in {} of {} frames ({})", f.found, f.frames, f.source));
             }
-            Err(e) => notes.push(format!("faces: {e}")),
+            rows.push(Row {
+                section: "faces",
+                item: "detect, 640x490 frames, per CPU second".to_string(),
+                metric: "images/s",
+                ours: f.per_cpu_s,
+                theirs: None,
+                reference: "one thread's images per second of CPU time",
+            });
+            notes.push(format!("faces: found in {} of {} frames ({})", f.found, f.frames, f.source));
         }
+        Err(e) => notes.push(format!("faces: {e}")),
+    }
     Ok(())
 }
 
@@ -323,7 +320,13 @@ fn overhead_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) ->
     let (ours, worker) = programs()?;
     let mut version = |exe: &Path| best_of(3, Command::new(exe).arg("--version"), notes, "--version");
     let (a, b) = (version(&ours), version(&worker));
-    rows.push(Row::secs("overhead", "process start-up (--version)".into(), a, b, "the worker (LibTorch's initialisers)"));
+    rows.push(Row::secs(
+        "overhead",
+        "process start-up (--version)".into(),
+        a,
+        b,
+        "the worker (LibTorch's initialisers)",
+    ));
     let n = ctx.args.plan_max.min(10_000);
     let dir = tempdir()?;
     let file = dir.path().join("empty.yaml");
@@ -339,7 +342,13 @@ fn overhead_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, notes: &mut Vec<String>) ->
     let jobs = planning::count_done(&store);
     if jobs > 0 {
         let per_job = secs / jobs as f64;
-        rows.push(Row::secs("overhead", format!("run, per job ({jobs} empty jobs)"), per_job, b, "one worker start-up"));
+        rows.push(Row::secs(
+            "overhead",
+            format!("run, per job ({jobs} empty jobs)"),
+            per_job,
+            b,
+            "one worker start-up",
+        ));
         notes.push(format!(
             "executor: {jobs} empty jobs in {secs:.1} s on {} slot(s)",
             std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use fer_pipeline::commands::context::store_for;
 use fer_pipeline::error::Error;
 
-
 /// LibTorch libraries mapped into this process, from `/proc/self/maps`.
 fn loaded_torch_libs() -> Vec<String> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
@@ -21,7 +20,7 @@ fn loaded_torch_libs() -> Vec<String> {
 }
 
 /// `fer-pipeline doctor`.
-pub fn doctor_cmd(store_flag: &Option<PathBuf>) -> Result<String, Error> {
+pub(crate) fn doctor_cmd(store_flag: &Option<PathBuf>) -> Result<String, Error> {
     let cuda = tch::Cuda::is_available();
     let mut out = String::new();
     out.push_str(&format!("fer-pipeline     {}\n", env!("CARGO_PKG_VERSION")));

@@ -5,22 +5,22 @@ use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use fer_pipeline::commands::context::{load, store_for};
+use fer_core::plan::{JobKind, JobSpec};
+use fer_core::spec::ModelSpec;
+use fer_core::store::{write_atomic, Store};
 use fer_pipeline::cli::{ExportFormat, PipelineArgs};
+use fer_pipeline::commands::context::{load, store_for};
 use fer_pipeline::error::Error;
 use fer_train::export::select::{self, Choice, Selected};
 use fer_train::export::sidecar::{self, Sidecar, SIDECAR_FORMAT};
 use fer_train::export::{check, onnx, torchscript};
 use fer_train::jobs::WEIGHTS_FILE;
 use fer_train::models::Model;
-use fer_core::plan::{JobKind, JobSpec};
-use fer_core::spec::ModelSpec;
-use fer_core::store::{write_atomic, Store};
 use fer_train::tensor_file;
 
 /// What to export, how, and where.
 #[derive(Debug, Clone)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     pub target: String,
     pub profile: Option<String>,
     pub sets: Vec<String>,
@@ -33,7 +33,7 @@ pub struct ExportArgs {
 }
 
 /// `fer-pipeline export`.
-pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<String, Error> {
+pub(crate) fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<String, Error> {
     let (store, sel) = match select::entry_id(&args.target) {
         Some(hash) => {
             let store = store_for(store_flag, None);
@@ -143,7 +143,7 @@ pub fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Str
 }
 
 /// `<out>.json`.
-pub fn sidecar_path(out: &Path) -> PathBuf {
+pub(crate) fn sidecar_path(out: &Path) -> PathBuf {
     let mut s = out.as_os_str().to_owned();
     s.push(".json");
     PathBuf::from(s)

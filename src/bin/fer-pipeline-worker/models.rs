@@ -2,9 +2,9 @@
 
 use tch::Device;
 
+use fer_core::spec::{ModelSpec, Variant};
 use fer_pipeline::commands::json::{to_text, ModelDoc, ModelsDoc, FORMAT_VERSION};
 use fer_train::models::Model;
-use fer_core::spec::{ModelSpec, Variant};
 
 /// Every architecture: its spec, classes and a note on where it comes from.
 fn rows() -> Vec<(ModelSpec, usize, &'static str)> {
@@ -18,7 +18,7 @@ fn rows() -> Vec<(ModelSpec, usize, &'static str)> {
 }
 
 /// `fer-pipeline models`: the table, or with `json` one JSON document.
-pub fn models_cmd(json: bool) -> String {
+pub(crate) fn models_cmd(json: bool) -> String {
     if json {
         let models = rows()
             .into_iter()

@@ -51,7 +51,6 @@ pub fn subject_split(subjects: u32, seed: u64, val: f64, test: f64) -> Vec<Split
     out
 }
 
-
 const FOLDS_TAG: u64 = 0xF01D5;
 const STRATIFIED_TAG: u64 = 0x57A7;
 const KFOLD_VAL_TAG: u64 = 0x7A11D;

@@ -15,7 +15,7 @@ pub const EVENTS_FORMAT_VERSION: u32 = 1;
 
 /// The job an event is about.
 #[derive(Debug, Clone, Serialize)]
-pub struct JobRef {
+pub(super) struct JobRef {
     /// `<kind>/<hash16>`, the store entry.
     pub id: String,
     pub kind: &'static str,
@@ -31,7 +31,7 @@ pub struct JobRef {
 /// What happened, with its own fields.
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
-pub enum Body<'a> {
+pub(super) enum Body<'a> {
     /// The run's plan: how many jobs, how many are cached.
     Planned {
         total: usize,
@@ -97,7 +97,7 @@ pub enum Body<'a> {
 
 /// One line of the stream.
 #[derive(Debug, Serialize)]
-pub struct EventLine<'a> {
+pub(super) struct EventLine<'a> {
     pub format_version: u32,
     /// UTC, RFC 3339.
     pub time: String,

@@ -117,7 +117,8 @@ mod tests {
 
     /// A student's train spec from a real pipeline.
     fn student() -> TrainJobSpec {
-        let text = "version: 1\nname: h\nseeds: [1]\ndatasets:\n  d: {kind: synthetic, subjects: 6, images_per_subject: 4}\n\
+        let text =
+            "version: 1\nname: h\nseeds: [1]\ndatasets:\n  d: {kind: synthetic, subjects: 6, images_per_subject: 4}\n\
                     models:\n  t: {arch: deep-emotion, datasets: d, epochs: 1}\n  \
                     s: {arch: microexpnet, datasets: d, epochs: 1, teacher: t}\n";
         let p = load_str("h.yaml", text, &Overrides::default()).unwrap();
@@ -134,10 +135,7 @@ mod tests {
     #[test]
     fn every_ordered_name_is_one_a_spec_produces() {
         let mut s = student();
-        s.distill = Some(KdInput {
-            targets: s.data,
-            spec: DistillSpec { temperature: 8.0, weight: 0.5, t2: false },
-        });
+        s.distill = Some(KdInput { targets: s.data, spec: DistillSpec { temperature: 8.0, weight: 0.5, t2: false } });
         let names: Vec<String> = s.hyperparameters().into_iter().map(|(k, _)| k).collect();
         // MicroExpNet has no input_size, and `select` is left out of the spec at its default
         // (`last`, so that older hashes hold): every other ordered name comes from a real spec.

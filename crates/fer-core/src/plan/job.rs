@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::hash::{hash_canonical, JobHash};
-use crate::digest::canonical;
 use crate::data::loaders::{LoadOptions, LoaderKind};
 use crate::data::manifest::{Preprocessing, Protocol};
+use crate::digest::canonical;
 use crate::spec::{DatasetSpec, DistillSpec, ModelSpec, RealSpec, TrainSpec};
 
 /// Version of the job record format written to the store.

@@ -86,8 +86,11 @@ mod tests {
         ];
         std::fs::write(&p, to_csv(&rows)).unwrap();
         assert_eq!(read_curve(&p), rows);
-        std::fs::write(&p, "epoch,train_loss,train_acc,val_loss,val_acc\n1,2.0,0.1,1.9,0.2\nbroken\n2,1.5,0.3,1.6,0.4\n")
-            .unwrap();
+        std::fs::write(
+            &p,
+            "epoch,train_loss,train_acc,val_loss,val_acc\n1,2.0,0.1,1.9,0.2\nbroken\n2,1.5,0.3,1.6,0.4\n",
+        )
+        .unwrap();
         assert_eq!(read_curve(&p), rows);
         assert!(read_curve(&dir.path().join("absent.csv")).is_empty());
     }

@@ -8,9 +8,7 @@ mod files;
 mod provenance;
 mod result;
 
-pub use checkpoint::{
-    checkpoint_epochs_done, metadata_of, safetensors_metadata, EPOCHS_DONE_KEY, THREADS_KEY,
-};
+pub use checkpoint::{checkpoint_epochs_done, metadata_of, safetensors_metadata, EPOCHS_DONE_KEY, THREADS_KEY};
 pub use classification::{classification, ClassMetrics, Classification};
 pub use curve::{read_curve, to_csv, EpochRow};
 pub use files::*;

@@ -21,7 +21,7 @@ pub struct ScriptSpec<'a> {
 }
 
 /// Quotes for bash: the whole text in single quotes, each `'` written as `'\''`.
-pub fn quote(s: &str) -> String {
+pub(super) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
@@ -30,7 +30,7 @@ pub fn quote(s: &str) -> String {
 /// (sbatch's parser honours quotes and backslashes, and an unquoted `#` starts a comment).
 /// Control characters cannot be written on one line; values are checked before they get here
 /// (`spec::check_sbatch_option`, [`unusable_path`]), and any left are dropped.
-pub fn header_arg(s: &str) -> String {
+pub(super) fn header_arg(s: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_.,:@+=/%&|[]*^~!-".contains(c);
     let s: String = s.chars().filter(|c| !c.is_control()).collect();
     if !s.is_empty() && s.chars().all(plain) {

@@ -5,14 +5,14 @@ use serde::{Deserialize, Deserializer};
 
 /// One value, or a list of values that spans a matrix axis.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Axis<T> {
+pub(super) struct Axis<T> {
     pub values: Vec<T>,
     /// True when written as a YAML list (even a one-element list).
     pub is_list: bool,
 }
 
 impl<T> Axis<T> {
-    pub fn one(value: T) -> Self {
+    pub(super) fn one(value: T) -> Self {
         Axis { values: vec![value], is_list: false }
     }
 }

@@ -18,7 +18,7 @@ use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSlurm, DEFAULT_MAX_JOB
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
-pub struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     pub file: &'a str,
     pub map: &'a SourceMap,
     pub origins: &'a Origins,
@@ -28,12 +28,12 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(file: &'a str, map: &'a SourceMap, origins: &'a Origins) -> Self {
+    pub(super) fn new(file: &'a str, map: &'a SourceMap, origins: &'a Origins) -> Self {
         Ctx { file, map, origins, diagnostics: Vec::new(), skip_bad: false }
     }
 
     /// Where the value at `path` was written.
-    pub fn origin(&self, path: &str) -> Origin {
+    pub(super) fn origin(&self, path: &str) -> Origin {
         match self.origins.find(path) {
             Some(OverlaySource::Set(arg)) => Origin::Set(arg.clone()),
             Some(OverlaySource::Profile(p)) => {
@@ -44,7 +44,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn error(&mut self, path: &str, message: impl Into<String>) {
+    pub(super) fn error(&mut self, path: &str, message: impl Into<String>) {
         let d = Diagnostic { origin: self.origin(path), key: path.to_string(), message: message.into() };
         if !self.diagnostics.contains(&d) {
             self.diagnostics.push(d);
@@ -61,7 +61,7 @@ fn valid_name(s: &str) -> bool {
 }
 
 /// Compiles a raw pipeline; returns `None` when any diagnostic was recorded.
-pub fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) -> Option<Pipeline> {
+pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) -> Option<Pipeline> {
     if raw.version != 1 {
         ctx.error(
             "version",
@@ -678,7 +678,7 @@ fn needs_teacher(ctx: &mut Ctx<'_>, given: &BTreeMap<Key, Given>, base: &str) {
 
 /// MicroExpNet's temperature by data set: 8 for CK+ and 4 for Oulu-CASIA (the released
 /// models); 8 (the public code's default) for every other data set.
-pub fn default_temperature(dataset: Option<&DatasetSpec>) -> f64 {
+pub(super) fn default_temperature(dataset: Option<&DatasetSpec>) -> f64 {
     match dataset {
         Some(DatasetSpec::Real(r)) if r.manifest.loader == LoaderKind::OuluCasia => 4.0,
         _ => 8.0,
@@ -1030,7 +1030,7 @@ mod typed_tests {
     }
 
     mod erased {
-        pub trait Json {
+        pub(super) trait Json {
             fn json(&self) -> String;
         }
         impl<T: serde::Serialize> Json for T {

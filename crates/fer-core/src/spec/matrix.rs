@@ -12,13 +12,13 @@ use crate::arch::{Select, Setting, Variant};
 /// The values given for one key, each checked (or why it is refused), and whether they were
 /// written as a list.
 #[derive(Debug, Clone)]
-pub struct Given {
+pub(super) struct Given {
     pub values: Vec<Result<Setting, String>>,
     pub is_list: bool,
 }
 
 /// The settings given in `s`, by key, each value checked.
-pub fn given(s: &RawSettings) -> BTreeMap<Key, Given> {
+pub(super) fn given(s: &RawSettings) -> BTreeMap<Key, Given> {
     fn put<T: Clone>(
         out: &mut BTreeMap<Key, Given>,
         key: Key,
@@ -63,21 +63,21 @@ pub fn given(s: &RawSettings) -> BTreeMap<Key, Given> {
 
 /// One axis of a model's matrix: its values, each with the key path it was written at.
 #[derive(Debug, Clone)]
-pub struct AxisValues {
+pub(super) struct AxisValues {
     pub key: Key,
     pub values: Vec<(Setting, String)>,
     pub is_list: bool,
 }
 
 /// A combination: one value per key, with the path each came from.
-pub type Combo = BTreeMap<Key, (Setting, String)>;
+pub(super) type Combo = BTreeMap<Key, (Setting, String)>;
 
 /// One key set to one value (with its path).
 type Part = (Key, (Setting, String));
 
 /// Expands axes into combinations: the product of all axes, where each `zip` group is one
 /// dimension advancing its axes together. Errors name the zip group at fault.
-pub fn expand(axes: &[AxisValues], zip: &[Vec<Key>]) -> Result<Vec<Combo>, String> {
+pub(super) fn expand(axes: &[AxisValues], zip: &[Vec<Key>]) -> Result<Vec<Combo>, String> {
     // Each dimension lists its alternatives; each alternative sets one or more keys.
     let mut dims: Vec<Vec<Vec<Part>>> = Vec::new();
     let mut zipped: Vec<Key> = Vec::new();
@@ -122,7 +122,7 @@ pub fn expand(axes: &[AxisValues], zip: &[Vec<Key>]) -> Result<Vec<Combo>, Strin
 }
 
 /// How many combinations [`expand`] makes from `axes`, without making them (saturating).
-pub fn count(axes: &[AxisValues], zip: &[Vec<Key>]) -> u64 {
+pub(super) fn count(axes: &[AxisValues], zip: &[Vec<Key>]) -> u64 {
     let mut n: u64 = 1;
     let mut zipped: Vec<Key> = Vec::new();
     for group in zip {
@@ -143,7 +143,7 @@ pub fn count(axes: &[AxisValues], zip: &[Vec<Key>]) -> u64 {
 /// One combination, typed: the model's config with the combination's settings applied, where
 /// it runs, its initial weights and what it learns from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cell {
+pub(super) struct Cell {
     pub dataset: String,
     pub seed: u64,
     pub config: ArchConfig,
@@ -159,7 +159,7 @@ impl Cell {
     /// The architecture's defaults with the combination's settings applied; `None` without a data
     /// set or a seed. A student's temperature, unless set, is `temperature(dataset)`, so that
     /// `exclude` entries see the value the job uses.
-    pub fn new(arch: Arch, combo: &Combo, temperature: impl Fn(&str) -> f64) -> Option<Cell> {
+    pub(super) fn new(arch: Arch, combo: &Combo, temperature: impl Fn(&str) -> f64) -> Option<Cell> {
         let (mut dataset, mut seed) = (None, None);
         let mut cell = Cell {
             dataset: String::new(),
@@ -191,7 +191,7 @@ impl Cell {
 
     /// The value of `key` in this cell: what `exclude` entries match. Distillation settings exist
     /// only for students; `multi_crop` is off for every architecture but MicroExpNet.
-    pub fn value(&self, key: Key) -> Option<Setting> {
+    pub(super) fn value(&self, key: Key) -> Option<Setting> {
         match key {
             Key::Datasets => Some(Setting::Dataset(self.dataset.clone())),
             Key::Seeds => Some(Setting::Seed(self.seed)),
@@ -219,19 +219,19 @@ impl Hash for Cell {
 
 /// A `matrix.exclude` entry: the models it names (all when `None`) and the values it matches.
 #[derive(Debug, Clone)]
-pub struct Filter {
+pub(super) struct Filter {
     pub models: Option<Vec<String>>,
     pub given: BTreeMap<Key, Given>,
 }
 
 impl Filter {
-    pub fn new(entry: &RawSettings) -> Filter {
+    pub(super) fn new(entry: &RawSettings) -> Filter {
         Filter { models: entry.model.as_ref().map(|m| m.values.clone()), given: given(entry) }
     }
 
     /// True when `cell` of `model` has one of the entry's values for every key it gives (a key
     /// the cell does not have never matches).
-    pub fn matches(&self, model: &str, cell: &Cell) -> bool {
+    pub(super) fn matches(&self, model: &str, cell: &Cell) -> bool {
         if self.models.as_ref().is_some_and(|m| !m.iter().any(|x| x == model)) {
             return false;
         }

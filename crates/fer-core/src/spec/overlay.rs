@@ -8,7 +8,7 @@ use super::source_map::{join, parent};
 
 /// Where an overlaid subtree came from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum OverlaySource {
+pub(super) enum OverlaySource {
     /// `profiles.<name>` in the file.
     Profile(String),
     /// A `--set` argument, as written.
@@ -17,14 +17,14 @@ pub enum OverlaySource {
 
 /// Paths replaced by overlays, and by which one.
 #[derive(Debug, Default, Clone)]
-pub struct Origins {
+pub(super) struct Origins {
     by_path: HashMap<String, OverlaySource>,
 }
 
 impl Origins {
     /// The overlay that last set `path` or one of its ancestors, with the path relative to
     /// that overlay's root.
-    pub fn find(&self, path: &str) -> Option<&OverlaySource> {
+    pub(super) fn find(&self, path: &str) -> Option<&OverlaySource> {
         let mut p = path;
         loop {
             if let Some(src) = self.by_path.get(p) {
@@ -36,7 +36,7 @@ impl Origins {
 }
 
 /// Merges `overlay` onto `base`: mappings merge key by key, anything else replaces.
-pub fn merge(base: &mut Value, overlay: Value, path: &str, source: &OverlaySource, origins: &mut Origins) {
+pub(super) fn merge(base: &mut Value, overlay: Value, path: &str, source: &OverlaySource, origins: &mut Origins) {
     match (base, overlay) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
@@ -69,7 +69,7 @@ fn mark(origins: &mut Origins, path: &str, source: &OverlaySource) {
 }
 
 /// The text of a mapping key.
-pub fn key_text(k: &Value) -> String {
+pub(super) fn key_text(k: &Value) -> String {
     match k {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -79,7 +79,7 @@ pub fn key_text(k: &Value) -> String {
 }
 
 /// Parses `a.b.c=value` into the overlay `{a: {b: {c: value}}}`; the value is YAML.
-pub fn parse_set(arg: &str) -> Result<Value, String> {
+pub(super) fn parse_set(arg: &str) -> Result<Value, String> {
     let (key, value) = arg.split_once('=').ok_or_else(|| "expected `key.path=value`".to_string())?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(|s| s.is_empty()) {

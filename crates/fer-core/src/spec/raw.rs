@@ -7,12 +7,12 @@ use serde::Deserialize;
 use super::axis::Axis;
 
 /// The default of `max_jobs`.
-pub const DEFAULT_MAX_JOBS: u64 = 100_000;
+pub(super) const DEFAULT_MAX_JOBS: u64 = 100_000;
 
 /// The top level of `pipeline.yaml` (profiles removed: they are overlays applied before this).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPipeline {
+pub(super) struct RawPipeline {
     /// Format version of the file; only 1 exists.
     pub version: u32,
     pub name: String,
@@ -58,7 +58,7 @@ pub struct RawPipeline {
 /// `slurm:` settings.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSlurm {
+pub(super) struct RawSlurm {
     #[serde(default)]
     pub partition: Option<String>,
     #[serde(default)]
@@ -83,7 +83,7 @@ pub struct RawSlurm {
 /// Resources of a class of tasks.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawResources {
+pub(super) struct RawResources {
     #[serde(default)]
     pub cpus: Option<i64>,
     /// Memory per task, e.g. `4G`.
@@ -105,7 +105,7 @@ pub struct RawResources {
 /// `saliency:` settings.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSaliency {
+pub(super) struct RawSaliency {
     #[serde(default)]
     pub enabled: Option<bool>,
     /// Side of the zeroed square as a fraction of the image side.
@@ -121,7 +121,7 @@ pub struct RawSaliency {
 /// A data set declaration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDataset {
+pub(super) struct RawDataset {
     /// `synthetic` (built in), or a loader: `fer2013`, `ferg`, `jaffe`, `ckplus`, `oulu-casia`, `image-folder`.
     pub kind: String,
     /// The manifest of a real data set (default `data-manifests/<kind>.yaml`), relative to the pipeline file.
@@ -155,7 +155,7 @@ pub struct RawDataset {
 /// Every hyperparameter may be a list, which becomes a matrix axis.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSettings {
+pub(super) struct RawSettings {
     /// Architecture (`deep-emotion`, `microexpnet`); only under `models`.
     #[serde(default)]
     pub arch: Option<String>,
@@ -221,7 +221,7 @@ pub struct RawSettings {
 /// `matrix:`: how model settings combine.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMatrix {
+pub(super) struct RawMatrix {
     /// Groups of axes that advance together instead of forming a product.
     #[serde(default)]
     pub zip: Vec<Vec<String>>,

@@ -14,7 +14,7 @@ pub struct Pos {
 
 /// Positions of every key and sequence item of one YAML document.
 #[derive(Debug, Default, Clone)]
-pub struct SourceMap {
+pub(super) struct SourceMap {
     positions: HashMap<String, Pos>,
     /// Nodes of the document with every alias expanded.
     nodes: u64,
@@ -22,7 +22,7 @@ pub struct SourceMap {
 
 /// A YAML syntax error with its position.
 #[derive(Debug, Clone)]
-pub struct SyntaxError {
+pub(super) struct SyntaxError {
     pub pos: Pos,
     pub message: String,
 }
@@ -31,7 +31,7 @@ impl SourceMap {
     /// Parses `text` and records the position of every key path. The document is refused before
     /// anything expands it when it nests deeper than [`MAX_DEPTH`], uses more than
     /// [`MAX_ALIASES`] aliases, or would expand to more than [`MAX_NODES`] nodes.
-    pub fn parse(text: &str) -> Result<SourceMap, SyntaxError> {
+    pub(super) fn parse(text: &str) -> Result<SourceMap, SyntaxError> {
         let mut builder = Builder::default();
         let mut limits = Limits::default();
         let mut parser = Parser::new_from_str(text);
@@ -57,7 +57,7 @@ impl SourceMap {
     }
 
     /// The position of `path`, or of its nearest ancestor that has one.
-    pub fn locate(&self, path: &str) -> Option<Pos> {
+    pub(super) fn locate(&self, path: &str) -> Option<Pos> {
         let mut p = path;
         loop {
             if let Some(pos) = self.positions.get(p) {
@@ -68,18 +68,18 @@ impl SourceMap {
     }
 
     /// How many nodes the document has once its aliases are expanded.
-    pub fn nodes(&self) -> u64 {
+    pub(super) fn nodes(&self) -> u64 {
         self.nodes
     }
 
     /// The position of exactly `path`.
-    pub fn get(&self, path: &str) -> Option<Pos> {
+    pub(super) fn get(&self, path: &str) -> Option<Pos> {
         self.positions.get(path).copied()
     }
 }
 
 /// `a.b[2].c` -> `a.b[2]` -> `a.b` -> `a` -> None.
-pub fn parent(path: &str) -> Option<&str> {
+pub(super) fn parent(path: &str) -> Option<&str> {
     if path.is_empty() {
         return None;
     }
@@ -88,7 +88,7 @@ pub fn parent(path: &str) -> Option<&str> {
 }
 
 /// Joins a key onto a path.
-pub fn join(path: &str, key: &str) -> String {
+pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {

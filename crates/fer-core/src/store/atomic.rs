@@ -20,14 +20,14 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Who wrote a temporary file: its process id, and whether that process ran on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TempOwner {
+pub(super) struct TempOwner {
     pub pid: u32,
     pub this_host: bool,
 }
 
 /// The writer of `name` when it is a temporary name made by [`temp_path`]
 /// (`.<file>.tmp-<pid>-<n>-<host>`; `.<file>.tmp-<pid>-<n>` from older versions, taken as local).
-pub fn temp_owner(name: &str) -> Option<TempOwner> {
+pub(super) fn temp_owner(name: &str) -> Option<TempOwner> {
     let rest = name.strip_prefix('.')?;
     let (_, tail) = rest.rsplit_once(".tmp-")?;
     let mut parts = tail.split('-');
@@ -75,7 +75,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 /// Syncs the folder holding `path` so a rename survives a crash (best effort).
-pub fn sync_dir(path: &Path) {
+pub(super) fn sync_dir(path: &Path) {
     if let Some(dir) = path.parent() {
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();

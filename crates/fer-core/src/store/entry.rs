@@ -14,8 +14,8 @@ use crate::plan::{JobHash, JobKind, JobLabel, JobSpec, JOB_FORMAT};
 /// File names inside an entry.
 pub const JOB_FILE: &str = "job.json";
 pub const DONE_FILE: &str = "done";
-pub const FAILED_FILE: &str = "failed.json";
-pub const LOCK_FILE: &str = "lock";
+pub(super) const FAILED_FILE: &str = "failed.json";
+pub(super) const LOCK_FILE: &str = "lock";
 pub const LOG_FILE: &str = "log.txt";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 

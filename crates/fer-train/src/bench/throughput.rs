@@ -7,8 +7,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::eval::sync;
 use crate::models::Model;
-use fer_core::spec::{AdamSpec, ModelSpec};
 use crate::train::{self, Adam, Batch};
+use fer_core::spec::{AdamSpec, ModelSpec};
 
 /// Training images per second of `spec` at `batch`, over `steps` steps after `warmup`.
 pub fn train_images_per_s(

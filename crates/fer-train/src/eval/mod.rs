@@ -3,6 +3,6 @@
 mod latency;
 mod saliency;
 
-pub use latency::{median_ms, sync};
 pub use fer_core::records::{classification, ClassMetrics, Classification};
+pub use latency::{median_ms, sync};
 pub use saliency::{heatmap_png, occlusion_maps};

@@ -4,20 +4,20 @@
 #![allow(clippy::derive_partial_eq_without_eq)]
 
 /// `TensorProto.DataType.FLOAT`.
-pub const FLOAT: i32 = 1;
+pub(super) const FLOAT: i32 = 1;
 /// `TensorProto.DataType.INT64`.
-pub const INT64: i32 = 7;
+pub(super) const INT64: i32 = 7;
 
 /// `AttributeProto.AttributeType`.
-pub mod attr_type {
-    pub const FLOAT: i32 = 1;
-    pub const INT: i32 = 2;
-    pub const STRING: i32 = 3;
-    pub const INTS: i32 = 7;
+pub(super) mod attr_type {
+    pub(crate) const FLOAT: i32 = 1;
+    pub(crate) const INT: i32 = 2;
+    pub(crate) const STRING: i32 = 3;
+    pub(crate) const INTS: i32 = 7;
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct ModelProto {
+pub(super) struct ModelProto {
     #[prost(int64, tag = "1")]
     pub ir_version: i64,
     #[prost(string, tag = "2")]
@@ -39,7 +39,7 @@ pub struct ModelProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct OperatorSetIdProto {
+pub(super) struct OperatorSetIdProto {
     #[prost(string, tag = "1")]
     pub domain: String,
     #[prost(int64, tag = "2")]
@@ -47,7 +47,7 @@ pub struct OperatorSetIdProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct StringStringEntryProto {
+pub(super) struct StringStringEntryProto {
     #[prost(string, tag = "1")]
     pub key: String,
     #[prost(string, tag = "2")]
@@ -55,7 +55,7 @@ pub struct StringStringEntryProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct GraphProto {
+pub(super) struct GraphProto {
     #[prost(message, repeated, tag = "1")]
     pub node: Vec<NodeProto>,
     #[prost(string, tag = "2")]
@@ -71,7 +71,7 @@ pub struct GraphProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct NodeProto {
+pub(super) struct NodeProto {
     #[prost(string, repeated, tag = "1")]
     pub input: Vec<String>,
     #[prost(string, repeated, tag = "2")]
@@ -87,7 +87,7 @@ pub struct NodeProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct AttributeProto {
+pub(super) struct AttributeProto {
     #[prost(string, tag = "1")]
     pub name: String,
     #[prost(float, tag = "2")]
@@ -103,7 +103,7 @@ pub struct AttributeProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct TensorProto {
+pub(super) struct TensorProto {
     #[prost(int64, repeated, tag = "1")]
     pub dims: Vec<i64>,
     #[prost(int32, tag = "2")]
@@ -116,7 +116,7 @@ pub struct TensorProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct ValueInfoProto {
+pub(super) struct ValueInfoProto {
     #[prost(string, tag = "1")]
     pub name: String,
     #[prost(message, optional, tag = "2")]
@@ -124,7 +124,7 @@ pub struct ValueInfoProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct TypeProto {
+pub(super) struct TypeProto {
     /// `TypeProto.tensor_type` (the only member of its oneof used here).
     #[prost(message, optional, tag = "1")]
     pub tensor_type: Option<TensorTypeProto>,
@@ -132,7 +132,7 @@ pub struct TypeProto {
 
 /// `TypeProto.Tensor`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct TensorTypeProto {
+pub(super) struct TensorTypeProto {
     #[prost(int32, tag = "1")]
     pub elem_type: i32,
     #[prost(message, optional, tag = "2")]
@@ -140,14 +140,14 @@ pub struct TensorTypeProto {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct TensorShapeProto {
+pub(super) struct TensorShapeProto {
     #[prost(message, repeated, tag = "1")]
     pub dim: Vec<Dimension>,
 }
 
 /// `TensorShapeProto.Dimension`: a fixed size or a named symbolic one.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct Dimension {
+pub(super) struct Dimension {
     #[prost(int64, optional, tag = "1")]
     pub dim_value: Option<i64>,
     #[prost(string, optional, tag = "2")]

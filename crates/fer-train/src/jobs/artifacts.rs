@@ -8,11 +8,11 @@ pub use fer_core::records::{
 };
 
 use super::context::JobContext;
-use fer_core::exec::ExecError;
 use crate::models::Model;
+use crate::tensor_file;
+use fer_core::exec::ExecError;
 use fer_core::plan::{JobHash, JobKind};
 use fer_core::spec::ModelSpec;
-use crate::tensor_file;
 
 /// Builds `model` on `device` and loads the weights of the finished train job `weights`.
 pub fn load_trained(

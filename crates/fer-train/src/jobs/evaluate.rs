@@ -2,17 +2,15 @@
 //! precision/recall, confusion, parameters, weights size and latency at batch 1 and 64; the same
 //! metrics on the validation split (what settings are chosen by), and the protocol of the split.
 
-
 use super::artifacts::{load_trained, PREDICTIONS_FILE, RESULT_FILE};
 use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, Split, DATA_FILE};
-use crate::eval;
-use fer_core::records::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
 use crate::device;
+use crate::eval;
 use fer_core::plan::{EvaluateSpec, JobKind, JobSpec};
+use fer_core::records::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
 use fer_core::spec::DatasetSpec;
 use fer_core::store::{read_json, write_atomic, write_json, JobRecord, JOB_FILE};
-
 
 /// The protocol of a prepared data set (from its prepare job's record) with this fold's counts.
 fn protocol_record(dataset: &DatasetSpec, data: &data::Prepared, fold: Option<u32>) -> Result<ProtocolRecord, String> {
@@ -49,7 +47,7 @@ fn protocol_record(dataset: &DatasetSpec, data: &data::Prepared, fold: Option<u3
     })
 }
 
-pub fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
+pub(super) fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
     let prepare = ctx.input(JobKind::Prepare, &spec.data)?;
     let data = data::read(&prepare.file(DATA_FILE))?;
     let record: Option<JobRecord> = read_json(&prepare.file(JOB_FILE)).map_err(|e| ctx.fail(e.to_string()))?;

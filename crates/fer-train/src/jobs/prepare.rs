@@ -7,7 +7,7 @@ use fer_core::exec::JobEvent;
 use fer_core::plan::PrepareSpec;
 use fer_core::store::{write_json, StoreError};
 
-pub fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
+pub(super) fn run(ctx: &mut JobContext<'_>, spec: &PrepareSpec) -> JobResult {
     let what = if matches!(spec.dataset, fer_core::spec::DatasetSpec::Synthetic(_)) { "rendering" } else { "decoding" };
     (ctx.emit)(JobEvent::Note { text: format!("{what} images at {} px", spec.size) });
     // Decoding, face detection and rendering give the same tensors on any number of threads (the

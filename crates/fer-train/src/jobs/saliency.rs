@@ -10,9 +10,9 @@ use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, Split, DATA_FILE};
 use crate::eval;
 use crate::models::Net;
-use fer_core::plan::{JobKind, SaliencySpec};
 use crate::tensor_file;
-use fer_core::store::{StoreError};
+use fer_core::plan::{JobKind, SaliencySpec};
+use fer_core::store::StoreError;
 
 /// Writes a PNG via a temporary name.
 fn write_png(
@@ -27,7 +27,7 @@ fn write_png(
     Ok(())
 }
 
-pub fn run(ctx: &mut JobContext<'_>, spec: &SaliencySpec) -> JobResult {
+pub(super) fn run(ctx: &mut JobContext<'_>, spec: &SaliencySpec) -> JobResult {
     let data = data::read(&ctx.input(JobKind::Prepare, &spec.data)?.file(DATA_FILE))?;
     let (model, _) = load_trained(ctx, &spec.model, spec.classes, &spec.weights, ctx.device)?;
     let tch_err = |e: tch::TchError| ctx.fail(e.to_string());

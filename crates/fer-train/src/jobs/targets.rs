@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use super::artifacts::{load_trained, TARGETS_FILE};
 use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, DATA_FILE};
-use fer_core::plan::{JobKind, TargetsSpec};
 use crate::tensor_file;
+use fer_core::plan::{JobKind, TargetsSpec};
 
-pub fn run(ctx: &mut JobContext<'_>, spec: &TargetsSpec) -> JobResult {
+pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TargetsSpec) -> JobResult {
     let data = data::read(&ctx.input(JobKind::Prepare, &spec.data)?.file(DATA_FILE))?;
     let (model, _) = load_trained(ctx, &spec.model, spec.classes, &spec.weights, ctx.device)?;
     let x = model.preprocess(&data.images);

@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use super::artifacts::{METRICS_FILE, TARGETS_FILE, WEIGHTS_FILE};
 use super::context::{JobContext, JobOutput, JobResult};
 use crate::data::{self, DATA_FILE};
+use crate::tensor_file;
+use crate::train::{self, Checkpoint, TrainEnd, TrainError, TrainRun};
 use crate::train::{EpochEnd, TrainObserver, TrainStart};
 use fer_core::exec::{ExecError, JobEvent, JobLog};
 use fer_core::plan::{JobKind, TrainJobSpec};
 use fer_core::spec::ModelSpec;
-use crate::tensor_file;
 use fer_core::store::{write_atomic, CHECKPOINT_FILE};
-use crate::train::{self, Checkpoint, TrainEnd, TrainError, TrainRun};
 
-pub fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
+pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     let id = ctx.entry.id();
     let data_entry = ctx.input(JobKind::Prepare, &spec.data)?;
     let data = data::read(&data_entry.file(DATA_FILE))?;

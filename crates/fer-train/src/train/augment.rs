@@ -3,11 +3,10 @@
 //! each resized to 84 x 84 as `cv2.resize` does by default (bilinear, `INTER_LINEAR`); training
 //! sees every crop of every image (8 items per image), the test the (32, 32) window.
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
-use crate::models::crops::{crop, FACE, OFFSETS, WINDOW};
+use crate::models::crops::{crop, FACE, OFFSETS};
 use crate::models::Model;
-
 
 /// A model's training inputs: each image once (preprocessed up front), or with MicroExpNet's
 /// published recipe each of the 8 crops of each 256 px face, cut per batch. Item `i` of the
@@ -99,15 +98,17 @@ pub fn describe(inputs: &TrainInputs, batches: u32) -> String {
 /// A ramp image batch: pixel (r, c) of image 0 holds r, of image 1 holds c (u8, 2 x 1 x 256 x 256).
 #[cfg(test)]
 pub(crate) fn ramps(device: tch::Device) -> Tensor {
-    let r = Tensor::arange(FACE, (Kind::Uint8, device)).view([1, 1, FACE, 1]).expand([1, 1, FACE, FACE], false);
-    let c = Tensor::arange(FACE, (Kind::Uint8, device)).view([1, 1, 1, FACE]).expand([1, 1, FACE, FACE], false);
+    let r = Tensor::arange(FACE, (tch::Kind::Uint8, device)).view([1, 1, FACE, 1]).expand([1, 1, FACE, FACE], false);
+    let c = Tensor::arange(FACE, (tch::Kind::Uint8, device)).view([1, 1, 1, FACE]).expand([1, 1, FACE, FACE], false);
     Tensor::cat(&[r, c], 0).contiguous()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::crops::{resample, test_crop};
+    use crate::models::crops::{resample, test_crop, WINDOW};
+    use tch::Kind;
+
     use fer_core::spec::{ModelSpec, Variant};
     use tch::Device;
 

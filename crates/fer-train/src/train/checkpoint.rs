@@ -9,14 +9,14 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 
-use fer_core::records::EpochRow;
-use fer_core::plan::JobHash;
 use crate::tensor_file;
+use fer_core::plan::JobHash;
+use fer_core::records::EpochRow;
 use fer_core::records::{EPOCHS_DONE_KEY, THREADS_KEY};
-use fer_core::store::{StoreError};
+use fer_core::store::StoreError;
 
 /// Version of the checkpoint format (2: sealed header naming the job).
-pub const CHECKPOINT_FORMAT: &str = "2";
+pub(super) const CHECKPOINT_FORMAT: &str = "2";
 
 /// Where training stands.
 pub struct Checkpoint {

@@ -14,7 +14,7 @@ pub fn kd_loss(student: &Tensor, teacher: &Tensor, labels: &Tensor, spec: &Disti
 }
 
 /// The loss from its two terms: `(1 - w) hard + w soft`.
-pub fn kd_combine(hard: &Tensor, soft: &Tensor, spec: &DistillSpec) -> Tensor {
+pub(super) fn kd_combine(hard: &Tensor, soft: &Tensor, spec: &DistillSpec) -> Tensor {
     hard * (1.0 - spec.weight) + soft * spec.weight
 }
 

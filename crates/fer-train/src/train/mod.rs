@@ -11,7 +11,7 @@ mod trainer;
 
 pub use adam::Adam;
 pub use checkpoint::Checkpoint;
-pub use kd::{kd_loss, kd_terms};
 pub use fer_core::records::{to_csv, EpochRow};
+pub use kd::{kd_loss, kd_terms};
 pub use observer::{EpochEnd, Silent, TrainObserver, TrainStart};
 pub use trainer::{best_epoch, evaluate, step, train, Batch, TrainEnd, TrainError, TrainRun};

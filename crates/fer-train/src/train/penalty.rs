@@ -7,10 +7,10 @@ use tch::Tensor;
 use crate::models::Model;
 
 /// The penalised parameters: the last two linear layers' weights (Deep-Emotion's `fc1`, `fc2`).
-pub const LAYERS: [&str; 2] = ["fc1.weight", "fc2.weight"];
+pub(super) const LAYERS: [&str; 2] = ["fc1.weight", "fc2.weight"];
 
 /// The penalty term of `model` at weight `l2`, or `None` when `l2` is 0.
-pub fn l2_term(model: &Model, l2: f64) -> Option<Tensor> {
+pub(super) fn l2_term(model: &Model, l2: f64) -> Option<Tensor> {
     if l2 == 0.0 {
         return None;
     }
@@ -21,7 +21,7 @@ pub fn l2_term(model: &Model, l2: f64) -> Option<Tensor> {
 }
 
 /// `loss` plus the penalty of `model` at weight `l2`.
-pub fn with_l2(model: &Model, loss: Tensor, l2: f64) -> Tensor {
+pub(super) fn with_l2(model: &Model, loss: Tensor, l2: f64) -> Tensor {
     match l2_term(model, l2) {
         Some(p) => loss + p,
         None => loss,

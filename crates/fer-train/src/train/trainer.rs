@@ -10,11 +10,11 @@ use tch::{Device, Kind, Tensor};
 
 use super::adam::Adam;
 use super::checkpoint::Checkpoint;
-use fer_core::records::EpochRow;
-use crate::data::{Prepared, Split};
 use super::observer::{EpochEnd, TrainObserver, TrainStart};
+use crate::data::{Prepared, Split};
 use crate::models::Model;
 use fer_core::plan::{JobHash, TrainJobSpec};
+use fer_core::records::EpochRow;
 use fer_core::rng::{derive, torch_seed, SplitMix64};
 use fer_core::spec::{DistillSpec, Select};
 use fer_core::store::StoreError;
@@ -137,10 +137,7 @@ pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> StepOut {
 
 /// Trains from scratch or from `run.resume`; a checkpoint that does not fit the model is a
 /// `TrainError::Restore` (the caller discards it and starts over).
-pub fn train(
-    run: TrainRun<'_>,
-    obs: &mut dyn TrainObserver,
-) -> Result<TrainEnd, TrainError> {
+pub fn train(run: TrainRun<'_>, obs: &mut dyn TrainObserver) -> Result<TrainEnd, TrainError> {
     let spec = run.spec;
     let seed = spec.seed;
     let epochs = spec.train.epochs;

@@ -25,7 +25,7 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// Applies the crop and resize option (`landmarks`: the image's points, when it has a file), or
     /// drops the pixels when they are not kept. `None` when no face is found and the crop says `skip`.
-    pub fn finish_image(&self, img: GrayImage, landmarks: Option<&[Point]>) -> Option<(GrayImage, Cropped)> {
+    pub(crate) fn finish_image(&self, img: GrayImage, landmarks: Option<&[Point]>) -> Option<(GrayImage, Cropped)> {
         if !self.keep_images {
             return Some((GrayImage::new(0, 0), Cropped::Whole));
         }
@@ -35,7 +35,7 @@ impl Ctx<'_> {
     }
 
     /// The outcome for a decoded image: an item, cropped and resized, or skipped for want of a face.
-    pub fn item(
+    pub(crate) fn item(
         &self,
         img: GrayImage,
         landmarks: Option<&[Point]>,
@@ -82,7 +82,7 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
-    pub fn new(root: &Path) -> Tree {
+    pub(crate) fn new(root: &Path) -> Tree {
         Tree { root: root.to_path_buf(), canon: fs::canonicalize(root).ok(), skipped: Mutex::new(BTreeSet::new()) }
     }
 
@@ -92,7 +92,7 @@ impl Tree {
     }
 
     /// What was skipped so far, sorted by path.
-    pub fn skipped(&self) -> Vec<Special> {
+    pub(crate) fn skipped(&self) -> Vec<Special> {
         self.skipped.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
     }
 
@@ -102,7 +102,7 @@ impl Tree {
 
     /// The entries of `dir` (the data folder or a folder below it), sorted by name, without ignored
     /// names and without what [`Tree`] skips. A folder that resolves outside the data folder lists empty.
-    pub fn list(&self, dir: &Path) -> Result<Vec<Entry>, DataError> {
+    pub(crate) fn list(&self, dir: &Path) -> Result<Vec<Entry>, DataError> {
         match fs::canonicalize(dir) {
             Ok(c) if self.inside(&c) => {}
             Ok(c) => {
@@ -259,7 +259,7 @@ pub(crate) enum Pending {
 }
 
 impl Pending {
-    pub fn bad(file: &Path, root: &Path, reason: impl Into<String>) -> Pending {
+    pub(super) fn bad(file: &Path, root: &Path, reason: impl Into<String>) -> Pending {
         Pending::Done(Outcome::Bad(BadItem {
             file: file.to_path_buf(),
             line: None,
@@ -268,7 +268,7 @@ impl Pending {
         }))
     }
 
-    pub fn skip(source: String, kind: SkipKind, reason: impl Into<String>) -> Pending {
+    pub(super) fn skip(source: String, kind: SkipKind, reason: impl Into<String>) -> Pending {
         Pending::Done(Outcome::Skip(Skipped { source, kind, reason: reason.into() }))
     }
 }
