@@ -34,8 +34,6 @@ impl JobEvent {
 /// How a job ended, as the runner saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Found finished in the store.
-    Cached,
     /// Ran to the end here (or was finished by another run while we waited).
     Done {
         summary: String,

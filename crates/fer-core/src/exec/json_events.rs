@@ -181,7 +181,6 @@ impl<W: Write + Send> EventSink for JsonLinesSink<W> {
             RunEvent::JobEnded { index, outcome, seconds, .. } => {
                 let seconds = *seconds;
                 let body = match outcome {
-                    Outcome::Cached => Body::Cached,
                     Outcome::Done { summary } => Body::Finished { summary, seconds },
                     Outcome::Failed { message } => Body::Failed { message, seconds },
                     Outcome::Interrupted => Body::Interrupted { seconds },

@@ -20,7 +20,6 @@ pub fn human_secs(s: f64) -> String {
 
 fn outcome_text(o: &Outcome) -> String {
     match o {
-        Outcome::Cached => "cached".into(),
         Outcome::Done { summary } => format!("done: {summary}"),
         Outcome::Interrupted => "interrupted (checkpoint kept; run again to resume)".into(),
         Outcome::Failed { message } => {
