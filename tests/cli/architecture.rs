@@ -22,6 +22,14 @@ fn table() -> Table {
     t
 }
 
+/// Whether a code line of `text` names `token` as a path of its own (`tch::`, not `sbatch::`).
+fn mentions(text: &str, token: &str) -> bool {
+    code(text).any(|l| {
+        l.match_indices(token)
+            .any(|(i, _)| !l[..i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':'))
+    })
+}
+
 /// The lines of `text` that are code, not comments.
 fn code(text: &str) -> impl Iterator<Item = &str> {
     text.lines().filter(|l| !l.trim_start().starts_with("//"))
@@ -96,7 +104,7 @@ fn modules_obey_the_dependency_table() {
                     "fer-report" => &["fer_train", "tch::"],
                     _ => &["fer_report"],
                 };
-                for f in forbidden.iter().filter(|f| code(&text).any(|l| l.contains(**f))) {
+                for f in forbidden.iter().filter(|f| mentions(&text, f)) {
                     problems.push(format!("{} names `{f}`: {krate} must not", file.display()));
                 }
             }
@@ -110,7 +118,7 @@ fn modules_obey_the_dependency_table() {
     // The root library (the command line) never reaches LibTorch; only the worker binary does.
     for file in rust_files(&root.join("src")).into_iter().filter(|f| !f.starts_with(root.join("src/bin"))) {
         let text = fs::read_to_string(&file).unwrap();
-        if code(&text).any(|l| l.contains("fer_train") || l.contains("tch::")) {
+        if mentions(&text, "fer_train") || mentions(&text, "tch::") {
             problems.push(format!("{} names LibTorch's crates; only the worker may", file.display()));
         }
     }
