@@ -14,7 +14,7 @@ use crate::arch::{Key, Setting};
 use crate::data::loaders::LoaderKind;
 use crate::data::manifest::{native_classes, Manifest, Protocol};
 
-use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSlurm, DEFAULT_MAX_JOBS};
+use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -62,6 +62,59 @@ fn valid_name(s: &str) -> bool {
 
 /// Compiles a raw pipeline; returns `None` when any diagnostic was recorded.
 pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) -> Option<Pipeline> {
+    let top = compile_top(raw, ctx);
+    let datasets = compile_datasets(raw, ctx);
+    check_seeds(raw, ctx);
+    let zip = compile_zip(raw, ctx);
+    check_matrix_entries(raw, ctx);
+    let max_jobs = compile_max_jobs(raw, ctx);
+    // First the axes of every model, and how many jobs they make, before anything expands:
+    // a matrix too large for `max_jobs` is refused from its axis lengths.
+    let matrices = model_matrices(raw, ctx);
+    let limit = max_jobs_text(ctx, raw, max_jobs);
+    if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
+        return None;
+    }
+    let (mut experiments, pending) = expand_experiments(ctx, raw, &matrices, &zip, &datasets);
+    resolve_teachers(ctx, &mut experiments, &pending);
+    check_some_jobs(ctx, raw, &experiments);
+    let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
+    let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
+    if ctx.diagnostics.is_empty() {
+        check_plan_size(ctx, &experiments, saliency.is_some(), max_jobs, &limit);
+    }
+    if !ctx.diagnostics.is_empty() {
+        return None;
+    }
+    Some(Pipeline {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        file: ctx.file.to_string(),
+        profile,
+        store: raw.store.as_ref().map(PathBuf::from),
+        device: top.device,
+        threads: top.threads,
+        jobs: top.jobs,
+        jobs_per_gpu: top.jobs_per_gpu,
+        deterministic: raw.deterministic.unwrap_or(true),
+        datasets,
+        experiments,
+        saliency,
+        slurm,
+    })
+}
+
+/// The pipeline's top-level settings that need checking or a default.
+struct TopSettings {
+    device: DeviceRequest,
+    threads: u32,
+    jobs: Option<u32>,
+    jobs_per_gpu: u32,
+}
+
+/// Checks `version`, `default_profile`, `name` and `store`; reads `device`, `threads`, `jobs`
+/// and `jobs_per_gpu` with their defaults.
+fn compile_top(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> TopSettings {
     if raw.version != 1 {
         ctx.error(
             "version",
@@ -84,12 +137,14 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     let threads = positive(ctx, "threads", raw.threads.unwrap_or(1));
     let jobs = raw.jobs.map(|j| positive(ctx, "jobs", j));
     let jobs_per_gpu = positive(ctx, "jobs_per_gpu", raw.jobs_per_gpu.unwrap_or(4));
-    if let Some(s) = &raw.store {
-        if s.trim().is_empty() {
-            ctx.error("store", "the store path is empty");
-        }
+    if raw.store.as_ref().is_some_and(|s| s.trim().is_empty()) {
+        ctx.error("store", "the store path is empty");
     }
+    TopSettings { device, threads, jobs, jobs_per_gpu }
+}
 
+/// Every declared data set, compiled; at least one must be declared.
+fn compile_datasets(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> BTreeMap<String, DatasetSpec> {
     let mut datasets = BTreeMap::new();
     for (name, d) in &raw.datasets {
         let path = format!("datasets.{name}");
@@ -103,14 +158,21 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     if raw.datasets.is_empty() {
         ctx.error("datasets", "no data set is declared");
     }
+    datasets
+}
+
+/// Refuses negative seeds in the pipeline's `seeds`.
+fn check_seeds(raw: &RawPipeline, ctx: &mut Ctx<'_>) {
     for (i, s) in raw.seeds.values.iter().enumerate() {
         if *s < 0 {
             let p = if raw.seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
             ctx.error(&p, format!("a seed must be >= 0, got `{s}`"));
         }
     }
+}
 
-    // The matrix's own keys.
+/// The `matrix.zip` groups as keys; unknown keys and groups of fewer than two are refused.
+fn compile_zip(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> Vec<Vec<Key>> {
     let mut zip: Vec<Vec<Key>> = Vec::new();
     for (gi, group) in raw.matrix.zip.iter().enumerate() {
         let mut g = Vec::new();
@@ -131,6 +193,12 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
         }
         zip.push(g);
     }
+    zip
+}
+
+/// Checks the `matrix.include` and `matrix.exclude` entries on their own: no `arch`, known
+/// models, no empty exclude.
+fn check_matrix_entries(raw: &RawPipeline, ctx: &mut Ctx<'_>) {
     for (kind, entries) in [("include", &raw.matrix.include), ("exclude", &raw.matrix.exclude)] {
         for (i, e) in entries.iter().enumerate() {
             let path = format!("matrix.{kind}[{i}]");
@@ -150,164 +218,186 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
             }
         }
     }
+}
 
-    let global_seeds = &raw.seeds;
-    let max_jobs = match raw.max_jobs {
+/// `max_jobs`, or its default.
+fn compile_max_jobs(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> u64 {
+    match raw.max_jobs {
         None => DEFAULT_MAX_JOBS,
         Some(m) if m >= 1 => m as u64,
         Some(m) => {
             ctx.error("max_jobs", format!("must be a positive integer, got `{m}`"));
             DEFAULT_MAX_JOBS
         }
-    };
-
-    // First the axes of every model, and how many jobs they make, before anything expands:
-    // a matrix too large for `max_jobs` is refused from its axis lengths.
-    let mut matrices: Vec<ModelMatrix> = Vec::new();
-    for (name, settings) in &raw.models {
-        let base = format!("models.{name}");
-        if !valid_name(name) {
-            ctx.error(&base, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
-        }
-        if settings.model.is_some() {
-            ctx.error(&format!("{base}.model"), "`model` is only used in matrix entries");
-        }
-        let arch = match settings.arch.as_deref() {
-            None => {
-                ctx.error(&base, format!("missing `arch`; one of {}", arch_names()));
-                continue;
-            }
-            Some(a) => match Arch::parse(a) {
-                Some(a) => a,
-                None => {
-                    ctx.error(
-                        &format!("{base}.arch"),
-                        format!("unknown model architecture `{a}`; known: {}", arch_names()),
-                    );
-                    continue;
-                }
-            },
-        };
-        if settings.datasets.is_none() {
-            ctx.error(&base, "missing `datasets`: the data sets this model trains on");
-            continue;
-        }
-        let given = matrix::given(settings);
-        let mut axes = model_axes(ctx, arch, &given, &base, &raw.datasets);
-        if !given.contains_key(&Key::Seeds) {
-            axes.push(global_seed_axis(global_seeds));
-            axes.sort_by_key(|a| a.key);
-        }
-        let mut includes = Vec::new();
-        for (i, inc) in raw.matrix.include.iter().enumerate() {
-            let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
-            if !applies {
-                continue;
-            }
-            let path = format!("matrix.include[{i}]");
-            let over = matrix::given(inc);
-            if !given.contains_key(&Key::Teacher) && !over.contains_key(&Key::Teacher) {
-                needs_teacher(ctx, &over, &path);
-            }
-            // The entry's values replace the model's on the keys it gives, and add the keys it
-            // alone gives; the axes stay in key order.
-            let mut merged: Vec<AxisValues> = axes.iter().filter(|a| !over.contains_key(&a.key)).cloned().collect();
-            merged.extend(model_axes(ctx, arch, &over, &path, &raw.datasets));
-            merged.sort_by_key(|a| a.key);
-            includes.push((path, merged));
-        }
-        matrices.push(ModelMatrix { name, arch, axes, includes });
     }
-    let limit = max_jobs_text(ctx, raw, max_jobs);
-    if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
+}
+
+/// The axes of every model that names a known architecture and its data sets.
+fn model_matrices<'r>(raw: &'r RawPipeline, ctx: &mut Ctx<'_>) -> Vec<ModelMatrix<'r>> {
+    raw.models.iter().filter_map(|(name, settings)| model_matrix(raw, name, settings, ctx)).collect()
+}
+
+/// One model's axes (the pipeline's seeds where it gives none) and those of the include
+/// entries that apply to it; `None` when it lacks `arch` or `datasets`.
+fn model_matrix<'r>(
+    raw: &'r RawPipeline,
+    name: &'r str,
+    settings: &RawSettings,
+    ctx: &mut Ctx<'_>,
+) -> Option<ModelMatrix<'r>> {
+    let base = format!("models.{name}");
+    if !valid_name(name) {
+        ctx.error(&base, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
+    }
+    if settings.model.is_some() {
+        ctx.error(&format!("{base}.model"), "`model` is only used in matrix entries");
+    }
+    let arch = model_arch(settings, &base, ctx)?;
+    if settings.datasets.is_none() {
+        ctx.error(&base, "missing `datasets`: the data sets this model trains on");
         return None;
     }
+    let given = matrix::given(settings);
+    let mut axes = model_axes(ctx, arch, &given, &base, &raw.datasets);
+    if !given.contains_key(&Key::Seeds) {
+        axes.push(global_seed_axis(&raw.seeds));
+        axes.sort_by_key(|a| a.key);
+    }
+    let includes = include_axes(raw, name, arch, &given, &axes, ctx);
+    Some(ModelMatrix { name, arch, axes, includes })
+}
 
+/// A model's architecture; `None` (reported) when missing or unknown.
+fn model_arch(settings: &RawSettings, base: &str, ctx: &mut Ctx<'_>) -> Option<Arch> {
+    let Some(a) = settings.arch.as_deref() else {
+        ctx.error(base, format!("missing `arch`; one of {}", arch_names()));
+        return None;
+    };
+    let arch = Arch::parse(a);
+    if arch.is_none() {
+        ctx.error(&format!("{base}.arch"), format!("unknown model architecture `{a}`; known: {}", arch_names()));
+    }
+    arch
+}
+
+/// The axes of each `matrix.include` entry that applies to model `name`: the entry's values
+/// replace the model's on the keys it gives, and add the keys it alone gives (in key order).
+fn include_axes(
+    raw: &RawPipeline,
+    name: &str,
+    arch: Arch,
+    given: &BTreeMap<Key, Given>,
+    axes: &[AxisValues],
+    ctx: &mut Ctx<'_>,
+) -> Vec<(String, Vec<AxisValues>)> {
+    let mut includes = Vec::new();
+    for (i, inc) in raw.matrix.include.iter().enumerate() {
+        let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
+        if !applies {
+            continue;
+        }
+        let path = format!("matrix.include[{i}]");
+        let over = matrix::given(inc);
+        if !given.contains_key(&Key::Teacher) && !over.contains_key(&Key::Teacher) {
+            needs_teacher(ctx, &over, &path);
+        }
+        let mut merged: Vec<AxisValues> = axes.iter().filter(|a| !over.contains_key(&a.key)).cloned().collect();
+        merged.extend(model_axes(ctx, arch, &over, &path, &raw.datasets));
+        merged.sort_by_key(|a| a.key);
+        includes.push((path, merged));
+    }
+    includes
+}
+
+/// Every model's matrix expanded into experiments (one per fold under a k-fold protocol), each
+/// with its teacher still to be resolved.
+fn expand_experiments(
+    ctx: &mut Ctx<'_>,
+    raw: &RawPipeline,
+    matrices: &[ModelMatrix<'_>],
+    zip: &[Vec<Key>],
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> (Vec<Experiment>, Vec<PendingTeacher>) {
     let mut experiments = Vec::new();
     let mut pending: Vec<PendingTeacher> = Vec::new();
     let mut files = BTreeMap::new();
     let excludes: Vec<Filter> = raw.matrix.exclude.iter().map(Filter::new).collect();
-    let temperature = |d: &str| default_temperature(datasets.get(d));
-    for ModelMatrix { name, arch, axes, includes } in &matrices {
-        let (name, arch) = (*name, *arch);
-        let mut combos = match matrix::expand(axes, &zip) {
-            Ok(c) => c,
-            Err(e) => {
-                ctx.error("matrix.zip", e);
-                continue;
-            }
-        };
-        for (path, merged) in includes {
-            match matrix::expand(merged, &zip) {
-                Ok(c) => combos.extend(c),
-                Err(e) => ctx.error(path, e),
-            }
-        }
-        let mut cells = Vec::with_capacity(combos.len());
-        for combo in combos {
-            match Cell::new(arch, &combo, temperature) {
-                Some(cell) => cells.push((cell, combo)),
-                None => ctx.error(&format!("models.{name}"), "incomplete settings"),
-            }
-        }
-        cells.retain(|(cell, _)| !excludes.iter().any(|f| f.matches(name, cell)));
-        let list_keys: Vec<Key> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
-        // Identical cells (an include repeating a combination) train once.
-        let mut seen = HashSet::new();
+    for m in matrices {
+        let Some(cells) = model_cells(ctx, m, zip, &excludes, datasets) else { continue };
+        let list_keys: Vec<Key> = m.axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
         for (cell, combo) in cells {
-            if !seen.insert(cell.clone()) {
+            let Some((e, teacher)) = experiment(ctx, m.name, &cell, &combo, &list_keys, &mut files, datasets) else {
                 continue;
-            }
-            if let Some((e, teacher)) = experiment(ctx, name, &cell, &combo, &list_keys, &mut files, &datasets) {
-                // Under a k-fold protocol every cell runs once per fold.
-                let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
-                for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
-                    experiments.push(Experiment { fold, ..e.clone() });
-                    pending.push(teacher.clone());
-                }
+            };
+            // Under a k-fold protocol every cell runs once per fold.
+            let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
+            for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
+                experiments.push(Experiment { fold, ..e.clone() });
+                pending.push(teacher.clone());
             }
         }
     }
-    resolve_teachers(ctx, &mut experiments, &pending);
+    (experiments, pending)
+}
+
+/// The distinct cells of one model's matrix and its includes, less the excluded ones; `None`
+/// when the model's own axes do not expand (a zip of unequal lengths).
+fn model_cells(
+    ctx: &mut Ctx<'_>,
+    m: &ModelMatrix<'_>,
+    zip: &[Vec<Key>],
+    excludes: &[Filter],
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> Option<Vec<(Cell, Combo)>> {
+    let mut combos = match matrix::expand(&m.axes, zip) {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.error("matrix.zip", e);
+            return None;
+        }
+    };
+    for (path, merged) in &m.includes {
+        match matrix::expand(merged, zip) {
+            Ok(c) => combos.extend(c),
+            Err(e) => ctx.error(path, e),
+        }
+    }
+    let temperature = |d: &str| default_temperature(datasets.get(d));
+    let mut cells = Vec::with_capacity(combos.len());
+    for combo in combos {
+        match Cell::new(m.arch, &combo, temperature) {
+            Some(cell) => cells.push((cell, combo)),
+            None => ctx.error(&format!("models.{}", m.name), "incomplete settings"),
+        }
+    }
+    cells.retain(|(cell, _)| !excludes.iter().any(|f| f.matches(m.name, cell)));
+    // Identical cells (an include repeating a combination) train once.
+    let mut seen = HashSet::new();
+    cells.retain(|(cell, _)| seen.insert(cell.clone()));
+    Some(cells)
+}
+
+/// Refuses a pipeline without models, or whose matrix excludes every combination.
+fn check_some_jobs(ctx: &mut Ctx<'_>, raw: &RawPipeline, experiments: &[Experiment]) {
     if raw.models.is_empty() {
         ctx.error("models", "no model is declared");
     } else if experiments.is_empty() && ctx.diagnostics.is_empty() {
         ctx.error("matrix", "the matrix expands to zero jobs (every combination was excluded)");
     }
+}
 
-    let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
-    let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
-    if ctx.diagnostics.is_empty() {
-        let jobs = plan_size(&experiments, saliency.is_some());
-        if jobs > max_jobs {
-            ctx.error(
-                "models",
-                format!(
-                    "the plan has {jobs} jobs, more than {limit}; shrink the matrix or raise `max_jobs` \
-                     (e.g. `--set max_jobs={jobs}`)"
-                ),
-            );
-        }
+/// Refuses a plan of more than `max_jobs` jobs, counted after the expansion.
+fn check_plan_size(ctx: &mut Ctx<'_>, experiments: &[Experiment], saliency: bool, max_jobs: u64, limit: &str) {
+    let jobs = plan_size(experiments, saliency);
+    if jobs > max_jobs {
+        ctx.error(
+            "models",
+            format!(
+                "the plan has {jobs} jobs, more than {limit}; shrink the matrix or raise `max_jobs` \
+                 (e.g. `--set max_jobs={jobs}`)"
+            ),
+        );
     }
-    if !ctx.diagnostics.is_empty() {
-        return None;
-    }
-    Some(Pipeline {
-        name: raw.name.clone(),
-        description: raw.description.clone(),
-        file: ctx.file.to_string(),
-        profile,
-        store: raw.store.as_ref().map(PathBuf::from),
-        device,
-        threads,
-        jobs,
-        jobs_per_gpu,
-        deterministic: raw.deterministic.unwrap_or(true),
-        datasets,
-        experiments,
-        saliency,
-        slurm,
-    })
 }
 
 /// One model's axes (and its include entries' axes), before expansion.
