@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::events::{EventSink, JobEvent, Outcome, RunEvent};
@@ -335,6 +336,36 @@ fn spawn(
     tx: mpsc::Sender<Msg>,
 ) -> std::io::Result<Running> {
     let attempts_before = entry.failed_attempts();
+    let mut child: Child = exec_command(opts, store, entry, device).spawn()?;
+    let pid = child.id();
+    let (stderr_tail, err_thread) = keep_stderr_tail(&mut child);
+    let stdout = child.stdout.take();
+    std::thread::spawn(move || {
+        if let Some(s) = stdout {
+            for line in BufReader::new(s).lines().map_while(Result::ok) {
+                if let Some(ev) = JobEvent::from_line(&line) {
+                    let _ = tx.send(Msg::Event(index, ev));
+                }
+            }
+        }
+        // The tail is complete before the exit is reported.
+        let _ = err_thread.join();
+        let code = child.wait().ok().and_then(|s| s.code());
+        let _ = tx.send(Msg::Exit(index, code));
+    });
+    Ok(Running {
+        child_pid: pid,
+        signalled: false,
+        attempts_before,
+        started: Instant::now(),
+        summary: None,
+        stderr_tail,
+    })
+}
+
+/// The command line of `exec` for `entry` on `device`, its output piped; the child dies with
+/// its parent.
+fn exec_command(opts: &LocalOptions, store: &Store, entry: &Entry, device: &str) -> Command {
     let mut cmd = Command::new(&opts.exe);
     cmd.arg("--store")
         .arg(store.root())
@@ -356,15 +387,18 @@ fn spawn(
             Ok(())
         });
     }
-    let mut child: Child = cmd.spawn()?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
+    cmd
+}
+
+/// Reads the child's stderr on a thread (returned), keeping its last 20 lines.
+fn keep_stderr_tail(child: &mut Child) -> (Arc<Mutex<VecDeque<String>>>, JoinHandle<()>) {
     let tail = Arc::new(Mutex::new(VecDeque::new()));
-    let tail2 = Arc::clone(&tail);
-    let err_thread = std::thread::spawn(move || {
+    let stderr = child.stderr.take();
+    let keep = Arc::clone(&tail);
+    let thread = std::thread::spawn(move || {
         if let Some(s) = stderr {
             for line in BufReader::new(s).lines().map_while(Result::ok) {
-                let mut t = tail2.lock().unwrap_or_else(|e| e.into_inner());
+                let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
                 if t.len() >= 20 {
                     t.pop_front();
                 }
@@ -372,27 +406,7 @@ fn spawn(
             }
         }
     });
-    let pid = child.id();
-    std::thread::spawn(move || {
-        if let Some(s) = stdout {
-            for line in BufReader::new(s).lines().map_while(Result::ok) {
-                if let Some(ev) = JobEvent::from_line(&line) {
-                    let _ = tx.send(Msg::Event(index, ev));
-                }
-            }
-        }
-        let _ = err_thread.join();
-        let code = child.wait().ok().and_then(|s| s.code());
-        let _ = tx.send(Msg::Exit(index, code));
-    });
-    Ok(Running {
-        child_pid: pid,
-        signalled: false,
-        attempts_before,
-        started: Instant::now(),
-        summary: None,
-        stderr_tail: tail,
-    })
+    (tail, thread)
 }
 
 /// The child's own failure record when it wrote one this attempt; otherwise (a crash) a record

@@ -14,7 +14,7 @@ use crate::arch::{Key, Setting};
 use crate::data::loaders::LoaderKind;
 use crate::data::manifest::{native_classes, Manifest, Protocol};
 
-use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
+use super::raw::{RawDataset, RawPipeline, RawResources, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -460,8 +460,15 @@ fn check_matrix_size(
     if total <= max_jobs {
         return true;
     }
+    report_oversized(ctx, &sizes, total, limit, max_jobs);
+    false
+}
+
+/// Names each model whose matrix alone makes more than `max_jobs` jobs (from its `(runs,
+/// jobs)`), or else the models together (`total` jobs).
+fn report_oversized(ctx: &mut Ctx<'_>, sizes: &[(&ModelMatrix<'_>, u64, u64)], total: u64, limit: &str, max_jobs: u64) {
     let mut named = false;
-    for (m, runs, jobs) in sizes.into_iter().filter(|(_, _, jobs)| *jobs > max_jobs) {
+    for &(m, runs, jobs) in sizes.iter().filter(|(_, _, jobs)| *jobs > max_jobs) {
         let axes: Vec<String> = m
             .axes
             .iter()
@@ -488,7 +495,6 @@ fn check_matrix_size(
             ),
         );
     }
-    false
 }
 
 /// The number of jobs the plan (`plan::build`) makes from these experiments (before identical
@@ -504,32 +510,21 @@ fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
     (prepares.len() + 2 * experiments.len() + targets.len() + maps.len()) as u64
 }
 
+/// The job kinds `slurm.retries` and `slurm.resources` may name.
+const SLURM_KINDS: [&str; 5] = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
+
+/// The `slurm` section, every value written into a script checked: one line, a known option, a
+/// value of the right shape.
 fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> SlurmSettings {
     let Some(r) = raw else { return SlurmSettings::default() };
-    let kinds = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
     let mut out = SlurmSettings {
         partition: r.partition.clone(),
         account: r.account.clone(),
         sbatch: r.sbatch.clone(),
         ..Default::default()
     };
-    // Every value written into a script: one line, a known option, a value of the right shape.
-    let settings = |ctx: &mut Ctx<'_>, base: &str, partition: &Option<String>, account: &Option<String>| {
-        for (key, v) in [("partition", partition), ("account", account)] {
-            if let Some(e) = v.as_deref().and_then(|v| super::sbatch::check_setting(key, v).err()) {
-                ctx.error(&format!("{base}.{key}"), e);
-            }
-        }
-    };
-    let options = |ctx: &mut Ctx<'_>, base: &str, list: &[String]| {
-        for (i, o) in list.iter().enumerate() {
-            if let Err(e) = super::sbatch::check_option(o) {
-                ctx.error(&format!("{base}.sbatch[{i}]"), e);
-            }
-        }
-    };
-    settings(ctx, "slurm", &r.partition, &r.account);
-    options(ctx, "slurm", &r.sbatch);
+    check_script_settings(ctx, "slurm", &r.partition, &r.account);
+    check_sbatch_options(ctx, "slurm", &r.sbatch);
     if let Some(k) = r.array_limit {
         out.array_limit = Some(positive(ctx, "slurm.array_limit", k));
     }
@@ -541,8 +536,11 @@ fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'
     }
     for (k, v) in &r.retries {
         let path = format!("slurm.retries.{k}");
-        if k != "default" && !kinds.contains(&k.as_str()) {
-            ctx.error(&path, format!("`{k}` is not a job kind; expected `default` or one of {}", kinds.join(", ")));
+        if k != "default" && !SLURM_KINDS.contains(&k.as_str()) {
+            ctx.error(
+                &path,
+                format!("`{k}` is not a job kind; expected `default` or one of {}", SLURM_KINDS.join(", ")),
+            );
         }
         if !(0..=100).contains(v) {
             ctx.error(&path, format!("retries must be in 0..=100, got `{v}`"));
@@ -550,46 +548,66 @@ fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'
         out.retries.insert(k.clone(), (*v).clamp(0, 100) as u32);
     }
     for (k, v) in &r.resources {
-        let path = format!("slurm.resources.{k}");
-        let known = k == "default"
-            || kinds.contains(&k.as_str())
-            || Arch::parse(k).is_some()
-            || pipeline.models.contains_key(k);
-        if !known {
-            ctx.error(
-                &path,
-                format!("`{k}` is not `default`, a job kind, an architecture or a model of this pipeline"),
-            );
-        }
-        let mut res = Resources {
-            memory: v.memory.clone(),
-            time: v.time.clone(),
-            partition: v.partition.clone(),
-            account: v.account.clone(),
-            sbatch: v.sbatch.clone(),
-            ..Default::default()
-        };
-        if let Some(c) = v.cpus {
-            res.cpus = Some(positive(ctx, &format!("{path}.cpus"), c));
-        }
-        if let Some(g) = v.gpus {
-            if !(0..=64).contains(&g) {
-                ctx.error(&format!("{path}.gpus"), format!("gpus must be in 0..=64, got `{g}`"));
-            }
-            res.gpus = Some(g.clamp(0, 64) as u32);
-        }
-        for (key, value) in [("memory", &v.memory), ("time", &v.time)] {
-            if let Some(e) = value.as_deref().and_then(|x| super::sbatch::check_setting(key, x).err()) {
-                ctx.error(&format!("{path}.{key}"), e);
-            }
-        }
-        settings(ctx, &path, &v.partition, &v.account);
-        options(ctx, &path, &v.sbatch);
-        out.resources.insert(k.clone(), res);
+        out.resources.insert(k.clone(), compile_resources(k, v, pipeline, ctx));
     }
     out
 }
 
+/// Checks `partition` and `account` under `base`.
+fn check_script_settings(ctx: &mut Ctx<'_>, base: &str, partition: &Option<String>, account: &Option<String>) {
+    for (key, v) in [("partition", partition), ("account", account)] {
+        if let Some(e) = v.as_deref().and_then(|v| super::sbatch::check_setting(key, v).err()) {
+            ctx.error(&format!("{base}.{key}"), e);
+        }
+    }
+}
+
+/// Checks the `sbatch` options under `base`.
+fn check_sbatch_options(ctx: &mut Ctx<'_>, base: &str, list: &[String]) {
+    for (i, o) in list.iter().enumerate() {
+        if let Err(e) = super::sbatch::check_option(o) {
+            ctx.error(&format!("{base}.sbatch[{i}]"), e);
+        }
+    }
+}
+
+/// The resources of `slurm.resources.<k>`: `k` names `default`, a job kind, an architecture or
+/// a model; counts in range, every value fit for a script.
+fn compile_resources(k: &str, v: &RawResources, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> Resources {
+    let path = format!("slurm.resources.{k}");
+    let known =
+        k == "default" || SLURM_KINDS.contains(&k) || Arch::parse(k).is_some() || pipeline.models.contains_key(k);
+    if !known {
+        ctx.error(&path, format!("`{k}` is not `default`, a job kind, an architecture or a model of this pipeline"));
+    }
+    let mut res = Resources {
+        memory: v.memory.clone(),
+        time: v.time.clone(),
+        partition: v.partition.clone(),
+        account: v.account.clone(),
+        sbatch: v.sbatch.clone(),
+        ..Default::default()
+    };
+    if let Some(c) = v.cpus {
+        res.cpus = Some(positive(ctx, &format!("{path}.cpus"), c));
+    }
+    if let Some(g) = v.gpus {
+        if !(0..=64).contains(&g) {
+            ctx.error(&format!("{path}.gpus"), format!("gpus must be in 0..=64, got `{g}`"));
+        }
+        res.gpus = Some(g.clamp(0, 64) as u32);
+    }
+    for (key, value) in [("memory", &v.memory), ("time", &v.time)] {
+        if let Some(e) = value.as_deref().and_then(|x| super::sbatch::check_setting(key, x).err()) {
+            ctx.error(&format!("{path}.{key}"), e);
+        }
+    }
+    check_script_settings(ctx, &path, &v.partition, &v.account);
+    check_sbatch_options(ctx, &path, &v.sbatch);
+    res
+}
+
+/// The `saliency` section; `None` when disabled.
 fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<SaliencySettings> {
     let d = RawSaliency::default();
     let r = raw.unwrap_or(&d);
@@ -609,6 +627,7 @@ fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<Sali
     r.enabled.unwrap_or(true).then_some(SaliencySettings { window, stride, per_class: per_class as u32 })
 }
 
+/// `v` as a count of at least 1; out of range is reported at `path` (and read as 1).
 fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
     if v < 1 || v > u32::MAX as i64 {
         ctx.error(path, format!("must be a positive integer, got `{v}`"));
@@ -618,14 +637,17 @@ fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
     }
 }
 
+/// Names in backticks, separated by commas.
 fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
     it.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// The known architectures, in backticks.
 fn arch_names() -> String {
     Arch::ALL.iter().map(|a| format!("`{}`", a.name())).collect::<Vec<_>>().join(", ")
 }
 
+/// One `datasets.<name>` entry: synthetic, or real by its loader kind.
 fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
     match d.kind.as_str() {
         "synthetic" => {
@@ -681,8 +703,28 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     if d.seed.is_some() || d.subjects.is_some() || d.images_per_subject.is_some() || d.difficulty.is_some() {
         ctx.error(path, "`seed`, `subjects`, `images_per_subject` and `difficulty` are settings of `synthetic` data");
     }
-    let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
-    let file = match &d.manifest {
+    let file = manifest_file(d, kind, ctx.file);
+    let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };
+    let mut m = read_manifest(ctx, &file, kind, &key)?;
+    if let Some(k) = d.folds {
+        set_folds(ctx, &mut m, k, path);
+    }
+    let class_names = class_names(ctx, &m, &file, &key)?;
+    let (content_sha256, missing) = content(ctx, &m, &key);
+    Some(DatasetSpec::Real(RealSpec {
+        manifest: m,
+        content_sha256,
+        skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
+        class_names,
+        missing,
+    }))
+}
+
+/// The manifest of a real data set: the one it names (beside the pipeline file), or
+/// `data-manifests/<kind>.yaml` beside the pipeline file, else in the working folder.
+fn manifest_file(d: &RawDataset, kind: LoaderKind, pipeline_file: &str) -> PathBuf {
+    let base = std::path::Path::new(pipeline_file).parent().unwrap_or(std::path::Path::new("."));
+    match &d.manifest {
         Some(m) => base.join(m),
         None => {
             let beside = base.join("data-manifests").join(format!("{}.yaml", kind.name()));
@@ -692,71 +734,76 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
                 PathBuf::from("data-manifests").join(format!("{}.yaml", kind.name()))
             }
         }
-    };
-    let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };
-    let mut m = match Manifest::read(&file) {
+    }
+}
+
+/// Reads the manifest `file`, which must be for loader `kind`; failures are reported at `key`.
+fn read_manifest(ctx: &mut Ctx<'_>, file: &std::path::Path, kind: LoaderKind, key: &str) -> Option<Manifest> {
+    let m = match Manifest::read(file) {
         Ok(m) => m,
         Err(e) => {
-            ctx.error(&key, e.to_string());
+            ctx.error(key, e.to_string());
             return None;
         }
     };
     if m.loader != kind {
         ctx.error(
-            &key,
+            key,
             format!("manifest `{}` is for loader `{}`, not `{}`", file.display(), m.loader.name(), kind.name()),
         );
         return None;
     }
-    if let Some(k) = d.folds {
-        match &mut m.protocol {
-            Protocol::SubjectKfold { folds, .. } if (2..=100).contains(&k) => *folds = k as usize,
-            Protocol::SubjectKfold { .. } => {
-                ctx.error(&format!("{path}.folds"), format!("folds must be in 2..=100, got `{k}`"))
-            }
-            p => {
-                ctx.error(&format!("{path}.folds"), format!("the manifest's protocol `{}` has no folds", p.describe()))
-            }
+    Some(m)
+}
+
+/// Sets the number of folds `k` of a k-fold protocol (`<path>.folds`).
+fn set_folds(ctx: &mut Ctx<'_>, m: &mut Manifest, k: i64, path: &str) {
+    match &mut m.protocol {
+        Protocol::SubjectKfold { folds, .. } if (2..=100).contains(&k) => *folds = k as usize,
+        Protocol::SubjectKfold { .. } => {
+            ctx.error(&format!("{path}.folds"), format!("folds must be in 2..=100, got `{k}`"))
         }
+        p => ctx.error(&format!("{path}.folds"), format!("the manifest's protocol `{}` has no folds", p.describe())),
     }
+}
+
+/// The class names after the manifest's label map; `None` (reported at `key`) when the classes
+/// are unknown or the map is refused.
+fn class_names(ctx: &mut Ctx<'_>, m: &Manifest, file: &std::path::Path, key: &str) -> Option<Vec<String>> {
     let native = if !m.classes.is_empty() { Some(m.classes.clone()) } else { native_classes(m.loader, &m.options) };
     let Some(native) = native else {
         ctx.error(
-            &key,
+            key,
             format!("manifest `{}` must list `classes` (the class folders) for `image-folder`", file.display()),
         );
         return None;
     };
-    let class_names = match m.label_mapping(&native) {
-        Ok(map) => map.class_names,
+    match m.label_mapping(&native) {
+        Ok(map) => Some(map.class_names),
         Err(e) => {
-            ctx.error(&key, e.to_string());
-            return None;
+            ctx.error(key, e.to_string());
+            None
         }
-    };
-    let root = crate::data::location::data_root(&m.name, Some(&m));
+    }
+}
+
+/// The content hash of a present data set, and the listed files that are gone (they make the
+/// data set unavailable; not a warning). The hash covers the files the loader reads (the
+/// manifest's sha256 where it lists them); other files are named in a warning, once.
+fn content(ctx: &mut Ctx<'_>, m: &Manifest, key: &str) -> (Option<String>, Vec<String>) {
+    let root = crate::data::location::data_root(&m.name, Some(m));
     let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
-    // The content hash covers the files the loader reads (the manifest's sha256 where it lists
-    // them); other files are named in a warning, once.
-    // Files the manifest lists that are gone make the data set unavailable (not a warning).
-    let (content_sha256, missing) = match present.then(|| crate::data::content::planned(&m, &root)) {
+    match present.then(|| crate::data::content::planned(m, &root)) {
         None => (None, Vec::new()),
         Some(Ok(p)) => {
-            crate::data::content::warn_once(&m, &root, &p.scan);
+            crate::data::content::warn_once(m, &root, &p.scan);
             (Some(p.sha256), p.missing)
         }
         Some(Err(e)) => {
-            ctx.error(&key, e.to_string());
+            ctx.error(key, e.to_string());
             (None, Vec::new())
         }
-    };
-    Some(DatasetSpec::Real(RealSpec {
-        manifest: m,
-        content_sha256,
-        skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
-        class_names,
-        missing,
-    }))
+    }
 }
 
 /// Refuses distillation settings given without a teacher to distil from.
@@ -904,57 +951,68 @@ fn hash_regular_file(path: &std::path::Path) -> Result<String, String> {
 fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
     for (i, p) in pending.iter().enumerate() {
         let Some((teacher, path, spec)) = p else { continue };
-        let (student, dataset, seed, fold) = (
-            experiments[i].model_name.clone(),
-            experiments[i].dataset.clone(),
-            experiments[i].seed,
-            experiments[i].fold,
-        );
-        if *teacher == student {
-            ctx.error(path, format!("model `{student}` cannot be its own teacher"));
-            continue;
+        if let Some(chosen) = teacher_run(ctx, experiments, pending, i, teacher, path) {
+            experiments[i].distill = Some((chosen, *spec));
         }
-        let runs: Vec<usize> = (0..experiments.len())
-            .filter(|&j| {
-                experiments[j].model_name == *teacher
-                    && experiments[j].dataset == dataset
-                    && experiments[j].fold == fold
-            })
-            .collect();
-        if runs.is_empty() {
-            let known = experiments.iter().any(|e| e.model_name == *teacher);
-            let msg = if known {
-                format!("teacher `{teacher}` does not train on data set `{dataset}`")
-            } else {
-                format!("unknown teacher `{teacher}`: no model of that name in this pipeline")
-            };
-            ctx.error(path, msg);
-            continue;
-        }
-        let same_seed: Vec<usize> = runs.iter().copied().filter(|&j| experiments[j].seed == seed).collect();
-        let chosen = match (same_seed.as_slice(), runs.as_slice()) {
-            ([j], _) | ([], [j]) => *j,
-            ([], _) => {
-                ctx.error(
-                    path,
-                    format!(
-                        "teacher `{teacher}` has no run with seed {seed} on `{dataset}` (and more than one other run)"
-                    ),
-                );
-                continue;
-            }
-            _ => {
-                ctx.error(path, format!("teacher `{teacher}` is ambiguous: it has several runs with seed {seed} on `{dataset}` (list axes); give the teacher one value per setting"));
-                continue;
-            }
-        };
-        if pending[chosen].as_ref().is_some_and(|(t, _, _)| *t == student) {
-            ctx.error(path, format!("models `{student}` and `{teacher}` are each other's teachers"));
-            continue;
-        }
-        experiments[i].distill = Some((chosen, *spec));
     }
-    // Longer cycles (a -> b -> c -> a).
+    break_teacher_cycles(ctx, experiments, pending);
+}
+
+/// The run of model `teacher` that teaches experiment `i` (same data set and fold; same seed,
+/// or the only run); `None`, reported at `path`, when there is no such single run or the two
+/// models teach each other.
+fn teacher_run(
+    ctx: &mut Ctx<'_>,
+    experiments: &[Experiment],
+    pending: &[PendingTeacher],
+    i: usize,
+    teacher: &str,
+    path: &str,
+) -> Option<usize> {
+    let Experiment { model_name: student, dataset, seed, fold, .. } = &experiments[i];
+    if teacher == student {
+        ctx.error(path, format!("model `{student}` cannot be its own teacher"));
+        return None;
+    }
+    let runs: Vec<usize> = (0..experiments.len())
+        .filter(|&j| {
+            experiments[j].model_name == teacher && experiments[j].dataset == *dataset && experiments[j].fold == *fold
+        })
+        .collect();
+    if runs.is_empty() {
+        let known = experiments.iter().any(|e| e.model_name == teacher);
+        let msg = if known {
+            format!("teacher `{teacher}` does not train on data set `{dataset}`")
+        } else {
+            format!("unknown teacher `{teacher}`: no model of that name in this pipeline")
+        };
+        ctx.error(path, msg);
+        return None;
+    }
+    let same_seed: Vec<usize> = runs.iter().copied().filter(|&j| experiments[j].seed == *seed).collect();
+    let chosen = match (same_seed.as_slice(), runs.as_slice()) {
+        ([j], _) | ([], [j]) => *j,
+        ([], _) => {
+            ctx.error(
+                path,
+                format!("teacher `{teacher}` has no run with seed {seed} on `{dataset}` (and more than one other run)"),
+            );
+            return None;
+        }
+        _ => {
+            ctx.error(path, format!("teacher `{teacher}` is ambiguous: it has several runs with seed {seed} on `{dataset}` (list axes); give the teacher one value per setting"));
+            return None;
+        }
+    };
+    if pending[chosen].as_ref().is_some_and(|(t, _, _)| t == student) {
+        ctx.error(path, format!("models `{student}` and `{teacher}` are each other's teachers"));
+        return None;
+    }
+    Some(chosen)
+}
+
+/// Refuses longer cycles of teachers (a -> b -> c -> a), each student in one reported.
+fn break_teacher_cycles(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
     for i in 0..experiments.len() {
         let mut seen = vec![i];
         let mut at = i;
