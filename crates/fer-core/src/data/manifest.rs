@@ -291,36 +291,56 @@ impl Manifest {
         Ok(m)
     }
 
+    /// Checks every value the types do not: the first refused one is reported at its line.
     fn validate(&self, text: &str, path: &Path) -> Result<(), DataError> {
-        let err = |key: &str, reason: String| DataError::Manifest {
+        self.check().map_err(|Refusal { key, reason }| DataError::Manifest {
             path: path.to_path_buf(),
-            line: line_of(text, key),
+            line: line_of(text, &key),
             reason: format!("`{key}`: {reason}"),
-        };
+        })
+    }
+
+    /// The checks of [`Manifest::validate`], in order.
+    fn check(&self) -> Result<(), Refusal> {
+        self.check_header()?;
+        self.check_classes()?;
+        self.check_protocol()?;
+        self.check_preprocessing()?;
+        self.check_files()
+    }
+
+    /// The format version, the name and the loader options.
+    fn check_header(&self) -> Result<(), Refusal> {
         if self.format_version != FORMAT_VERSION {
-            return Err(err(
+            return refuse(
                 "format_version",
                 format!("version `{}` is not supported; this program reads `{FORMAT_VERSION}`", self.format_version),
-            ));
+            );
         }
         let name_ok = !self.name.is_empty()
             && self.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
             && !self.name.starts_with('.');
         if !name_ok {
-            return Err(err("name", format!("`{}` must be letters, digits, `-`, `_`, `.`, `+`", self.name)));
+            return refuse("name", format!("`{}` must be letters, digits, `-`, `_`, `.`, `+`", self.name));
         }
         if self.options.peak_frames == 0 || (self.loader == LoaderKind::CkPlus && self.options.peak_frames > 3) {
-            return Err(err("peak_frames", format!("`{}` is out of range (CK+: 1 to 3)", self.options.peak_frames)));
+            return refuse("peak_frames", format!("`{}` is out of range (CK+: 1 to 3)", self.options.peak_frames));
         }
         if self.options.resize.is_some() {
-            return Err(err("resize", "the image size is the model's: set it in the pipeline, not here".to_string()));
+            return refuse("resize", "the image size is the model's: set it in the pipeline, not here");
         }
+        Ok(())
+    }
+
+    /// `classes` against the loader's own, and `label_map`: known classes to canonical ones,
+    /// every class mapped.
+    fn check_classes(&self) -> Result<(), Refusal> {
         if let Some(native) = native_classes(self.loader, &self.options) {
             if !self.classes.is_empty() && self.classes != native {
-                return Err(err(
+                return refuse(
                     "classes",
                     format!("the `{}` loader's classes are `[{}]`", self.loader, native.join(", ")),
-                ));
+                );
             }
         }
         let known: Option<Vec<String>> = native_classes(self.loader, &self.options)
@@ -331,83 +351,84 @@ impl Manifest {
         for (native, target) in &self.label_map {
             if let Some(k) = &possible {
                 if !k.contains(native) {
-                    return Err(err(
-                        native,
-                        format!("`{native}` is not a class of this data set: `[{}]`", k.join(", ")),
-                    ));
+                    return refuse(native, format!("`{native}` is not a class of this data set: `[{}]`", k.join(", ")));
                 }
             }
             if target != DROP && !CANONICAL_CLASSES.contains(&target.as_str()) {
-                return Err(err(
+                return refuse(
                     native,
                     format!("`{target}` is not a canonical class (`{}`) or `{DROP}`", CANONICAL_CLASSES.join("`, `")),
-                ));
+                );
             }
         }
         if let (Some(k), false) = (&known, self.label_map.is_empty()) {
             if let Some(missing) = k.iter().find(|c| !self.label_map.contains_key(*c)) {
-                return Err(err("label_map", format!("class `{missing}` is not mapped (map it or `{DROP}` it)")));
+                return refuse("label_map", format!("class `{missing}` is not mapped (map it or `{DROP}` it)"));
             }
         }
+        Ok(())
+    }
+
+    /// The protocol's loader and its folds or fractions.
+    fn check_protocol(&self) -> Result<(), Refusal> {
+        let fractions_ok = |val: f64, test: f64| {
+            (0.0..1.0).contains(&val) && (0.0..1.0).contains(&test) && val + test < 1.0 && test > 0.0
+        };
         match self.protocol {
             Protocol::Usage if self.loader != LoaderKind::Fer2013 => {
-                return Err(err("protocol", "`usage` is FER2013's protocol only".to_string()));
+                refuse("protocol", "`usage` is FER2013's protocol only")
             }
             Protocol::SubjectKfold { folds, .. } if folds < 2 => {
-                return Err(err("folds", format!("`{folds}` folds: at least 2 are needed")));
+                refuse("folds", format!("`{folds}` folds: at least 2 are needed"))
             }
             Protocol::SubjectKfold { val, .. } if !(val > 0.0 && val < 1.0) => {
-                return Err(err("protocol", format!("validation fraction val `{val}` must be in (0, 1)")));
+                refuse("protocol", format!("validation fraction val `{val}` must be in (0, 1)"))
             }
-            Protocol::Random { val, test, .. }
-                if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 || test <= 0.0 =>
-            {
-                return Err(err(
-                    "protocol",
-                    format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1"),
-                ));
+            Protocol::Random { val, test, .. } | Protocol::Stratified { val, test, .. } if !fractions_ok(val, test) => {
+                refuse("protocol", format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1"))
             }
-            Protocol::Stratified { val, test, .. }
-                if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 || test <= 0.0 =>
-            {
-                return Err(err(
-                    "protocol",
-                    format!("fractions val `{val}` and test `{test}` must be >= 0, test > 0, sum < 1"),
-                ));
-            }
-            _ => {}
+            _ => Ok(()),
         }
+    }
+
+    /// Grayscale, the margin, and a crop the loader can do.
+    fn check_preprocessing(&self) -> Result<(), Refusal> {
         if !self.preprocessing.grayscale {
-            return Err(err("grayscale", "`false` is not supported: both models read grayscale images".to_string()));
+            return refuse("grayscale", "`false` is not supported: both models read grayscale images");
         }
         let margin = self.preprocessing.margin;
         if !(0.0..=1.0).contains(&margin) {
-            return Err(err("margin", format!("`{margin}` is out of range (0 to 1, a fraction of the face's side)")));
+            return refuse("margin", format!("`{margin}` is out of range (0 to 1, a fraction of the face's side)"));
         }
         if self.preprocessing.crop == Some(CropPolicy::Landmarks) && self.loader != LoaderKind::CkPlus {
-            return Err(err(
+            return refuse(
                 "crop",
                 format!(
                     "`landmarks` needs CK+'s `Landmarks/` folder; the `{}` loader has none (use `detect`)",
                     self.loader
                 ),
-            ));
+            );
         }
+        Ok(())
+    }
+
+    /// The listed files: relative paths, each once, well-formed hashes.
+    fn check_files(&self) -> Result<(), Refusal> {
         let mut seen = BTreeSet::new();
         for f in &self.files {
             let p = Path::new(&f.path);
             if f.path.is_empty() || p.is_absolute() || f.path.split('/').any(|c| c == ".." || c.is_empty()) {
-                return Err(err(
+                return refuse(
                     &f.path,
                     format!("file path `{}` must be relative, `/`-separated, without `..`", f.path),
-                ));
+                );
             }
             if !seen.insert(&f.path) {
-                return Err(err(&f.path, format!("file `{}` is listed twice", f.path)));
+                return refuse(&f.path, format!("file `{}` is listed twice", f.path));
             }
             if let Some(h) = &f.sha256 {
                 if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-                    return Err(err(&f.path, format!("sha256 `{h}` of `{}` is not 64 lowercase hex digits", f.path)));
+                    return refuse(&f.path, format!("sha256 `{h}` of `{}` is not 64 lowercase hex digits", f.path));
                 }
             }
         }
@@ -493,6 +514,17 @@ fn without_location(msg: &str) -> String {
         Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
         _ => msg.to_string(),
     }
+}
+
+/// A refused manifest value: the key whose line is reported, and why.
+struct Refusal {
+    key: String,
+    reason: String,
+}
+
+/// Refuses the value at `key` for `reason`.
+fn refuse(key: &str, reason: impl Into<String>) -> Result<(), Refusal> {
+    Err(Refusal { key: key.to_string(), reason: reason.into() })
 }
 
 /// The 1-based line of the first `key:` (also `- key:`, `{key:`, `, key:`) or `path: key` in `text`, for messages.

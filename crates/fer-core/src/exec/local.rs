@@ -9,9 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::events::{EventSink, JobEvent, Outcome, RunEvent};
+use super::ready::ReadyQueue;
 use super::stop::EXIT_HARD_STOP;
 use crate::plan::Plan;
 use crate::store::{Entry, EntryState, Store, StoreError};
@@ -51,11 +53,13 @@ pub struct RunSummary {
     pub store_failure: Option<(String, String)>,
 }
 
+/// A child's message to the executor: an event it printed, or its exit code.
 enum Msg {
     Event(usize, JobEvent),
     Exit(usize, Option<i32>),
 }
 
+/// A running child process.
 struct Running {
     child_pid: u32,
     /// Whether it was told to stop.
@@ -67,6 +71,7 @@ struct Running {
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
 }
 
+/// A job's state in this run; `Ended(true)` is finished (cached or done).
 #[derive(Clone, PartialEq)]
 enum State {
     Waiting,
@@ -83,210 +88,245 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<RunSummary, StoreError> {
     let t0 = Instant::now();
-    let n = plan.jobs.len();
-    let entries: Vec<Entry> = plan.jobs.iter().map(|j| store.entry(j.kind(), &j.hash)).collect();
-    let mut state = vec![State::Waiting; n];
-    let mut summary = RunSummary::default();
-    for (i, e) in entries.iter().enumerate() {
-        match e.state() {
-            EntryState::Done(_) => {
-                state[i] = State::Ended(true);
-                summary.cached += 1;
-                // A crash between `done` and the checkpoint's removal leaves it behind (for
-                // Inception, hundreds of MB); nobody writes a checkpoint into a finished entry.
-                e.remove(crate::store::CHECKPOINT_FILE)?;
-            }
-            st => {
-                if let EntryState::Corrupt(why) = st {
-                    tracing::warn!("{} is damaged ({why}); it will run again", e.id());
-                }
-                e.ensure_record(&plan.jobs[i].spec, &plan.jobs[i].label)?;
-            }
-        }
-    }
-    sink.on(&RunEvent::Planned { total: n, cached: summary.cached, to_run: n - summary.cached });
-    for i in (0..n).filter(|&i| state[i] == State::Ended(true)) {
-        sink.on(&RunEvent::JobCached { index: i, id: entries[i].id(), describe: plan.jobs[i].label.describe() });
-    }
-
     let (tx, rx) = mpsc::channel::<Msg>();
-    let mut running: Vec<Option<Running>> = (0..n).map(|_| None).collect();
-    let mut slot_of: Vec<usize> = vec![0; n];
-    let mut free_slots: Vec<usize> = (0..opts.slots.max(1)).rev().collect();
-    // Ready jobs start longest-remaining-path first, so a long teacher does not start last.
-    let priority = critical_path(plan);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|a, b| priority[*b].total_cmp(&priority[*a]).then(a.cmp(b)));
+    let mut ex = Executor::new(plan, store, opts, sink, tx)?;
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         if stopping {
-            // Each running job checkpoints and stops (SIGTERM never stops a job at once, so one
-            // that also got the terminal's SIGINT is not hurried by this).
-            for r in running.iter_mut().flatten().filter(|r| !r.signalled) {
-                r.signalled = true;
-                // SAFETY: plain kill(2) on a child we spawned and have not reaped.
-                unsafe { libc::kill(r.child_pid as i32, libc::SIGTERM) };
-            }
+            ex.signal_running();
         }
-        // Skip jobs whose inputs failed.
-        for i in 0..n {
-            if state[i] == State::Waiting && plan.jobs[i].deps.iter().any(|&d| state[d] == State::Ended(false)) {
-                state[i] = State::Ended(false);
-                summary.skipped += 1;
-                let job = &plan.jobs[i];
-                sink.on(&RunEvent::JobEnded {
-                    index: i,
-                    id: entries[i].id(),
-                    describe: job.label.describe(),
-                    outcome: Outcome::Skipped { reason: "an input job did not finish".into() },
-                    seconds: 0.0,
-                });
-            }
+        ex.skip_failed_inputs();
+        if !stopping {
+            ex.launch_ready();
         }
-        // Launch ready jobs (none once the store cannot be written).
-        if !stopping && summary.store_failure.is_none() {
-            for &i in &order {
-                if free_slots.is_empty() {
-                    break;
-                }
-                let ready =
-                    state[i] == State::Waiting && plan.jobs[i].deps.iter().all(|&d| state[d] == State::Ended(true));
-                if !ready {
-                    continue;
-                }
-                let slot = free_slots.pop().unwrap_or(0);
-                let device = &opts.devices[slot % opts.devices.len().max(1)];
-                let r = spawn(opts, store, &entries[i], device, i, tx.clone());
-                match r {
-                    Ok(r) => {
-                        slot_of[i] = slot;
-                        state[i] = State::Running;
-                        sink.on(&RunEvent::JobStarted {
-                            index: i,
-                            id: entries[i].id(),
-                            describe: plan.jobs[i].label.describe(),
-                        });
-                        running[i] = Some(r);
-                    }
-                    Err(e) => {
-                        free_slots.push(slot);
-                        state[i] = State::Ended(false);
-                        summary.failed += 1;
-                        let message = format!("failed to start `{}`: {e}", opts.exe.display());
-                        summary.failures.push((entries[i].id(), message.clone()));
-                        sink.on(&RunEvent::JobEnded {
-                            index: i,
-                            id: entries[i].id(),
-                            describe: plan.jobs[i].label.describe(),
-                            outcome: Outcome::Failed { message },
-                            seconds: 0.0,
-                        });
-                    }
-                }
-            }
-        }
-        if running.iter().all(Option::is_none) {
+        if ex.running == 0 {
             break;
         }
-        let msg = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(m) => m,
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Msg::Event(i, ev)) => ex.on_event(i, ev),
+            Ok(Msg::Exit(i, code)) => ex.on_exit(i, code, stop.load(Ordering::SeqCst)),
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        match msg {
-            Msg::Event(i, ev) => {
-                if let (JobEvent::Finished { summary: s }, Some(r)) = (&ev, running[i].as_mut()) {
-                    r.summary = Some(s.clone());
+        }
+    }
+    Ok(ex.finish(t0))
+}
+
+/// The state of one local run: each job's state, the running children, the free slots, the
+/// totals so far, and the queue of jobs ready to start.
+struct Executor<'a> {
+    plan: &'a Plan,
+    store: &'a Store,
+    opts: &'a LocalOptions,
+    sink: &'a mut dyn EventSink,
+    /// Each child sends its events and its exit here.
+    tx: mpsc::Sender<Msg>,
+    entries: Vec<Entry>,
+    state: Vec<State>,
+    /// The running children, by job.
+    children: Vec<Option<Running>>,
+    /// How many children are running.
+    running: usize,
+    /// The slot each running job holds.
+    slot_of: Vec<usize>,
+    free_slots: Vec<usize>,
+    summary: RunSummary,
+    queue: ReadyQueue,
+    /// Jobs that ended without finishing since their dependents were last skipped.
+    failed_since: Vec<usize>,
+}
+
+impl<'a> Executor<'a> {
+    /// Marks the finished entries cached (and the others recorded), and reports the plan.
+    fn new(
+        plan: &'a Plan,
+        store: &'a Store,
+        opts: &'a LocalOptions,
+        sink: &'a mut dyn EventSink,
+        tx: mpsc::Sender<Msg>,
+    ) -> Result<Executor<'a>, StoreError> {
+        let n = plan.jobs.len();
+        let entries: Vec<Entry> = plan.jobs.iter().map(|j| store.entry(j.kind(), &j.hash)).collect();
+        let mut state = vec![State::Waiting; n];
+        let mut summary = RunSummary::default();
+        for (i, e) in entries.iter().enumerate() {
+            if mark_cached(plan, i, e)? {
+                state[i] = State::Ended(true);
+                summary.cached += 1;
+            }
+        }
+        let finished: Vec<bool> = state.iter().map(|s| *s == State::Ended(true)).collect();
+        sink.on(&RunEvent::Planned { total: n, cached: summary.cached, to_run: n - summary.cached });
+        for i in (0..n).filter(|&i| finished[i]) {
+            sink.on(&RunEvent::JobCached { index: i, id: entries[i].id(), describe: plan.jobs[i].label.describe() });
+        }
+        Ok(Executor {
+            plan,
+            store,
+            opts,
+            sink,
+            tx,
+            entries,
+            state,
+            children: (0..n).map(|_| None).collect(),
+            running: 0,
+            slot_of: vec![0; n],
+            free_slots: (0..opts.slots.max(1)).rev().collect(),
+            summary,
+            queue: ReadyQueue::new(plan, &finished),
+            failed_since: Vec::new(),
+        })
+    }
+
+    /// Tells each running job to checkpoint and stop (SIGTERM never stops a job at once, so one
+    /// that also got the terminal's SIGINT is not hurried by this).
+    fn signal_running(&mut self) {
+        for r in self.children.iter_mut().flatten().filter(|r| !r.signalled) {
+            r.signalled = true;
+            // SAFETY: plain kill(2) on a child we spawned and have not reaped.
+            unsafe { libc::kill(r.child_pid as i32, libc::SIGTERM) };
+        }
+    }
+
+    /// Skips the waiting jobs whose inputs (or their inputs) ended without finishing.
+    fn skip_failed_inputs(&mut self) {
+        let failed = std::mem::take(&mut self.failed_since);
+        let state = &self.state;
+        for i in self.queue.blocked(&failed, |d| state[d] == State::Waiting) {
+            self.state[i] = State::Ended(false);
+            self.summary.skipped += 1;
+            let outcome = Outcome::Skipped { reason: "an input job did not finish".into() };
+            self.report_end(i, outcome, 0.0);
+        }
+    }
+
+    /// Starts ready jobs, longest remaining path first, while slots are free (none once the
+    /// store cannot be written).
+    fn launch_ready(&mut self) {
+        while self.summary.store_failure.is_none() && !self.free_slots.is_empty() {
+            let Some(i) = self.queue.pop() else { break };
+            self.launch(i);
+        }
+    }
+
+    /// Starts job `i` in a free slot; a job that cannot start fails.
+    fn launch(&mut self, i: usize) {
+        let slot = self.free_slots.pop().unwrap_or(0);
+        let device = &self.opts.devices[slot % self.opts.devices.len().max(1)];
+        match spawn(self.opts, self.store, &self.entries[i], device, i, self.tx.clone()) {
+            Ok(r) => {
+                self.slot_of[i] = slot;
+                self.state[i] = State::Running;
+                let (id, describe) = (self.entries[i].id(), self.plan.jobs[i].label.describe());
+                self.sink.on(&RunEvent::JobStarted { index: i, id, describe });
+                self.children[i] = Some(r);
+                self.running += 1;
+            }
+            Err(e) => {
+                self.free_slots.push(slot);
+                let message = format!("failed to start `{}`: {e}", self.opts.exe.display());
+                let outcome = self.failed(i, message);
+                self.report_end(i, outcome, 0.0);
+            }
+        }
+    }
+
+    /// A running job's progress event: reported, and its summary kept for its end.
+    fn on_event(&mut self, i: usize, ev: JobEvent) {
+        if let (JobEvent::Finished { summary: s }, Some(r)) = (&ev, self.children[i].as_mut()) {
+            r.summary = Some(s.clone());
+        }
+        self.sink.on(&RunEvent::Job { index: i, event: ev });
+    }
+
+    /// A child exited with `code`: its slot is free, and its job done, interrupted (stopped
+    /// after a checkpoint, or killed while `stopping`) or failed.
+    fn on_exit(&mut self, i: usize, code: Option<i32>, stopping: bool) {
+        let Some(r) = self.children[i].take() else { return };
+        self.running -= 1;
+        self.free_slots.push(self.slot_of[i]);
+        let seconds = r.started.elapsed().as_secs_f64();
+        let outcome = match code {
+            Some(0) => {
+                self.state[i] = State::Ended(true);
+                self.summary.done += 1;
+                self.queue.finished(i);
+                Outcome::Done { summary: r.summary.unwrap_or_else(|| "finished by another run".into()) }
+            }
+            // Stopped after a checkpoint; or, while stopping, ended by the signal itself (a
+            // second Ctrl-C, or a signal before the job installed its handlers).
+            Some(EXIT_STOPPED) => self.interrupted(i),
+            Some(EXIT_HARD_STOP) | None if stopping => self.interrupted(i),
+            _ => {
+                let message = failure_message(&self.entries[i], r.attempts_before, code, &r.stderr_tail);
+                if code == Some(EXIT_STORE) && self.summary.store_failure.is_none() {
+                    self.summary.store_failure = Some((self.entries[i].id(), message.clone()));
                 }
-                sink.on(&RunEvent::Job { index: i, event: ev });
+                self.failed(i, message)
             }
-            Msg::Exit(i, code) => {
-                let Some(r) = running[i].take() else { continue };
-                free_slots.push(slot_of[i]);
-                let seconds = r.started.elapsed().as_secs_f64();
-                let outcome = match code {
-                    Some(0) => {
-                        state[i] = State::Ended(true);
-                        summary.done += 1;
-                        Outcome::Done { summary: r.summary.unwrap_or_else(|| "finished by another run".into()) }
-                    }
-                    // Stopped after a checkpoint; or, while stopping, ended by the signal itself
-                    // (a second Ctrl-C, or a signal before the job installed its handlers).
-                    Some(EXIT_STOPPED) => {
-                        state[i] = State::Ended(false);
-                        summary.interrupted += 1;
-                        Outcome::Interrupted
-                    }
-                    Some(EXIT_HARD_STOP) | None if stop.load(Ordering::SeqCst) => {
-                        state[i] = State::Ended(false);
-                        summary.interrupted += 1;
-                        Outcome::Interrupted
-                    }
-                    _ => {
-                        state[i] = State::Ended(false);
-                        summary.failed += 1;
-                        let message = failure_message(&entries[i], r.attempts_before, code, &r.stderr_tail);
-                        summary.failures.push((entries[i].id(), message.clone()));
-                        if code == Some(EXIT_STORE) && summary.store_failure.is_none() {
-                            summary.store_failure = Some((entries[i].id(), message.clone()));
-                        }
-                        Outcome::Failed { message }
-                    }
-                };
-                sink.on(&RunEvent::JobEnded {
-                    index: i,
-                    id: entries[i].id(),
-                    describe: plan.jobs[i].label.describe(),
-                    outcome,
-                    seconds,
-                });
+        };
+        self.report_end(i, outcome, seconds);
+    }
+
+    /// Job `i` was interrupted: it ends without finishing, not as a failure.
+    fn interrupted(&mut self, i: usize) -> Outcome {
+        self.state[i] = State::Ended(false);
+        self.failed_since.push(i);
+        self.summary.interrupted += 1;
+        Outcome::Interrupted
+    }
+
+    /// Job `i` failed with `message`.
+    fn failed(&mut self, i: usize, message: String) -> Outcome {
+        self.state[i] = State::Ended(false);
+        self.failed_since.push(i);
+        self.summary.failed += 1;
+        self.summary.failures.push((self.entries[i].id(), message.clone()));
+        Outcome::Failed { message }
+    }
+
+    /// Reports the end of job `i`.
+    fn report_end(&mut self, i: usize, outcome: Outcome, seconds: f64) {
+        let (id, describe) = (self.entries[i].id(), self.plan.jobs[i].label.describe());
+        self.sink.on(&RunEvent::JobEnded { index: i, id, describe, outcome, seconds });
+    }
+
+    /// Reports the run's totals and returns them.
+    fn finish(self, t0: Instant) -> RunSummary {
+        let s = self.summary;
+        self.sink.on(&RunEvent::Finished {
+            done: s.done,
+            cached: s.cached,
+            failed: s.failed,
+            skipped: s.skipped,
+            interrupted: s.interrupted,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+        s
+    }
+}
+
+/// Whether job `i`'s entry `e` is finished (then a checkpoint left behind is removed); an
+/// unfinished entry gets its record (a damaged one is logged and runs again).
+fn mark_cached(plan: &Plan, i: usize, e: &Entry) -> Result<bool, StoreError> {
+    match e.state() {
+        EntryState::Done(_) => {
+            // A crash between `done` and the checkpoint's removal leaves it behind (for
+            // Inception, hundreds of MB); nobody writes a checkpoint into a finished entry.
+            e.remove(crate::store::CHECKPOINT_FILE)?;
+            Ok(true)
+        }
+        st => {
+            if let EntryState::Corrupt(why) = st {
+                tracing::warn!("{} is damaged ({why}); it will run again", e.id());
             }
+            e.ensure_record(&plan.jobs[i].spec, &plan.jobs[i].label)?;
+            Ok(false)
         }
     }
-    sink.on(&RunEvent::Finished {
-        done: summary.done,
-        cached: summary.cached,
-        failed: summary.failed,
-        skipped: summary.skipped,
-        interrupted: summary.interrupted,
-        seconds: t0.elapsed().as_secs_f64(),
-    });
-    Ok(summary)
 }
 
-/// A rough relative cost of a job (seconds on one CPU thread, within a factor of a few).
-fn cost(job: &crate::plan::Job) -> f64 {
-    use crate::plan::JobSpec;
-    use crate::spec::ModelSpec;
-    let per_image = |m: &ModelSpec| match m {
-        ModelSpec::DeepEmotion { .. } => 1.0,
-        ModelSpec::MicroExpNet { .. } => 0.4,
-        ModelSpec::InceptionV3 { input_size, .. } => 20.0 * (*input_size as f64 / 75.0).powi(2),
-    };
-    match &job.spec {
-        JobSpec::Prepare(_) => 1.0,
-        JobSpec::Train(t) => t.train.epochs as f64 * per_image(&t.model),
-        JobSpec::DistillTargets(t) => per_image(&t.model),
-        JobSpec::Evaluate(e) => per_image(&e.model),
-        JobSpec::Saliency(s) => 3.0 * per_image(&s.model),
-    }
-}
-
-/// Each job's cost plus the costliest chain of jobs that wait for it.
-fn critical_path(plan: &Plan) -> Vec<f64> {
-    let mut p: Vec<f64> = plan.jobs.iter().map(cost).collect();
-    // Jobs are in topological order: walk backwards, pushing each job's path into its inputs.
-    for i in (0..plan.jobs.len()).rev() {
-        for &d in &plan.jobs[i].deps {
-            let via = cost(&plan.jobs[d]) + p[i];
-            if via > p[d] {
-                p[d] = via;
-            }
-        }
-    }
-    p
-}
-
+/// Starts job `index` as a child process; a thread sends its events and its exit to `tx`.
 fn spawn(
     opts: &LocalOptions,
     store: &Store,
@@ -296,6 +336,36 @@ fn spawn(
     tx: mpsc::Sender<Msg>,
 ) -> std::io::Result<Running> {
     let attempts_before = entry.failed_attempts();
+    let mut child: Child = exec_command(opts, store, entry, device).spawn()?;
+    let pid = child.id();
+    let (stderr_tail, err_thread) = keep_stderr_tail(&mut child);
+    let stdout = child.stdout.take();
+    std::thread::spawn(move || {
+        if let Some(s) = stdout {
+            for line in BufReader::new(s).lines().map_while(Result::ok) {
+                if let Some(ev) = JobEvent::from_line(&line) {
+                    let _ = tx.send(Msg::Event(index, ev));
+                }
+            }
+        }
+        // The tail is complete before the exit is reported.
+        let _ = err_thread.join();
+        let code = child.wait().ok().and_then(|s| s.code());
+        let _ = tx.send(Msg::Exit(index, code));
+    });
+    Ok(Running {
+        child_pid: pid,
+        signalled: false,
+        attempts_before,
+        started: Instant::now(),
+        summary: None,
+        stderr_tail,
+    })
+}
+
+/// The command line of `exec` for `entry` on `device`, its output piped; the child dies with
+/// its parent.
+fn exec_command(opts: &LocalOptions, store: &Store, entry: &Entry, device: &str) -> Command {
     let mut cmd = Command::new(&opts.exe);
     cmd.arg("--store")
         .arg(store.root())
@@ -317,15 +387,18 @@ fn spawn(
             Ok(())
         });
     }
-    let mut child: Child = cmd.spawn()?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
+    cmd
+}
+
+/// Reads the child's stderr on a thread (returned), keeping its last 20 lines.
+fn keep_stderr_tail(child: &mut Child) -> (Arc<Mutex<VecDeque<String>>>, JoinHandle<()>) {
     let tail = Arc::new(Mutex::new(VecDeque::new()));
-    let tail2 = Arc::clone(&tail);
-    let err_thread = std::thread::spawn(move || {
+    let stderr = child.stderr.take();
+    let keep = Arc::clone(&tail);
+    let thread = std::thread::spawn(move || {
         if let Some(s) = stderr {
             for line in BufReader::new(s).lines().map_while(Result::ok) {
-                let mut t = tail2.lock().unwrap_or_else(|e| e.into_inner());
+                let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
                 if t.len() >= 20 {
                     t.pop_front();
                 }
@@ -333,27 +406,7 @@ fn spawn(
             }
         }
     });
-    let pid = child.id();
-    std::thread::spawn(move || {
-        if let Some(s) = stdout {
-            for line in BufReader::new(s).lines().map_while(Result::ok) {
-                if let Some(ev) = JobEvent::from_line(&line) {
-                    let _ = tx.send(Msg::Event(index, ev));
-                }
-            }
-        }
-        let _ = err_thread.join();
-        let code = child.wait().ok().and_then(|s| s.code());
-        let _ = tx.send(Msg::Exit(index, code));
-    });
-    Ok(Running {
-        child_pid: pid,
-        signalled: false,
-        attempts_before,
-        started: Instant::now(),
-        summary: None,
-        stderr_tail: tail,
-    })
+    (tail, thread)
 }
 
 /// The child's own failure record when it wrote one this attempt; otherwise (a crash) a record

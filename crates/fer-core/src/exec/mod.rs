@@ -6,6 +6,7 @@ mod job;
 mod json_events;
 mod local;
 mod progress;
+mod ready;
 mod stop;
 
 pub use body::{EmptyBody, JobBody, JobContext, JobOutput, JobResult};

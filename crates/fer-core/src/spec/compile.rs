@@ -14,7 +14,7 @@ use crate::arch::{Key, Setting};
 use crate::data::loaders::LoaderKind;
 use crate::data::manifest::{native_classes, Manifest, Protocol};
 
-use super::raw::{RawDataset, RawPipeline, RawSaliency, RawSlurm, DEFAULT_MAX_JOBS};
+use super::raw::{RawDataset, RawPipeline, RawResources, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -62,6 +62,59 @@ fn valid_name(s: &str) -> bool {
 
 /// Compiles a raw pipeline; returns `None` when any diagnostic was recorded.
 pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<'_>) -> Option<Pipeline> {
+    let top = compile_top(raw, ctx);
+    let datasets = compile_datasets(raw, ctx);
+    check_seeds(raw, ctx);
+    let zip = compile_zip(raw, ctx);
+    check_matrix_entries(raw, ctx);
+    let max_jobs = compile_max_jobs(raw, ctx);
+    // First the axes of every model, and how many jobs they make, before anything expands:
+    // a matrix too large for `max_jobs` is refused from its axis lengths.
+    let matrices = model_matrices(raw, ctx);
+    let limit = max_jobs_text(ctx, raw, max_jobs);
+    if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
+        return None;
+    }
+    let (mut experiments, pending) = expand_experiments(ctx, raw, &matrices, &zip, &datasets);
+    resolve_teachers(ctx, &mut experiments, &pending);
+    check_some_jobs(ctx, raw, &experiments);
+    let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
+    let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
+    if ctx.diagnostics.is_empty() {
+        check_plan_size(ctx, &experiments, saliency.is_some(), max_jobs, &limit);
+    }
+    if !ctx.diagnostics.is_empty() {
+        return None;
+    }
+    Some(Pipeline {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        file: ctx.file.to_string(),
+        profile,
+        store: raw.store.as_ref().map(PathBuf::from),
+        device: top.device,
+        threads: top.threads,
+        jobs: top.jobs,
+        jobs_per_gpu: top.jobs_per_gpu,
+        deterministic: raw.deterministic.unwrap_or(true),
+        datasets,
+        experiments,
+        saliency,
+        slurm,
+    })
+}
+
+/// The pipeline's top-level settings that need checking or a default.
+struct TopSettings {
+    device: DeviceRequest,
+    threads: u32,
+    jobs: Option<u32>,
+    jobs_per_gpu: u32,
+}
+
+/// Checks `version`, `default_profile`, `name` and `store`; reads `device`, `threads`, `jobs`
+/// and `jobs_per_gpu` with their defaults.
+fn compile_top(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> TopSettings {
     if raw.version != 1 {
         ctx.error(
             "version",
@@ -84,12 +137,14 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     let threads = positive(ctx, "threads", raw.threads.unwrap_or(1));
     let jobs = raw.jobs.map(|j| positive(ctx, "jobs", j));
     let jobs_per_gpu = positive(ctx, "jobs_per_gpu", raw.jobs_per_gpu.unwrap_or(4));
-    if let Some(s) = &raw.store {
-        if s.trim().is_empty() {
-            ctx.error("store", "the store path is empty");
-        }
+    if raw.store.as_ref().is_some_and(|s| s.trim().is_empty()) {
+        ctx.error("store", "the store path is empty");
     }
+    TopSettings { device, threads, jobs, jobs_per_gpu }
+}
 
+/// Every declared data set, compiled; at least one must be declared.
+fn compile_datasets(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> BTreeMap<String, DatasetSpec> {
     let mut datasets = BTreeMap::new();
     for (name, d) in &raw.datasets {
         let path = format!("datasets.{name}");
@@ -103,14 +158,21 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     if raw.datasets.is_empty() {
         ctx.error("datasets", "no data set is declared");
     }
+    datasets
+}
+
+/// Refuses negative seeds in the pipeline's `seeds`.
+fn check_seeds(raw: &RawPipeline, ctx: &mut Ctx<'_>) {
     for (i, s) in raw.seeds.values.iter().enumerate() {
         if *s < 0 {
             let p = if raw.seeds.is_list { format!("seeds[{i}]") } else { "seeds".into() };
             ctx.error(&p, format!("a seed must be >= 0, got `{s}`"));
         }
     }
+}
 
-    // The matrix's own keys.
+/// The `matrix.zip` groups as keys; unknown keys and groups of fewer than two are refused.
+fn compile_zip(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> Vec<Vec<Key>> {
     let mut zip: Vec<Vec<Key>> = Vec::new();
     for (gi, group) in raw.matrix.zip.iter().enumerate() {
         let mut g = Vec::new();
@@ -131,6 +193,12 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
         }
         zip.push(g);
     }
+    zip
+}
+
+/// Checks the `matrix.include` and `matrix.exclude` entries on their own: no `arch`, known
+/// models, no empty exclude.
+fn check_matrix_entries(raw: &RawPipeline, ctx: &mut Ctx<'_>) {
     for (kind, entries) in [("include", &raw.matrix.include), ("exclude", &raw.matrix.exclude)] {
         for (i, e) in entries.iter().enumerate() {
             let path = format!("matrix.{kind}[{i}]");
@@ -150,164 +218,186 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
             }
         }
     }
+}
 
-    let global_seeds = &raw.seeds;
-    let max_jobs = match raw.max_jobs {
+/// `max_jobs`, or its default.
+fn compile_max_jobs(raw: &RawPipeline, ctx: &mut Ctx<'_>) -> u64 {
+    match raw.max_jobs {
         None => DEFAULT_MAX_JOBS,
         Some(m) if m >= 1 => m as u64,
         Some(m) => {
             ctx.error("max_jobs", format!("must be a positive integer, got `{m}`"));
             DEFAULT_MAX_JOBS
         }
-    };
-
-    // First the axes of every model, and how many jobs they make, before anything expands:
-    // a matrix too large for `max_jobs` is refused from its axis lengths.
-    let mut matrices: Vec<ModelMatrix> = Vec::new();
-    for (name, settings) in &raw.models {
-        let base = format!("models.{name}");
-        if !valid_name(name) {
-            ctx.error(&base, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
-        }
-        if settings.model.is_some() {
-            ctx.error(&format!("{base}.model"), "`model` is only used in matrix entries");
-        }
-        let arch = match settings.arch.as_deref() {
-            None => {
-                ctx.error(&base, format!("missing `arch`; one of {}", arch_names()));
-                continue;
-            }
-            Some(a) => match Arch::parse(a) {
-                Some(a) => a,
-                None => {
-                    ctx.error(
-                        &format!("{base}.arch"),
-                        format!("unknown model architecture `{a}`; known: {}", arch_names()),
-                    );
-                    continue;
-                }
-            },
-        };
-        if settings.datasets.is_none() {
-            ctx.error(&base, "missing `datasets`: the data sets this model trains on");
-            continue;
-        }
-        let given = matrix::given(settings);
-        let mut axes = model_axes(ctx, arch, &given, &base, &raw.datasets);
-        if !given.contains_key(&Key::Seeds) {
-            axes.push(global_seed_axis(global_seeds));
-            axes.sort_by_key(|a| a.key);
-        }
-        let mut includes = Vec::new();
-        for (i, inc) in raw.matrix.include.iter().enumerate() {
-            let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
-            if !applies {
-                continue;
-            }
-            let path = format!("matrix.include[{i}]");
-            let over = matrix::given(inc);
-            if !given.contains_key(&Key::Teacher) && !over.contains_key(&Key::Teacher) {
-                needs_teacher(ctx, &over, &path);
-            }
-            // The entry's values replace the model's on the keys it gives, and add the keys it
-            // alone gives; the axes stay in key order.
-            let mut merged: Vec<AxisValues> = axes.iter().filter(|a| !over.contains_key(&a.key)).cloned().collect();
-            merged.extend(model_axes(ctx, arch, &over, &path, &raw.datasets));
-            merged.sort_by_key(|a| a.key);
-            includes.push((path, merged));
-        }
-        matrices.push(ModelMatrix { name, arch, axes, includes });
     }
-    let limit = max_jobs_text(ctx, raw, max_jobs);
-    if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
+}
+
+/// The axes of every model that names a known architecture and its data sets.
+fn model_matrices<'r>(raw: &'r RawPipeline, ctx: &mut Ctx<'_>) -> Vec<ModelMatrix<'r>> {
+    raw.models.iter().filter_map(|(name, settings)| model_matrix(raw, name, settings, ctx)).collect()
+}
+
+/// One model's axes (the pipeline's seeds where it gives none) and those of the include
+/// entries that apply to it; `None` when it lacks `arch` or `datasets`.
+fn model_matrix<'r>(
+    raw: &'r RawPipeline,
+    name: &'r str,
+    settings: &RawSettings,
+    ctx: &mut Ctx<'_>,
+) -> Option<ModelMatrix<'r>> {
+    let base = format!("models.{name}");
+    if !valid_name(name) {
+        ctx.error(&base, format!("`{name}` is not a valid name (letters, digits, `-`, `_`)"));
+    }
+    if settings.model.is_some() {
+        ctx.error(&format!("{base}.model"), "`model` is only used in matrix entries");
+    }
+    let arch = model_arch(settings, &base, ctx)?;
+    if settings.datasets.is_none() {
+        ctx.error(&base, "missing `datasets`: the data sets this model trains on");
         return None;
     }
+    let given = matrix::given(settings);
+    let mut axes = model_axes(ctx, arch, &given, &base, &raw.datasets);
+    if !given.contains_key(&Key::Seeds) {
+        axes.push(global_seed_axis(&raw.seeds));
+        axes.sort_by_key(|a| a.key);
+    }
+    let includes = include_axes(raw, name, arch, &given, &axes, ctx);
+    Some(ModelMatrix { name, arch, axes, includes })
+}
 
+/// A model's architecture; `None` (reported) when missing or unknown.
+fn model_arch(settings: &RawSettings, base: &str, ctx: &mut Ctx<'_>) -> Option<Arch> {
+    let Some(a) = settings.arch.as_deref() else {
+        ctx.error(base, format!("missing `arch`; one of {}", arch_names()));
+        return None;
+    };
+    let arch = Arch::parse(a);
+    if arch.is_none() {
+        ctx.error(&format!("{base}.arch"), format!("unknown model architecture `{a}`; known: {}", arch_names()));
+    }
+    arch
+}
+
+/// The axes of each `matrix.include` entry that applies to model `name`: the entry's values
+/// replace the model's on the keys it gives, and add the keys it alone gives (in key order).
+fn include_axes(
+    raw: &RawPipeline,
+    name: &str,
+    arch: Arch,
+    given: &BTreeMap<Key, Given>,
+    axes: &[AxisValues],
+    ctx: &mut Ctx<'_>,
+) -> Vec<(String, Vec<AxisValues>)> {
+    let mut includes = Vec::new();
+    for (i, inc) in raw.matrix.include.iter().enumerate() {
+        let applies = inc.model.as_ref().is_none_or(|m| m.values.iter().any(|x| x == name));
+        if !applies {
+            continue;
+        }
+        let path = format!("matrix.include[{i}]");
+        let over = matrix::given(inc);
+        if !given.contains_key(&Key::Teacher) && !over.contains_key(&Key::Teacher) {
+            needs_teacher(ctx, &over, &path);
+        }
+        let mut merged: Vec<AxisValues> = axes.iter().filter(|a| !over.contains_key(&a.key)).cloned().collect();
+        merged.extend(model_axes(ctx, arch, &over, &path, &raw.datasets));
+        merged.sort_by_key(|a| a.key);
+        includes.push((path, merged));
+    }
+    includes
+}
+
+/// Every model's matrix expanded into experiments (one per fold under a k-fold protocol), each
+/// with its teacher still to be resolved.
+fn expand_experiments(
+    ctx: &mut Ctx<'_>,
+    raw: &RawPipeline,
+    matrices: &[ModelMatrix<'_>],
+    zip: &[Vec<Key>],
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> (Vec<Experiment>, Vec<PendingTeacher>) {
     let mut experiments = Vec::new();
     let mut pending: Vec<PendingTeacher> = Vec::new();
     let mut files = BTreeMap::new();
     let excludes: Vec<Filter> = raw.matrix.exclude.iter().map(Filter::new).collect();
-    let temperature = |d: &str| default_temperature(datasets.get(d));
-    for ModelMatrix { name, arch, axes, includes } in &matrices {
-        let (name, arch) = (*name, *arch);
-        let mut combos = match matrix::expand(axes, &zip) {
-            Ok(c) => c,
-            Err(e) => {
-                ctx.error("matrix.zip", e);
-                continue;
-            }
-        };
-        for (path, merged) in includes {
-            match matrix::expand(merged, &zip) {
-                Ok(c) => combos.extend(c),
-                Err(e) => ctx.error(path, e),
-            }
-        }
-        let mut cells = Vec::with_capacity(combos.len());
-        for combo in combos {
-            match Cell::new(arch, &combo, temperature) {
-                Some(cell) => cells.push((cell, combo)),
-                None => ctx.error(&format!("models.{name}"), "incomplete settings"),
-            }
-        }
-        cells.retain(|(cell, _)| !excludes.iter().any(|f| f.matches(name, cell)));
-        let list_keys: Vec<Key> = axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
-        // Identical cells (an include repeating a combination) train once.
-        let mut seen = HashSet::new();
+    for m in matrices {
+        let Some(cells) = model_cells(ctx, m, zip, &excludes, datasets) else { continue };
+        let list_keys: Vec<Key> = m.axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
         for (cell, combo) in cells {
-            if !seen.insert(cell.clone()) {
+            let Some((e, teacher)) = experiment(ctx, m.name, &cell, &combo, &list_keys, &mut files, datasets) else {
                 continue;
-            }
-            if let Some((e, teacher)) = experiment(ctx, name, &cell, &combo, &list_keys, &mut files, &datasets) {
-                // Under a k-fold protocol every cell runs once per fold.
-                let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
-                for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
-                    experiments.push(Experiment { fold, ..e.clone() });
-                    pending.push(teacher.clone());
-                }
+            };
+            // Under a k-fold protocol every cell runs once per fold.
+            let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
+            for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
+                experiments.push(Experiment { fold, ..e.clone() });
+                pending.push(teacher.clone());
             }
         }
     }
-    resolve_teachers(ctx, &mut experiments, &pending);
+    (experiments, pending)
+}
+
+/// The distinct cells of one model's matrix and its includes, less the excluded ones; `None`
+/// when the model's own axes do not expand (a zip of unequal lengths).
+fn model_cells(
+    ctx: &mut Ctx<'_>,
+    m: &ModelMatrix<'_>,
+    zip: &[Vec<Key>],
+    excludes: &[Filter],
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> Option<Vec<(Cell, Combo)>> {
+    let mut combos = match matrix::expand(&m.axes, zip) {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.error("matrix.zip", e);
+            return None;
+        }
+    };
+    for (path, merged) in &m.includes {
+        match matrix::expand(merged, zip) {
+            Ok(c) => combos.extend(c),
+            Err(e) => ctx.error(path, e),
+        }
+    }
+    let temperature = |d: &str| default_temperature(datasets.get(d));
+    let mut cells = Vec::with_capacity(combos.len());
+    for combo in combos {
+        match Cell::new(m.arch, &combo, temperature) {
+            Some(cell) => cells.push((cell, combo)),
+            None => ctx.error(&format!("models.{}", m.name), "incomplete settings"),
+        }
+    }
+    cells.retain(|(cell, _)| !excludes.iter().any(|f| f.matches(m.name, cell)));
+    // Identical cells (an include repeating a combination) train once.
+    let mut seen = HashSet::new();
+    cells.retain(|(cell, _)| seen.insert(cell.clone()));
+    Some(cells)
+}
+
+/// Refuses a pipeline without models, or whose matrix excludes every combination.
+fn check_some_jobs(ctx: &mut Ctx<'_>, raw: &RawPipeline, experiments: &[Experiment]) {
     if raw.models.is_empty() {
         ctx.error("models", "no model is declared");
     } else if experiments.is_empty() && ctx.diagnostics.is_empty() {
         ctx.error("matrix", "the matrix expands to zero jobs (every combination was excluded)");
     }
+}
 
-    let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
-    let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
-    if ctx.diagnostics.is_empty() {
-        let jobs = plan_size(&experiments, saliency.is_some());
-        if jobs > max_jobs {
-            ctx.error(
-                "models",
-                format!(
-                    "the plan has {jobs} jobs, more than {limit}; shrink the matrix or raise `max_jobs` \
-                     (e.g. `--set max_jobs={jobs}`)"
-                ),
-            );
-        }
+/// Refuses a plan of more than `max_jobs` jobs, counted after the expansion.
+fn check_plan_size(ctx: &mut Ctx<'_>, experiments: &[Experiment], saliency: bool, max_jobs: u64, limit: &str) {
+    let jobs = plan_size(experiments, saliency);
+    if jobs > max_jobs {
+        ctx.error(
+            "models",
+            format!(
+                "the plan has {jobs} jobs, more than {limit}; shrink the matrix or raise `max_jobs` \
+                 (e.g. `--set max_jobs={jobs}`)"
+            ),
+        );
     }
-    if !ctx.diagnostics.is_empty() {
-        return None;
-    }
-    Some(Pipeline {
-        name: raw.name.clone(),
-        description: raw.description.clone(),
-        file: ctx.file.to_string(),
-        profile,
-        store: raw.store.as_ref().map(PathBuf::from),
-        device,
-        threads,
-        jobs,
-        jobs_per_gpu,
-        deterministic: raw.deterministic.unwrap_or(true),
-        datasets,
-        experiments,
-        saliency,
-        slurm,
-    })
 }
 
 /// One model's axes (and its include entries' axes), before expansion.
@@ -370,8 +460,15 @@ fn check_matrix_size(
     if total <= max_jobs {
         return true;
     }
+    report_oversized(ctx, &sizes, total, limit, max_jobs);
+    false
+}
+
+/// Names each model whose matrix alone makes more than `max_jobs` jobs (from its `(runs,
+/// jobs)`), or else the models together (`total` jobs).
+fn report_oversized(ctx: &mut Ctx<'_>, sizes: &[(&ModelMatrix<'_>, u64, u64)], total: u64, limit: &str, max_jobs: u64) {
     let mut named = false;
-    for (m, runs, jobs) in sizes.into_iter().filter(|(_, _, jobs)| *jobs > max_jobs) {
+    for &(m, runs, jobs) in sizes.iter().filter(|(_, _, jobs)| *jobs > max_jobs) {
         let axes: Vec<String> = m
             .axes
             .iter()
@@ -398,7 +495,6 @@ fn check_matrix_size(
             ),
         );
     }
-    false
 }
 
 /// The number of jobs the plan (`plan::build`) makes from these experiments (before identical
@@ -414,32 +510,21 @@ fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
     (prepares.len() + 2 * experiments.len() + targets.len() + maps.len()) as u64
 }
 
+/// The job kinds `slurm.retries` and `slurm.resources` may name.
+const SLURM_KINDS: [&str; 5] = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
+
+/// The `slurm` section, every value written into a script checked: one line, a known option, a
+/// value of the right shape.
 fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> SlurmSettings {
     let Some(r) = raw else { return SlurmSettings::default() };
-    let kinds = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
     let mut out = SlurmSettings {
         partition: r.partition.clone(),
         account: r.account.clone(),
         sbatch: r.sbatch.clone(),
         ..Default::default()
     };
-    // Every value written into a script: one line, a known option, a value of the right shape.
-    let settings = |ctx: &mut Ctx<'_>, base: &str, partition: &Option<String>, account: &Option<String>| {
-        for (key, v) in [("partition", partition), ("account", account)] {
-            if let Some(e) = v.as_deref().and_then(|v| super::sbatch::check_setting(key, v).err()) {
-                ctx.error(&format!("{base}.{key}"), e);
-            }
-        }
-    };
-    let options = |ctx: &mut Ctx<'_>, base: &str, list: &[String]| {
-        for (i, o) in list.iter().enumerate() {
-            if let Err(e) = super::sbatch::check_option(o) {
-                ctx.error(&format!("{base}.sbatch[{i}]"), e);
-            }
-        }
-    };
-    settings(ctx, "slurm", &r.partition, &r.account);
-    options(ctx, "slurm", &r.sbatch);
+    check_script_settings(ctx, "slurm", &r.partition, &r.account);
+    check_sbatch_options(ctx, "slurm", &r.sbatch);
     if let Some(k) = r.array_limit {
         out.array_limit = Some(positive(ctx, "slurm.array_limit", k));
     }
@@ -451,8 +536,11 @@ fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'
     }
     for (k, v) in &r.retries {
         let path = format!("slurm.retries.{k}");
-        if k != "default" && !kinds.contains(&k.as_str()) {
-            ctx.error(&path, format!("`{k}` is not a job kind; expected `default` or one of {}", kinds.join(", ")));
+        if k != "default" && !SLURM_KINDS.contains(&k.as_str()) {
+            ctx.error(
+                &path,
+                format!("`{k}` is not a job kind; expected `default` or one of {}", SLURM_KINDS.join(", ")),
+            );
         }
         if !(0..=100).contains(v) {
             ctx.error(&path, format!("retries must be in 0..=100, got `{v}`"));
@@ -460,46 +548,66 @@ fn compile_slurm(raw: Option<&RawSlurm>, pipeline: &RawPipeline, ctx: &mut Ctx<'
         out.retries.insert(k.clone(), (*v).clamp(0, 100) as u32);
     }
     for (k, v) in &r.resources {
-        let path = format!("slurm.resources.{k}");
-        let known = k == "default"
-            || kinds.contains(&k.as_str())
-            || Arch::parse(k).is_some()
-            || pipeline.models.contains_key(k);
-        if !known {
-            ctx.error(
-                &path,
-                format!("`{k}` is not `default`, a job kind, an architecture or a model of this pipeline"),
-            );
-        }
-        let mut res = Resources {
-            memory: v.memory.clone(),
-            time: v.time.clone(),
-            partition: v.partition.clone(),
-            account: v.account.clone(),
-            sbatch: v.sbatch.clone(),
-            ..Default::default()
-        };
-        if let Some(c) = v.cpus {
-            res.cpus = Some(positive(ctx, &format!("{path}.cpus"), c));
-        }
-        if let Some(g) = v.gpus {
-            if !(0..=64).contains(&g) {
-                ctx.error(&format!("{path}.gpus"), format!("gpus must be in 0..=64, got `{g}`"));
-            }
-            res.gpus = Some(g.clamp(0, 64) as u32);
-        }
-        for (key, value) in [("memory", &v.memory), ("time", &v.time)] {
-            if let Some(e) = value.as_deref().and_then(|x| super::sbatch::check_setting(key, x).err()) {
-                ctx.error(&format!("{path}.{key}"), e);
-            }
-        }
-        settings(ctx, &path, &v.partition, &v.account);
-        options(ctx, &path, &v.sbatch);
-        out.resources.insert(k.clone(), res);
+        out.resources.insert(k.clone(), compile_resources(k, v, pipeline, ctx));
     }
     out
 }
 
+/// Checks `partition` and `account` under `base`.
+fn check_script_settings(ctx: &mut Ctx<'_>, base: &str, partition: &Option<String>, account: &Option<String>) {
+    for (key, v) in [("partition", partition), ("account", account)] {
+        if let Some(e) = v.as_deref().and_then(|v| super::sbatch::check_setting(key, v).err()) {
+            ctx.error(&format!("{base}.{key}"), e);
+        }
+    }
+}
+
+/// Checks the `sbatch` options under `base`.
+fn check_sbatch_options(ctx: &mut Ctx<'_>, base: &str, list: &[String]) {
+    for (i, o) in list.iter().enumerate() {
+        if let Err(e) = super::sbatch::check_option(o) {
+            ctx.error(&format!("{base}.sbatch[{i}]"), e);
+        }
+    }
+}
+
+/// The resources of `slurm.resources.<k>`: `k` names `default`, a job kind, an architecture or
+/// a model; counts in range, every value fit for a script.
+fn compile_resources(k: &str, v: &RawResources, pipeline: &RawPipeline, ctx: &mut Ctx<'_>) -> Resources {
+    let path = format!("slurm.resources.{k}");
+    let known =
+        k == "default" || SLURM_KINDS.contains(&k) || Arch::parse(k).is_some() || pipeline.models.contains_key(k);
+    if !known {
+        ctx.error(&path, format!("`{k}` is not `default`, a job kind, an architecture or a model of this pipeline"));
+    }
+    let mut res = Resources {
+        memory: v.memory.clone(),
+        time: v.time.clone(),
+        partition: v.partition.clone(),
+        account: v.account.clone(),
+        sbatch: v.sbatch.clone(),
+        ..Default::default()
+    };
+    if let Some(c) = v.cpus {
+        res.cpus = Some(positive(ctx, &format!("{path}.cpus"), c));
+    }
+    if let Some(g) = v.gpus {
+        if !(0..=64).contains(&g) {
+            ctx.error(&format!("{path}.gpus"), format!("gpus must be in 0..=64, got `{g}`"));
+        }
+        res.gpus = Some(g.clamp(0, 64) as u32);
+    }
+    for (key, value) in [("memory", &v.memory), ("time", &v.time)] {
+        if let Some(e) = value.as_deref().and_then(|x| super::sbatch::check_setting(key, x).err()) {
+            ctx.error(&format!("{path}.{key}"), e);
+        }
+    }
+    check_script_settings(ctx, &path, &v.partition, &v.account);
+    check_sbatch_options(ctx, &path, &v.sbatch);
+    res
+}
+
+/// The `saliency` section; `None` when disabled.
 fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<SaliencySettings> {
     let d = RawSaliency::default();
     let r = raw.unwrap_or(&d);
@@ -519,6 +627,7 @@ fn compile_saliency(raw: Option<&RawSaliency>, ctx: &mut Ctx<'_>) -> Option<Sali
     r.enabled.unwrap_or(true).then_some(SaliencySettings { window, stride, per_class: per_class as u32 })
 }
 
+/// `v` as a count of at least 1; out of range is reported at `path` (and read as 1).
 fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
     if v < 1 || v > u32::MAX as i64 {
         ctx.error(path, format!("must be a positive integer, got `{v}`"));
@@ -528,14 +637,17 @@ fn positive(ctx: &mut Ctx<'_>, path: &str, v: i64) -> u32 {
     }
 }
 
+/// Names in backticks, separated by commas.
 fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
     it.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// The known architectures, in backticks.
 fn arch_names() -> String {
     Arch::ALL.iter().map(|a| format!("`{}`", a.name())).collect::<Vec<_>>().join(", ")
 }
 
+/// One `datasets.<name>` entry: synthetic, or real by its loader kind.
 fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
     match d.kind.as_str() {
         "synthetic" => {
@@ -591,8 +703,28 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
     if d.seed.is_some() || d.subjects.is_some() || d.images_per_subject.is_some() || d.difficulty.is_some() {
         ctx.error(path, "`seed`, `subjects`, `images_per_subject` and `difficulty` are settings of `synthetic` data");
     }
-    let base = std::path::Path::new(ctx.file).parent().unwrap_or(std::path::Path::new("."));
-    let file = match &d.manifest {
+    let file = manifest_file(d, kind, ctx.file);
+    let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };
+    let mut m = read_manifest(ctx, &file, kind, &key)?;
+    if let Some(k) = d.folds {
+        set_folds(ctx, &mut m, k, path);
+    }
+    let class_names = class_names(ctx, &m, &file, &key)?;
+    let (content_sha256, missing) = content(ctx, &m, &key);
+    Some(DatasetSpec::Real(RealSpec {
+        manifest: m,
+        content_sha256,
+        skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
+        class_names,
+        missing,
+    }))
+}
+
+/// The manifest of a real data set: the one it names (beside the pipeline file), or
+/// `data-manifests/<kind>.yaml` beside the pipeline file, else in the working folder.
+fn manifest_file(d: &RawDataset, kind: LoaderKind, pipeline_file: &str) -> PathBuf {
+    let base = std::path::Path::new(pipeline_file).parent().unwrap_or(std::path::Path::new("."));
+    match &d.manifest {
         Some(m) => base.join(m),
         None => {
             let beside = base.join("data-manifests").join(format!("{}.yaml", kind.name()));
@@ -602,71 +734,76 @@ fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>)
                 PathBuf::from("data-manifests").join(format!("{}.yaml", kind.name()))
             }
         }
-    };
-    let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };
-    let mut m = match Manifest::read(&file) {
+    }
+}
+
+/// Reads the manifest `file`, which must be for loader `kind`; failures are reported at `key`.
+fn read_manifest(ctx: &mut Ctx<'_>, file: &std::path::Path, kind: LoaderKind, key: &str) -> Option<Manifest> {
+    let m = match Manifest::read(file) {
         Ok(m) => m,
         Err(e) => {
-            ctx.error(&key, e.to_string());
+            ctx.error(key, e.to_string());
             return None;
         }
     };
     if m.loader != kind {
         ctx.error(
-            &key,
+            key,
             format!("manifest `{}` is for loader `{}`, not `{}`", file.display(), m.loader.name(), kind.name()),
         );
         return None;
     }
-    if let Some(k) = d.folds {
-        match &mut m.protocol {
-            Protocol::SubjectKfold { folds, .. } if (2..=100).contains(&k) => *folds = k as usize,
-            Protocol::SubjectKfold { .. } => {
-                ctx.error(&format!("{path}.folds"), format!("folds must be in 2..=100, got `{k}`"))
-            }
-            p => {
-                ctx.error(&format!("{path}.folds"), format!("the manifest's protocol `{}` has no folds", p.describe()))
-            }
+    Some(m)
+}
+
+/// Sets the number of folds `k` of a k-fold protocol (`<path>.folds`).
+fn set_folds(ctx: &mut Ctx<'_>, m: &mut Manifest, k: i64, path: &str) {
+    match &mut m.protocol {
+        Protocol::SubjectKfold { folds, .. } if (2..=100).contains(&k) => *folds = k as usize,
+        Protocol::SubjectKfold { .. } => {
+            ctx.error(&format!("{path}.folds"), format!("folds must be in 2..=100, got `{k}`"))
         }
+        p => ctx.error(&format!("{path}.folds"), format!("the manifest's protocol `{}` has no folds", p.describe())),
     }
+}
+
+/// The class names after the manifest's label map; `None` (reported at `key`) when the classes
+/// are unknown or the map is refused.
+fn class_names(ctx: &mut Ctx<'_>, m: &Manifest, file: &std::path::Path, key: &str) -> Option<Vec<String>> {
     let native = if !m.classes.is_empty() { Some(m.classes.clone()) } else { native_classes(m.loader, &m.options) };
     let Some(native) = native else {
         ctx.error(
-            &key,
+            key,
             format!("manifest `{}` must list `classes` (the class folders) for `image-folder`", file.display()),
         );
         return None;
     };
-    let class_names = match m.label_mapping(&native) {
-        Ok(map) => map.class_names,
+    match m.label_mapping(&native) {
+        Ok(map) => Some(map.class_names),
         Err(e) => {
-            ctx.error(&key, e.to_string());
-            return None;
+            ctx.error(key, e.to_string());
+            None
         }
-    };
-    let root = crate::data::location::data_root(&m.name, Some(&m));
+    }
+}
+
+/// The content hash of a present data set, and the listed files that are gone (they make the
+/// data set unavailable; not a warning). The hash covers the files the loader reads (the
+/// manifest's sha256 where it lists them); other files are named in a warning, once.
+fn content(ctx: &mut Ctx<'_>, m: &Manifest, key: &str) -> (Option<String>, Vec<String>) {
+    let root = crate::data::location::data_root(&m.name, Some(m));
     let present = std::fs::read_dir(&root).map(|mut r| r.next().is_some()).unwrap_or(false) || root.is_file();
-    // The content hash covers the files the loader reads (the manifest's sha256 where it lists
-    // them); other files are named in a warning, once.
-    // Files the manifest lists that are gone make the data set unavailable (not a warning).
-    let (content_sha256, missing) = match present.then(|| crate::data::content::planned(&m, &root)) {
+    match present.then(|| crate::data::content::planned(m, &root)) {
         None => (None, Vec::new()),
         Some(Ok(p)) => {
-            crate::data::content::warn_once(&m, &root, &p.scan);
+            crate::data::content::warn_once(m, &root, &p.scan);
             (Some(p.sha256), p.missing)
         }
         Some(Err(e)) => {
-            ctx.error(&key, e.to_string());
+            ctx.error(key, e.to_string());
             (None, Vec::new())
         }
-    };
-    Some(DatasetSpec::Real(RealSpec {
-        manifest: m,
-        content_sha256,
-        skip_bad: ctx.skip_bad || d.skip_bad.unwrap_or(false),
-        class_names,
-        missing,
-    }))
+    }
 }
 
 /// Refuses distillation settings given without a teacher to distil from.
@@ -814,57 +951,68 @@ fn hash_regular_file(path: &std::path::Path) -> Result<String, String> {
 fn resolve_teachers(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
     for (i, p) in pending.iter().enumerate() {
         let Some((teacher, path, spec)) = p else { continue };
-        let (student, dataset, seed, fold) = (
-            experiments[i].model_name.clone(),
-            experiments[i].dataset.clone(),
-            experiments[i].seed,
-            experiments[i].fold,
-        );
-        if *teacher == student {
-            ctx.error(path, format!("model `{student}` cannot be its own teacher"));
-            continue;
+        if let Some(chosen) = teacher_run(ctx, experiments, pending, i, teacher, path) {
+            experiments[i].distill = Some((chosen, *spec));
         }
-        let runs: Vec<usize> = (0..experiments.len())
-            .filter(|&j| {
-                experiments[j].model_name == *teacher
-                    && experiments[j].dataset == dataset
-                    && experiments[j].fold == fold
-            })
-            .collect();
-        if runs.is_empty() {
-            let known = experiments.iter().any(|e| e.model_name == *teacher);
-            let msg = if known {
-                format!("teacher `{teacher}` does not train on data set `{dataset}`")
-            } else {
-                format!("unknown teacher `{teacher}`: no model of that name in this pipeline")
-            };
-            ctx.error(path, msg);
-            continue;
-        }
-        let same_seed: Vec<usize> = runs.iter().copied().filter(|&j| experiments[j].seed == seed).collect();
-        let chosen = match (same_seed.as_slice(), runs.as_slice()) {
-            ([j], _) | ([], [j]) => *j,
-            ([], _) => {
-                ctx.error(
-                    path,
-                    format!(
-                        "teacher `{teacher}` has no run with seed {seed} on `{dataset}` (and more than one other run)"
-                    ),
-                );
-                continue;
-            }
-            _ => {
-                ctx.error(path, format!("teacher `{teacher}` is ambiguous: it has several runs with seed {seed} on `{dataset}` (list axes); give the teacher one value per setting"));
-                continue;
-            }
-        };
-        if pending[chosen].as_ref().is_some_and(|(t, _, _)| *t == student) {
-            ctx.error(path, format!("models `{student}` and `{teacher}` are each other's teachers"));
-            continue;
-        }
-        experiments[i].distill = Some((chosen, *spec));
     }
-    // Longer cycles (a -> b -> c -> a).
+    break_teacher_cycles(ctx, experiments, pending);
+}
+
+/// The run of model `teacher` that teaches experiment `i` (same data set and fold; same seed,
+/// or the only run); `None`, reported at `path`, when there is no such single run or the two
+/// models teach each other.
+fn teacher_run(
+    ctx: &mut Ctx<'_>,
+    experiments: &[Experiment],
+    pending: &[PendingTeacher],
+    i: usize,
+    teacher: &str,
+    path: &str,
+) -> Option<usize> {
+    let Experiment { model_name: student, dataset, seed, fold, .. } = &experiments[i];
+    if teacher == student {
+        ctx.error(path, format!("model `{student}` cannot be its own teacher"));
+        return None;
+    }
+    let runs: Vec<usize> = (0..experiments.len())
+        .filter(|&j| {
+            experiments[j].model_name == teacher && experiments[j].dataset == *dataset && experiments[j].fold == *fold
+        })
+        .collect();
+    if runs.is_empty() {
+        let known = experiments.iter().any(|e| e.model_name == teacher);
+        let msg = if known {
+            format!("teacher `{teacher}` does not train on data set `{dataset}`")
+        } else {
+            format!("unknown teacher `{teacher}`: no model of that name in this pipeline")
+        };
+        ctx.error(path, msg);
+        return None;
+    }
+    let same_seed: Vec<usize> = runs.iter().copied().filter(|&j| experiments[j].seed == *seed).collect();
+    let chosen = match (same_seed.as_slice(), runs.as_slice()) {
+        ([j], _) | ([], [j]) => *j,
+        ([], _) => {
+            ctx.error(
+                path,
+                format!("teacher `{teacher}` has no run with seed {seed} on `{dataset}` (and more than one other run)"),
+            );
+            return None;
+        }
+        _ => {
+            ctx.error(path, format!("teacher `{teacher}` is ambiguous: it has several runs with seed {seed} on `{dataset}` (list axes); give the teacher one value per setting"));
+            return None;
+        }
+    };
+    if pending[chosen].as_ref().is_some_and(|(t, _, _)| t == student) {
+        ctx.error(path, format!("models `{student}` and `{teacher}` are each other's teachers"));
+        return None;
+    }
+    Some(chosen)
+}
+
+/// Refuses longer cycles of teachers (a -> b -> c -> a), each student in one reported.
+fn break_teacher_cycles(ctx: &mut Ctx<'_>, experiments: &mut [Experiment], pending: &[PendingTeacher]) {
     for i in 0..experiments.len() {
         let mut seen = vec![i];
         let mut at = i;
