@@ -174,12 +174,12 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
     Ok(col)
 }
 
+/// An entry to inspect, with the label the scope gives it.
+type Candidate = (Entry, Option<JobLabel>);
+
 /// The entries to inspect with the label the scope gives them (each job once), or every entry of
 /// the store with the folders that are no readable entry.
-fn candidates(
-    store: &Store,
-    scope: Option<&[ScopeJob]>,
-) -> Result<(Vec<(Entry, Option<JobLabel>)>, Vec<Missing>), ReportError> {
+fn candidates(store: &Store, scope: Option<&[ScopeJob]>) -> Result<(Vec<Candidate>, Vec<Missing>), ReportError> {
     let mut unreadable = Vec::new();
     let candidates = match scope {
         Some(jobs) => {
