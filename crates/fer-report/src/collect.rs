@@ -9,10 +9,10 @@ use rayon::prelude::*;
 
 use super::error::ReportError;
 use fer_core::data::{Summary, SAMPLES_FILE, SUMMARY_FILE};
-use fer_core::plan::{Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
+use fer_core::plan::{EvaluateSpec, Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
 use fer_core::records::{read_curve, EpochRow, EvalResult, Provenance, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE};
 use fer_core::spec::ModelSpec;
-use fer_core::store::{read_json, Entry, JobRecord, Store, Verify};
+use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
 
 /// Label axes that are not part of a job's setting (they vary within a group).
 const NOT_SETTING: [&str; 4] = ["seed", "fold", "model", "dataset"];
@@ -136,11 +136,52 @@ enum Found {
     Unusable(Missing, Option<JobHash>),
 }
 
+/// The train and prepare jobs found, by hash, and what is known of those that are not usable.
+#[derive(Default)]
+struct Inputs {
+    trains: HashMap<JobHash, TrainInfo>,
+    prepares: HashMap<JobHash, Option<SampleGrid>>,
+    /// The weights of evaluations that are unfinished or damaged (so not "trained, but not evaluated").
+    pending_weights: HashSet<JobHash>,
+    /// Why the train input of an evaluation could not be used, by its hash.
+    unreadable_trains: HashMap<JobHash, String>,
+}
+
 /// Reads the scope (or, with `None`, every entry of the store).
 pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Result<Collection, ReportError> {
     store.check().map_err(|source| ReportError::Store { path: store.root().to_path_buf(), source })?;
+    let (candidates, unreadable) = candidates(store, scope)?;
+    let found: Vec<Found> =
+        candidates.par_iter().map(|(entry, label)| inspect(entry, label.as_ref(), verify)).collect();
+    let mut col = Collection { missing: unreadable, ..Default::default() };
+    let mut inputs = sort_found(found, &mut col);
+    load_missing_inputs(store, verify, &col.evaluations, &mut inputs);
+    join_trains(&mut col, &inputs);
+    col.evaluations.sort_by(|a, b| {
+        (a.dataset(), a.model(), &a.setting, a.label.seed, a.hash).cmp(&(
+            b.dataset(),
+            b.model(),
+            &b.setting,
+            b.label.seed,
+            b.hash,
+        ))
+    });
+    col.samples = pick_sample_grids(&col.evaluations, inputs.prepares);
+    col.images
+        .sort_by(|a, b| (a.kind, &a.label.dataset, a.hash, &a.name).cmp(&(b.kind, &b.label.dataset, b.hash, &b.name)));
+    col.missing.sort_by(|a, b| (&a.id, &a.why).cmp(&(&b.id, &b.why)));
+    col.missing.dedup();
+    Ok(col)
+}
+
+/// An entry to inspect, with the label the scope gives it.
+type Candidate = (Entry, Option<JobLabel>);
+
+/// The entries to inspect with the label the scope gives them (each job once), or every entry of
+/// the store with the folders that are no readable entry.
+fn candidates(store: &Store, scope: Option<&[ScopeJob]>) -> Result<(Vec<Candidate>, Vec<Missing>), ReportError> {
     let mut unreadable = Vec::new();
-    let candidates: Vec<(Entry, Option<JobLabel>)> = match scope {
+    let candidates = match scope {
         Some(jobs) => {
             let mut seen = HashSet::new();
             jobs.iter()
@@ -163,13 +204,12 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
             ok
         }
     };
-    let found: Vec<Found> =
-        candidates.par_iter().map(|(entry, label)| inspect(entry, label.as_ref(), verify)).collect();
+    Ok((candidates, unreadable))
+}
 
-    let mut col = Collection { missing: unreadable, ..Default::default() };
-    let mut trains: HashMap<JobHash, TrainInfo> = HashMap::new();
-    let mut prepares: HashMap<JobHash, Option<SampleGrid>> = HashMap::new();
-    let mut pending_weights: HashSet<JobHash> = HashSet::new();
+/// Puts evaluations, images and unusable entries into `col`; returns the train and prepare jobs.
+fn sort_found(found: Vec<Found>, col: &mut Collection) -> Inputs {
+    let mut inputs = Inputs::default();
     for f in found {
         match f {
             Found::Evaluate(e, imgs) => {
@@ -177,54 +217,63 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
                 col.images.extend(imgs);
             }
             Found::Train(t, imgs) => {
-                trains.insert(t.hash, *t);
+                inputs.trains.insert(t.hash, *t);
                 col.images.extend(imgs);
             }
             Found::Prepare(grid, imgs) => {
                 if let Some(g) = &grid {
-                    prepares.insert(g.hash, grid.clone());
+                    inputs.prepares.insert(g.hash, grid.clone());
                 }
                 col.images.extend(imgs);
             }
             Found::Other(imgs) => col.images.extend(imgs),
             Found::Unusable(m, weights) => {
                 col.missing.push(m);
-                pending_weights.extend(weights);
+                inputs.pending_weights.extend(weights);
             }
         }
     }
+    inputs
+}
 
-    // Train and prepare inputs of the evaluations that the scope did not list.
+/// Reads the train and prepare inputs of the evaluations that the scope did not list, noting why
+/// a train input is unusable.
+fn load_missing_inputs(store: &Store, verify: Verify, evaluations: &[Evaluation], inputs: &mut Inputs) {
     let extra_trains: Vec<JobHash> =
-        unique(col.evaluations.iter().map(|e| e.weights).filter(|h| !trains.contains_key(h)));
+        unique(evaluations.iter().map(|e| e.weights).filter(|h| !inputs.trains.contains_key(h)));
     let loaded: Vec<(JobHash, Found)> =
         extra_trains.par_iter().map(|h| (*h, inspect(&store.entry(JobKind::Train, h), None, verify))).collect();
-    let mut unreadable_trains: HashMap<JobHash, String> = HashMap::new();
     for (h, f) in loaded {
         match f {
             Found::Train(t, _) => {
-                trains.insert(t.hash, *t);
+                inputs.trains.insert(t.hash, *t);
             }
             Found::Unusable(m, _) => {
-                unreadable_trains.insert(h, m.why);
+                inputs.unreadable_trains.insert(h, m.why);
             }
             _ => {}
         }
     }
     let extra_prepares: Vec<JobHash> =
-        unique(col.evaluations.iter().map(|e| e.data).filter(|h| !prepares.contains_key(h)));
+        unique(evaluations.iter().map(|e| e.data).filter(|h| !inputs.prepares.contains_key(h)));
     let loaded: Vec<Found> =
         extra_prepares.par_iter().map(|h| inspect(&store.entry(JobKind::Prepare, h), None, verify)).collect();
     for f in loaded {
         if let Found::Prepare(Some(g), _) = f {
-            prepares.insert(g.hash, Some(g));
+            inputs.prepares.insert(g.hash, Some(g));
         }
     }
+}
 
-    // Join evaluations with their train jobs; note trained-but-not-evaluated jobs.
+/// Joins the evaluations with their train jobs; notes trained-but-not-evaluated jobs and
+/// evaluations whose train job is unusable as missing.
+fn join_trains(col: &mut Collection, inputs: &Inputs) {
     let evaluated: HashSet<JobHash> = col.evaluations.iter().map(|e| e.weights).collect();
-    let mut not_evaluated: Vec<&TrainInfo> =
-        trains.values().filter(|t| !evaluated.contains(&t.hash) && !pending_weights.contains(&t.hash)).collect();
+    let mut not_evaluated: Vec<&TrainInfo> = inputs
+        .trains
+        .values()
+        .filter(|t| !evaluated.contains(&t.hash) && !inputs.pending_weights.contains(&t.hash))
+        .collect();
     not_evaluated.sort_by_key(|t| t.hash);
     for t in not_evaluated {
         col.missing.push(Missing {
@@ -234,9 +283,9 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
         });
     }
     for e in &mut col.evaluations {
-        e.train = trains.get(&e.weights).cloned();
+        e.train = inputs.trains.get(&e.weights).cloned();
         if e.train.is_none() {
-            let why = unreadable_trains.get(&e.weights).cloned().unwrap_or_else(|| "not in the store".into());
+            let why = inputs.unreadable_trains.get(&e.weights).cloned().unwrap_or_else(|| "not in the store".into());
             col.missing.push(Missing {
                 id: format!("train/{}", e.weights.short()),
                 what: e.label.describe(),
@@ -247,18 +296,11 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
             });
         }
     }
-    col.evaluations.sort_by(|a, b| {
-        (a.dataset(), a.model(), &a.setting, a.label.seed, a.hash).cmp(&(
-            b.dataset(),
-            b.model(),
-            &b.setting,
-            b.label.seed,
-            b.hash,
-        ))
-    });
+}
 
-    // One sample grid per data set: the largest image size.
-    let used: HashSet<JobHash> = col.evaluations.iter().map(|e| e.data).collect();
+/// One sample grid per data set the evaluations use: the largest image size (then hash).
+fn pick_sample_grids(evaluations: &[Evaluation], prepares: HashMap<JobHash, Option<SampleGrid>>) -> Vec<SampleGrid> {
+    let used: HashSet<JobHash> = evaluations.iter().map(|e| e.data).collect();
     let mut best: BTreeMap<String, SampleGrid> = BTreeMap::new();
     for g in prepares.into_values().flatten().filter(|g| used.contains(&g.hash)) {
         match best.get(&g.dataset) {
@@ -268,14 +310,10 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
             }
         }
     }
-    col.samples = best.into_values().collect();
-    col.images
-        .sort_by(|a, b| (a.kind, &a.label.dataset, a.hash, &a.name).cmp(&(b.kind, &b.label.dataset, b.hash, &b.name)));
-    col.missing.sort_by(|a, b| (&a.id, &a.why).cmp(&(&b.id, &b.why)));
-    col.missing.dedup();
-    Ok(col)
+    best.into_values().collect()
 }
 
+/// The distinct hashes of `it`, first seen first.
 fn unique(it: impl Iterator<Item = JobHash>) -> Vec<JobHash> {
     let mut seen = HashSet::new();
     it.filter(|h| seen.insert(*h)).collect()
@@ -299,15 +337,16 @@ fn entry_from_dir(kind: JobKind, dir: &Path) -> Result<Entry, Missing> {
 /// it first (labels are not hashed). Only a store-wide report falls back to `job.json`.
 fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Found {
     let describe = |label: Option<&JobLabel>| scope_label.or(label).map(|l| l.describe()).unwrap_or_default();
-    let unusable = |label: Option<&JobLabel>, why: String| {
-        Found::Unusable(Missing { id: entry.id(), what: describe(label), why }, None)
-    };
     let record = match read_record(entry) {
         Ok(r) => r,
-        Err(why) => return unusable(None, entry.unusable_because(why)),
+        Err(why) => {
+            return Found::Unusable(
+                Missing { id: entry.id(), what: describe(None), why: entry.unusable_because(why) },
+                None,
+            )
+        }
     };
     let shown: JobLabel = scope_label.cloned().unwrap_or_else(|| record.label.clone());
-    let label = Some(&shown);
     let done = match entry.check_done(verify) {
         Ok(d) => d,
         Err(why) => {
@@ -316,50 +355,17 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 _ => None,
             };
             return Found::Unusable(
-                Missing { id: entry.id(), what: describe(label), why: entry.unusable_because(why) },
+                Missing { id: entry.id(), what: describe(Some(&shown)), why: entry.unusable_because(why) },
                 weights,
             );
         }
     };
-    let images: Vec<StoreImage> = done
-        .files
-        .iter()
-        .filter(|f| f.name.ends_with(".png") && !(record.kind == JobKind::Prepare && f.name == SAMPLES_FILE))
-        .map(|f| StoreImage {
-            kind: record.kind,
-            hash: record.hash,
-            label: shown.clone(),
-            name: f.name.clone(),
-            path: entry.file(&f.name),
-            weights: record.spec.weights(),
-        })
-        .collect();
+    let images = images_of(entry, &record, &done, &shown);
     match &record.spec {
-        JobSpec::Evaluate(spec) => {
-            let result: EvalResult = match read_json(&entry.file(RESULT_FILE)) {
-                Ok(Some(r)) => r,
-                Ok(None) => return unusable(label, format!("finished, but `{RESULT_FILE}` is missing")),
-                Err(e) => return unusable(label, e.to_string()),
-            };
-            let variant = match spec.model {
-                ModelSpec::MicroExpNet { variant, .. } => Some(variant.name().to_string()),
-                _ => None,
-            };
-            let e = Evaluation {
-                hash: record.hash,
-                family: spec.model.arch().name().to_string(),
-                variant,
-                fold: shown.fold.map(|f| f.to_string()).or_else(|| axis(&shown, "fold")),
-                setting: setting(&shown),
-                label: shown.clone(),
-                result,
-                provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
-                weights: spec.weights,
-                data: spec.data,
-                train: None,
-            };
-            Found::Evaluate(Box::new(e), images)
-        }
+        JobSpec::Evaluate(spec) => match evaluation(entry, record.hash, spec, &shown) {
+            Ok(e) => Found::Evaluate(Box::new(e), images),
+            Err(why) => Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why }, None),
+        },
         JobSpec::Train(spec) => {
             let t = TrainInfo {
                 hash: record.hash,
@@ -385,6 +391,48 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
     }
 }
 
+/// The PNG images a finished entry lists (a prepare job's sample grid is not one of them).
+fn images_of(entry: &Entry, record: &JobRecord, done: &DoneRecord, shown: &JobLabel) -> Vec<StoreImage> {
+    done.files
+        .iter()
+        .filter(|f| f.name.ends_with(".png") && !(record.kind == JobKind::Prepare && f.name == SAMPLES_FILE))
+        .map(|f| StoreImage {
+            kind: record.kind,
+            hash: record.hash,
+            label: shown.clone(),
+            name: f.name.clone(),
+            path: entry.file(&f.name),
+            weights: record.spec.weights(),
+        })
+        .collect()
+}
+
+/// A finished evaluation `hash` with its result; the error says why it cannot be used.
+fn evaluation(entry: &Entry, hash: JobHash, spec: &EvaluateSpec, shown: &JobLabel) -> Result<Evaluation, String> {
+    let result: EvalResult = match read_json(&entry.file(RESULT_FILE)) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(format!("finished, but `{RESULT_FILE}` is missing")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let variant = match spec.model {
+        ModelSpec::MicroExpNet { variant, .. } => Some(variant.name().to_string()),
+        _ => None,
+    };
+    Ok(Evaluation {
+        hash,
+        family: spec.model.arch().name().to_string(),
+        variant,
+        fold: shown.fold.map(|f| f.to_string()).or_else(|| axis(shown, "fold")),
+        setting: setting(shown),
+        label: shown.clone(),
+        result,
+        provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
+        weights: spec.weights,
+        data: spec.data,
+        train: None,
+    })
+}
+
 /// `job.json` as the typed record, checked to hash to its entry.
 fn read_record(entry: &Entry) -> Result<JobRecord, String> {
     if !entry.file(fer_core::store::JOB_FILE).exists() {
@@ -393,6 +441,7 @@ fn read_record(entry: &Entry) -> Result<JobRecord, String> {
     entry.read_record().map_err(|e| e.to_string())
 }
 
+/// The value of list axis `key` in `label`.
 fn axis(label: &JobLabel, key: &str) -> Option<String> {
     label.axes.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::published::{subject_independent, Published};
+use super::published::{subject_independent, Figure, Published};
 use super::tables::SummaryRow;
 
 /// `12.3 %`.
@@ -21,6 +21,7 @@ pub(crate) fn pp(v: f64) -> String {
     }
 }
 
+/// The mean accuracy with its spread and the runs it pools: `90.0 % ± 1.0 pp over 3 runs`.
 fn spread(r: &SummaryRow) -> String {
     match r.accuracy_std {
         Some(s) if s.is_finite() => {
@@ -59,6 +60,7 @@ fn protocol_words(r: &SummaryRow) -> String {
     }
 }
 
+/// The model with its setting: `deep-emotion (lr=0.01)`.
 fn named(r: &SummaryRow) -> String {
     if r.setting.is_empty() {
         r.model.clone()
@@ -84,86 +86,116 @@ pub(crate) fn thousands(n: i64) -> String {
     }
 }
 
-/// The summary sentences, from each data set x model's best setting.
+/// The summary sentences, from each data set x model's best setting: one ranking per data set,
+/// the cost, the gap to each published figure, the figures without a reproduction, and whether
+/// the report is partial.
 pub(crate) fn summarise(best: &[SummaryRow], published: &Published, missing: usize) -> Vec<String> {
     let mut out = Vec::new();
     if best.is_empty() {
         out.push("No finished evaluation is in the scope of this report yet.".to_string());
     }
+    for (dataset, rows) in by_dataset(best) {
+        out.extend(ranking(published.dataset_name(dataset), &rows));
+    }
+    out.extend(cost(best));
+    let (reproductions, not_run) = against_published(best, published);
+    out.extend(reproductions);
+    out.extend(not_reproduced(&not_run));
+    out.extend(partial(missing));
+    out
+}
+
+/// The rows of each data set, the most accurate first.
+fn by_dataset(best: &[SummaryRow]) -> BTreeMap<&str, Vec<&SummaryRow>> {
     let mut by_dataset: BTreeMap<&str, Vec<&SummaryRow>> = BTreeMap::new();
     for r in best {
         by_dataset.entry(r.dataset.as_str()).or_default().push(r);
     }
-    for (dataset, mut rows) in by_dataset {
+    for rows in by_dataset.values_mut() {
         rows.sort_by(|a, b| b.accuracy_mean.total_cmp(&a.accuracy_mean));
-        let shown = published.dataset_name(dataset);
-        match rows.as_slice() {
-            [] => {}
-            [only] => out.push(format!("On {shown}, only {} was evaluated: {}.", named(only), spread(only))),
-            [first, second, rest @ ..] => {
-                let gap = (first.accuracy_mean - second.accuracy_mean) * 100.0;
-                if gap < 0.05 {
-                    let mut s = format!(
-                        "On {shown}, {} and {} tie: {} and {}.",
-                        named(first),
-                        named(second),
-                        spread(first),
-                        spread(second)
-                    );
-                    for r in rest {
-                        s.push_str(&format!(" {} follows with {}.", named(r), spread(r)));
-                    }
-                    out.push(s);
-                    continue;
-                }
-                let noise = first.accuracy_std.unwrap_or(0.0).max(second.accuracy_std.unwrap_or(0.0)) * 100.0;
-                let over = pooled(&[first, second]);
-                let verdict = if first.n < 2 || second.n < 2 {
-                    "with too few runs to judge the spread".to_string()
-                } else if gap > 2.0 * noise {
-                    format!("well beyond the spread across {over} (largest std {noise:.1} pp)")
-                } else if gap > noise {
-                    format!("more than the spread across {over} (largest std {noise:.1} pp), if not by much")
-                } else {
-                    format!("within the spread across {over} (largest std {noise:.1} pp): no clear winner")
-                };
-                let mut s = format!(
-                    "On {shown}, {} leads with {}, {:.1} pp ahead of {} ({}), {verdict}.",
+    }
+    by_dataset
+}
+
+/// Which model wins on data set `shown` (rows sorted, most accurate first): the only one, a tie,
+/// or the leader with its gap to the second and whether the gap is beyond the spread.
+fn ranking(shown: &str, rows: &[&SummaryRow]) -> Option<String> {
+    match rows {
+        [] => None,
+        [only] => Some(format!("On {shown}, only {} was evaluated: {}.", named(only), spread(only))),
+        [first, second, rest @ ..] => {
+            let gap = (first.accuracy_mean - second.accuracy_mean) * 100.0;
+            let mut s = if gap < 0.05 {
+                format!(
+                    "On {shown}, {} and {} tie: {} and {}.",
+                    named(first),
+                    named(second),
+                    spread(first),
+                    spread(second)
+                )
+            } else {
+                format!(
+                    "On {shown}, {} leads with {}, {:.1} pp ahead of {} ({}), {}.",
                     named(first),
                     spread(first),
                     gap,
                     named(second),
-                    spread(second)
-                );
-                for r in rest {
-                    s.push_str(&format!(" {} follows with {}.", named(r), spread(r)));
-                }
-                out.push(s);
+                    spread(second),
+                    verdict(first, second, gap)
+                )
+            };
+            for r in rest {
+                s.push_str(&format!(" {} follows with {}.", named(r), spread(r)));
             }
+            Some(s)
         }
     }
-    // Cost: parameters and latency per architecture.
+}
+
+/// Whether a leader's `gap` (pp) over the second is beyond the larger of their standard deviations.
+fn verdict(first: &SummaryRow, second: &SummaryRow, gap: f64) -> String {
+    let noise = first.accuracy_std.unwrap_or(0.0).max(second.accuracy_std.unwrap_or(0.0)) * 100.0;
+    let over = pooled(&[first, second]);
+    if first.n < 2 || second.n < 2 {
+        "with too few runs to judge the spread".to_string()
+    } else if gap > 2.0 * noise {
+        format!("well beyond the spread across {over} (largest std {noise:.1} pp)")
+    } else if gap > noise {
+        format!("more than the spread across {over} (largest std {noise:.1} pp), if not by much")
+    } else {
+        format!("within the spread across {over} (largest std {noise:.1} pp): no clear winner")
+    }
+}
+
+/// Parameters and latency per architecture, when there are at least two architectures.
+fn cost(best: &[SummaryRow]) -> Option<String> {
     let mut cost: BTreeMap<&str, (Option<i64>, Vec<f64>)> = BTreeMap::new();
     for r in best {
         let e = cost.entry(r.arch.as_str()).or_insert((r.trainable_params, Vec::new()));
         e.1.extend(r.latency_ms_b1);
     }
-    if cost.len() >= 2 {
-        let parts: Vec<String> = cost
-            .iter()
-            .map(|(arch, (params, lat))| {
-                let p = params.map(thousands).unwrap_or_else(|| "?".into());
-                let l = if lat.is_empty() {
-                    "?".to_string()
-                } else {
-                    format!("{:.2} ms", lat.iter().sum::<f64>() / lat.len() as f64)
-                };
-                format!("{arch} has {p} trainable parameters and answers in {l} per image at batch 1")
-            })
-            .collect();
-        out.push(format!("Cost: {}.", parts.join("; ")));
+    if cost.len() < 2 {
+        return None;
     }
-    // The gap to the published figures.
+    let parts: Vec<String> = cost
+        .iter()
+        .map(|(arch, (params, lat))| {
+            let p = params.map(thousands).unwrap_or_else(|| "?".into());
+            let l = if lat.is_empty() {
+                "?".to_string()
+            } else {
+                format!("{:.2} ms", lat.iter().sum::<f64>() / lat.len() as f64)
+            };
+            format!("{arch} has {p} trainable parameters and answers in {l} per image at batch 1")
+        })
+        .collect();
+    Some(format!("Cost: {}.", parts.join("; ")))
+}
+
+/// The gap to the published figures: one sentence per reproduction of a published model x data
+/// set, and the model x data sets (`Model on Data`) that have figures but no reproduction.
+fn against_published(best: &[SummaryRow], published: &Published) -> (Vec<String>, Vec<String>) {
+    let mut out = Vec::new();
     let mut not_run: Vec<String> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for f in &published.figures {
@@ -178,71 +210,102 @@ pub(crate) fn summarise(best: &[SummaryRow], published: &Published, missing: usi
             not_run.push(format!("{model} on {shown}"));
             continue;
         }
-        // The protocols of the figures (one per distinct protocol, with its words).
-        let mut protocols: Vec<(&str, &str)> = Vec::new();
-        for g in published.figures.iter().filter(|g| g.model == f.model && g.dataset == f.dataset) {
-            if !protocols.iter().any(|(k, _)| *k == g.protocol) {
-                protocols.push((g.protocol.as_str(), g.split.as_str()));
-            }
-        }
-        // One value per distinct figure, naming every source that prints it.
-        let mut values: Vec<(f64, Vec<&str>)> = Vec::new();
-        for g in published.figures.iter().filter(|g| g.model == f.model && g.dataset == f.dataset) {
-            match values.iter_mut().find(|(v, _)| *v == g.accuracy) {
-                Some((_, sources)) => sources.push(published.source_name(&g.source)),
-                None => values.push((g.accuracy, vec![published.source_name(&g.source)])),
-            }
-        }
-        let printed: Vec<String> =
-            values.iter().map(|(v, sources)| format!("{v:.2} % ({})", sources.join("; "))).collect();
+        let figures: Vec<&Figure> =
+            published.figures.iter().filter(|g| g.model == f.model && g.dataset == f.dataset).collect();
+        let protocols = protocols_of(&figures);
+        let values = values_of(&figures, published);
         for r in reproduced {
-            let diffs: Vec<String> = values.iter().map(|(v, _)| pp(r.accuracy_mean * 100.0 - v)).collect();
-            let mut s = format!(
-                "{model} on {shown}: {} reproduced ({}) against {} published: {}.",
-                pct(r.accuracy_mean),
-                named(r),
-                printed.join(" and "),
-                diffs.join(" and ")
-            );
-            for (kind, split) in &protocols {
-                if r.protocol.is_empty() || *kind == r.protocol {
-                    continue;
-                }
-                let dependence = match (subject_independent(kind), subject_independent(&r.protocol)) {
-                    (Some(false), Some(true)) => {
-                        " The published figure lets one person's images be in training and test \
-                         (subject-dependent); this reproduction tests on people it never trained on \
-                         (subject-independent), which is harder, so the figures are not directly comparable."
-                    }
-                    (Some(true), Some(false)) => {
-                        " The published figure tests on people it never trained on (subject-independent); \
-                         this reproduction does not (subject-dependent), so the figures are not directly comparable."
-                    }
-                    _ => " The figures are not directly comparable.",
-                };
-                s.push_str(&format!(
-                    " Protocols differ: the published figure comes from {split} (`{kind}`); this one from {} (`{}`).{dependence}",
-                    protocol_words(r),
-                    r.protocol
-                ));
-            }
-            out.push(s);
+            out.push(reproduction(&format!("{model} on {shown}"), r, &values, &protocols));
         }
     }
-    if !not_run.is_empty() {
-        out.push(format!(
-            "Published figures without a reproduction in this report: {} (their data sets were not evaluated).",
-            not_run.join(", ")
+    (out, not_run)
+}
+
+/// The protocols of the figures: one `(kind, split in words)` per distinct kind, first seen first.
+fn protocols_of<'p>(figures: &[&'p Figure]) -> Vec<(&'p str, &'p str)> {
+    let mut protocols: Vec<(&str, &str)> = Vec::new();
+    for g in figures {
+        if !protocols.iter().any(|(k, _)| *k == g.protocol) {
+            protocols.push((g.protocol.as_str(), g.split.as_str()));
+        }
+    }
+    protocols
+}
+
+/// One value per distinct figure, naming every source that prints it.
+fn values_of<'p>(figures: &[&'p Figure], published: &'p Published) -> Vec<(f64, Vec<&'p str>)> {
+    let mut values: Vec<(f64, Vec<&str>)> = Vec::new();
+    for g in figures {
+        match values.iter_mut().find(|(v, _)| *v == g.accuracy) {
+            Some((_, sources)) => sources.push(published.source_name(&g.source)),
+            None => values.push((g.accuracy, vec![published.source_name(&g.source)])),
+        }
+    }
+    values
+}
+
+/// One reproduction `r` of `what` (`Model on Data`) against the published `values`, with a
+/// sentence for each published protocol that differs from its own.
+fn reproduction(what: &str, r: &SummaryRow, values: &[(f64, Vec<&str>)], protocols: &[(&str, &str)]) -> String {
+    let printed: Vec<String> = values.iter().map(|(v, sources)| format!("{v:.2} % ({})", sources.join("; "))).collect();
+    let diffs: Vec<String> = values.iter().map(|(v, _)| pp(r.accuracy_mean * 100.0 - v)).collect();
+    let mut s = format!(
+        "{what}: {} reproduced ({}) against {} published: {}.",
+        pct(r.accuracy_mean),
+        named(r),
+        printed.join(" and "),
+        diffs.join(" and ")
+    );
+    for (kind, split) in protocols {
+        if r.protocol.is_empty() || *kind == r.protocol {
+            continue;
+        }
+        s.push_str(&format!(
+            " Protocols differ: the published figure comes from {split} (`{kind}`); this one from {} (`{}`).{}",
+            protocol_words(r),
+            r.protocol,
+            dependence(kind, &r.protocol)
         ));
     }
-    if missing > 0 {
-        out.push(format!(
+    s
+}
+
+/// Why a published figure of protocol `published` and a reproduction of protocol `reproduced`
+/// are not directly comparable (which one tests on people it never trained on).
+fn dependence(published: &str, reproduced: &str) -> &'static str {
+    match (subject_independent(published), subject_independent(reproduced)) {
+        (Some(false), Some(true)) => {
+            " The published figure lets one person's images be in training and test \
+             (subject-dependent); this reproduction tests on people it never trained on \
+             (subject-independent), which is harder, so the figures are not directly comparable."
+        }
+        (Some(true), Some(false)) => {
+            " The published figure tests on people it never trained on (subject-independent); \
+             this reproduction does not (subject-dependent), so the figures are not directly comparable."
+        }
+        _ => " The figures are not directly comparable.",
+    }
+}
+
+/// The published model x data sets (`not_run`) without a reproduction, when there are any.
+fn not_reproduced(not_run: &[String]) -> Option<String> {
+    (!not_run.is_empty()).then(|| {
+        format!(
+            "Published figures without a reproduction in this report: {} (their data sets were not evaluated).",
+            not_run.join(", ")
+        )
+    })
+}
+
+/// That the report is partial, when `missing` jobs of its scope are missing or unfinished.
+fn partial(missing: usize) -> Option<String> {
+    (missing > 0).then(|| {
+        format!(
             "This report is partial: {missing} job{} of its scope {} missing or unfinished (listed below).",
             if missing == 1 { "" } else { "s" },
             if missing == 1 { "is" } else { "are" }
-        ));
-    }
-    out
+        )
+    })
 }
 
 #[cfg(test)]

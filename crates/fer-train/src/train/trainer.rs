@@ -137,69 +137,121 @@ pub fn step(model: &Model, adam: &mut Adam, b: &Batch<'_>) -> StepOut {
 
 /// Trains from scratch or from `run.resume`; a checkpoint that does not fit the model is a
 /// `TrainError::Restore` (the caller discards it and starts over).
-pub fn train(run: TrainRun<'_>, obs: &mut dyn TrainObserver) -> Result<TrainEnd, TrainError> {
-    let spec = run.spec;
-    let seed = spec.seed;
-    let epochs = spec.train.epochs;
-    let bs = spec.train.batch_size as i64;
-
-    tch::manual_seed(torch_seed(seed, &[u64::MAX]));
-    let model = Model::new(&spec.model, spec.classes, run.device);
-    if let Some(init) = run.init {
-        let n = model.load_matching(init);
-        obs.log(format!("initialised {n} tensors from the given weights file"));
+pub fn train(mut run: TrainRun<'_>, obs: &mut dyn TrainObserver) -> Result<TrainEnd, TrainError> {
+    let resume = run.resume.take();
+    let mut t = Training::set_up(run, obs)?;
+    if let Some(ck) = resume {
+        t.resume(ck, obs)?;
     }
-    let mut adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
-    let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
-    let x_train =
-        super::augment::TrainInputs::new(&model, &run.data.images.index_select(0, &train_idx), spec.train.multi_crop)
-            .map_err(TrainError::Data)?;
-    let y_train = run.data.labels.index_select(0, &train_idx).to_device(run.device);
-    let (x_val, y_val, _) = split_tensors(&model, run.data, Split::Val, spec.fold)?;
-    let kd = match (&spec.distill, run.teacher_logits) {
-        (Some(d), Some(t)) => Some((d.spec, t.index_select(0, &train_idx).to_device(run.device).to_kind(Kind::Float))),
-        _ => None,
-    };
-    let n = x_train.len();
-    if n == 0 {
-        return Err(TrainError::NoData);
-    }
-    let keep_best = spec.train.select == Select::BestVal;
-    if keep_best && x_val.size()[0] == 0 {
-        return Err(TrainError::Data("`select: best-val` needs a validation split, and this one is empty".into()));
-    }
-    // The best validation epoch's weights so far (`select: best-val`); its epoch comes from the rows.
-    let mut best: Option<Vec<(String, Tensor)>> = None;
-    let batches = ((n + bs - 1) / bs) as u32;
-    obs.log(super::augment::describe(&x_train, batches));
-
-    let mut rows: Vec<EpochRow> = Vec::new();
-    let mut start_epoch = 0u32;
-    let mut start_batch = 0u32;
-    let dev = run.device;
-    let mut loss_sum = Tensor::zeros([], (Kind::Double, dev));
-    let mut correct_sum = Tensor::zeros([], (Kind::Int64, dev));
-    let zero = || Tensor::zeros([], (Kind::Double, dev));
-    let mut kd_terms = kd.as_ref().map(|_| KdTerms { rows: Vec::new(), hard: zero(), soft: zero() });
-    if let Some(ck) = run.resume {
-        let restore_err = |message: String| TrainError::Restore { path: run.checkpoint.display().to_string(), message };
-        if ck.epochs_done > epochs || (ck.batches_done > 0 && (ck.batches_done >= batches || ck.epochs_done >= epochs))
-        {
-            return Err(restore_err(format!(
-                "it stands at epoch {} batch {}, past this job's {epochs} epochs of {batches} batches",
-                ck.epochs_done, ck.batches_done
-            )));
+    t.announce(obs);
+    for epoch in t.start_epoch..t.run.spec.train.epochs {
+        if let Some(stopped) = t.epoch(epoch, obs)? {
+            return Ok(stopped);
         }
+    }
+    t.finish(obs)
+}
+
+/// A run's inputs on its device, fixed for the whole run.
+struct Inputs {
+    x_train: super::augment::TrainInputs,
+    y_train: Tensor,
+    x_val: Tensor,
+    y_val: Tensor,
+    /// The distillation settings and the teacher's logits of the training images, when distilling.
+    kd: Option<(DistillSpec, Tensor)>,
+    /// Training items per epoch.
+    n: i64,
+    batch_size: i64,
+    /// Batches per epoch.
+    batches: u32,
+}
+
+impl Inputs {
+    /// The training and validation inputs of `run` for `model`; an error when there is nothing to
+    /// train on, or nothing to validate on under `select: best-val`.
+    fn new(model: &Model, run: &TrainRun<'_>) -> Result<Inputs, TrainError> {
+        let spec = run.spec;
+        let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
+        let x_train = super::augment::TrainInputs::new(
+            model,
+            &run.data.images.index_select(0, &train_idx),
+            spec.train.multi_crop,
+        )
+        .map_err(TrainError::Data)?;
+        let y_train = run.data.labels.index_select(0, &train_idx).to_device(run.device);
+        let (x_val, y_val, _) = split_tensors(model, run.data, Split::Val, spec.fold)?;
+        let kd = match (&spec.distill, run.teacher_logits) {
+            (Some(d), Some(t)) => {
+                Some((d.spec, t.index_select(0, &train_idx).to_device(run.device).to_kind(Kind::Float)))
+            }
+            _ => None,
+        };
+        let n = x_train.len();
+        if n == 0 {
+            return Err(TrainError::NoData);
+        }
+        if spec.train.select == Select::BestVal && x_val.size()[0] == 0 {
+            return Err(TrainError::Data("`select: best-val` needs a validation split, and this one is empty".into()));
+        }
+        let batch_size = spec.train.batch_size as i64;
+        let batches = ((n + batch_size - 1) / batch_size) as u32;
+        Ok(Inputs { x_train, y_train, x_val, y_val, kd, n, batch_size, batches })
+    }
+}
+
+/// Everything a checkpoint holds: the model, its optimiser, the finished epochs' rows, the running
+/// sums of the epoch under way and (`select: best-val`) the best weights so far.
+struct State {
+    model: Model,
+    adam: Adam,
+    rows: Vec<EpochRow>,
+    loss_sum: Tensor,
+    correct_sum: Tensor,
+    /// The best validation epoch's weights so far (`select: best-val`); its epoch comes from the rows.
+    best: Option<Vec<(String, Tensor)>>,
+    kd_terms: Option<KdTerms>,
+}
+
+/// A zero scalar of `kind` on `dev`.
+fn zero(kind: Kind, dev: Device) -> Tensor {
+    Tensor::zeros([], (kind, dev))
+}
+
+impl State {
+    /// The tensors of a checkpoint: `model.*`, `best.*`, `adam.*`, `sum.*` and `kd.rows`.
+    fn tensors(&self) -> Vec<(String, Tensor)> {
+        let mut tensors: Vec<(String, Tensor)> =
+            self.model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
+        for (k, t) in self.best.iter().flatten() {
+            tensors.push((format!("best.{k}"), t.shallow_clone()));
+        }
+        tensors.extend(self.adam.state());
+        tensors.push(("sum.loss".into(), self.loss_sum.shallow_clone()));
+        tensors.push(("sum.correct".into(), self.correct_sum.shallow_clone()));
+        if let Some(k) = &self.kd_terms {
+            if !k.rows.is_empty() {
+                tensors.push(("kd.rows".into(), Tensor::from_slice(&k.rows.concat()).reshape([-1, 2])));
+            }
+            tensors.push(("sum.kd_hard".into(), k.hard.shallow_clone()));
+            tensors.push(("sum.kd_soft".into(), k.soft.shallow_clone()));
+        }
+        tensors
+    }
+
+    /// Takes over the weights, optimiser state, running sums, best weights (`keep_best`) and KD
+    /// terms of `ck`; the message says what does not fit.
+    fn restore(&mut self, ck: &Checkpoint, keep_best: bool, dev: Device) -> Result<(), String> {
         let model_tensors: Vec<(String, Tensor)> = ck
             .tensors
             .iter()
             .filter_map(|(k, t)| k.strip_prefix("model.").map(|n| (n.to_string(), t.shallow_clone())))
             .collect();
-        model.load(&model_tensors).map_err(restore_err)?;
-        adam.load_state(|k| ck.get(k)).map_err(restore_err)?;
+        self.model.load(&model_tensors)?;
+        self.adam.load_state(|k| ck.get(k))?;
         if let (Some(l), Some(c)) = (ck.get("sum.loss"), ck.get("sum.correct")) {
-            loss_sum = l.to_device(dev);
-            correct_sum = c.to_device(dev);
+            self.loss_sum = l.to_device(dev);
+            self.correct_sum = c.to_device(dev);
         }
         if keep_best && ck.epochs_done > 0 {
             let kept: Vec<(String, Tensor)> = ck
@@ -208,150 +260,232 @@ pub fn train(run: TrainRun<'_>, obs: &mut dyn TrainObserver) -> Result<TrainEnd,
                 .filter_map(|(k, t)| k.strip_prefix("best.").map(|n| (n.to_string(), t.to_device(dev))))
                 .collect();
             if kept.is_empty() {
-                return Err(restore_err("it holds no best-validation weights (`best.*`)".into()));
+                return Err("it holds no best-validation weights (`best.*`)".into());
             }
-            best = Some(kept);
+            self.best = Some(kept);
         }
-        if let Some(k) = kd_terms.as_mut() {
-            let (Some(h), Some(s)) = (ck.get("sum.kd_hard"), ck.get("sum.kd_soft")) else {
-                return Err(restore_err("it holds no KD sums (`sum.kd_hard`, `sum.kd_soft`)".into()));
-            };
-            (k.hard, k.soft) = (h.to_device(dev), s.to_device(dev));
-            let flat = match ck.get("kd.rows") {
-                Some(t) => {
-                    Vec::<f64>::try_from(&t.to_kind(Kind::Double).view([-1])).map_err(|e| restore_err(e.to_string()))?
-                }
-                None => Vec::new(),
-            };
-            if flat.len() != 2 * ck.rows.len() {
-                return Err(restore_err(format!("it holds {} KD values for {} epochs", flat.len(), ck.rows.len())));
-            }
-            k.rows = flat.chunks(2).map(|c| [c[0], c[1]]).collect();
+        if let Some(k) = self.kd_terms.as_mut() {
+            k.restore(ck, dev)?;
         }
-        start_epoch = ck.epochs_done;
-        start_batch = ck.batches_done;
-        rows = ck.rows;
-        obs.log(format!(
-            "resuming from checkpoint after epoch {start_epoch} of {epochs}{}",
-            if start_batch > 0 { format!(" and batch {start_batch} of {batches}") } else { String::new() }
-        ));
+        Ok(())
     }
-    obs.started(&TrainStart {
-        epochs,
-        resumed_from: (start_epoch > 0 || start_batch > 0).then_some(start_epoch),
-        device: format!("{dev:?}").to_lowercase(),
-        threads: run.threads,
-    });
+}
 
-    let save = |model: &Model,
-                adam: &Adam,
-                rows: &[EpochRow],
-                e: u32,
-                b: u32,
-                loss_sum: &Tensor,
-                correct_sum: &Tensor,
-                best: &Option<Vec<(String, Tensor)>>,
-                kd_terms: &Option<KdTerms>| {
-        let mut tensors: Vec<(String, Tensor)> =
-            model.named_tensors().into_iter().map(|(k, t)| (format!("model.{k}"), t)).collect();
-        for (k, t) in best.iter().flatten() {
-            tensors.push((format!("best.{k}"), t.shallow_clone()));
-        }
-        tensors.extend(adam.state());
-        tensors.push(("sum.loss".into(), loss_sum.shallow_clone()));
-        tensors.push(("sum.correct".into(), correct_sum.shallow_clone()));
-        if let Some(k) = kd_terms {
-            if !k.rows.is_empty() {
-                tensors.push(("kd.rows".into(), Tensor::from_slice(&k.rows.concat()).reshape([-1, 2])));
-            }
-            tensors.push(("sum.kd_hard".into(), k.hard.shallow_clone()));
-            tensors.push(("sum.kd_soft".into(), k.soft.shallow_clone()));
-        }
-        Checkpoint { job: run.job, epochs_done: e, batches_done: b, threads: run.threads, rows: rows.to_vec(), tensors }
-            .write(run.checkpoint)
-    };
+impl KdTerms {
+    /// Zero sums and no rows, on `dev`.
+    fn new(dev: Device) -> KdTerms {
+        KdTerms { rows: Vec::new(), hard: zero(Kind::Double, dev), soft: zero(Kind::Double, dev) }
+    }
 
-    for epoch in start_epoch..epochs {
+    /// Takes over the KD sums and rows of `ck`; the message says what is missing or inconsistent.
+    fn restore(&mut self, ck: &Checkpoint, dev: Device) -> Result<(), String> {
+        let (Some(h), Some(s)) = (ck.get("sum.kd_hard"), ck.get("sum.kd_soft")) else {
+            return Err("it holds no KD sums (`sum.kd_hard`, `sum.kd_soft`)".into());
+        };
+        (self.hard, self.soft) = (h.to_device(dev), s.to_device(dev));
+        let flat = match ck.get("kd.rows") {
+            Some(t) => Vec::<f64>::try_from(&t.to_kind(Kind::Double).view([-1])).map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        if flat.len() != 2 * ck.rows.len() {
+            return Err(format!("it holds {} KD values for {} epochs", flat.len(), ck.rows.len()));
+        }
+        self.rows = flat.chunks(2).map(|c| [c[0], c[1]]).collect();
+        Ok(())
+    }
+}
+
+/// A run under way: its inputs, its state and where it (re)started.
+struct Training<'a> {
+    run: TrainRun<'a>,
+    inputs: Inputs,
+    state: State,
+    keep_best: bool,
+    start_epoch: u32,
+    start_batch: u32,
+}
+
+impl<'a> Training<'a> {
+    /// Seeds LibTorch, builds the model (with the user's initial weights), its optimiser and the
+    /// inputs: a fresh run at epoch 0, batch 0.
+    fn set_up(run: TrainRun<'a>, obs: &mut dyn TrainObserver) -> Result<Training<'a>, TrainError> {
+        let spec = run.spec;
+        tch::manual_seed(torch_seed(spec.seed, &[u64::MAX]));
+        let model = Model::new(&spec.model, spec.classes, run.device);
+        if let Some(init) = run.init {
+            let n = model.load_matching(init);
+            obs.log(format!("initialised {n} tensors from the given weights file"));
+        }
+        let adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
+        let inputs = Inputs::new(&model, &run)?;
+        obs.log(super::augment::describe(&inputs.x_train, inputs.batches));
+        let dev = run.device;
+        let state = State {
+            model,
+            adam,
+            rows: Vec::new(),
+            loss_sum: zero(Kind::Double, dev),
+            correct_sum: zero(Kind::Int64, dev),
+            best: None,
+            kd_terms: inputs.kd.as_ref().map(|_| KdTerms::new(dev)),
+        };
+        let keep_best = spec.train.select == Select::BestVal;
+        Ok(Training { run, inputs, state, keep_best, start_epoch: 0, start_batch: 0 })
+    }
+
+    /// Continues from checkpoint `ck`: its state, and the epoch and batch it stands at.
+    fn resume(&mut self, ck: Checkpoint, obs: &mut dyn TrainObserver) -> Result<(), TrainError> {
+        let (epochs, batches) = (self.run.spec.train.epochs, self.inputs.batches);
+        let restore_err =
+            |message: String| TrainError::Restore { path: self.run.checkpoint.display().to_string(), message };
+        if ck.epochs_done > epochs || (ck.batches_done > 0 && (ck.batches_done >= batches || ck.epochs_done >= epochs))
+        {
+            return Err(restore_err(format!(
+                "it stands at epoch {} batch {}, past this job's {epochs} epochs of {batches} batches",
+                ck.epochs_done, ck.batches_done
+            )));
+        }
+        self.state.restore(&ck, self.keep_best, self.run.device).map_err(restore_err)?;
+        (self.start_epoch, self.start_batch) = (ck.epochs_done, ck.batches_done);
+        self.state.rows = ck.rows;
+        obs.log(format!(
+            "resuming from checkpoint after epoch {} of {epochs}{}",
+            self.start_epoch,
+            if self.start_batch > 0 { format!(" and batch {} of {batches}", self.start_batch) } else { String::new() }
+        ));
+        Ok(())
+    }
+
+    /// Tells the observer the run starts (or resumes).
+    fn announce(&self, obs: &mut dyn TrainObserver) {
+        obs.started(&TrainStart {
+            epochs: self.run.spec.train.epochs,
+            resumed_from: (self.start_epoch > 0 || self.start_batch > 0).then_some(self.start_epoch),
+            device: format!("{:?}", self.run.device).to_lowercase(),
+            threads: self.run.threads,
+        });
+    }
+
+    /// Writes the checkpoint: `epochs_done` epochs and `batches_done` batches of the next one.
+    fn save(&self, epochs_done: u32, batches_done: u32) -> Result<(), StoreError> {
+        Checkpoint {
+            job: self.run.job,
+            epochs_done,
+            batches_done,
+            threads: self.run.threads,
+            rows: self.state.rows.clone(),
+            tensors: self.state.tensors(),
+        }
+        .write(self.run.checkpoint)
+    }
+
+    /// Epoch `epoch` (from the checkpoint's batch when a run resumes in it): its batches, metrics
+    /// row and checkpoint; `Some` when a signal stopped the run.
+    fn epoch(&mut self, epoch: u32, obs: &mut dyn TrainObserver) -> Result<Option<TrainEnd>, TrainError> {
         let t0 = Instant::now();
-        let mut order: Vec<i64> = (0..n).collect();
-        SplitMix64::new(derive(seed, &[epoch as u64])).shuffle(&mut order);
-        let first = if epoch == start_epoch { start_batch } else { 0 };
+        let (epochs, batches) = (self.run.spec.train.epochs, self.inputs.batches);
+        let mut order: Vec<i64> = (0..self.inputs.n).collect();
+        SplitMix64::new(derive(self.run.spec.seed, &[epoch as u64])).shuffle(&mut order);
+        let first = if epoch == self.start_epoch { self.start_batch } else { 0 };
         for b in first..batches {
-            tch::manual_seed(torch_seed(seed, &[epoch as u64, b as u64]));
-            let lo = b as i64 * bs;
-            let len = bs.min(n - lo);
-            let (x, idx) = x_train.batch(&model, &order[lo as usize..(lo + len) as usize]);
-            let teacher = kd.as_ref().map(|(d, t)| (d, t.index_select(0, &idx)));
-            let batch = Batch {
-                x: &x,
-                y: &y_train.index_select(0, &idx),
-                teacher: teacher.as_ref().map(|(d, t)| (*d, t)),
-                l2: spec.train.l2,
-            };
-            let StepOut { loss, logits, kd: terms } = step(&model, &mut adam, &batch);
-            let y = batch.y;
-            tch::no_grad(|| {
-                loss_sum += loss.to_kind(Kind::Double) * len as f64;
-                correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
-                if let (Some(k), Some((h, s))) = (kd_terms.as_mut(), terms) {
-                    k.hard += h.to_kind(Kind::Double) * len as f64;
-                    k.soft += s.to_kind(Kind::Double) * len as f64;
-                }
-            });
-            if run.stop.load(Ordering::SeqCst) && b + 1 < batches {
-                save(&model, &adam, &rows, epoch, b + 1, &loss_sum, &correct_sum, &best, &kd_terms)?;
+            self.batch(epoch, b, &order);
+            if self.run.stop.load(Ordering::SeqCst) && b + 1 < batches {
+                self.save(epoch, b + 1)?;
                 obs.log(format!(
                     "stopped by a signal in epoch {} after batch {} of {batches}; checkpoint written",
                     epoch + 1,
                     b + 1
                 ));
-                return Ok(TrainEnd::Stopped { epochs_done: epoch, batches_done: b + 1 });
+                return Ok(Some(TrainEnd::Stopped { epochs_done: epoch, batches_done: b + 1 }));
             }
         }
-        let train_loss = loss_sum.double_value(&[]) / n as f64;
-        let train_acc = correct_sum.int64_value(&[]) as f64 / n as f64;
-        if !train_loss.is_finite() {
-            return Err(TrainError::Diverged { epoch: epoch + 1, value: train_loss });
-        }
-        let (val_loss, val_acc) = evaluate(&model, &x_val, &y_val, 256);
-        // Strictly better than every earlier epoch: ties keep the earliest.
-        if keep_best && rows.iter().all(|r| val_acc > r.val_acc) {
-            best = Some(model.named_tensors().into_iter().map(|(k, t)| (k, t.detach().copy())).collect());
-        }
-        rows.push(EpochRow { epoch: epoch + 1, train_loss, train_acc, val_loss, val_acc });
-        loss_sum = Tensor::zeros([], (Kind::Double, dev));
-        correct_sum = Tensor::zeros([], (Kind::Int64, dev));
-        if let Some(k) = kd_terms.as_mut() {
-            k.rows.push([k.hard.double_value(&[]) / n as f64, k.soft.double_value(&[]) / n as f64]);
-            (k.hard, k.soft) = (zero(), zero());
-        }
-        save(&model, &adam, &rows, epoch + 1, 0, &loss_sum, &correct_sum, &best, &kd_terms)?;
+        let row = self.close_epoch(epoch)?;
+        self.save(epoch + 1, 0)?;
         obs.epoch(&EpochEnd {
             epoch: epoch + 1,
             epochs,
-            train_loss,
-            train_acc,
-            val_acc,
+            train_loss: row.train_loss,
+            train_acc: row.train_acc,
+            val_acc: row.val_acc,
             seconds: t0.elapsed().as_secs_f64(),
         });
-        if run.stop.load(Ordering::SeqCst) && epoch + 1 < epochs {
+        if self.run.stop.load(Ordering::SeqCst) && epoch + 1 < epochs {
             obs.log(format!("stopped by a signal after epoch {} of {epochs}; checkpoint written", epoch + 1));
-            return Ok(TrainEnd::Stopped { epochs_done: epoch + 1, batches_done: 0 });
+            return Ok(Some(TrainEnd::Stopped { epochs_done: epoch + 1, batches_done: 0 }));
         }
+        Ok(None)
     }
-    let mut steps = adam.step;
-    if keep_best {
-        let (at, acc) = best_epoch(&rows).unwrap_or((epochs, f64::NAN));
-        let kept = best.ok_or_else(|| TrainError::Data("no best-validation weights were kept".into()))?;
-        model.load(&kept).map_err(TrainError::Data)?;
-        steps = at as i64 * batches as i64;
-        obs.log(format!(
-            "kept the weights of epoch {at} of {epochs} (select: best-val; validation accuracy {:.2} %)",
-            acc * 100.0
-        ));
+
+    /// Batch `b` of epoch `epoch` (items in `order`): seeded, one step, added to the running sums.
+    fn batch(&mut self, epoch: u32, b: u32, order: &[i64]) {
+        let (inputs, state) = (&self.inputs, &mut self.state);
+        tch::manual_seed(torch_seed(self.run.spec.seed, &[epoch as u64, b as u64]));
+        let lo = b as i64 * inputs.batch_size;
+        let len = inputs.batch_size.min(inputs.n - lo);
+        let (x, idx) = inputs.x_train.batch(&state.model, &order[lo as usize..(lo + len) as usize]);
+        let teacher = inputs.kd.as_ref().map(|(d, t)| (d, t.index_select(0, &idx)));
+        let batch = Batch {
+            x: &x,
+            y: &inputs.y_train.index_select(0, &idx),
+            teacher: teacher.as_ref().map(|(d, t)| (*d, t)),
+            l2: self.run.spec.train.l2,
+        };
+        let StepOut { loss, logits, kd: terms } = step(&state.model, &mut state.adam, &batch);
+        let y = batch.y;
+        tch::no_grad(|| {
+            state.loss_sum += loss.to_kind(Kind::Double) * len as f64;
+            state.correct_sum += logits.argmax(-1, false).eq_tensor(y).sum(Kind::Int64);
+            if let (Some(k), Some((h, s))) = (state.kd_terms.as_mut(), terms) {
+                k.hard += h.to_kind(Kind::Double) * len as f64;
+                k.soft += s.to_kind(Kind::Double) * len as f64;
+            }
+        });
     }
-    let kd = kd_terms.map(|k| k.rows).unwrap_or_default();
-    Ok(TrainEnd::Finished { model: Box::new(model), rows, steps, kd })
+
+    /// The end of epoch `epoch`: its metrics row (kept, and returned), the best weights so far,
+    /// running sums back to zero; an error when the loss diverged.
+    fn close_epoch(&mut self, epoch: u32) -> Result<EpochRow, TrainError> {
+        let (n, dev, state) = (self.inputs.n as f64, self.run.device, &mut self.state);
+        let train_loss = state.loss_sum.double_value(&[]) / n;
+        let train_acc = state.correct_sum.int64_value(&[]) as f64 / n;
+        if !train_loss.is_finite() {
+            return Err(TrainError::Diverged { epoch: epoch + 1, value: train_loss });
+        }
+        let (val_loss, val_acc) = evaluate(&state.model, &self.inputs.x_val, &self.inputs.y_val, 256);
+        // Strictly better than every earlier epoch: ties keep the earliest.
+        if self.keep_best && state.rows.iter().all(|r| val_acc > r.val_acc) {
+            state.best = Some(state.model.named_tensors().into_iter().map(|(k, t)| (k, t.detach().copy())).collect());
+        }
+        let row = EpochRow { epoch: epoch + 1, train_loss, train_acc, val_loss, val_acc };
+        state.rows.push(row);
+        state.loss_sum = zero(Kind::Double, dev);
+        state.correct_sum = zero(Kind::Int64, dev);
+        if let Some(k) = state.kd_terms.as_mut() {
+            k.rows.push([k.hard.double_value(&[]) / n, k.soft.double_value(&[]) / n]);
+            (k.hard, k.soft) = (zero(Kind::Double, dev), zero(Kind::Double, dev));
+        }
+        Ok(row)
+    }
+
+    /// A finished run: under `select: best-val` the best epoch's weights put back, with the steps
+    /// that made them.
+    fn finish(self, obs: &mut dyn TrainObserver) -> Result<TrainEnd, TrainError> {
+        let State { model, adam, rows, best, kd_terms, .. } = self.state;
+        let epochs = self.run.spec.train.epochs;
+        let mut steps = adam.step;
+        if self.keep_best {
+            let (at, acc) = best_epoch(&rows).unwrap_or((epochs, f64::NAN));
+            let kept = best.ok_or_else(|| TrainError::Data("no best-validation weights were kept".into()))?;
+            model.load(&kept).map_err(TrainError::Data)?;
+            steps = at as i64 * self.inputs.batches as i64;
+            obs.log(format!(
+                "kept the weights of epoch {at} of {epochs} (select: best-val; validation accuracy {:.2} %)",
+                acc * 100.0
+            ));
+        }
+        let kd = kd_terms.map(|k| k.rows).unwrap_or_default();
+        Ok(TrainEnd::Finished { model: Box::new(model), rows, steps, kd })
+    }
 }
 
 /// The first epoch with the highest validation accuracy, and that accuracy.
