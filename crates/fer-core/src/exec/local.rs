@@ -149,8 +149,14 @@ impl<'a> Executor<'a> {
         let entries: Vec<Entry> = plan.jobs.iter().map(|j| store.entry(j.kind(), &j.hash)).collect();
         let mut state = vec![State::Waiting; n];
         let mut summary = RunSummary::default();
-        for (i, e) in entries.iter().enumerate() {
-            if mark_cached(plan, i, e)? {
+        // Each entry's state is a few file reads: read them on every core (a no-op re-run of a
+        // large finished pipeline is all this).
+        let cached: Vec<bool> = {
+            use rayon::prelude::*;
+            entries.par_iter().enumerate().map(|(i, e)| mark_cached(plan, i, e)).collect::<Result<_, _>>()?
+        };
+        for (i, done) in cached.into_iter().enumerate() {
+            if done {
                 state[i] = State::Ended(true);
                 summary.cached += 1;
             }
