@@ -144,7 +144,6 @@ impl TensorFile {
 }
 
 use fer_core::records::metadata_of;
-pub use fer_core::records::safetensors_metadata as read_metadata;
 
 /// Reads and checks a tensor file (header, sizes, payload hash).
 pub fn read(path: &Path) -> Result<TensorFile, StoreError> {

@@ -185,22 +185,16 @@ fn latency_rows(ctx: &Ctx<'_>, rows: &mut Vec<Row>, _notes: &mut Vec<String>) ->
         let mut a = ctx.common(&m, classes, 1);
         a.extend(["--mode".into(), "latency".into()]);
         let r = reference::run(script, &a);
-        rows.push(Row {
-            section: "latency",
-            item: format!("{} batch 1", m.display()),
-            metric: "ms",
-            ours: b1,
-            theirs: field(&r, "ms_batch1"),
-            reference: "pytorch eager",
-        });
-        rows.push(Row {
-            section: "latency",
-            item: format!("{} batch 64", m.display()),
-            metric: "ms",
-            ours: b64,
-            theirs: field(&r, "ms_batch64"),
-            reference: "pytorch eager",
-        });
+        for (batch, ours, key) in [(1, b1, "ms_batch1"), (64, b64, "ms_batch64")] {
+            rows.push(Row {
+                section: "latency",
+                item: format!("{} batch {batch}", m.display()),
+                metric: "ms",
+                ours,
+                theirs: field(&r, key),
+                reference: "pytorch eager",
+            });
+        }
     }
     Ok(())
 }

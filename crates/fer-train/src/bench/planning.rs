@@ -64,9 +64,28 @@ pub fn fabricate_finished(store: &Store, path: &Path) -> Result<usize, String> {
 
 /// The number of finished entries (with a `done` marker) in the store at `root`.
 pub fn count_done(root: &Path) -> usize {
-    let kinds = std::fs::read_dir(root).into_iter().flatten().flatten().filter(|k| k.path().is_dir());
-    kinds
-        .flat_map(|k| std::fs::read_dir(k.path()).into_iter().flatten().flatten())
-        .filter(|e| e.path().join(fer_core::store::DONE_FILE).is_file())
-        .count()
+    let listed = Store::new(root).list().unwrap_or_default();
+    listed.iter().filter(|(_, dir)| dir.join(fer_core::store::DONE_FILE).is_file()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_done_counts_the_fabricated_entries_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, pipeline_text(8)).unwrap();
+        let root = dir.path().join("store");
+        let store = Store::new(&root);
+        let jobs = fabricate_finished(&store, &file).unwrap();
+        assert!(jobs > 0);
+        assert_eq!(count_done(&root), jobs);
+        // An entry without its marker does not count; a missing store counts none.
+        let any = store.list().unwrap().remove(0).1;
+        std::fs::remove_file(any.join(fer_core::store::DONE_FILE)).unwrap();
+        assert_eq!(count_done(&root), jobs - 1);
+        assert_eq!(count_done(&dir.path().join("absent")), 0);
+    }
 }
