@@ -1,0 +1,4 @@
+//! The authors' released models, and the checkpoint format they come in.
+
+pub mod microexpnet;
+pub mod tf_bundle;
