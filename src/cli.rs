@@ -300,6 +300,44 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Classify the faces of photographs: every face the detector finds (the one `prepare`'s
+    /// `detect` crop uses) gets the model's class probabilities, one CSV row per face.
+    Predict {
+        /// Photographs (PNG, JPEG, TIFF) or folders of them (searched recursively).
+        #[arg(required = true, value_name = "PHOTO|FOLDER")]
+        inputs: Vec<PathBuf>,
+        /// `released:microexpnet-ck` or `released:microexpnet-oulu-casia` (the authors' models),
+        /// `tf:PREFIX` (a MicroExpNet checkpoint of the authors' code), `train/<hash16>` (a finished
+        /// train entry of the store), or a model's name in `--pipeline` (with --dataset, --seed, --fold).
+        #[arg(long, default_value = "released:microexpnet-ck", value_name = "MODEL")]
+        model: String,
+        /// The pipeline file a model name refers to.
+        #[arg(long, default_value = "pipeline.yaml", value_name = "FILE")]
+        pipeline: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// The data set's name in the pipeline.
+        #[arg(long, value_name = "NAME")]
+        dataset: Option<String>,
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// The test fold under a k-fold protocol.
+        #[arg(long, value_name = "K")]
+        fold: Option<u32>,
+        /// Write the CSV here (whole or not at all) instead of to stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also write each photograph with its faces' boxes and labels as `DIR/<name>.png`.
+        #[arg(long, value_name = "DIR")]
+        annotate: Option<PathBuf>,
+        /// The smallest face looked for, in pixels (at least 20).
+        #[arg(long, default_value_t = 20, value_name = "PX")]
+        min_face: u32,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
     /// Run one job of the store by id (`<kind>/<hash16>`); used by `run` and cluster tasks.
     Exec {
         /// The job, as `<kind>/<hash16>` or a hash.

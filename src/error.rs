@@ -107,6 +107,8 @@ pub enum Error {
     StoreFull { job: String, message: String },
     #[error("failed to finish the pipeline: {failed} job(s) failed{}", if *.skipped > 0 { format!(", {} skipped", .skipped) } else { String::new() })]
     JobsFailed { failed: usize, skipped: usize },
+    #[error("failed to classify {failed} of {total} input(s) (each is named above; the others were classified)")]
+    InputsFailed { failed: usize, total: usize },
     #[error("interrupted: finished jobs are kept and a half-trained job resumes from its checkpoint when you run the same command again")]
     Interrupted,
     #[error("stopped by a signal after writing a checkpoint")]
@@ -139,7 +141,7 @@ impl Error {
             Error::Exec(ExecError::Store(StoreError::Format { .. })) => exit::JOBS_FAILED,
             Error::Exec(ExecError::Store(_)) | Error::StoreFull { .. } => exit::STORE,
             Error::Exec(e) if e.storage_full() => exit::STORE,
-            Error::Exec(_) | Error::JobsFailed { .. } => exit::JOBS_FAILED,
+            Error::Exec(_) | Error::JobsFailed { .. } | Error::InputsFailed { .. } => exit::JOBS_FAILED,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped => exit::STOPPED,
             Error::Worker { .. } => exit::WORKER,

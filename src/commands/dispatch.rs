@@ -76,6 +76,7 @@ pub fn dispatch(cli: &Cli) -> Result<String, Error> {
         | Command::Models { .. }
         | Command::Bench { .. }
         | Command::Export { .. }
+        | Command::Predict { .. }
         | Command::Exec { .. } => Err(super::worker::hand_over()),
     }
 }

@@ -1,6 +1,7 @@
 //! The report: reads finished evaluations from the store, aggregates them with Polars, draws
 //! charts with Plotters and writes an offline HTML page (`reports/index.html`).
 
+mod annotate;
 mod bars;
 mod charts;
 mod collect;
@@ -21,6 +22,7 @@ mod scatter;
 mod tables;
 mod text;
 
+pub use annotate::{annotate, Mark};
 pub use collect::{scope_of, Collection, Evaluation, Missing, ScopeJob};
 pub use error::ReportError;
 pub use fer_core::store::Verify;

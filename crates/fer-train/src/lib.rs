@@ -8,6 +8,7 @@ pub mod eval;
 pub mod export;
 pub mod jobs;
 pub mod models;
+pub mod predict;
 pub mod released;
 pub mod tensor_file;
 pub mod train;

@@ -7,6 +7,7 @@ mod bench;
 mod doctor;
 mod export;
 mod models;
+mod predict;
 
 use clap::Parser;
 use fer_pipeline::cli::{Cli, Command};
@@ -56,6 +57,34 @@ fn dispatch(cli: &Cli) -> Result<String, Error> {
                 },
             )
         }
+        Command::Predict {
+            inputs,
+            model,
+            pipeline,
+            profile,
+            sets,
+            dataset,
+            seed,
+            fold,
+            out,
+            annotate,
+            min_face,
+            device,
+        } => predict::predict_cmd(
+            &cli.store,
+            &predict::PredictArgs {
+                inputs: inputs.clone(),
+                model: model.clone(),
+                pipeline: pipeline.clone(),
+                profile: profile.clone(),
+                sets: sets.clone(),
+                choice: fer_train::export::select::Choice { model: None, dataset: dataset.clone(), seed: *seed, fold: *fold },
+                out: out.clone(),
+                annotate: annotate.clone(),
+                min_face: *min_face,
+                device: device.clone(),
+            },
+        ),
         Command::Exec { id, device, threads, deterministic, requeue, retries } => {
             let retries = requeue.then_some(*retries);
             fer_pipeline::commands::exec_cmd(&TorchJobs, &cli.store, id, device, *threads, *deterministic, retries)
