@@ -10,6 +10,7 @@ mod gc_roots;
 mod hashing;
 mod json;
 mod limits;
+mod predict;
 mod protocols;
 mod recipe;
 mod report_out;

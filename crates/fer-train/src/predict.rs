@@ -105,7 +105,10 @@ impl Predictor {
         faces
             .into_iter()
             .enumerate()
-            .map(|(i, face)| FacePrediction { face, probabilities: Vec::<f32>::try_from(p.get(i as i64)).unwrap_or_default() })
+            .map(|(i, face)| FacePrediction {
+                face,
+                probabilities: Vec::<f32>::try_from(p.get(i as i64)).unwrap_or_default(),
+            })
             .collect()
     }
 

@@ -78,7 +78,12 @@ fn dispatch(cli: &Cli) -> Result<String, Error> {
                 pipeline: pipeline.clone(),
                 profile: profile.clone(),
                 sets: sets.clone(),
-                choice: fer_train::export::select::Choice { model: None, dataset: dataset.clone(), seed: *seed, fold: *fold },
+                choice: fer_train::export::select::Choice {
+                    model: None,
+                    dataset: dataset.clone(),
+                    seed: *seed,
+                    fold: *fold,
+                },
                 out: out.clone(),
                 annotate: annotate.clone(),
                 min_face: *min_face,

@@ -44,6 +44,8 @@ pub(crate) fn predict_cmd(store_flag: &Option<PathBuf>, args: &PredictArgs) -> R
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
     }
     let (photos, mut problems) = photographs(&args.inputs);
+    // Inputs that named no photograph count as inputs without a result.
+    let total = photos.len() + problems.len();
     let mut csv = header(&predictor);
     let mut faces_total = 0;
     let mut names = std::collections::BTreeSet::new();
@@ -67,9 +69,8 @@ pub(crate) fn predict_cmd(store_flag: &Option<PathBuf>, args: &PredictArgs) -> R
         eprintln!("fer-pipeline: {p}");
     }
     let summary = format!(
-        "{faces_total} face(s) in {} of {} photograph(s), classified by {}",
-        photos.len().saturating_sub(problems.len().min(photos.len())),
-        photos.len(),
+        "{faces_total} face(s) in {} of {total} input(s), classified by {}",
+        total - problems.len(),
         predictor.name
     );
     let mut out = String::new();
@@ -85,7 +86,7 @@ pub(crate) fn predict_cmd(store_flag: &Option<PathBuf>, args: &PredictArgs) -> R
         }
     }
     if !problems.is_empty() {
-        return Err(Error::InputsFailed { failed: problems.len(), total: photos.len().max(problems.len()) });
+        return Err(Error::InputsFailed { failed: problems.len(), total });
     }
     Ok(out)
 }

@@ -189,7 +189,8 @@ mod tests {
     #[test]
     fn the_bundles_hold_the_papers_weights_and_their_adam_moments() {
         let b = ALL[0].bundle().unwrap();
-        let params: usize = ["wc1", "bc1", "wc2", "bc2", "wfc", "bfc", "wo", "bo"].iter().map(|n| b[*n].values.len()).sum();
+        let params: usize =
+            ["wc1", "bc1", "wc2", "bc2", "wfc", "bfc", "wo", "bo"].iter().map(|n| b[*n].values.len()).sum();
         assert_eq!(params, 65_000);
         assert!(b.contains_key("wc1/Adam") && b.contains_key("wc1/Adam_1"));
     }

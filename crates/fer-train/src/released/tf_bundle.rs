@@ -46,7 +46,8 @@ pub fn read_prefix(prefix: &Path) -> Result<Bundle, BundleError> {
     };
     let index = load(with(".index"))?;
     let shards = header(&index)?;
-    let data = (0..shards).map(|k| load(with(&format!(".data-{k:05}-of-{shards:05}")))).collect::<Result<Vec<_>, _>>()?;
+    let data =
+        (0..shards).map(|k| load(with(&format!(".data-{k:05}-of-{shards:05}")))).collect::<Result<Vec<_>, _>>()?;
     read(&index, &data.iter().map(Vec::as_slice).collect::<Vec<_>>())
 }
 
@@ -144,7 +145,12 @@ impl Entry {
         let shard = shards.get(self.shard as usize).ok_or_else(|| format!("shard `{}` is missing", self.shard))?;
         let end = self.offset.checked_add(self.size).filter(|&e| e <= shard.len() as u64);
         let Some(end) = end else {
-            return Err(format!("bytes {}..+{} lie past the data file's {} bytes", self.offset, self.size, shard.len()));
+            return Err(format!(
+                "bytes {}..+{} lie past the data file's {} bytes",
+                self.offset,
+                self.size,
+                shard.len()
+            ));
         };
         let bytes = &shard[self.offset as usize..end as usize];
         if let Some(want) = self.crc32c {
@@ -230,7 +236,10 @@ fn table_entries(file: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BundleError> {
     }
     let mut f = footer;
     let handle = |f: &mut &[u8]| -> Result<(u64, u64), BundleError> {
-        Ok((varint(f).ok_or_else(|| bad("a truncated block handle"))?, varint(f).ok_or_else(|| bad("a truncated block handle"))?))
+        Ok((
+            varint(f).ok_or_else(|| bad("a truncated block handle"))?,
+            varint(f).ok_or_else(|| bad("a truncated block handle"))?,
+        ))
     };
     let _metaindex = handle(&mut f)?;
     let index = handle(&mut f)?;
@@ -248,9 +257,13 @@ fn block(file: &[u8], (offset, size): (u64, u64)) -> Result<&[u8], BundleError> 
     let bad = |why: String| BundleError::Index(why);
     let end = offset.checked_add(size).and_then(|e| e.checked_add(5)).filter(|&e| e <= file.len() as u64);
     let Some(end) = end else { return Err(bad(format!("block {offset}..+{size} lies past the end"))) };
-    let (contents, trailer) = (&file[offset as usize..(offset + size) as usize], &file[(end - 5) as usize..end as usize]);
+    let (contents, trailer) =
+        (&file[offset as usize..(offset + size) as usize], &file[(end - 5) as usize..end as usize]);
     if trailer[0] != 0 {
-        return Err(bad(format!("block at {offset} is compressed (type `{}`); only uncompressed tables are read", trailer[0])));
+        return Err(bad(format!(
+            "block at {offset} is compressed (type `{}`); only uncompressed tables are read",
+            trailer[0]
+        )));
     }
     let want = u32::from_le_bytes(trailer[1..5].try_into().expect("4 bytes"));
     let got = mask(crc32c_update(crc32c(contents), &trailer[..1]));
