@@ -197,8 +197,8 @@ impl DistillConfig {
 
 pub fn epochs(v: i64) -> Result<u32, String> {
     match v {
-        1..=1_000_000 => Ok(v as u32),
-        _ => Err(format!("epochs must be >= 1, got `{v}`")),
+        0..=1_000_000 => Ok(v as u32),
+        _ => Err(format!("epochs must be between 0 and 1000000, got `{v}`")),
     }
 }
 
@@ -307,7 +307,8 @@ mod tests {
 
     #[test]
     fn checks_name_the_key_and_the_value() {
-        assert_eq!(epochs(0).unwrap_err(), "epochs must be >= 1, got `0`");
+        assert_eq!(epochs(-1).unwrap_err(), "epochs must be between 0 and 1000000, got `-1`");
+        assert_eq!(epochs(0), Ok(0), "0 evaluates given weights as they are (compile checks `weights:`)");
         assert!(epochs(1_000_001).is_err());
         assert_eq!(batch_size(-1).unwrap_err(), "batch_size must be >= 1, got `-1`");
         assert!(batch_size(1 << 21).is_err());

@@ -44,7 +44,9 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
             }
             let f = tensor_file::decode(&bytes)
                 .map_err(|m| ctx.fail(format!("failed to read `{}`: {m}", path.display())))?;
-            Some(f.tensors)
+            let tensors = crate::released::outputs::align(f.tensors, &f.metadata, &data.class_names)
+                .map_err(|m| ctx.fail(format!("failed to use the weights file `{}`: {m}", path.display())))?;
+            Some(tensors)
         }
         None => None,
     };

@@ -18,6 +18,9 @@ use fer_core::spec::{ModelSpec, Variant};
 /// The labels of the released models' outputs, in order (`exampleUsage.py`; both models).
 pub const LABELS: [&str; 8] = ["neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"];
 
+/// The same labels as the project's canonical class names (`fer_core::data::manifest::CANONICAL_CLASSES`).
+pub const CANONICAL: [&str; 8] = ["neutral", "angry", "contempt", "disgust", "fear", "happy", "sad", "surprise"];
+
 /// Where the released checkpoints come from.
 pub const SOURCE: &str = "github.com/cuguilke/microexpnet at 7dd0e53 (Models/), MIT licence, \
                           Copyright (c) 2017 Ilke Cugu, Eren Sener, Emre Akbas";
@@ -90,6 +93,21 @@ impl Released {
     /// The checkpoint's tensors, as TensorFlow names them.
     pub fn bundle(&self) -> Result<Bundle, BundleError> {
         tf_bundle::read(self.index, &[self.data])
+    }
+
+    /// The weights as a safetensors file with PyTorch's names, for a pipeline's `weights:`
+    /// (`released/microexpnet/<name>.safetensors`); its metadata names the outputs
+    /// ([`super::outputs`]), so on a data set with fewer classes the matching outputs are kept.
+    pub fn weights_file(&self) -> Result<Vec<u8>, ImportError> {
+        let tensors = pytorch_tensors(&self.bundle()?)?;
+        let meta = std::collections::BTreeMap::from([
+            ("format".to_string(), "pt".to_string()),
+            ("arch".to_string(), "microexpnet-xxs".to_string()),
+            (super::outputs::OUTPUT_LABELS.to_string(), CANONICAL.join(",")),
+            (super::outputs::OUTPUT_LAYER.to_string(), "fc2".to_string()),
+            ("source".to_string(), format!("{} {}", SOURCE, self.path)),
+        ]);
+        crate::tensor_file::encode(&tensors, &meta).map_err(ImportError::Shape)
     }
 
     /// Our MicroExpNet with this model's weights, in evaluation mode on `device`.
@@ -176,6 +194,27 @@ mod tests {
         }
         let ck = golden("logits-ck.npy");
         assert!(f64::try_from((ck - golden("logits-oulu-casia.npy")).abs().max()).unwrap() > 0.1);
+    }
+
+    /// The committed `released/microexpnet/<name>.safetensors` are exactly the import of the
+    /// bundles (`FER_BLESS=1` rewrites them).
+    #[test]
+    fn committed_weights_files_are_the_import_of_the_bundles() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../released/microexpnet/");
+        for r in &ALL {
+            let bytes = r.weights_file().unwrap();
+            let path = format!("{dir}{}.safetensors", r.name);
+            if std::env::var("FER_BLESS").is_ok_and(|v| v == "1") {
+                std::fs::write(&path, &bytes).unwrap();
+            }
+            let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(committed == bytes, "{path} is not the import of its bundle (FER_BLESS=1 rewrites it)");
+            let f = crate::tensor_file::decode(&committed).unwrap();
+            let m = Model::new(&ModelSpec::microexpnet(Variant::Xxs), 8, Device::Cpu);
+            m.load(&f.tensors).unwrap();
+        }
+        let canonical = fer_core::data::manifest::CANONICAL_CLASSES;
+        assert!(CANONICAL.iter().all(|c| canonical.contains(c)));
     }
 
     #[test]

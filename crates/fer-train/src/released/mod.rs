@@ -1,4 +1,5 @@
 //! The authors' released models, and the checkpoint format they come in.
 
 pub mod microexpnet;
+pub mod outputs;
 pub mod tf_bundle;

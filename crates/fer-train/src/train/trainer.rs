@@ -313,8 +313,16 @@ impl<'a> Training<'a> {
         tch::manual_seed(torch_seed(spec.seed, &[u64::MAX]));
         let model = Model::new(&spec.model, spec.classes, run.device);
         if let Some(init) = run.init {
-            let n = model.load_matching(init);
-            obs.log(format!("initialised {n} tensors from the given weights file"));
+            if spec.train.epochs == 0 {
+                // Nothing is trained: every tensor must come from the file.
+                model.load(init).map_err(|e| {
+                    TrainError::Data(format!("`epochs: 0` evaluates the weights file as it is, and it does not fit: {e}"))
+                })?;
+                obs.log("epochs: 0: the given weights, as they are (nothing is trained)".to_string());
+            } else {
+                let n = model.load_matching(init);
+                obs.log(format!("initialised {n} tensors from the given weights file"));
+            }
         }
         let adam = Adam::new(model.trainable(), spec.train.lr, spec.train.adam);
         let inputs = Inputs::new(&model, &run)?;
@@ -473,7 +481,7 @@ impl<'a> Training<'a> {
         let State { model, adam, rows, best, kd_terms, .. } = self.state;
         let epochs = self.run.spec.train.epochs;
         let mut steps = adam.step;
-        if self.keep_best {
+        if self.keep_best && !rows.is_empty() {
             let (at, acc) = best_epoch(&rows).unwrap_or((epochs, f64::NAN));
             let kept = best.ok_or_else(|| TrainError::Data("no best-validation weights were kept".into()))?;
             model.load(&kept).map_err(TrainError::Data)?;
