@@ -13,6 +13,7 @@ mod limits;
 mod predict;
 mod protocols;
 mod recipe;
+mod released;
 mod report_out;
 mod requeue;
 mod signals;

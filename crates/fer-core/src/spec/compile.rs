@@ -922,11 +922,9 @@ fn experiment(
         axes,
     };
     if e.train.epochs == 0 && e.init.is_none() && cell.weights.is_none() {
-        let at = Some(path_of(Key::Epochs)).filter(|p| !p.is_empty()).unwrap_or_else(|| format!("models.{name}.epochs"));
-        ctx.error(
-            &at,
-            "`epochs: 0` evaluates initial weights as they are: it needs `weights:` (a weights file)",
-        );
+        let at =
+            Some(path_of(Key::Epochs)).filter(|p| !p.is_empty()).unwrap_or_else(|| format!("models.{name}.epochs"));
+        ctx.error(&at, "`epochs: 0` evaluates initial weights as they are: it needs `weights:` (a weights file)");
     }
     Some((e, teacher))
 }

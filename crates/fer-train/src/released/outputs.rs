@@ -58,7 +58,11 @@ mod tests {
             (OUTPUT_LABELS.to_string(), "neutral,angry,happy".to_string()),
             (OUTPUT_LAYER.to_string(), "fc2".to_string()),
         ]);
-        let t = vec![("fc2.weight".to_string(), w), ("fc2.bias".to_string(), b), ("fc1.bias".into(), Tensor::ones([3], tch::kind::FLOAT_CPU))];
+        let t = vec![
+            ("fc2.weight".to_string(), w),
+            ("fc2.bias".to_string(), b),
+            ("fc1.bias".into(), Tensor::ones([3], tch::kind::FLOAT_CPU)),
+        ];
         let classes = ["happy".to_string(), "angry".to_string()];
         let out = align(t.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(), &meta, &classes).unwrap();
         assert_eq!(Vec::<f32>::try_from(out[1].1.shallow_clone()).unwrap(), [12., 11.]);

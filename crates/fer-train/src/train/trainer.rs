@@ -316,7 +316,9 @@ impl<'a> Training<'a> {
             if spec.train.epochs == 0 {
                 // Nothing is trained: every tensor must come from the file.
                 model.load(init).map_err(|e| {
-                    TrainError::Data(format!("`epochs: 0` evaluates the weights file as it is, and it does not fit: {e}"))
+                    TrainError::Data(format!(
+                        "`epochs: 0` evaluates the weights file as it is, and it does not fit: {e}"
+                    ))
                 })?;
                 obs.log("epochs: 0: the given weights, as they are (nothing is trained)".to_string());
             } else {
