@@ -219,13 +219,16 @@ fn varint(b: &mut &[u8]) -> Option<u64> {
     None
 }
 
+/// A table entry: its key and value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// LevelDB's table magic number (`kTableMagicNumber`).
 const MAGIC: u64 = 0xdb47_7524_8b80_fb57;
 /// Footer: two block handles padded to 40 bytes, then the magic.
 const FOOTER: usize = 48;
 
 /// Every (key, value) of a LevelDB-format table, in key order.
-fn table_entries(file: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BundleError> {
+fn table_entries(file: &[u8]) -> Result<Vec<KeyValue>, BundleError> {
     let bad = |why: &str| BundleError::Index(why.to_string());
     if file.len() < FOOTER {
         return Err(bad("the file is shorter than a table footer"));
@@ -274,7 +277,7 @@ fn block(file: &[u8], (offset, size): (u64, u64)) -> Result<&[u8], BundleError> 
 }
 
 /// The (key, value) entries of a block (keys share prefixes with the previous key).
-fn block_entries(b: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BundleError> {
+fn block_entries(b: &[u8]) -> Result<Vec<KeyValue>, BundleError> {
     let bad = |why: &str| BundleError::Index(format!("a malformed block: {why}"));
     if b.len() < 4 {
         return Err(bad("shorter than its restart count"));
