@@ -267,9 +267,9 @@ pub enum Command {
     /// Export a trained model as ONNX or TorchScript with a JSON sidecar (`<out>.json`) saying
     /// how to feed it raw grayscale faces; prints its size and our latency.
     Export {
-        /// A pipeline file (then choose with --model, --dataset, --seed, --fold), or a train entry
-        /// id `train/<hash16>`.
-        #[arg(default_value = "pipeline.yaml", value_name = "PIPELINE|ID")]
+        /// A pipeline file (then choose with --model, --dataset, --seed, --fold), a train entry
+        /// id `train/<hash16>`, or `released:microexpnet-ck` / `released:microexpnet-oulu-casia`.
+        #[arg(default_value = "pipeline.yaml", value_name = "PIPELINE|ID|released:NAME")]
         target: String,
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,

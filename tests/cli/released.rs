@@ -112,3 +112,28 @@ fn released_weights_are_evaluated_beside_a_reproduced_model_and_reported() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("released-oulu-casia"), "{}", text(&o));
 }
+
+/// The released models export like trained ones, and the runtimes that load the exports give our
+/// logits (`--check`: onnxruntime and torch, within 1e-4).
+#[test]
+fn released_models_export_to_onnx_and_torchscript_and_pass_their_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, format, file) in
+        [("microexpnet-ck", "onnx", "ck.onnx"), ("microexpnet-oulu-casia", "torchscript", "oulu.pt")]
+    {
+        let out = dir.path().join(file);
+        let target = format!("released:{name}");
+        let o = run(&["export", &target, "--format", format, "--out", out.to_str().unwrap(), "--check"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("check:"), "{}", text(&o));
+        let sidecar: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join(format!("{file}.json"))).unwrap()).unwrap();
+        assert_eq!(sidecar["entry"], target.as_str());
+        assert_eq!(sidecar["classes"], 8);
+        assert!(sidecar["preprocessing"].to_string().contains("rows 32..256"), "{sidecar}");
+    }
+    let o =
+        run(&["export", "released:fer2013", "--format", "onnx", "--out", dir.path().join("x.onnx").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("known: `microexpnet-ck`"), "{}", text(&o));
+}

@@ -34,28 +34,6 @@ pub(crate) struct ExportArgs {
 
 /// `fer-pipeline export`.
 pub(crate) fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<String, Error> {
-    let (store, sel) = match select::entry_id(&args.target) {
-        Some(hash) => {
-            let store = store_for(store_flag, None);
-            store.check()?;
-            let sel = select::by_id(&store, hash).map_err(Error::Usage)?;
-            (store, sel)
-        }
-        None => {
-            let p = PipelineArgs {
-                pipeline: PathBuf::from(&args.target),
-                profile: args.profile.clone(),
-                sets: args.sets.clone(),
-                skip_bad: false,
-            };
-            let pipeline = load(&p)?;
-            let store = store_for(store_flag, Some(&pipeline));
-            store.check()?;
-            let plan = fer_core::plan::build(&pipeline);
-            let sel = select::in_plan(&store, &plan, &args.choice).map_err(Error::Usage)?;
-            (store, sel)
-        }
-    };
     if args.out.extension().is_some_and(|e| e == "json") {
         return Err(Error::Usage(format!(
             "failed to export to `{}`: the sidecar goes to `<out>.json`; choose another name",
@@ -63,16 +41,18 @@ pub(crate) fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Res
         )));
     }
     tch::manual_seed(0);
-    let mut model = load_model(&sel)?;
-    let what = format!("{} ({})", sel.entry.id(), select::describe(&sel.label));
-    let side = data_side(&store, &sel);
+    let source = match args.target.strip_prefix("released:") {
+        Some(name) => released_source(name)?,
+        None => trained_source(store_flag, args)?,
+    };
+    let Source { mut model, what, entry, label, side } = source;
     let fail = |m: String| Error::Export { what: what.clone(), source: m.into() };
     let ours_ms = check::latency_ms(&model, 50);
     // Both files are written whole or not at all (temporary file, then rename).
     let (format, opset, fixed_batch) = match args.format {
         ExportFormat::Onnx => {
             let meta =
-                vec![("fer_pipeline.entry".to_string(), sel.entry.id()), ("fer_pipeline.model".into(), what.clone())];
+                vec![("fer_pipeline.entry".to_string(), entry.clone()), ("fer_pipeline.model".into(), what.clone())];
             let bytes = onnx::export(&model, &meta).map_err(fail)?;
             write_atomic(&args.out, &bytes)?;
             ("onnx", Some(onnx::OPSET), None)
@@ -96,12 +76,12 @@ pub(crate) fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Res
         format_version: SIDECAR_FORMAT,
         format: format.into(),
         file: args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        entry: sel.entry.id(),
-        model: sel.label.model.clone(),
+        entry,
+        model: label.model.clone(),
         arch: model.spec.display(),
-        dataset: sel.label.dataset.clone(),
-        seed: sel.label.seed,
-        fold: sel.label.fold,
+        dataset: label.dataset.clone(),
+        seed: label.seed,
+        fold: label.fold,
         classes: model.classes,
         input,
         output,
@@ -140,6 +120,70 @@ pub(crate) fn export_cmd(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Res
         human(bytes),
         sidecar_path.display(),
     ))
+}
+
+/// What is exported: the model, how it is named, its entry, labels, and the side of the faces it
+/// was trained on.
+struct Source {
+    model: Model,
+    what: String,
+    entry: String,
+    label: fer_core::plan::JobLabel,
+    side: Option<u32>,
+}
+
+/// The authors' released model `name` (`released:microexpnet-ck`): its test-time recipe takes the
+/// window of a 256 px face, as the sidecar says.
+fn released_source(name: &str) -> Result<Source, Error> {
+    let usage = |m: String| Error::Usage(format!("failed to export `released:{name}`: {m}"));
+    let r = fer_train::released::microexpnet::find(name).map_err(|e| usage(e.to_string()))?;
+    let model = r.model(Device::Cpu).map_err(|e| usage(e.to_string()))?;
+    let label = fer_core::plan::JobLabel {
+        model: r.name.to_string(),
+        arch: model.spec.display(),
+        dataset: r.dataset.to_string(),
+        seed: None,
+        fold: None,
+        axes: Vec::new(),
+    };
+    let what = format!("`released:{}` (the authors' {} model)", r.name, r.dataset);
+    Ok(Source {
+        model,
+        what,
+        entry: format!("released:{}", r.name),
+        label,
+        side: Some(fer_train::models::crops::FACE as u32),
+    })
+}
+
+/// A finished train entry, by id or chosen in a pipeline.
+fn trained_source(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Source, Error> {
+    let (store, sel) = match select::entry_id(&args.target) {
+        Some(hash) => {
+            let store = store_for(store_flag, None);
+            store.check()?;
+            let sel = select::by_id(&store, hash).map_err(Error::Usage)?;
+            (store, sel)
+        }
+        None => {
+            let p = PipelineArgs {
+                pipeline: PathBuf::from(&args.target),
+                profile: args.profile.clone(),
+                sets: args.sets.clone(),
+                skip_bad: false,
+            };
+            let pipeline = load(&p)?;
+            let store = store_for(store_flag, Some(&pipeline));
+            store.check()?;
+            let plan = fer_core::plan::build(&pipeline);
+            let sel = select::in_plan(&store, &plan, &args.choice).map_err(Error::Usage)?;
+            (store, sel)
+        }
+    };
+    let model = load_model(&sel)?;
+    let what = format!("{} ({})", sel.entry.id(), select::describe(&sel.label));
+    let side = data_side(&store, &sel);
+    Ok(Source { model, what, entry: sel.entry.id(), label: sel.label, side })
 }
 
 /// `<out>.json`.
