@@ -25,6 +25,8 @@
 
 use rayon::prelude::*;
 
+use super::style::{Knobs, Style};
+
 /// Parameters of the synthetic data set (all resolved values; they are hashed by the caller).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticParams {
@@ -39,6 +41,8 @@ pub struct SyntheticParams {
     /// occlusion rates, the rate of low-intensity expressions, expression jitter, lighting and
     /// pose range.
     pub difficulty: f32,
+    /// How posed or "in the wild" the faces are (see [`super::style`]).
+    pub style: Style,
 }
 
 /// One rendered data set held in memory.
@@ -598,8 +602,8 @@ struct Face {
 }
 
 impl Face {
-    fn new(id: Identity, e: Expr, rng: &mut Rng, d: f32) -> Self {
-        let shift_x = rng.sym(0.02 + 0.05 * d);
+    fn new(id: Identity, e: Expr, rng: &mut Rng, k: &Knobs) -> Self {
+        let shift_x = rng.sym(k.turn);
         let gaze_x = rng.sym(0.025);
         let iris_dy = rng.sym(0.01);
         let contempt_right = rng.chance(0.5);
@@ -627,7 +631,7 @@ impl Face {
                 asym,
             };
         }
-        let hand = if rng.chance(0.02 + 0.1 * d) {
+        let hand = if rng.chance(k.hand) {
             let angle = rng.sym(1.3);
             let (sin, cos) = sin_cos(angle);
             let scale = rng.range(0.8, 1.2);
@@ -939,13 +943,14 @@ fn render_into(params: &SyntheticParams, index: usize, size: u32, out: &mut [u8]
         return;
     }
     let d = params.difficulty01();
+    let knobs = Knobs::of(params.style, d);
     let subject = subject_of(params, index);
     let label = label_of(params, index);
     let id = Identity::sample(&mut Rng::new(params.seed, DOMAIN_SUBJECT, u64::from(subject)), d);
     let mut rng = Rng::new(params.seed, DOMAIN_IMAGE, index as u64);
 
     // Expression intensity: a fraction (growing with difficulty) is subtle.
-    let k = if rng.chance(0.1 + 0.4 * d) { rng.range(0.12, 0.45) } else { rng.range(0.5, 1.0) };
+    let k = if rng.chance(knobs.subtle_rate) { rng.range(0.12, 0.45) } else { rng.range(0.5, 1.0) };
     let variant = rng.unit();
     let mut e = Expr::target(label, variant).scaled(k);
     let j = 0.5 + d;
@@ -958,12 +963,12 @@ fn render_into(params: &SyntheticParams, index: usize, size: u32, out: &mut [u8]
     e.open = (e.open + 0.004 * j * rng.normal()).max(0.0);
     e.lip_raise = e.lip_raise.max(0.0);
 
-    let face = Face::new(id, e, &mut rng, d);
+    let face = Face::new(id, e, &mut rng, &knobs);
 
     // Pose: in-plane rotation, shift, scale.
-    let (sin, cos) = sin_cos(rng.sym(0.08 + 0.25 * d));
-    let shift = (rng.sym(0.03 + 0.08 * d), rng.sym(0.03 + 0.08 * d));
-    let scale = FACE_ZOOM * rng.range(0.9 - 0.1 * d, 1.08);
+    let (sin, cos) = sin_cos(rng.sym(knobs.rotation));
+    let shift = (rng.sym(knobs.shift), rng.sym(knobs.shift));
+    let scale = FACE_ZOOM * rng.range(knobs.scale.0, knobs.scale.1);
     let inv_scale = 1.0 / scale;
 
     // Lighting: directional gradient, global contrast and brightness, noise.
@@ -972,10 +977,10 @@ fn render_into(params: &SyntheticParams, index: usize, size: u32, out: &mut [u8]
         let len = (a * a + b * b).sqrt().max(1e-3);
         (a / len, b / len)
     };
-    let light = rng.range(0.0, 0.15 + 0.35 * d);
-    let contrast = rng.range(0.95 - 0.35 * d, 1.15);
-    let bright = rng.sym(0.04 + 0.1 * d);
-    let sigma = 0.01 + 0.05 * d;
+    let light = rng.range(0.0, knobs.light);
+    let contrast = rng.range(knobs.contrast.0, knobs.contrast.1);
+    let bright = rng.sym(knobs.bright);
+    let sigma = knobs.sigma;
     let mut noise = Rng::new(params.seed, DOMAIN_NOISE, index as u64);
 
     let step = 2.0 / size as f32;
@@ -1002,7 +1007,14 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     fn params(seed: u64, subjects: u32, per: u32, contempt: bool) -> SyntheticParams {
-        SyntheticParams { seed, subjects, images_per_subject: per, with_contempt: contempt, difficulty: 0.5 }
+        SyntheticParams {
+            seed,
+            subjects,
+            images_per_subject: per,
+            with_contempt: contempt,
+            difficulty: 0.5,
+            style: Style::Mixed,
+        }
     }
 
     fn digest(set: &SyntheticSet) -> Vec<u8> {
@@ -1078,6 +1090,35 @@ mod tests {
             assert_eq!(s as usize, i / 11);
         }
         assert_eq!(*set.subjects.last().unwrap(), 5);
+    }
+
+    #[test]
+    fn styles_change_the_distribution_and_keep_labels_and_subjects() {
+        let base = params(11, 8, 21, false);
+        let render = |style| generate(&SyntheticParams { style, ..base.clone() }, 48);
+        let (posed, mixed, wild) = (render(Style::Posed), render(Style::Mixed), render(Style::Wild));
+        assert_eq!((&posed.labels, &posed.subjects), (&mixed.labels, &mixed.subjects));
+        assert_eq!((&wild.labels, &wild.subjects), (&mixed.labels, &mixed.subjects));
+        // How far each image is from the mean image of its subject and class: pose, light,
+        // occlusion and intensity all add to it. Posed < mixed < wild.
+        let spread = |set: &SyntheticSet| -> f64 {
+            let n = set.len();
+            let px = 48 * 48;
+            let mut total = 0.0;
+            for i in 0..n {
+                let same: Vec<usize> = (0..n)
+                    .filter(|&j| set.subjects[j] == set.subjects[i] && set.labels[j] == set.labels[i])
+                    .collect();
+                let img = set.image(i).unwrap();
+                for p in 0..px {
+                    let mean = same.iter().map(|&j| set.image(j).unwrap()[p] as f64).sum::<f64>() / same.len() as f64;
+                    total += (img[p] as f64 - mean).abs();
+                }
+            }
+            total / (n * px) as f64
+        };
+        let (p, m, w) = (spread(&posed), spread(&mixed), spread(&wild));
+        assert!(p < m && m < w && w > 1.5 * p, "posed {p:.2}, mixed {m:.2}, wild {w:.2}");
     }
 
     #[test]

@@ -352,11 +352,16 @@ mod tests {
             difficulty: 0.5,
             val_fraction: 0.2,
             test_fraction: 0.25,
+            style: crate::data::style::Style::Mixed,
         };
-        let spec = JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Synthetic(s), size: 48 });
+        let spec = JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Synthetic(s.clone()), size: 48 });
         assert_eq!(
             spec.canonical(),
             r#"{"format":1,"job":{"dataset":{"contempt":false,"difficulty":0.5,"images_per_subject":40,"kind":"synthetic","seed":7,"subjects":12,"test_fraction":0.25,"val_fraction":0.2},"kind":"prepare","size":48},"revision":1}"#
         );
+        // A style other than the default is hashed; `mixed` is not written (older hashes stand).
+        let wild = SyntheticSpec { style: crate::data::style::Style::Wild, ..s };
+        let spec = JobSpec::Prepare(PrepareSpec { dataset: DatasetSpec::Synthetic(wild), size: 48 });
+        assert!(spec.canonical().contains(r#""style":"wild""#), "{}", spec.canonical());
     }
 }

@@ -674,6 +674,14 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
             let difficulty = frac("difficulty", d.difficulty, 0.5, 0.0, 1.0);
             let val_fraction = frac("val_fraction", d.val_fraction, 0.15, 0.0, 0.5);
             let test_fraction = frac("test_fraction", d.test_fraction, 0.2, 0.01, 0.5);
+            let style = match d.style.as_deref().map(crate::data::style::Style::parse) {
+                None => crate::data::style::Style::Mixed,
+                Some(Ok(s)) => s,
+                Some(Err(e)) => {
+                    ctx.error(&format!("{path}.style"), e);
+                    crate::data::style::Style::Mixed
+                }
+            };
             Some(DatasetSpec::Synthetic(SyntheticSpec {
                 seed: seed as u64,
                 subjects: subjects as u32,
@@ -682,6 +690,7 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
                 difficulty,
                 val_fraction,
                 test_fraction,
+                style,
             }))
         }
         other => match other.parse::<LoaderKind>() {
@@ -700,8 +709,16 @@ fn compile_dataset(d: &RawDataset, path: &str, ctx: &mut Ctx<'_>) -> Option<Data
 
 /// A real data set: its manifest, where the data is, the content hash of its files.
 fn compile_real(d: &RawDataset, kind: LoaderKind, path: &str, ctx: &mut Ctx<'_>) -> Option<DatasetSpec> {
-    if d.seed.is_some() || d.subjects.is_some() || d.images_per_subject.is_some() || d.difficulty.is_some() {
-        ctx.error(path, "`seed`, `subjects`, `images_per_subject` and `difficulty` are settings of `synthetic` data");
+    if d.seed.is_some()
+        || d.subjects.is_some()
+        || d.images_per_subject.is_some()
+        || d.difficulty.is_some()
+        || d.style.is_some()
+    {
+        ctx.error(
+            path,
+            "`seed`, `subjects`, `images_per_subject`, `difficulty` and `style` are settings of `synthetic` data",
+        );
     }
     let file = manifest_file(d, kind, ctx.file);
     let key = if d.manifest.is_some() { format!("{path}.manifest") } else { format!("{path}.kind") };

@@ -173,6 +173,9 @@ pub struct SyntheticSpec {
     pub difficulty: f64,
     pub val_fraction: f64,
     pub test_fraction: f64,
+    /// Not written when `mixed` (the default), so the hashes of older pipelines stand.
+    #[serde(default, skip_serializing_if = "crate::data::style::Style::is_mixed")]
+    pub style: crate::data::style::Style,
 }
 
 impl DatasetSpec {

@@ -143,6 +143,9 @@ pub(super) struct RawDataset {
     pub contempt: Option<bool>,
     #[serde(default)]
     pub difficulty: Option<f64>,
+    /// How posed or "in the wild" the synthetic faces are: `mixed` (default), `posed`, `wild`.
+    #[serde(default)]
+    pub style: Option<String>,
     /// Fraction of subjects held out for validation.
     #[serde(default)]
     pub val_fraction: Option<f64>,

@@ -56,7 +56,14 @@ fn faces() -> (Vec<GrayImage>, &'static str) {
             return (patches, "faces of the rustface test photograph");
         }
     }
-    let p = SyntheticParams { seed: 7, subjects: 4, images_per_subject: 4, with_contempt: false, difficulty: 0.3 };
+    let p = SyntheticParams {
+        seed: 7,
+        subjects: 4,
+        images_per_subject: 4,
+        with_contempt: false,
+        difficulty: 0.3,
+        style: fer_core::data::style::Style::Mixed,
+    };
     let side = 128;
     let set = synthetic::generate(&p, side);
     let n = (side * side) as usize;

@@ -198,6 +198,7 @@ fn build_synthetic(s: &SyntheticSpec, size: u32) -> (Prepared, Summary) {
         images_per_subject: s.images_per_subject,
         with_contempt: s.contempt,
         difficulty: s.difficulty as f32,
+        style: s.style,
     };
     let set = synthetic::generate(&params, size);
     let n = set.labels.len();

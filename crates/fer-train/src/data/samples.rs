@@ -64,6 +64,7 @@ mod tests {
             difficulty: 0.5,
             val_fraction: 0.0,
             test_fraction: 0.5,
+            style: fer_core::data::style::Style::Mixed,
         };
         let (p, _) = crate::data::build(&DatasetSpec::Synthetic(spec), 24).unwrap();
         let dir = tempfile::tempdir().unwrap();

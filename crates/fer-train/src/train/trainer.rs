@@ -542,6 +542,7 @@ mod training_tests {
             difficulty: 0.5,
             val_fraction: 0.2,
             test_fraction: 0.2,
+            style: fer_core::data::style::Style::Mixed,
         });
         crate::data::build(&spec, 48).unwrap().0
     }
