@@ -311,6 +311,16 @@ impl ModelSpec {
         }
     }
 
+    /// The network's structure (what its FLOPs, parameters and speed depend on).
+    pub fn network(&self) -> crate::arch::Network {
+        use crate::arch::Network;
+        match *self {
+            ModelSpec::DeepEmotion { .. } => Network::DeepEmotion,
+            ModelSpec::MicroExpNet { variant, .. } => Network::MicroExpNet { variant },
+            ModelSpec::InceptionV3 { input_size, .. } => Network::InceptionV3 { input_size },
+        }
+    }
+
     /// A short display name, e.g. `microexpnet-xxs`.
     pub fn display(&self) -> String {
         match self {
