@@ -1,11 +1,12 @@
 //! Builds the job DAG of a compiled pipeline: prepare -> [teacher -> distill-targets ->] train ->
-//! evaluate (and saliency); identical jobs are merged by hash.
+//! evaluate (and saliency), and the analyses' jobs (throughput); identical jobs are merged by hash.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::hash::JobHash;
 use super::job::{
-    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec,
+    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, ThroughputSpec,
+    TrainJobSpec, THROUGHPUT_BATCHES, THROUGHPUT_THREADS,
 };
 use crate::spec::{Experiment, Pipeline};
 
@@ -168,6 +169,17 @@ pub fn build(p: &Pipeline) -> Plan {
                 );
             }
         }
+    }
+    // One throughput job per compared network, when the efficiency analysis is on.
+    for (network, classes) in p.throughput_networks() {
+        let spec = ThroughputSpec {
+            network,
+            classes,
+            batches: THROUGHPUT_BATCHES.to_vec(),
+            threads: THROUGHPUT_THREADS.to_vec(),
+        };
+        let name = network.display();
+        b.plan.add(JobSpec::Throughput(spec), JobLabel { model: name.clone(), arch: name, ..Default::default() });
     }
     b.plan
 }
