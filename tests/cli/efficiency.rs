@@ -31,8 +31,9 @@ fn throughput_jobs_run_cache_and_feed_the_efficiency_frontier() {
     // Planned (and explained) before anything runs: one per network.
     let plan = run(&["--store", &store, "plan", p, "--explain"]);
     assert!(plan.status.success(), "{}", text(&plan));
-    let lines: Vec<&str> = text(&plan).lines().filter(|l| l.starts_with("throughput")).map(str::trim).collect::<Vec<_>>();
-    assert_eq!(lines.len(), 2, "{}", text(&plan));
+    let planned = text(&plan);
+    let lines: Vec<&str> = planned.lines().filter(|l| l.starts_with("throughput")).collect();
+    assert_eq!(lines.len(), 2, "{planned}");
     assert!(lines.iter().any(|l| l.contains("deep-emotion")) && lines.iter().any(|l| l.contains("microexpnet-xxs")));
 
     let o = run(&["--store", &store, "run", p, "--report-dir", r]);
@@ -76,18 +77,18 @@ fn throughput_jobs_run_cache_and_feed_the_efficiency_frontier() {
     assert!(html.contains("1 multiply-add = 2 FLOPs") && html.contains("1851"), "convention and claim");
     assert!(html.contains("Efficiency: on tiny,"), "the sentence in the summary");
 
-    // Cached: nothing runs again; status lists them done.
+    // Cached: nothing runs again; status lists them finished.
     let again = run(&["--store", &store, "run", p, "--no-report"]);
     assert!(text(&again).contains("0 ran,"), "{}", text(&again));
-    let status = run(&["--store", &store, "status", p]);
-    let done: Vec<&str> = text(&status).lines().filter(|l| l.starts_with("throughput")).collect::<Vec<_>>();
-    assert_eq!(done.len(), 2, "{}", text(&status));
-    assert!(done.iter().all(|l| l.contains("done")), "{}", text(&status));
+    let status = text(&run(&["--store", &store, "status", p]));
+    let done: Vec<&str> = status.lines().filter(|l| l.starts_with("throughput")).collect();
+    assert_eq!(done.len(), 2, "{status}");
+    assert!(done.iter().all(|l| l.trim_end().ends_with("cached")), "{status}");
 
     // Submitted as its own array like the other kinds (dry run).
     let sub = run(&["--store", &store_arg(&dir.path().join("fresh")), "submit", p, "--dry-run"]);
     assert!(sub.status.success(), "{}", text(&sub));
-    assert!(text(&sub).contains("exec throughput"), "{}", text(&sub));
+    assert!(text(&sub).contains("#SBATCH --job-name=fer-throughput"), "{}", text(&sub));
 
     // Switched off: no throughput jobs, no section (the same store).
     let off = pipeline(dir.path(), "analyses: {efficiency: false}\n");
