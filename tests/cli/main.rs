@@ -4,6 +4,7 @@
 mod architecture;
 mod checkpoint;
 mod crops;
+mod efficiency;
 mod export;
 mod faults;
 mod gc_roots;

@@ -10,8 +10,11 @@ use rayon::prelude::*;
 use super::error::ReportError;
 use fer_core::data::{Summary, SAMPLES_FILE, SUMMARY_FILE};
 use fer_core::plan::{EvaluateSpec, Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
-use fer_core::records::{read_curve, EpochRow, EvalResult, Provenance, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE};
-use fer_core::spec::ModelSpec;
+use fer_core::records::{
+    read_curve, EpochRow, EvalResult, Provenance, ThroughputRecord, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE,
+    THROUGHPUT_FILE,
+};
+use fer_core::spec::{ModelSpec, Network};
 use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
 
 /// Label axes that are not part of a job's setting (they vary within a group).
@@ -59,6 +62,8 @@ pub struct Evaluation {
     pub weights: JobHash,
     pub data: JobHash,
     pub train: Option<TrainInfo>,
+    /// The network's structure (what its FLOPs are counted from).
+    pub network: Network,
 }
 
 impl Evaluation {
@@ -124,6 +129,11 @@ pub struct Collection {
     pub samples: Vec<SampleGrid>,
     pub images: Vec<StoreImage>,
     pub missing: Vec<Missing>,
+    /// Finished throughput jobs (the efficiency analysis).
+    pub throughputs: Vec<ThroughputRecord>,
+    /// Whether the report shows the efficiency analysis: a store-wide report, or a pipeline with
+    /// throughput jobs (`analyses: {efficiency: true}`).
+    pub efficiency: bool,
 }
 
 /// What one entry turned out to be.
@@ -131,6 +141,7 @@ enum Found {
     Evaluate(Box<Evaluation>, Vec<StoreImage>),
     Train(Box<TrainInfo>, Vec<StoreImage>),
     Prepare(Option<SampleGrid>, Vec<StoreImage>),
+    Throughput(ThroughputRecord),
     Other(Vec<StoreImage>),
     /// Not finished or damaged; the weights hash of an evaluation, when known.
     Unusable(Missing, Option<JobHash>),
@@ -153,7 +164,8 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
     let (candidates, unreadable) = candidates(store, scope)?;
     let found: Vec<Found> =
         candidates.par_iter().map(|(entry, label)| inspect(entry, label.as_ref(), verify)).collect();
-    let mut col = Collection { missing: unreadable, ..Default::default() };
+    let efficiency = scope.is_none_or(|jobs| jobs.iter().any(|j| j.kind == JobKind::Throughput));
+    let mut col = Collection { missing: unreadable, efficiency, ..Default::default() };
     let mut inputs = sort_found(found, &mut col);
     load_missing_inputs(store, verify, &col.evaluations, &mut inputs);
     join_trains(&mut col, &inputs);
@@ -169,6 +181,7 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
     col.samples = pick_sample_grids(&col.evaluations, inputs.prepares);
     col.images
         .sort_by(|a, b| (a.kind, &a.label.dataset, a.hash, &a.name).cmp(&(b.kind, &b.label.dataset, b.hash, &b.name)));
+    col.throughputs.sort_by(|a, b| (&a.network, a.classes).cmp(&(&b.network, b.classes)));
     col.missing.sort_by(|a, b| (&a.id, &a.why).cmp(&(&b.id, &b.why)));
     col.missing.dedup();
     Ok(col)
@@ -226,6 +239,7 @@ fn sort_found(found: Vec<Found>, col: &mut Collection) -> Inputs {
                 }
                 col.images.extend(imgs);
             }
+            Found::Throughput(t) => col.throughputs.push(t),
             Found::Other(imgs) => col.images.extend(imgs),
             Found::Unusable(m, weights) => {
                 col.missing.push(m);
@@ -386,6 +400,14 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
             });
             Found::Prepare(grid, images)
         }
+        JobSpec::Throughput(_) => match read_json::<ThroughputRecord>(&entry.file(THROUGHPUT_FILE)) {
+            Ok(Some(t)) => Found::Throughput(t),
+            Ok(None) => Found::Unusable(
+                Missing { id: entry.id(), what: describe(Some(&shown)), why: format!("finished, but `{THROUGHPUT_FILE}` is missing") },
+                None,
+            ),
+            Err(e) => Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None),
+        },
         #[allow(unreachable_patterns)]
         _ => Found::Other(images),
     }
@@ -430,6 +452,7 @@ fn evaluation(entry: &Entry, hash: JobHash, spec: &EvaluateSpec, shown: &JobLabe
         weights: spec.weights,
         data: spec.data,
         train: None,
+        network: spec.model.network(),
     })
 }
 

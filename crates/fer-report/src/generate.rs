@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::collect::{collect, Missing, ScopeJob};
+use super::efficiency;
 use super::error::ReportError;
 use super::figures::{self, Inputs};
 use super::gallery;
@@ -107,9 +108,11 @@ pub fn write_report(
         rayon::join(|| tables.write(&out_dir.join("tables")), || figures::draw_all(&figs, out_dir, opts.svg));
     let (table_files, drawn) = (table_files?, drawn?);
     let gallery = gallery::copy(&col, &published, out_dir)?;
+    let efficiency = efficiency::write(&col, out_dir, opts.svg)?;
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
-    let summary = narrative::summarise(&best, &published, missing_n);
+    let mut summary = narrative::summarise(&best, &published, missing_n);
+    summary.extend(efficiency.sentence.clone());
     let page = Page {
         title: &opts.title,
         run: &run,
@@ -122,6 +125,7 @@ pub fn write_report(
         missing: &col.missing,
         published: &published,
         evaluations: col.evaluations.len(),
+        efficiency: &efficiency.html,
     };
     let index = out_dir.join("index.html");
     std::fs::write(&index, html::render(&page)).map_err(|e| ReportError::write(&index, e))?;
@@ -132,6 +136,7 @@ pub fn write_report(
         written.extend(d.svg.clone());
     }
     written.extend(gallery.samples.iter().chain(&gallery.images).map(|g| g.src.clone()));
+    written.extend(efficiency.written.iter().cloned());
     let cleanup = out.finish(&written)?;
     let mut missing = col.missing.clone();
     missing.extend(gallery.skipped.iter().cloned());
@@ -139,8 +144,12 @@ pub fn write_report(
         index,
         evaluations: col.evaluations.len(),
         missing,
-        tables: table_files,
-        charts: drawn.iter().map(|d| out_dir.join(&d.png)).collect(),
+        tables: table_files.into_iter().chain(efficiency.tables).collect(),
+        charts: drawn
+            .iter()
+            .map(|d| out_dir.join(&d.png))
+            .chain(efficiency.written.iter().filter(|w| w.ends_with(".png")).map(|w| out_dir.join(w)))
+            .collect(),
         images: gallery.samples.len() + gallery.images.len(),
         summary,
         written,

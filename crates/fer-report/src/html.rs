@@ -27,6 +27,8 @@ pub(crate) struct Page<'a> {
     pub missing: &'a [Missing],
     pub published: &'a Published,
     pub evaluations: usize,
+    /// The efficiency analysis's section (empty when it is off).
+    pub efficiency: &'a str,
 }
 
 /// Escapes text for HTML content and attributes.
@@ -133,12 +135,13 @@ pub(crate) fn render(p: &Page) -> String {
         esc(&p.run.generated_at),
         esc(&p.run.crate_version)
     );
-    h.push_str(
+    let efficiency = if p.efficiency.is_empty() { "" } else { "<a href=\"#efficiency\">Efficiency</a>" };
+    h.push_str(&format!(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#published\">Published vs reproduced</a>\
          <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a><a href=\"#curves\">Learning curves</a>\
-         <a href=\"#confusion\">Confusion</a><a href=\"#kd\">Distillation</a><a href=\"#saliency\">Saliency</a>\
+         <a href=\"#confusion\">Confusion</a>{efficiency}<a href=\"#kd\">Distillation</a><a href=\"#saliency\">Saliency</a>\
          <a href=\"#samples\">Samples</a><a href=\"#jobs\">Jobs</a><a href=\"#provenance\">Provenance</a></nav>\n",
-    );
+    ));
 
     section_summary(&mut h, p);
     section_published(&mut h, p);
@@ -150,6 +153,7 @@ pub(crate) fn render(p: &Page) -> String {
     h.push_str("<h2 id=\"confusion\">Confusion matrices</h2>\n");
     h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds and folds; each row shows how the images of one true class were classified.</p>\n");
     charts(&mut h, p, &[Section::Confusion], "No confusion matrices.");
+    h.push_str(p.efficiency);
     section_kd(&mut h, p);
     section_gallery(&mut h, p);
     section_jobs(&mut h, p);

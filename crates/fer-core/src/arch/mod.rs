@@ -2,6 +2,7 @@
 
 mod config;
 pub mod deep_emotion;
+pub mod flops;
 pub mod inception;
 mod input;
 pub mod microexpnet;
@@ -10,6 +11,7 @@ pub mod train;
 
 pub use config::{Arch, ArchConfig};
 pub use deep_emotion::DeepEmotionConfig;
+pub use flops::Network;
 pub use inception::InceptionV3Config;
 pub use input::InputNorm;
 pub use microexpnet::{MicroExpNetConfig, Variant};

@@ -134,6 +134,8 @@ struct Executor<'a> {
     queue: ReadyQueue,
     /// Jobs that ended without finishing since their dependents were last skipped.
     failed_since: Vec<usize>,
+    /// A job that runs alone (`JobKind::exclusive`) is running.
+    alone: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -181,6 +183,7 @@ impl<'a> Executor<'a> {
             summary,
             queue: ReadyQueue::new(plan, &finished),
             failed_since: Vec::new(),
+            alone: false,
         })
     }
 
@@ -208,9 +211,16 @@ impl<'a> Executor<'a> {
 
     /// Starts ready jobs, longest remaining path first, while slots are free (none once the
     /// store cannot be written).
+    /// A job that runs alone waits for the running ones to end, and nothing starts beside it.
     fn launch_ready(&mut self) {
-        while self.summary.store_failure.is_none() && !self.free_slots.is_empty() {
-            let Some(i) = self.queue.pop() else { break };
+        while self.summary.store_failure.is_none() && !self.free_slots.is_empty() && !self.alone {
+            let Some(i) = self.queue.peek() else { break };
+            let exclusive = self.plan.jobs[i].kind().exclusive();
+            if exclusive && self.running > 0 {
+                break;
+            }
+            self.queue.pop();
+            self.alone = exclusive;
             self.launch(i);
         }
     }
@@ -229,6 +239,7 @@ impl<'a> Executor<'a> {
                 self.running += 1;
             }
             Err(e) => {
+                self.alone = false;
                 self.free_slots.push(slot);
                 let message = format!("failed to start `{}`: {e}", self.opts.exe.display());
                 let outcome = self.failed(i, message);
@@ -250,6 +261,7 @@ impl<'a> Executor<'a> {
     fn on_exit(&mut self, i: usize, code: Option<i32>, stopping: bool) {
         let Some(r) = self.children[i].take() else { return };
         self.running -= 1;
+        self.alone = false;
         self.free_slots.push(self.slot_of[i]);
         let seconds = r.started.elapsed().as_secs_f64();
         let outcome = match code {
@@ -638,6 +650,42 @@ echo "end $id" >> "$ctl/log"
         g.run(1, &["cpu"], &AtomicBool::new(false));
         let counts = std::fs::read_to_string(g.dir.path().join("concurrent")).unwrap();
         assert!(counts.lines().all(|l| l.trim() == "1"), "{counts}");
+    }
+
+    #[test]
+    fn throughput_jobs_run_alone() {
+        // Three networks measured while six trains (two seeds, three models) wait on one
+        // prepare; four slots. Each throughput job starts when nothing runs, and nothing starts
+        // until it ends.
+        let f = Fixture::new(
+            "  a: {arch: deep-emotion, datasets: syn, epochs: 1, seeds: [1, 2]}\n  \
+             b: {arch: microexpnet, variant: s, datasets: syn, epochs: 1, seeds: [1, 2]}\n  \
+             c: {arch: microexpnet, datasets: syn, epochs: 1, seeds: [1, 2]}\nanalyses: {efficiency: true}\n",
+        );
+        let speeds: Vec<String> =
+            (0..f.plan.jobs.len()).filter(|&i| f.plan.jobs[i].kind() == JobKind::Throughput).map(|i| f.id(i)).collect();
+        assert_eq!(speeds.len(), 3);
+        let (s, _) = f.run(4, &["cpu"], &AtomicBool::new(false));
+        assert_eq!((s.done, s.failed), (f.plan.jobs.len(), 0), "{s:?}");
+        f.check_order();
+        let log = f.log();
+        let mut running: Vec<&str> = Vec::new();
+        for l in &log {
+            match l[0].as_str() {
+                "start" => {
+                    let alone = running.iter().any(|r| speeds.iter().any(|s| s == r));
+                    assert!(!alone, "{} started beside a throughput job: {log:?}", l[1]);
+                    if speeds.contains(&l[1]) {
+                        assert!(running.is_empty(), "{} started beside {running:?}", l[1]);
+                    }
+                    running.push(&l[1]);
+                }
+                _ => running.retain(|r| *r != l[1]),
+            }
+        }
+        // Without the analysis there are none.
+        let g = Fixture::new("  a: {arch: deep-emotion, datasets: syn, epochs: 1}\nanalyses: {efficiency: false}\n");
+        assert!(g.plan.jobs.iter().all(|j| j.kind() != JobKind::Throughput));
     }
 
     #[test]

@@ -51,6 +51,11 @@ impl ReadyQueue {
         ReadyQueue { dependents, rank, order, unfinished, to_run, ready }
     }
 
+    /// The first ready job in start order, left in the queue.
+    pub(super) fn peek(&self) -> Option<usize> {
+        self.ready.first().map(|&r| self.order[r])
+    }
+
     /// Takes the first ready job in start order.
     pub(super) fn pop(&mut self) -> Option<usize> {
         self.ready.pop_first().map(|r| self.order[r])
@@ -97,6 +102,8 @@ fn cost(job: &Job) -> f64 {
         JobSpec::DistillTargets(t) => per_image(&t.model),
         JobSpec::Evaluate(e) => per_image(&e.model),
         JobSpec::Saliency(s) => 3.0 * per_image(&s.model),
+        // Seconds, and it waits until nothing else runs (`JobKind::exclusive`).
+        JobSpec::Throughput(_) => 0.1,
     }
 }
 

@@ -1,11 +1,12 @@
 //! Builds the job DAG of a compiled pipeline: prepare -> [teacher -> distill-targets ->] train ->
-//! evaluate (and saliency); identical jobs are merged by hash.
+//! evaluate (and saliency), and the analyses' jobs (throughput); identical jobs are merged by hash.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::hash::JobHash;
 use super::job::{
-    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec,
+    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, ThroughputSpec,
+    TrainJobSpec, THROUGHPUT_BATCHES, THROUGHPUT_THREADS,
 };
 use crate::spec::{Experiment, Pipeline};
 
@@ -169,6 +170,17 @@ pub fn build(p: &Pipeline) -> Plan {
             }
         }
     }
+    // One throughput job per compared network, when the efficiency analysis is on.
+    for (network, classes) in p.throughput_networks() {
+        let spec = ThroughputSpec {
+            network,
+            classes,
+            batches: THROUGHPUT_BATCHES.to_vec(),
+            threads: THROUGHPUT_THREADS.to_vec(),
+        };
+        let name = network.display();
+        b.plan.add(JobSpec::Throughput(spec), JobLabel { model: name.clone(), arch: name, ..Default::default() });
+    }
     b.plan
 }
 
@@ -270,6 +282,44 @@ mod tests {
         assert_eq!(sal.len(), 1);
         assert_eq!(sal[0].label.seed, Some(1));
         assert_eq!(kinds(&plan)["train"], 3);
+    }
+
+    #[test]
+    fn throughput_is_one_job_per_compared_network_and_class_count_when_switched_on() {
+        let models = "models:\n  a: {arch: microexpnet, datasets: syn, epochs: 2, seeds: [1, 2]}\n  \
+                      b: {arch: microexpnet, datasets: syn, epochs: 3, lr: 0.1}\n  \
+                      c: {arch: microexpnet, variant: m, datasets: syn, epochs: 2}\n  \
+                      d: {arch: deep-emotion, datasets: [syn, ck], epochs: 2}\n  \
+                      t: {arch: inception-v3, datasets: syn, epochs: 1, input_size: 75}\n\
+                      saliency: {enabled: false}\n";
+        let (p, plan) = plan_of(&format!("{models}analyses: {{efficiency: true}}\n"));
+        check_edges(&plan);
+        // a and b share MicroExpNet XXS on 7 classes; c is M; Deep-Emotion on syn (7 classes)
+        // and ck (8, with contempt); the teacher is not measured.
+        let speeds: Vec<(String, usize)> = plan
+            .jobs
+            .iter()
+            .filter_map(|j| match &j.spec {
+                JobSpec::Throughput(t) => Some((t.network.display(), t.classes)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            speeds,
+            [("microexpnet-xxs".into(), 7), ("microexpnet-m".into(), 7), ("deep-emotion".into(), 7), ("deep-emotion".into(), 8)]
+        );
+        assert_eq!(p.throughput_networks().len(), 4);
+        for j in plan.jobs.iter().filter(|j| j.kind() == JobKind::Throughput) {
+            assert!(j.deps.is_empty() && j.spec.inputs().is_empty(), "reads nothing");
+            assert_eq!((j.label.model.as_str(), j.label.seed), (j.label.arch.as_str(), None));
+        }
+        // Off, or not set: none, and every other job keeps its hash.
+        let (_, off) = plan_of(&format!("{models}analyses: {{efficiency: false}}\n"));
+        let (_, unset) = plan_of(models);
+        assert_eq!(off.jobs.len(), plan.jobs.len() - 4);
+        let hashes = |p: &Plan| p.jobs.iter().map(|j| j.hash).collect::<Vec<_>>();
+        assert_eq!(hashes(&off), hashes(&unset));
+        assert_eq!(hashes(&off)[..], hashes(&plan)[..off.jobs.len()]);
     }
 
     #[test]

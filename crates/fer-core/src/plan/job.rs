@@ -8,7 +8,7 @@ use super::hash::{hash_canonical, JobHash};
 use crate::data::loaders::{LoadOptions, LoaderKind};
 use crate::data::manifest::{Preprocessing, Protocol};
 use crate::digest::canonical;
-use crate::spec::{DatasetSpec, DistillSpec, ModelSpec, RealSpec, TrainSpec};
+use crate::spec::{DatasetSpec, DistillSpec, ModelSpec, Network, RealSpec, TrainSpec};
 
 /// Version of the job record format written to the store.
 pub const JOB_FORMAT: u32 = 1;
@@ -22,11 +22,18 @@ pub enum JobKind {
     DistillTargets,
     Evaluate,
     Saliency,
+    Throughput,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] =
-        [JobKind::Prepare, JobKind::Train, JobKind::DistillTargets, JobKind::Evaluate, JobKind::Saliency];
+    pub const ALL: [JobKind; 6] = [
+        JobKind::Prepare,
+        JobKind::Train,
+        JobKind::DistillTargets,
+        JobKind::Evaluate,
+        JobKind::Saliency,
+        JobKind::Throughput,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +42,7 @@ impl JobKind {
             JobKind::DistillTargets => "distill-targets",
             JobKind::Evaluate => "evaluate",
             JobKind::Saliency => "saliency",
+            JobKind::Throughput => "throughput",
         }
     }
 
@@ -53,7 +61,14 @@ impl JobKind {
             JobKind::DistillTargets => 1,
             JobKind::Evaluate => 2,
             JobKind::Saliency => 1,
+            JobKind::Throughput => 1,
         }
+    }
+
+    /// Whether a job of this kind runs alone on its machine (the local executor starts it when
+    /// no other job runs, and starts none beside it): it measures speed.
+    pub fn exclusive(self) -> bool {
+        self == JobKind::Throughput
     }
 }
 
@@ -115,6 +130,41 @@ pub struct SaliencySpec {
     pub fold: Option<u32>,
 }
 
+/// The thread counts a throughput job measures at: one, and all the CPUs the job may use.
+pub const THROUGHPUT_THREADS: [Threads; 2] = [Threads::One, Threads::All];
+
+/// The batch sizes a throughput job measures at.
+pub const THROUGHPUT_BATCHES: [u32; 2] = [1, 64];
+
+/// A thread count of a throughput measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Threads {
+    One,
+    /// Every CPU the job may use (its affinity and quota), however many that is on the machine.
+    All,
+}
+
+impl Threads {
+    pub fn name(self) -> &'static str {
+        match self {
+            Threads::One => "1",
+            Threads::All => "all",
+        }
+    }
+}
+
+/// Throughput: images per second of a network's inference on the CPU (random weights from a fixed
+/// seed: speed does not depend on their values), at each batch size and thread count; what
+/// MicroExpNet's 1851 images/s on an i7 is checked against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThroughputSpec {
+    pub network: Network,
+    pub classes: usize,
+    pub batches: Vec<u32>,
+    pub threads: Vec<Threads>,
+}
+
 /// Evaluate: trained weights on the test split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvaluateSpec {
@@ -134,6 +184,7 @@ pub enum JobSpec {
     DistillTargets(TargetsSpec),
     Evaluate(EvaluateSpec),
     Saliency(SaliencySpec),
+    Throughput(ThroughputSpec),
 }
 
 /// What is hashed: format, kind, code revision and spec (a real data set as [`HashedReal`]).
@@ -187,7 +238,7 @@ impl JobSpec {
             JobSpec::DistillTargets(t) => Some(t.weights),
             JobSpec::Saliency(s) => Some(s.weights),
             JobSpec::Evaluate(e) => Some(e.weights),
-            JobSpec::Prepare(_) | JobSpec::Train(_) => None,
+            JobSpec::Prepare(_) | JobSpec::Train(_) | JobSpec::Throughput(_) => None,
         }
     }
 
@@ -198,6 +249,7 @@ impl JobSpec {
             JobSpec::DistillTargets(_) => JobKind::DistillTargets,
             JobSpec::Evaluate(_) => JobKind::Evaluate,
             JobSpec::Saliency(_) => JobKind::Saliency,
+            JobSpec::Throughput(_) => JobKind::Throughput,
         }
     }
 
@@ -219,7 +271,7 @@ impl JobSpec {
     /// The model this job trains or uses, if any.
     pub fn model(&self) -> Option<&ModelSpec> {
         match self {
-            JobSpec::Prepare(_) => None,
+            JobSpec::Prepare(_) | JobSpec::Throughput(_) => None,
             JobSpec::Train(t) => Some(&t.model),
             JobSpec::DistillTargets(t) => Some(&t.model),
             JobSpec::Evaluate(e) => Some(&e.model),
@@ -230,7 +282,7 @@ impl JobSpec {
     /// Hashes of the jobs this one reads.
     pub fn inputs(&self) -> Vec<JobHash> {
         match self {
-            JobSpec::Prepare(_) => vec![],
+            JobSpec::Prepare(_) | JobSpec::Throughput(_) => vec![],
             JobSpec::Train(t) => std::iter::once(t.data).chain(t.distill.as_ref().map(|d| d.targets)).collect(),
             JobSpec::DistillTargets(t) => vec![t.weights, t.data],
             JobSpec::Evaluate(e) => vec![e.weights, e.data],

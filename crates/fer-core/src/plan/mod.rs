@@ -10,6 +10,7 @@ pub use dag::{build, retain, unavailable, Job, Plan};
 pub use hash::{hash_canonical, JobHash};
 pub use hyper::{Hyper, HYPER_ORDER};
 pub use job::{
-    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, TrainJobSpec, JOB_FORMAT,
+    EvaluateSpec, JobKind, JobLabel, JobSpec, KdInput, PrepareSpec, SaliencySpec, TargetsSpec, Threads, ThroughputSpec,
+    TrainJobSpec, JOB_FORMAT, THROUGHPUT_BATCHES, THROUGHPUT_THREADS,
 };
 pub use render::{render_dot, render_mermaid, render_table, PlannedJob, PlannedState};

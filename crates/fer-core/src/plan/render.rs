@@ -66,6 +66,11 @@ fn settings(job: &Job) -> String {
             s.extend(job.label.axes.iter().map(|(k, v)| format!("{k}={v}")));
             s.join(" ")
         }
+        JobSpec::Throughput(t) => {
+            let batches: Vec<String> = t.batches.iter().map(u32::to_string).collect();
+            let threads: Vec<&str> = t.threads.iter().map(|x| x.name()).collect();
+            format!("cpu batch={} threads={}", batches.join(","), threads.join(","))
+        }
     }
 }
 

@@ -9,3 +9,4 @@ pub const TARGETS_FILE: &str = "targets.safetensors";
 pub const SALIENCY_FILE: &str = "saliency.safetensors";
 pub const SALIENCY_PNG: &str = "saliency.png";
 pub const STN_PNG: &str = "stn.png";
+pub const THROUGHPUT_FILE: &str = "throughput.json";

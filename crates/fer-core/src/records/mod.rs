@@ -1,5 +1,5 @@
 //! The records jobs leave in the store, as the report and other readers see them: file names,
-//! provenance, evaluation results, classification metrics.
+//! provenance, evaluation results, classification metrics, throughput.
 
 mod checkpoint;
 mod classification;
@@ -7,6 +7,7 @@ mod curve;
 mod files;
 mod provenance;
 mod result;
+mod throughput;
 
 pub use checkpoint::{checkpoint_epochs_done, metadata_of, safetensors_metadata, EPOCHS_DONE_KEY, THREADS_KEY};
 pub use classification::{classification, ClassMetrics, Classification};
@@ -14,3 +15,4 @@ pub use curve::{read_curve, to_csv, EpochRow};
 pub use files::*;
 pub use provenance::Provenance;
 pub use result::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
+pub use throughput::{cpu_model, SpeedRow, ThroughputRecord, THROUGHPUT_FORMAT};

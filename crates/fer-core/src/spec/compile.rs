@@ -7,14 +7,16 @@ use super::error::{Diagnostic, Origin};
 use super::matrix::{self, AxisValues, Cell, Combo, Filter, Given};
 use super::overlay::{Origins, OverlaySource};
 use super::pipeline::{
-    Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, ModelSpec, Pipeline, RealSpec, Resources,
-    SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec,
+    throughput_networks, Analyses, Arch, DatasetSpec, DeviceRequest, DistillSpec, Experiment, InitWeights, ModelSpec,
+    Pipeline, RealSpec, Resources, SaliencySettings, SlurmSettings, SyntheticSpec, TrainSpec,
 };
 use crate::arch::{Key, Setting};
 use crate::data::loaders::LoaderKind;
 use crate::data::manifest::{native_classes, Manifest, Protocol};
 
-use super::raw::{RawDataset, RawPipeline, RawResources, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS};
+use super::raw::{
+    RawAnalyses, RawDataset, RawPipeline, RawResources, RawSaliency, RawSettings, RawSlurm, DEFAULT_MAX_JOBS,
+};
 use super::source_map::SourceMap;
 
 /// Locates key paths and collects diagnostics.
@@ -79,9 +81,11 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     resolve_teachers(ctx, &mut experiments, &pending);
     check_some_jobs(ctx, raw, &experiments);
     let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
+    let analyses = compile_analyses(raw.analyses.as_ref());
     let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
     if ctx.diagnostics.is_empty() {
-        check_plan_size(ctx, &experiments, saliency.is_some(), max_jobs, &limit);
+        let speeds = if analyses.efficiency { throughput_networks(&experiments, &datasets).len() } else { 0 };
+        check_plan_size(ctx, &experiments, saliency.is_some(), speeds, max_jobs, &limit);
     }
     if !ctx.diagnostics.is_empty() {
         return None;
@@ -100,6 +104,7 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
         datasets,
         experiments,
         saliency,
+        analyses,
         slurm,
     })
 }
@@ -387,8 +392,15 @@ fn check_some_jobs(ctx: &mut Ctx<'_>, raw: &RawPipeline, experiments: &[Experime
 }
 
 /// Refuses a plan of more than `max_jobs` jobs, counted after the expansion.
-fn check_plan_size(ctx: &mut Ctx<'_>, experiments: &[Experiment], saliency: bool, max_jobs: u64, limit: &str) {
-    let jobs = plan_size(experiments, saliency);
+fn check_plan_size(
+    ctx: &mut Ctx<'_>,
+    experiments: &[Experiment],
+    saliency: bool,
+    speeds: usize,
+    max_jobs: u64,
+    limit: &str,
+) {
+    let jobs = plan_size(experiments, saliency, speeds);
     if jobs > max_jobs {
         ctx.error(
             "models",
@@ -498,8 +510,9 @@ fn report_oversized(ctx: &mut Ctx<'_>, sizes: &[(&ModelMatrix<'_>, u64, u64)], t
 }
 
 /// The number of jobs the plan (`plan::build`) makes from these experiments (before identical
-/// jobs merge): prepares, trains, evaluations, distillation targets and saliency maps.
-fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
+/// jobs merge): prepares, trains, evaluations, distillation targets, saliency maps and the
+/// analyses' jobs (`speeds` throughput jobs).
+fn plan_size(experiments: &[Experiment], saliency: bool, speeds: usize) -> u64 {
     let prepares: BTreeSet<(&str, u32)> = experiments.iter().map(|e| (e.dataset.as_str(), e.prepared_size())).collect();
     let targets: BTreeSet<usize> = experiments.iter().filter_map(|e| e.distill.map(|(t, _)| t)).collect();
     let maps: BTreeSet<(&str, &str)> = if saliency {
@@ -507,11 +520,11 @@ fn plan_size(experiments: &[Experiment], saliency: bool) -> u64 {
     } else {
         BTreeSet::new()
     };
-    (prepares.len() + 2 * experiments.len() + targets.len() + maps.len()) as u64
+    (prepares.len() + 2 * experiments.len() + targets.len() + maps.len() + speeds) as u64
 }
 
 /// The job kinds `slurm.retries` and `slurm.resources` may name.
-const SLURM_KINDS: [&str; 5] = ["prepare", "train", "distill-targets", "evaluate", "saliency"];
+const SLURM_KINDS: [&str; 6] = ["prepare", "train", "distill-targets", "evaluate", "saliency", "throughput"];
 
 /// The `slurm` section, every value written into a script checked: one line, a known option, a
 /// value of the right shape.
@@ -605,6 +618,11 @@ fn compile_resources(k: &str, v: &RawResources, pipeline: &RawPipeline, ctx: &mu
     check_script_settings(ctx, &path, &v.partition, &v.account);
     check_sbatch_options(ctx, &path, &v.sbatch);
     res
+}
+
+/// The `analyses` switches (each off unless set).
+fn compile_analyses(raw: Option<&RawAnalyses>) -> Analyses {
+    Analyses { efficiency: raw.and_then(|r| r.efficiency).unwrap_or(false) }
 }
 
 /// The `saliency` section; `None` when disabled.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::arch::{AdamSpec, Arch, InputNorm, Select, Variant};
+pub use crate::arch::{AdamSpec, Arch, InputNorm, Network, Select, Variant};
 use crate::arch::{ArchConfig, DeepEmotionConfig, InceptionV3Config, MicroExpNetConfig};
 
 /// Which device jobs run on.
@@ -62,7 +62,19 @@ pub struct Pipeline {
     pub experiments: Vec<Experiment>,
     /// Occlusion saliency for the first seed of each model and data set, unless disabled.
     pub saliency: Option<SaliencySettings>,
+    /// The analyses beyond accuracy that run (`analyses:`).
+    pub analyses: Analyses,
     pub slurm: SlurmSettings,
+}
+
+/// Which analyses beyond accuracy run (`analyses:` in pipeline.yaml); each adds its jobs and its
+/// report section. Off unless set, so pipelines written before them keep their plans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Analyses {
+    /// The efficiency frontier (FLOPs, parameters, latency against accuracy) and one `throughput`
+    /// job per Deep-Emotion or MicroExpNet network: images/s on the CPU at batch 1 and 64, on one
+    /// thread and on all, beside MicroExpNet's published 1851 images/s.
+    pub efficiency: bool,
 }
 
 /// Cluster settings, resolved.
@@ -129,6 +141,32 @@ pub struct SaliencySettings {
     pub window: f64,
     pub stride: f64,
     pub per_class: u32,
+}
+
+/// The networks `throughput` jobs measure: each distinct Deep-Emotion or MicroExpNet network with
+/// its data set's class count, in the order the experiments first use them (the teacher,
+/// Inception_v3, is not one of the compared models).
+pub fn throughput_networks(experiments: &[Experiment], datasets: &BTreeMap<String, DatasetSpec>) -> Vec<(Network, usize)> {
+    let mut out: Vec<(Network, usize)> = Vec::new();
+    for e in experiments.iter().filter(|e| e.model.arch() != Arch::InceptionV3) {
+        let Some(d) = datasets.get(&e.dataset) else { continue };
+        let key = (e.model.network(), d.classes());
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out
+}
+
+impl Pipeline {
+    /// [`throughput_networks`] of this pipeline when its efficiency analysis is on; none otherwise.
+    pub fn throughput_networks(&self) -> Vec<(Network, usize)> {
+        if self.analyses.efficiency {
+            throughput_networks(&self.experiments, &self.datasets)
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 /// A data set, resolved.
@@ -311,6 +349,15 @@ impl ModelSpec {
             ModelSpec::DeepEmotion { .. } => DeepEmotionConfig::INPUT,
             ModelSpec::MicroExpNet { .. } => MicroExpNetConfig::INPUT,
             ModelSpec::InceptionV3 { input_size, .. } => *input_size,
+        }
+    }
+
+    /// The network's structure (what its FLOPs, parameters and speed depend on).
+    pub fn network(&self) -> Network {
+        match *self {
+            ModelSpec::DeepEmotion { .. } => Network::DeepEmotion,
+            ModelSpec::MicroExpNet { variant, .. } => Network::MicroExpNet { variant },
+            ModelSpec::InceptionV3 { input_size, .. } => Network::InceptionV3 { input_size },
         }
     }
 

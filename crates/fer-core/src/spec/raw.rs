@@ -53,6 +53,18 @@ pub(super) struct RawPipeline {
     /// Cluster submission settings.
     #[serde(default)]
     pub slurm: Option<RawSlurm>,
+    /// Which analyses beyond accuracy run.
+    #[serde(default)]
+    pub analyses: Option<RawAnalyses>,
+}
+
+/// `analyses:` switches.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAnalyses {
+    /// The efficiency frontier and the `throughput` jobs (MicroExpNet's speed claim).
+    #[serde(default)]
+    pub efficiency: Option<bool>,
 }
 
 /// `slurm:` settings.

@@ -4,12 +4,12 @@
 use tch::Device;
 
 use super::context::{JobContext, JobResult};
-use super::{evaluate, prepare, saliency, targets, train};
+use super::{evaluate, prepare, saliency, targets, throughput, train};
 use crate::device;
 use fer_core::exec::{ExecError, ExecOptions, JobBody};
 use fer_core::plan::JobSpec;
 
-/// The job bodies of this crate (prepare, train, distill-targets, evaluate, saliency).
+/// The job bodies of this crate (prepare, train, distill-targets, evaluate, saliency, throughput).
 pub struct TorchJobs;
 
 impl JobBody for TorchJobs {
@@ -29,6 +29,7 @@ impl JobBody for TorchJobs {
             JobSpec::DistillTargets(s) => targets::run(ctx, s),
             JobSpec::Evaluate(s) => evaluate::run(ctx, s),
             JobSpec::Saliency(s) => saliency::run(ctx, s),
+            JobSpec::Throughput(s) => throughput::run(ctx, s),
         }
     }
 

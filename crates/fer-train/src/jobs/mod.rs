@@ -1,4 +1,4 @@
-//! The job kinds' bodies: prepare, train, distill-targets, evaluate, saliency.
+//! The job kinds' bodies: prepare, train, distill-targets, evaluate, saliency, throughput.
 
 mod artifacts;
 mod context;
@@ -7,6 +7,7 @@ mod evaluate;
 mod prepare;
 mod saliency;
 mod targets;
+mod throughput;
 mod train;
 
 pub use artifacts::*;

@@ -6,6 +6,7 @@ mod inception;
 mod init;
 mod microexpnet;
 mod model;
+mod shapes;
 
 pub use deep_emotion::DeepEmotion;
 pub use inception::InceptionV3;
