@@ -11,8 +11,8 @@ use super::error::ReportError;
 use fer_core::data::{Summary, SAMPLES_FILE, SUMMARY_FILE};
 use fer_core::plan::{EvaluateSpec, Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
 use fer_core::records::{
-    read_curve, EpochRow, EvalResult, Provenance, ThroughputRecord, METRICS_FILE, PROVENANCE_FILE, RESULT_FILE,
-    THROUGHPUT_FILE,
+    read_curve, EpochRow, EvalResult, Provenance, ThroughputRecord, TransferRecord, METRICS_FILE, PROVENANCE_FILE,
+    RESULT_FILE, THROUGHPUT_FILE, TRANSFER_FILE,
 };
 use fer_core::spec::{ModelSpec, Network};
 use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
@@ -134,6 +134,18 @@ pub struct Collection {
     /// Whether the report shows the efficiency analysis: a store-wide report, or a pipeline with
     /// throughput jobs (`analyses: {efficiency: true}`).
     pub efficiency: bool,
+    /// Finished transfer jobs (the domain-shift analysis).
+    pub transfers: Vec<TransferRun>,
+    /// Whether the report shows the domain-shift analysis: a pipeline with transfer jobs, or a
+    /// store-wide report that found some.
+    pub domain_shift: bool,
+}
+
+/// A finished transfer job: its label (`tested_on` among its axes) and record.
+#[derive(Debug, Clone)]
+pub struct TransferRun {
+    pub label: JobLabel,
+    pub record: TransferRecord,
 }
 
 /// What one entry turned out to be.
@@ -142,6 +154,7 @@ enum Found {
     Train(Box<TrainInfo>, Vec<StoreImage>),
     Prepare(Option<SampleGrid>, Vec<StoreImage>),
     Throughput(ThroughputRecord),
+    Transfer(Box<TransferRun>),
     Other(Vec<StoreImage>),
     /// Not finished or damaged; the weights hash of an evaluation, when known.
     Unusable(Missing, Option<JobHash>),
@@ -182,6 +195,19 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
     col.images
         .sort_by(|a, b| (a.kind, &a.label.dataset, a.hash, &a.name).cmp(&(b.kind, &b.label.dataset, b.hash, &b.name)));
     col.throughputs.sort_by(|a, b| (&a.network, a.classes).cmp(&(&b.network, b.classes)));
+    col.transfers.sort_by(|a, b| {
+        (&a.label.model, &a.label.dataset, &a.label.axes, a.label.seed, a.label.fold).cmp(&(
+            &b.label.model,
+            &b.label.dataset,
+            &b.label.axes,
+            b.label.seed,
+            b.label.fold,
+        ))
+    });
+    col.domain_shift = match scope {
+        Some(jobs) => jobs.iter().any(|j| j.kind == JobKind::Transfer),
+        None => !col.transfers.is_empty(),
+    };
     col.missing.sort_by(|a, b| (&a.id, &a.why).cmp(&(&b.id, &b.why)));
     col.missing.dedup();
     Ok(col)
@@ -240,6 +266,7 @@ fn sort_found(found: Vec<Found>, col: &mut Collection) -> Inputs {
                 col.images.extend(imgs);
             }
             Found::Throughput(t) => col.throughputs.push(t),
+            Found::Transfer(t) => col.transfers.push(*t),
             Found::Other(imgs) => col.images.extend(imgs),
             Found::Unusable(m, weights) => {
                 col.missing.push(m);
@@ -403,10 +430,30 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
         JobSpec::Throughput(_) => match read_json::<ThroughputRecord>(&entry.file(THROUGHPUT_FILE)) {
             Ok(Some(t)) => Found::Throughput(t),
             Ok(None) => Found::Unusable(
-                Missing { id: entry.id(), what: describe(Some(&shown)), why: format!("finished, but `{THROUGHPUT_FILE}` is missing") },
+                Missing {
+                    id: entry.id(),
+                    what: describe(Some(&shown)),
+                    why: format!("finished, but `{THROUGHPUT_FILE}` is missing"),
+                },
                 None,
             ),
-            Err(e) => Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None),
+            Err(e) => {
+                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
+            }
+        },
+        JobSpec::Transfer(_) => match read_json::<TransferRecord>(&entry.file(TRANSFER_FILE)) {
+            Ok(Some(record)) => Found::Transfer(Box::new(TransferRun { label: shown.clone(), record })),
+            Ok(None) => Found::Unusable(
+                Missing {
+                    id: entry.id(),
+                    what: describe(Some(&shown)),
+                    why: format!("finished, but `{TRANSFER_FILE}` is missing"),
+                },
+                None,
+            ),
+            Err(e) => {
+                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
+            }
         },
         #[allow(unreachable_patterns)]
         _ => Found::Other(images),

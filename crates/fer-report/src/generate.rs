@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::collect::{collect, Missing, ScopeJob};
-use super::efficiency;
 use super::error::ReportError;
 use super::figures::{self, Inputs};
 use super::gallery;
@@ -14,6 +13,7 @@ use super::output::{relative, Cleanup, OutDir};
 use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
+use super::{domain, efficiency};
 use fer_core::store::Store;
 use fer_core::store::Verify;
 
@@ -109,10 +109,12 @@ pub fn write_report(
     let (table_files, drawn) = (table_files?, drawn?);
     let gallery = gallery::copy(&col, &published, out_dir)?;
     let efficiency = efficiency::write(&col, out_dir, opts.svg)?;
+    let domain = domain::write(&col, out_dir, opts.svg)?;
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
     let mut summary = narrative::summarise(&best, &published, missing_n);
     summary.extend(efficiency.sentence.clone());
+    summary.extend(domain.sentence.clone());
     let page = Page {
         title: &opts.title,
         run: &run,
@@ -126,6 +128,7 @@ pub fn write_report(
         published: &published,
         evaluations: col.evaluations.len(),
         efficiency: &efficiency.html,
+        domain: &domain.html,
     };
     let index = out_dir.join("index.html");
     std::fs::write(&index, html::render(&page)).map_err(|e| ReportError::write(&index, e))?;
@@ -137,6 +140,7 @@ pub fn write_report(
     }
     written.extend(gallery.samples.iter().chain(&gallery.images).map(|g| g.src.clone()));
     written.extend(efficiency.written.iter().cloned());
+    written.extend(domain.written.iter().cloned());
     let cleanup = out.finish(&written)?;
     let mut missing = col.missing.clone();
     missing.extend(gallery.skipped.iter().cloned());
@@ -144,11 +148,18 @@ pub fn write_report(
         index,
         evaluations: col.evaluations.len(),
         missing,
-        tables: table_files.into_iter().chain(efficiency.tables).collect(),
+        tables: table_files.into_iter().chain(efficiency.tables).chain(domain.tables).collect(),
         charts: drawn
             .iter()
             .map(|d| out_dir.join(&d.png))
-            .chain(efficiency.written.iter().filter(|w| w.ends_with(".png")).map(|w| out_dir.join(w)))
+            .chain(
+                efficiency
+                    .written
+                    .iter()
+                    .chain(&domain.written)
+                    .filter(|w| w.ends_with(".png"))
+                    .map(|w| out_dir.join(w)),
+            )
             .collect(),
         images: gallery.samples.len() + gallery.images.len(),
         summary,

@@ -29,6 +29,8 @@ pub(crate) struct Page<'a> {
     pub evaluations: usize,
     /// The efficiency analysis's section (empty when it is off).
     pub efficiency: &'a str,
+    /// The domain-shift analysis's section (empty when it is off).
+    pub domain: &'a str,
 }
 
 /// Escapes text for HTML content and attributes.
@@ -136,10 +138,11 @@ pub(crate) fn render(p: &Page) -> String {
         esc(&p.run.crate_version)
     );
     let efficiency = if p.efficiency.is_empty() { "" } else { "<a href=\"#efficiency\">Efficiency</a>" };
+    let domain = if p.domain.is_empty() { "" } else { "<a href=\"#domain-shift\">Domain shift</a>" };
     h.push_str(&format!(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#published\">Published vs reproduced</a>\
          <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a><a href=\"#curves\">Learning curves</a>\
-         <a href=\"#confusion\">Confusion</a>{efficiency}<a href=\"#kd\">Distillation</a><a href=\"#saliency\">Saliency</a>\
+         <a href=\"#confusion\">Confusion</a>{efficiency}{domain}<a href=\"#kd\">Distillation</a><a href=\"#saliency\">Saliency</a>\
          <a href=\"#samples\">Samples</a><a href=\"#jobs\">Jobs</a><a href=\"#provenance\">Provenance</a></nav>\n",
     ));
 
@@ -154,6 +157,7 @@ pub(crate) fn render(p: &Page) -> String {
     h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds and folds; each row shows how the images of one true class were classified.</p>\n");
     charts(&mut h, p, &[Section::Confusion], "No confusion matrices.");
     h.push_str(p.efficiency);
+    h.push_str(p.domain);
     section_kd(&mut h, p);
     section_gallery(&mut h, p);
     section_jobs(&mut h, p);

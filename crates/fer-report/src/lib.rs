@@ -7,6 +7,7 @@ mod charts;
 mod collect;
 mod confusion;
 mod curves;
+mod domain;
 mod efficiency;
 mod error;
 mod figures;
@@ -23,6 +24,7 @@ mod published;
 mod scatter;
 mod tables;
 mod text;
+mod transfer_chart;
 
 pub use annotate::{annotate, Mark};
 pub use collect::{scope_of, Collection, Evaluation, Missing, ScopeJob};

@@ -1106,9 +1106,8 @@ mod tests {
             let px = 48 * 48;
             let mut total = 0.0;
             for i in 0..n {
-                let same: Vec<usize> = (0..n)
-                    .filter(|&j| set.subjects[j] == set.subjects[i] && set.labels[j] == set.labels[i])
-                    .collect();
+                let same: Vec<usize> =
+                    (0..n).filter(|&j| set.subjects[j] == set.subjects[i] && set.labels[j] == set.labels[i]).collect();
                 let img = set.image(i).unwrap();
                 for p in 0..px {
                     let mean = same.iter().map(|&j| set.image(j).unwrap()[p] as f64).sum::<f64>() / same.len() as f64;

@@ -101,6 +101,7 @@ fn cost(job: &Job) -> f64 {
         JobSpec::Train(t) => t.train.epochs as f64 * per_image(&t.model),
         JobSpec::DistillTargets(t) => per_image(&t.model),
         JobSpec::Evaluate(e) => per_image(&e.model),
+        JobSpec::Transfer(t) => per_image(&t.model),
         JobSpec::Saliency(s) => 3.0 * per_image(&s.model),
         // Seconds, and it waits until nothing else runs (`JobKind::exclusive`).
         JobSpec::Throughput(_) => 0.1,

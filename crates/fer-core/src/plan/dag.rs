@@ -170,6 +170,37 @@ pub fn build(p: &Pipeline) -> Plan {
             }
         }
     }
+    // Domain shift: every trained model on every other data set it shares classes with.
+    if p.analyses.domain_shift {
+        for (i, e) in p.experiments.iter().enumerate() {
+            let (weights, _) = b.train(i);
+            let trained = super::transfer::canonical_classes(&p.datasets[&e.dataset]);
+            for (name, other) in p.datasets.iter().filter(|(n, _)| **n != e.dataset) {
+                let (shared, outputs, labels) =
+                    super::transfer::shared_classes(&trained, &super::transfer::canonical_classes(other));
+                if shared.len() < super::transfer::MIN_SHARED {
+                    continue;
+                }
+                let prep = b.plan.add(
+                    JobSpec::Prepare(PrepareSpec { dataset: other.clone(), size: e.prepared_size() }),
+                    JobLabel { dataset: name.clone(), ..Default::default() },
+                );
+                let data = b.plan.jobs[prep].hash;
+                let spec = super::transfer::TransferSpec {
+                    model: e.model,
+                    classes: trained.len(),
+                    weights,
+                    data,
+                    shared,
+                    outputs,
+                    labels,
+                };
+                let mut l = label(e);
+                l.axes.push(("tested_on".to_string(), name.clone()));
+                b.plan.add(JobSpec::Transfer(spec), l);
+            }
+        }
+    }
     // One throughput job per compared network, when the efficiency analysis is on.
     for (network, classes) in p.throughput_networks() {
         let spec = ThroughputSpec {
@@ -306,7 +337,12 @@ mod tests {
             .collect();
         assert_eq!(
             speeds,
-            [("microexpnet-xxs".into(), 7), ("microexpnet-m".into(), 7), ("deep-emotion".into(), 7), ("deep-emotion".into(), 8)]
+            [
+                ("microexpnet-xxs".into(), 7),
+                ("microexpnet-m".into(), 7),
+                ("deep-emotion".into(), 7),
+                ("deep-emotion".into(), 8)
+            ]
         );
         assert_eq!(p.throughput_networks().len(), 4);
         for j in plan.jobs.iter().filter(|j| j.kind() == JobKind::Throughput) {

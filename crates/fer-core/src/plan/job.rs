@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::hash::{hash_canonical, JobHash};
+use super::transfer::TransferSpec;
 use crate::data::loaders::{LoadOptions, LoaderKind};
 use crate::data::manifest::{Preprocessing, Protocol};
 use crate::digest::canonical;
@@ -23,16 +24,18 @@ pub enum JobKind {
     Evaluate,
     Saliency,
     Throughput,
+    Transfer,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Prepare,
         JobKind::Train,
         JobKind::DistillTargets,
         JobKind::Evaluate,
         JobKind::Saliency,
         JobKind::Throughput,
+        JobKind::Transfer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +46,7 @@ impl JobKind {
             JobKind::Evaluate => "evaluate",
             JobKind::Saliency => "saliency",
             JobKind::Throughput => "throughput",
+            JobKind::Transfer => "transfer",
         }
     }
 
@@ -62,6 +66,7 @@ impl JobKind {
             JobKind::Evaluate => 2,
             JobKind::Saliency => 1,
             JobKind::Throughput => 1,
+            JobKind::Transfer => 1,
         }
     }
 
@@ -185,6 +190,7 @@ pub enum JobSpec {
     Evaluate(EvaluateSpec),
     Saliency(SaliencySpec),
     Throughput(ThroughputSpec),
+    Transfer(TransferSpec),
 }
 
 /// What is hashed: format, kind, code revision and spec (a real data set as [`HashedReal`]).
@@ -238,6 +244,7 @@ impl JobSpec {
             JobSpec::DistillTargets(t) => Some(t.weights),
             JobSpec::Saliency(s) => Some(s.weights),
             JobSpec::Evaluate(e) => Some(e.weights),
+            JobSpec::Transfer(t) => Some(t.weights),
             JobSpec::Prepare(_) | JobSpec::Train(_) | JobSpec::Throughput(_) => None,
         }
     }
@@ -250,6 +257,7 @@ impl JobSpec {
             JobSpec::Evaluate(_) => JobKind::Evaluate,
             JobSpec::Saliency(_) => JobKind::Saliency,
             JobSpec::Throughput(_) => JobKind::Throughput,
+            JobSpec::Transfer(_) => JobKind::Transfer,
         }
     }
 
@@ -276,6 +284,7 @@ impl JobSpec {
             JobSpec::DistillTargets(t) => Some(&t.model),
             JobSpec::Evaluate(e) => Some(&e.model),
             JobSpec::Saliency(s) => Some(&s.model),
+            JobSpec::Transfer(t) => Some(&t.model),
         }
     }
 
@@ -287,6 +296,7 @@ impl JobSpec {
             JobSpec::DistillTargets(t) => vec![t.weights, t.data],
             JobSpec::Evaluate(e) => vec![e.weights, e.data],
             JobSpec::Saliency(s) => vec![s.weights, s.data],
+            JobSpec::Transfer(t) => vec![t.weights, t.data],
         }
     }
 }

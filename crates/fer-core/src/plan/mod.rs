@@ -5,6 +5,7 @@ mod hash;
 mod hyper;
 mod job;
 mod render;
+mod transfer;
 
 pub use dag::{build, retain, unavailable, Job, Plan};
 pub use hash::{hash_canonical, JobHash};
@@ -14,3 +15,4 @@ pub use job::{
     TrainJobSpec, JOB_FORMAT, THROUGHPUT_BATCHES, THROUGHPUT_THREADS,
 };
 pub use render::{render_dot, render_mermaid, render_table, PlannedJob, PlannedState};
+pub use transfer::{canonical_classes, shared_classes, TransferSpec, MIN_SHARED};

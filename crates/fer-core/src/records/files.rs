@@ -10,3 +10,4 @@ pub const SALIENCY_FILE: &str = "saliency.safetensors";
 pub const SALIENCY_PNG: &str = "saliency.png";
 pub const STN_PNG: &str = "stn.png";
 pub const THROUGHPUT_FILE: &str = "throughput.json";
+pub const TRANSFER_FILE: &str = "transfer.json";

@@ -1,5 +1,5 @@
 //! The records jobs leave in the store, as the report and other readers see them: file names,
-//! provenance, evaluation results, classification metrics, throughput.
+//! provenance, evaluation results, classification metrics, throughput, transfer (domain shift).
 
 mod checkpoint;
 mod classification;
@@ -8,6 +8,7 @@ mod files;
 mod provenance;
 mod result;
 mod throughput;
+mod transfer;
 
 pub use checkpoint::{checkpoint_epochs_done, metadata_of, safetensors_metadata, EPOCHS_DONE_KEY, THREADS_KEY};
 pub use classification::{classification, ClassMetrics, Classification};
@@ -16,3 +17,4 @@ pub use files::*;
 pub use provenance::Provenance;
 pub use result::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
 pub use throughput::{cpu_model, SpeedRow, ThroughputRecord, THROUGHPUT_FORMAT};
+pub use transfer::{TransferRecord, TRANSFER_FORMAT};

@@ -85,7 +85,9 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
     if ctx.diagnostics.is_empty() {
         let speeds = if analyses.efficiency { throughput_networks(&experiments, &datasets).len() } else { 0 };
-        check_plan_size(ctx, &experiments, saliency.is_some(), speeds, max_jobs, &limit);
+        // At most one transfer job per experiment and other data set.
+        let transfers = if analyses.domain_shift { experiments.len() * datasets.len().saturating_sub(1) } else { 0 };
+        check_plan_size(ctx, &experiments, saliency.is_some(), speeds + transfers, max_jobs, &limit);
     }
     if !ctx.diagnostics.is_empty() {
         return None;
@@ -622,7 +624,10 @@ fn compile_resources(k: &str, v: &RawResources, pipeline: &RawPipeline, ctx: &mu
 
 /// The `analyses` switches (each off unless set).
 fn compile_analyses(raw: Option<&RawAnalyses>) -> Analyses {
-    Analyses { efficiency: raw.and_then(|r| r.efficiency).unwrap_or(false) }
+    Analyses {
+        efficiency: raw.and_then(|r| r.efficiency).unwrap_or(false),
+        domain_shift: raw.and_then(|r| r.domain_shift).unwrap_or(false),
+    }
 }
 
 /// The `saliency` section; `None` when disabled.

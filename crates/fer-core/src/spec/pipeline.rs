@@ -75,6 +75,9 @@ pub struct Analyses {
     /// job per Deep-Emotion or MicroExpNet network: images/s on the CPU at batch 1 and 64, on one
     /// thread and on all, beside MicroExpNet's published 1851 images/s.
     pub efficiency: bool,
+    /// Domain shift: one `transfer` job per trained model and other data set of the pipeline
+    /// sharing at least two classes with it (tested on that set's test split, shared classes only).
+    pub domain_shift: bool,
 }
 
 /// Cluster settings, resolved.
@@ -146,7 +149,10 @@ pub struct SaliencySettings {
 /// The networks `throughput` jobs measure: each distinct Deep-Emotion or MicroExpNet network with
 /// its data set's class count, in the order the experiments first use them (the teacher,
 /// Inception_v3, is not one of the compared models).
-pub fn throughput_networks(experiments: &[Experiment], datasets: &BTreeMap<String, DatasetSpec>) -> Vec<(Network, usize)> {
+pub fn throughput_networks(
+    experiments: &[Experiment],
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> Vec<(Network, usize)> {
     let mut out: Vec<(Network, usize)> = Vec::new();
     for e in experiments.iter().filter(|e| e.model.arch() != Arch::InceptionV3) {
         let Some(d) = datasets.get(&e.dataset) else { continue };

@@ -65,6 +65,9 @@ pub(super) struct RawAnalyses {
     /// The efficiency frontier and the `throughput` jobs (MicroExpNet's speed claim).
     #[serde(default)]
     pub efficiency: Option<bool>,
+    /// Domain shift: every trained model tested on every other data set (`transfer` jobs).
+    #[serde(default)]
+    pub domain_shift: Option<bool>,
 }
 
 /// `slurm:` settings.

@@ -4,12 +4,12 @@
 use tch::Device;
 
 use super::context::{JobContext, JobResult};
-use super::{evaluate, prepare, saliency, targets, throughput, train};
+use super::{evaluate, prepare, saliency, targets, throughput, train, transfer};
 use crate::device;
 use fer_core::exec::{ExecError, ExecOptions, JobBody};
 use fer_core::plan::JobSpec;
 
-/// The job bodies of this crate (prepare, train, distill-targets, evaluate, saliency, throughput).
+/// The job bodies of this crate (prepare, train, distill-targets, evaluate, saliency, throughput, transfer).
 pub struct TorchJobs;
 
 impl JobBody for TorchJobs {
@@ -30,6 +30,7 @@ impl JobBody for TorchJobs {
             JobSpec::Evaluate(s) => evaluate::run(ctx, s),
             JobSpec::Saliency(s) => saliency::run(ctx, s),
             JobSpec::Throughput(s) => throughput::run(ctx, s),
+            JobSpec::Transfer(s) => transfer::run(ctx, s),
         }
     }
 

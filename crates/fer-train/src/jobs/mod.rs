@@ -1,4 +1,4 @@
-//! The job kinds' bodies: prepare, train, distill-targets, evaluate, saliency, throughput.
+//! The job kinds' bodies: prepare, train, distill-targets, evaluate, saliency, throughput, transfer.
 
 mod artifacts;
 mod context;
@@ -9,6 +9,7 @@ mod saliency;
 mod targets;
 mod throughput;
 mod train;
+mod transfer;
 
 pub use artifacts::*;
 pub use context::{JobContext, JobOutput, JobResult};
