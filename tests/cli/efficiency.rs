@@ -41,7 +41,8 @@ fn throughput_jobs_run_cache_and_feed_the_efficiency_frontier() {
     let speeds = entries(Path::new(&store), "throughput");
     assert_eq!(speeds.len(), 2);
     for e in &speeds {
-        let rec: serde_json::Value = serde_json::from_str(&fs::read_to_string(e.join("throughput.json")).unwrap()).unwrap();
+        let rec: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(e.join("throughput.json")).unwrap()).unwrap();
         assert_eq!(rec["format_version"], 1);
         assert_eq!(rec["device"], "cpu");
         assert!(!rec["cpu_model"].as_str().unwrap().is_empty());

@@ -403,10 +403,16 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
         JobSpec::Throughput(_) => match read_json::<ThroughputRecord>(&entry.file(THROUGHPUT_FILE)) {
             Ok(Some(t)) => Found::Throughput(t),
             Ok(None) => Found::Unusable(
-                Missing { id: entry.id(), what: describe(Some(&shown)), why: format!("finished, but `{THROUGHPUT_FILE}` is missing") },
+                Missing {
+                    id: entry.id(),
+                    what: describe(Some(&shown)),
+                    why: format!("finished, but `{THROUGHPUT_FILE}` is missing"),
+                },
                 None,
             ),
-            Err(e) => Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None),
+            Err(e) => {
+                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
+            }
         },
         #[allow(unreachable_patterns)]
         _ => Found::Other(images),

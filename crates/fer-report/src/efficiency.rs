@@ -25,7 +25,8 @@ pub(crate) const CLAIMED_IMAGES_PER_S: f64 = 1851.0;
 pub(crate) const CLAIMED_ON: &str = "an Intel Core i7 CPU";
 
 /// The FLOPs convention, as the page states it.
-pub(crate) const CONVENTION: &str = "FLOPs per image at inference, 1 multiply-add = 2 FLOPs, counted from the layer shapes: \
+pub(crate) const CONVENTION: &str =
+    "FLOPs per image at inference, 1 multiply-add = 2 FLOPs, counted from the layer shapes: \
      convolutions, linear layers and Deep-Emotion's spatial transformer (affine grid: 2 multiply-adds per coordinate; \
      bilinear sampling: 4 per output value). Bias adds, batch norm (folded into the convolution at inference), ReLU, \
      pooling, padding and dropout are not counted.";
@@ -139,23 +140,26 @@ pub(crate) fn frontier_table(rows: &[FrontRow]) -> PolarsResult<DataFrame> {
     let s = |f: &dyn Fn(&FrontRow) -> String| -> Vec<String> { rows.iter().map(f).collect() };
     let f = |f: &dyn Fn(&FrontRow) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
     let b = |i: usize| -> Vec<bool> { rows.iter().map(|r| r.front[i]).collect() };
-    DataFrame::new(rows.len(), vec![
-        Column::new("model".into(), s(&|r| r.model.clone())),
-        Column::new("dataset".into(), s(&|r| r.dataset.clone())),
-        Column::new("setting".into(), s(&|r| r.setting.clone())),
-        Column::new("network".into(), s(&|r| r.network.clone())),
-        Column::new("runs".into(), rows.iter().map(|r| r.runs as i64).collect::<Vec<_>>()),
-        Column::new("params".into(), rows.iter().map(|r| r.params as i64).collect::<Vec<_>>()),
-        Column::new("mflops".into(), f(&|r| r.mflops)),
-        Column::new("latency_ms_batch1".into(), f(&|r| r.latency_ms)),
-        Column::new("latency_ms_per_image_batch64".into(), f(&|r| r.latency_ms_per_image_batch64)),
-        Column::new("device".into(), s(&|r| r.device.clone())),
-        Column::new("accuracy".into(), f(&|r| r.accuracy)),
-        Column::new("on_front_params".into(), b(0)),
-        Column::new("on_front_flops".into(), b(1)),
-        Column::new("on_front_latency".into(), b(2)),
-        Column::new("on_front".into(), rows.iter().map(|r| r.on_front).collect::<Vec<_>>()),
-    ])
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("model".into(), s(&|r| r.model.clone())),
+            Column::new("dataset".into(), s(&|r| r.dataset.clone())),
+            Column::new("setting".into(), s(&|r| r.setting.clone())),
+            Column::new("network".into(), s(&|r| r.network.clone())),
+            Column::new("runs".into(), rows.iter().map(|r| r.runs as i64).collect::<Vec<_>>()),
+            Column::new("params".into(), rows.iter().map(|r| r.params as i64).collect::<Vec<_>>()),
+            Column::new("mflops".into(), f(&|r| r.mflops)),
+            Column::new("latency_ms_batch1".into(), f(&|r| r.latency_ms)),
+            Column::new("latency_ms_per_image_batch64".into(), f(&|r| r.latency_ms_per_image_batch64)),
+            Column::new("device".into(), s(&|r| r.device.clone())),
+            Column::new("accuracy".into(), f(&|r| r.accuracy)),
+            Column::new("on_front_params".into(), b(0)),
+            Column::new("on_front_flops".into(), b(1)),
+            Column::new("on_front_latency".into(), b(2)),
+            Column::new("on_front".into(), rows.iter().map(|r| r.on_front).collect::<Vec<_>>()),
+        ],
+    )
 }
 
 /// The throughput table: one row per network, batch size and thread count, with the claim
@@ -164,22 +168,25 @@ pub(crate) fn throughput_table(records: &[ThroughputRecord]) -> PolarsResult<Dat
     let rows: Vec<(&ThroughputRecord, &fer_core::records::SpeedRow)> =
         records.iter().flat_map(|t| t.measurements.iter().map(move |m| (t, m))).collect();
     let claim = |t: &ThroughputRecord| t.network.starts_with("microexpnet").then_some(CLAIMED_IMAGES_PER_S);
-    DataFrame::new(rows.len(), vec![
-        Column::new("network".into(), rows.iter().map(|(t, _)| t.network.clone()).collect::<Vec<_>>()),
-        Column::new("batch".into(), rows.iter().map(|(_, m)| m.batch as i64).collect::<Vec<_>>()),
-        Column::new("threads".into(), rows.iter().map(|(_, m)| m.threads.clone()).collect::<Vec<_>>()),
-        Column::new("thread_count".into(), rows.iter().map(|(_, m)| m.thread_count as i64).collect::<Vec<_>>()),
-        Column::new("images_per_s".into(), rows.iter().map(|(_, m)| m.images_per_s).collect::<Vec<_>>()),
-        Column::new("ms_per_image".into(), rows.iter().map(|(_, m)| m.ms_per_image).collect::<Vec<_>>()),
-        Column::new("best_images_per_s".into(), rows.iter().map(|(_, m)| m.best_images_per_s).collect::<Vec<_>>()),
-        Column::new("claimed_images_per_s".into(), rows.iter().map(|(t, _)| claim(t)).collect::<Vec<_>>()),
-        Column::new(
-            "measured_over_claimed".into(),
-            rows.iter().map(|(t, m)| claim(t).map(|c| m.images_per_s / c)).collect::<Vec<_>>(),
-        ),
-        Column::new("cpu_model".into(), rows.iter().map(|(t, _)| t.cpu_model.clone()).collect::<Vec<_>>()),
-        Column::new("machine_cpus".into(), rows.iter().map(|(t, _)| t.machine_cpus as i64).collect::<Vec<_>>()),
-    ])
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("network".into(), rows.iter().map(|(t, _)| t.network.clone()).collect::<Vec<_>>()),
+            Column::new("batch".into(), rows.iter().map(|(_, m)| m.batch as i64).collect::<Vec<_>>()),
+            Column::new("threads".into(), rows.iter().map(|(_, m)| m.threads.clone()).collect::<Vec<_>>()),
+            Column::new("thread_count".into(), rows.iter().map(|(_, m)| m.thread_count as i64).collect::<Vec<_>>()),
+            Column::new("images_per_s".into(), rows.iter().map(|(_, m)| m.images_per_s).collect::<Vec<_>>()),
+            Column::new("ms_per_image".into(), rows.iter().map(|(_, m)| m.ms_per_image).collect::<Vec<_>>()),
+            Column::new("best_images_per_s".into(), rows.iter().map(|(_, m)| m.best_images_per_s).collect::<Vec<_>>()),
+            Column::new("claimed_images_per_s".into(), rows.iter().map(|(t, _)| claim(t)).collect::<Vec<_>>()),
+            Column::new(
+                "measured_over_claimed".into(),
+                rows.iter().map(|(t, m)| claim(t).map(|c| m.images_per_s / c)).collect::<Vec<_>>(),
+            ),
+            Column::new("cpu_model".into(), rows.iter().map(|(t, _)| t.cpu_model.clone()).collect::<Vec<_>>()),
+            Column::new("machine_cpus".into(), rows.iter().map(|(t, _)| t.machine_cpus as i64).collect::<Vec<_>>()),
+        ],
+    )
 }
 
 /// Writes `df` as `<dir>/<name>.csv` and `.parquet`.
@@ -323,10 +330,10 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Effic
             written.push("charts/efficiency_frontier.svg".into());
         }
         let (w, ht) = super::charts::Chart::size(&c);
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<figure><img src=\"charts/efficiency_frontier.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
-             <figcaption>{alt} (<a href=\"charts/efficiency_frontier.png\">PNG</a>{svg_link})</figcaption></figure>\n",
+             <figcaption>{alt} (<a href=\"charts/efficiency_frontier.png\">PNG</a>{svg_link})</figcaption></figure>",
             alt = esc(&c.title),
             svg_link = if svg { ", <a href=\"charts/efficiency_frontier.svg\">SVG</a>" } else { "" }
         );
@@ -386,7 +393,12 @@ mod tests {
         let fronts: Vec<([bool; 3], bool)> = rows.iter().map(|r| (r.front, r.on_front)).collect();
         assert_eq!(
             fronts,
-            [([true, true, false], true), ([true, true, true], true), ([false, false, false], false), ([true; 3], true)]
+            [
+                ([true, true, false], true),
+                ([true, true, true], true),
+                ([false, false, false], false),
+                ([true; 3], true)
+            ]
         );
         // A tie on everything dominates neither.
         let mut tie = vec![row("d", "a", 0.4, 1.0, 1.0, 1.0), row("d", "b", 0.4, 1.0, 1.0, 1.0)];
@@ -421,7 +433,8 @@ mod tests {
 
     #[test]
     fn the_sentence_is_computed_from_the_rows_and_the_measurements() {
-        let mut rows = vec![row("common", "de", 0.46, 66_877.0, 7.87, 0.9), row("common", "me", 0.44, 65_000.0, 5.71, 0.2)];
+        let mut rows =
+            vec![row("common", "de", 0.46, 66_877.0, 7.87, 0.9), row("common", "me", 0.44, 65_000.0, 5.71, 0.2)];
         mark_fronts(&mut rows);
         let s = sentence(&rows, &[record()]).unwrap();
         // 0.25 ms per image: 4000 images/s, 2.16x 1851; batch 64 on 2 threads: 64 / 4 ms = 16000.

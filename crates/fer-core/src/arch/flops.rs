@@ -140,6 +140,9 @@ fn out_side(n: u64, k: u64, stride: u64, pad: u64, ceil: bool) -> u64 {
     out
 }
 
+/// One `BasicConv2d` of a chain: name, output channels, kernel and padding (height, width).
+type ChainConv<'a> = (&'a str, u64, (u64, u64), (u64, u64));
+
 /// The layers so far.
 #[derive(Default)]
 struct Trace {
@@ -149,7 +152,16 @@ struct Trace {
 impl Trace {
     /// A convolution `k` (height, width) with `stride` and `pad` (height, width).
     #[allow(clippy::too_many_arguments)] // a convolution's shape is this many numbers
-    fn conv(&mut self, name: &str, x: Shape, cout: u64, k: (u64, u64), stride: u64, pad: (u64, u64), bias: bool) -> Shape {
+    fn conv(
+        &mut self,
+        name: &str,
+        x: Shape,
+        cout: u64,
+        k: (u64, u64),
+        stride: u64,
+        pad: (u64, u64),
+        bias: bool,
+    ) -> Shape {
         let out = [cout, out_side(x[1], k.0, stride, pad.0, false), out_side(x[2], k.1, stride, pad.1, false)];
         let macs = out.iter().product::<u64>() * x[0] * k.0 * k.1;
         self.layers.push(Layer {
@@ -166,7 +178,15 @@ impl Trace {
 
     /// Batch norm over `x`'s channels (parameters only).
     fn batch_norm(&mut self, name: &str, x: Shape) -> Shape {
-        let layer = Layer { name: name.into(), op: Op::BatchNorm, input: x, output: x, weight: vec![x[0]], bias: true, macs: 0 };
+        let layer = Layer {
+            name: name.into(),
+            op: Op::BatchNorm,
+            input: x,
+            output: x,
+            weight: vec![x[0]],
+            bias: true,
+            macs: 0,
+        };
         self.layers.push(layer);
         x
     }
@@ -192,8 +212,8 @@ impl Trace {
         self.batch_norm(&format!("{name}.bn"), y)
     }
 
-    /// A chain of square `BasicConv2d`s of stride 1: (name, out channels, kernel, padding).
-    fn chain(&mut self, block: &str, x: Shape, convs: &[(&str, u64, (u64, u64), (u64, u64))]) -> Shape {
+    /// A chain of `BasicConv2d`s of stride 1 in `block`.
+    fn chain(&mut self, block: &str, x: Shape, convs: &[ChainConv<'_>]) -> Shape {
         convs.iter().fold(x, |x, &(n, c, k, p)| self.conv_bn(&format!("{block}.{n}"), x, c, k, 1, p))
     }
 }
@@ -285,7 +305,8 @@ const NONE: (u64, u64) = (0, 0);
 fn block_a(t: &mut Trace, b: &str, x: Shape, pool_c: u64) -> Shape {
     let b1 = t.chain(b, x, &[("branch1x1", 64, ONE, NONE)]);
     t.chain(b, x, &[("branch5x5_1", 48, ONE, NONE), ("branch5x5_2", 64, (5, 5), (2, 2))]);
-    let dbl = [("branch3x3dbl_1", 64, ONE, NONE), ("branch3x3dbl_2", 96, (3, 3), ONE), ("branch3x3dbl_3", 96, (3, 3), ONE)];
+    let dbl =
+        [("branch3x3dbl_1", 64, ONE, NONE), ("branch3x3dbl_2", 96, (3, 3), ONE), ("branch3x3dbl_3", 96, (3, 3), ONE)];
     t.chain(b, x, &dbl);
     t.chain(b, x, &[("branch_pool", pool_c, ONE, NONE)]);
     [64 + 64 + 96 + pool_c, b1[1], b1[2]]
@@ -303,7 +324,11 @@ fn block_b(t: &mut Trace, b: &str, x: Shape) -> Shape {
 fn block_c(t: &mut Trace, b: &str, x: Shape, c7: u64) -> Shape {
     let (row, col) = (((1, 7), (0, 3)), ((7, 1), (3, 0)));
     t.chain(b, x, &[("branch1x1", 192, ONE, NONE)]);
-    t.chain(b, x, &[("branch7x7_1", c7, ONE, NONE), ("branch7x7_2", c7, row.0, row.1), ("branch7x7_3", 192, col.0, col.1)]);
+    t.chain(
+        b,
+        x,
+        &[("branch7x7_1", c7, ONE, NONE), ("branch7x7_2", c7, row.0, row.1), ("branch7x7_3", 192, col.0, col.1)],
+    );
     t.chain(
         b,
         x,
@@ -323,7 +348,11 @@ fn block_c(t: &mut Trace, b: &str, x: Shape, c7: u64) -> Shape {
 fn block_d(t: &mut Trace, b: &str, x: Shape) -> Shape {
     let y = t.chain(b, x, &[("branch3x3_1", 192, ONE, NONE)]);
     let y = t.conv_bn(&format!("{b}.branch3x3_2"), y, 320, (3, 3), 2, NONE);
-    let s = [("branch7x7x3_1", 192, ONE, NONE), ("branch7x7x3_2", 192, (1, 7), (0, 3)), ("branch7x7x3_3", 192, (7, 1), (3, 0))];
+    let s = [
+        ("branch7x7x3_1", 192, ONE, NONE),
+        ("branch7x7x3_2", 192, (1, 7), (0, 3)),
+        ("branch7x7x3_3", 192, (7, 1), (3, 0)),
+    ];
     let z = t.chain(b, x, &s);
     t.conv_bn(&format!("{b}.branch7x7x3_4"), z, 192, (3, 3), 2, NONE);
     [320 + 192 + x[0], y[1], y[2]]

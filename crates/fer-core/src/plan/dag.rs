@@ -306,7 +306,12 @@ mod tests {
             .collect();
         assert_eq!(
             speeds,
-            [("microexpnet-xxs".into(), 7), ("microexpnet-m".into(), 7), ("deep-emotion".into(), 7), ("deep-emotion".into(), 8)]
+            [
+                ("microexpnet-xxs".into(), 7),
+                ("microexpnet-m".into(), 7),
+                ("deep-emotion".into(), 7),
+                ("deep-emotion".into(), 8)
+            ]
         );
         assert_eq!(p.throughput_networks().len(), 4);
         for j in plan.jobs.iter().filter(|j| j.kind() == JobKind::Throughput) {

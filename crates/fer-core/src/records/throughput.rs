@@ -44,7 +44,14 @@ pub struct SpeedRow {
 
 impl SpeedRow {
     /// A row from the median and the fastest time of a pass of `batch` images (ms).
-    pub fn new(batch: u32, threads: &str, thread_count: u32, repeats: u32, ms_per_batch: f64, fastest: f64) -> SpeedRow {
+    pub fn new(
+        batch: u32,
+        threads: &str,
+        thread_count: u32,
+        repeats: u32,
+        ms_per_batch: f64,
+        fastest: f64,
+    ) -> SpeedRow {
         let per_s = |ms: f64| if ms > 0.0 { 1000.0 * batch.max(1) as f64 / ms } else { f64::INFINITY };
         SpeedRow {
             batch,

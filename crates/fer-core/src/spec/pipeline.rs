@@ -146,7 +146,10 @@ pub struct SaliencySettings {
 /// The networks `throughput` jobs measure: each distinct Deep-Emotion or MicroExpNet network with
 /// its data set's class count, in the order the experiments first use them (the teacher,
 /// Inception_v3, is not one of the compared models).
-pub fn throughput_networks(experiments: &[Experiment], datasets: &BTreeMap<String, DatasetSpec>) -> Vec<(Network, usize)> {
+pub fn throughput_networks(
+    experiments: &[Experiment],
+    datasets: &BTreeMap<String, DatasetSpec>,
+) -> Vec<(Network, usize)> {
     let mut out: Vec<(Network, usize)> = Vec::new();
     for e in experiments.iter().filter(|e| e.model.arch() != Arch::InceptionV3) {
         let Some(d) = datasets.get(&e.dataset) else { continue };

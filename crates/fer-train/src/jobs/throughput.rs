@@ -103,7 +103,11 @@ mod tests {
     #[test]
     fn every_network_builds_and_threads_resolve() {
         use fer_core::spec::Variant;
-        for net in [Network::DeepEmotion, Network::MicroExpNet { variant: Variant::Xs }, Network::InceptionV3 { input_size: 80 }] {
+        for net in [
+            Network::DeepEmotion,
+            Network::MicroExpNet { variant: Variant::Xs },
+            Network::InceptionV3 { input_size: 80 },
+        ] {
             assert_eq!(model_spec(net).network(), net);
         }
         assert_eq!(thread_count(Threads::One), 1);

@@ -52,7 +52,9 @@ mod tests {
                 assert_eq!(c.params() as i64, model.trainable_count(), "{}", spec.display());
                 // The counted output is the model's.
                 let side = spec.input_size() as i64;
-                let y = tch::no_grad(|| model.forward_t(&Tensor::zeros([2, 1, side, side], (Kind::Float, Device::Cpu)), false));
+                let y = tch::no_grad(|| {
+                    model.forward_t(&Tensor::zeros([2, 1, side, side], (Kind::Float, Device::Cpu)), false)
+                });
                 assert_eq!(y.size(), [2, c.layers.last().unwrap().output[0] as i64], "{}", spec.display());
             }
         }
