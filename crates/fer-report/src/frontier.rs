@@ -91,7 +91,14 @@ impl Frontier {
         line
     }
 
-    fn panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, panel: usize, top: f64) -> Result<(), String> {
+    /// Panel `panel` in `area`; its tick labels are drawn on `root` (in the backend's pixels).
+    fn panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        panel: usize,
+        top: f64,
+    ) -> Result<(), String> {
         let (x0, x1) = self.x_range(panel);
         let mut chart = ChartBuilder::on(area)
             .margin(14)
@@ -116,8 +123,8 @@ impl Frontier {
         for t in log_ticks(x0, x1) {
             chart.draw_series([PathElement::new(vec![(t, 0.0), (t, top)], GRID.stroke_width(1))]).map_err(de)?;
             let (px, py) = chart.backend_coord(&(t, 0.0));
-            area.draw(&PathElement::new(vec![(px, py), (px, py + 5)], INK.stroke_width(1))).map_err(de)?;
-            area.draw_text(&human(t), &label, (px, py + 9)).map_err(de)?;
+            root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], INK.stroke_width(1))).map_err(de)?;
+            root.draw_text(&human(t), &label, (px, py + 9)).map_err(de)?;
         }
         let groups: std::collections::BTreeSet<usize> = self.points.iter().map(|p| p.group).collect();
         for g in groups {
@@ -149,7 +156,7 @@ impl Chart for Frontier {
         let top = accuracy_top(self.points.iter().map(|p| p.y).fold(0.0f64, f64::max));
         let panels = plot.split_evenly((1, 3));
         for (i, area) in panels.iter().enumerate() {
-            self.panel(area, i, top)?;
+            self.panel(root, area, i, top)?;
         }
         draw_legend(&legend_area, &legend)
     }

@@ -140,6 +140,9 @@ fn out_side(n: u64, k: u64, stride: u64, pad: u64, ceil: bool) -> u64 {
     out
 }
 
+/// One `BasicConv2d` of a chain: name, output channels, kernel and padding (height, width).
+type ChainConv<'a> = (&'a str, u64, (u64, u64), (u64, u64));
+
 /// The layers so far.
 #[derive(Default)]
 struct Trace {
@@ -209,8 +212,8 @@ impl Trace {
         self.batch_norm(&format!("{name}.bn"), y)
     }
 
-    /// A chain of square `BasicConv2d`s of stride 1: (name, out channels, kernel, padding).
-    fn chain(&mut self, block: &str, x: Shape, convs: &[(&str, u64, (u64, u64), (u64, u64))]) -> Shape {
+    /// A chain of `BasicConv2d`s of stride 1 in `block`.
+    fn chain(&mut self, block: &str, x: Shape, convs: &[ChainConv<'_>]) -> Shape {
         convs.iter().fold(x, |x, &(n, c, k, p)| self.conv_bn(&format!("{block}.{n}"), x, c, k, 1, p))
     }
 }
