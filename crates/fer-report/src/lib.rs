@@ -9,15 +9,18 @@ mod curves;
 mod error;
 mod figures;
 mod font;
+mod forest;
 mod gallery;
 mod generate;
 mod html;
 mod kd;
 mod narrative;
 mod output;
+mod paired;
 mod provenance;
 mod published;
 mod scatter;
+mod stats;
 mod tables;
 mod text;
 

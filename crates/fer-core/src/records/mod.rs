@@ -1,10 +1,11 @@
 //! The records jobs leave in the store, as the report and other readers see them: file names,
-//! provenance, evaluation results, classification metrics.
+//! provenance, evaluation results, per-image predictions, classification metrics.
 
 mod checkpoint;
 mod classification;
 mod curve;
 mod files;
+mod predictions;
 mod provenance;
 mod result;
 
@@ -12,5 +13,6 @@ pub use checkpoint::{checkpoint_epochs_done, metadata_of, safetensors_metadata, 
 pub use classification::{classification, ClassMetrics, Classification};
 pub use curve::{read_curve, to_csv, EpochRow};
 pub use files::*;
+pub use predictions::{predictions_csv, read_predictions, Prediction, PREDICTIONS_FORMAT, PREDICTIONS_HEADER};
 pub use provenance::Provenance;
 pub use result::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
