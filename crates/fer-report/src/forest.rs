@@ -48,7 +48,7 @@ impl ForestChart {
 
 impl Chart for ForestChart {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 170 + 34 * self.rows.len().max(1) as u32 + legend_height(&self.legend(), WIDTH))
+        (WIDTH, 230 + 40 * self.rows.len().max(1) as u32 + legend_height(&self.legend(), WIDTH))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {

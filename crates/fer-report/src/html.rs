@@ -374,14 +374,19 @@ fn section_paired(h: &mut String, p: &Page) {
          otherwise the data cannot tell the two apart.</p>\n",
     );
     if p.tables.paired.height() == 0 {
+        for note in &p.tables.paired_notes {
+            let _ = writeln!(h, "<p class=\"note\">{}.</p>", esc(note));
+        }
         h.push_str(
-            "<p class=\"note\">No pairs of models with per-image predictions on the same test images \
-             (evaluations written before per-image predictions were recorded must be re-run: \
-             <code>fer-pipeline run</code> re-evaluates them).</p>\n",
+            "<p class=\"note\">No pair of models with per-image predictions on the same test images (each \
+             data set needs two models or more with finished evaluations).</p>\n",
         );
         return;
     }
     frame_table(h, &p.tables.paired, &[]);
+    for note in &p.tables.paired_notes {
+        let _ = writeln!(h, "<p class=\"note\">{}.</p>", esc(note));
+    }
     charts(h, p, &[Section::Paired], "No paired comparisons to chart.");
     let n = p.tables.paired_runs.height();
     let _ = writeln!(h, "<details><summary>{n} pair{} of runs</summary>", if n == 1 { "" } else { "s" });

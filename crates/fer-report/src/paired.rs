@@ -49,6 +49,36 @@ pub(crate) fn run_stats(evals: &[Evaluation]) -> HashMap<JobHash, RunStats> {
         .collect()
 }
 
+/// What the paired tests and the calibration error leave out: evaluations without readable
+/// per-image predictions, and those whose predictions have no confidences (format 1, written
+/// before `predictions_format` 2): their entries must be evaluated again.
+pub(crate) fn prediction_notes(evals: &[Evaluation]) -> Vec<String> {
+    let mut out: Vec<String> = evals
+        .iter()
+        .filter_map(|e| {
+            let why = e.predictions_note.as_ref()?;
+            Some(format!(
+                "evaluate/{} ({}) is left out of the paired tests: {why}; evaluate it again (`fer-pipeline run`)",
+                e.hash.short(),
+                e.label.describe()
+            ))
+        })
+        .collect();
+    let old = evals
+        .iter()
+        .filter(|e| e.predictions.as_ref().is_some_and(|p| p.iter().any(|r| r.confidence.is_none())))
+        .count();
+    if old > 0 {
+        out.push(format!(
+            "{old} evaluation{} recorded per-image predictions without confidences (predictions format 1, before \
+             evaluate revision 3): they are paired, but have no calibration error; `fer-pipeline run` evaluates \
+             them again",
+            if old == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
 /// The 95 % intervals of a summary row: t over its runs, or the bootstrap of its only run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct RowIntervals {

@@ -44,6 +44,8 @@ pub struct Tables {
     pub(crate) kd_comparisons: Vec<KdComparison>,
     /// What could not be compared in [`Tables::kd_comparison`], and why.
     pub kd_notes: Vec<String>,
+    /// Evaluations left out of the paired tests or the calibration error, and why.
+    pub paired_notes: Vec<String>,
 }
 
 impl Tables {
@@ -122,6 +124,7 @@ pub(crate) fn build(evals: &[Evaluation], published: &Published) -> Result<Table
         comparisons,
         kd_comparisons,
         kd_notes,
+        paired_notes: paired::prediction_notes(evals),
     })
 }
 
