@@ -226,11 +226,11 @@ pub(crate) struct Comparison {
 }
 
 impl Comparison {
-    pub fn images(&self) -> u64 {
+    pub(crate) fn images(&self) -> u64 {
         self.runs.iter().map(|r| r.counts.images).max().unwrap_or(0)
     }
 
-    pub fn significant(&self) -> bool {
+    pub(crate) fn significant(&self) -> bool {
         self.verdict != Verdict::CannotTell
     }
 }

@@ -710,4 +710,26 @@ mod tests {
         assert_eq!(best[0].setting, "lr=0.001", "chosen by validation accuracy");
         assert_eq!(best[0].accuracy_mean, 0.80, "and its test accuracy is reported");
     }
+
+    /// Two students distilled at the default temperature and weight (neither is an axis) next to
+    /// a plain model: they are distillation runs, not "no knowledge-distillation runs".
+    #[test]
+    fn students_without_t_or_w_axes_are_distillation_runs() {
+        let jobs = df!(
+            "dataset" => ["common", "common", "common"],
+            "model" => ["men", "men-kd", "men-kd-de"],
+            "arch" => ["microexpnet-xxs", "microexpnet-xxs", "microexpnet-xxs"],
+            "distill_temperature" => [None, Some(8.0), Some(8.0)],
+            "distill_weight" => [None, Some(0.5), Some(0.5)],
+            "accuracy" => [0.42, 0.44, 0.46]
+        )
+        .unwrap();
+        let (kd, note) = kd_table(&jobs).unwrap();
+        assert_eq!(note, None, "{kd}");
+        assert_eq!(strings(&kd, "model").unwrap(), ["men-kd", "men-kd-de"]);
+        let plain = jobs.head(Some(1));
+        let (kd, note) = kd_table(&plain).unwrap();
+        assert_eq!(kd.height(), 0);
+        assert!(note.unwrap().starts_with("no knowledge-distillation runs"));
+    }
 }
