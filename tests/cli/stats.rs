@@ -52,8 +52,7 @@ fn runs(store: &Path) -> Vec<Run> {
         .into_iter()
         .map(|e| {
             let job: serde_json::Value = serde_json::from_slice(&fs::read(e.join("job.json")).unwrap()).unwrap();
-            let result: serde_json::Value =
-                serde_json::from_slice(&fs::read(e.join("result.json")).unwrap()).unwrap();
+            let result: serde_json::Value = serde_json::from_slice(&fs::read(e.join("result.json")).unwrap()).unwrap();
             assert_eq!(result["predictions_format"], 2, "result.json names the predictions' format");
             let text = fs::read_to_string(e.join("predictions.csv")).unwrap();
             let mut lines = text.lines();
@@ -180,7 +179,8 @@ fn distilled_students_are_compared_with_plain_and_teacher_on_the_same_images() {
     }
     assert!(col_str(&summary, "ci_method").iter().all(|m| m == "t over 2 runs"), "{summary}");
     let jobs = csv(&reports.join("tables/jobs.csv"));
-    let (lo, acc, hi) = (col_f64(&jobs, "accuracy_boot_low"), col_f64(&jobs, "accuracy"), col_f64(&jobs, "accuracy_boot_high"));
+    let (lo, acc, hi) =
+        (col_f64(&jobs, "accuracy_boot_low"), col_f64(&jobs, "accuracy"), col_f64(&jobs, "accuracy_boot_high"));
     for i in 0..jobs.height() {
         assert!(lo[i].unwrap() <= acc[i].unwrap() && acc[i].unwrap() <= hi[i].unwrap(), "{jobs}");
     }

@@ -491,7 +491,9 @@ fn kd_comparison_charts(inp: &Inputs) -> Vec<Figure> {
             Figure {
                 section: Section::Kd,
                 stem: format!("kd-gain-{}", slug(d)),
-                alt: format!("Accuracy gain of each distilled student over its plain counterpart and its teacher on {shown}"),
+                alt: format!(
+                    "Accuracy gain of each distilled student over its plain counterpart and its teacher on {shown}"
+                ),
                 chart: AnyChart::Forest(ForestChart {
                     title: format!("Distillation: student against plain model and teacher on {shown}"),
                     subtitle: "paired on the same test images; 95 % t-interval over runs".into(),

@@ -91,7 +91,9 @@ impl Chart for ForestChart {
                 chart.draw_series([PathElement::new(vec![(lo, y), (hi, y)], c.stroke_width(3))]).map_err(de)?;
                 for x in [lo, hi] {
                     chart
-                        .draw_series([EmptyElement::at((x, y)) + PathElement::new(vec![(0, -6), (0, 6)], c.stroke_width(2))])
+                        .draw_series([
+                            EmptyElement::at((x, y)) + PathElement::new(vec![(0, -6), (0, 6)], c.stroke_width(2))
+                        ])
                         .map_err(de)?;
                 }
             }

@@ -543,6 +543,7 @@ pub(crate) fn frame_table(h: &mut String, df: &DataFrame, skip: &[&str]) {
                     format!("<td class=\"hash\" title=\"{}\">{}</td>", esc(s), esc(&s[..16]))
                 }
                 AnyValue::String(s) => format!("<td>{}</td>", esc(s)),
+                AnyValue::StringOwned(s) => format!("<td>{}</td>", esc(s.as_str())),
                 other => format!("<td>{}</td>", esc(&other.to_string())),
             };
             h.push_str(&cell);
@@ -562,7 +563,11 @@ fn number(column: &str, x: f64) -> String {
     }
     if column.ends_with("_pct") || column.ends_with("_pp") {
         format!("{x:.2}")
-    } else if column.starts_with("accuracy") || column.starts_with("macro_f1") || column.starts_with("ece") {
+    } else if column.starts_with("accuracy")
+        || column.starts_with("macro_f1")
+        || column.starts_with("ece")
+        || column == "agreement"
+    {
         format!("{x:.4}")
     } else if column.starts_with("latency") {
         format!("{x:.3}")

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::collect::Evaluation;
 use super::stats::{
-    bootstrap, ece, mcnemar, mcnemar_pooled, t_interval, t_quantile, Bootstrap, Interval, McNemar, ALPHA,
+    ece, mcnemar, mcnemar_pooled, t_interval, t_quantile, Bootstrap, Interval, McNemar, Resamples, ALPHA,
     BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ECE_BINS,
 };
 use fer_core::plan::{Hyper, JobHash};
@@ -34,13 +34,19 @@ pub(crate) struct RunStats {
 
 /// Bootstrap intervals and calibration error of every evaluation with predictions, by hash.
 pub(crate) fn run_stats(evals: &[Evaluation]) -> HashMap<JobHash, RunStats> {
+    // The resamples of each test-set size, drawn once and shared by its runs.
+    let mut sizes: Vec<usize> = evals.iter().filter_map(|e| e.predictions.as_ref().map(|p| p.len())).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let resamples: HashMap<usize, Resamples> =
+        sizes.into_par_iter().map(|n| (n, Resamples::new(n, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED))).collect();
     evals
         .par_iter()
         .filter_map(|e| {
             let p = e.predictions.as_ref()?;
             let labels: Vec<i64> = p.iter().map(|r| r.label).collect();
             let preds: Vec<i64> = p.iter().map(|r| r.prediction).collect();
-            let boot = bootstrap(&labels, &preds, e.result.classes, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, LEVEL);
+            let boot = resamples.get(&p.len())?.intervals(&labels, &preds, e.result.classes, LEVEL);
             let conf: Option<Vec<f64>> = p.iter().map(|r| r.confidence).collect();
             let correct: Vec<bool> = p.iter().map(|r| r.label == r.prediction).collect();
             let ece = conf.and_then(|c| ece(&c, &correct, ECE_BINS));
@@ -362,14 +368,7 @@ pub(crate) fn pairwise(
             }
             let (a, b) = if y.accuracy > x.accuracy { (y, x) } else { (x, y) };
             let runs = pair_runs(&runs_of(evals, a), &runs_of(evals, b));
-            out.extend(compare(
-                (&a.model, &a.setting),
-                (&b.model, &b.setting),
-                &a.dataset,
-                &a.protocol,
-                runs,
-                stats,
-            ));
+            out.extend(compare((&a.model, &a.setting), (&b.model, &b.setting), &a.dataset, &a.protocol, runs, stats));
         }
     }
     out
@@ -513,7 +512,8 @@ pub(crate) fn comparisons_table(cmps: &[Comparison]) -> PolarsResult<DataFrame> 
 /// `paired_runs`: McNemar's test of every pair of runs behind the comparisons.
 pub(crate) fn runs_table(cmps: &[Comparison]) -> PolarsResult<DataFrame> {
     let rows: Vec<(&Comparison, &RunPair)> = cmps.iter().flat_map(|c| c.runs.iter().map(move |r| (c, r))).collect();
-    let s = |f: &dyn Fn(&Comparison, &RunPair) -> String| -> Vec<String> { rows.iter().map(|(c, r)| f(c, r)).collect() };
+    let s =
+        |f: &dyn Fn(&Comparison, &RunPair) -> String| -> Vec<String> { rows.iter().map(|(c, r)| f(c, r)).collect() };
     let f = |f: &dyn Fn(&RunPair) -> f64| -> Vec<f64> { rows.iter().map(|(_, r)| f(r)).collect() };
     let i = |f: &dyn Fn(&RunPair) -> u64| -> Vec<i64> { rows.iter().map(|(_, r)| f(r) as i64).collect() };
     DataFrame::new(
@@ -571,7 +571,9 @@ pub(crate) fn kd_table(kd: &[KdComparison]) -> PolarsResult<DataFrame> {
             Column::new("ece_change".into(), o(&|c| c.ece_a.zip(c.ece_b).map(|(a, b)| a - b))),
             Column::new(
                 "teacher_weaker".into(),
-                kd.iter().map(|k| (k.role == "teacher").then_some(k.cmp.accuracy_b < k.cmp.accuracy_a)).collect::<Vec<_>>(),
+                kd.iter()
+                    .map(|k| (k.role == "teacher").then_some(k.cmp.accuracy_b < k.cmp.accuracy_a))
+                    .collect::<Vec<_>>(),
             ),
         ],
     )
@@ -635,8 +637,16 @@ pub(crate) fn paired_sentences(cmps: &[Comparison], dataset_name: &dyn Fn(&str) 
                 .map(|c| {
                     let (a, b) = (named(&c.a, &c.a_setting), named(&c.b, &c.b_setting));
                     match c.verdict {
-                        Verdict::ABetter => format!("{a} is better than {b} by {} ({})", signed_pp(c.difference).trim_start_matches('+'), evidence(c)),
-                        Verdict::BBetter => format!("{b} is better than {a} by {} ({})", signed_pp(-c.difference).trim_start_matches('+'), evidence(c)),
+                        Verdict::ABetter => format!(
+                            "{a} is better than {b} by {} ({})",
+                            signed_pp(c.difference).trim_start_matches('+'),
+                            evidence(c)
+                        ),
+                        Verdict::BBetter => format!(
+                            "{b} is better than {a} by {} ({})",
+                            signed_pp(-c.difference).trim_start_matches('+'),
+                            evidence(c)
+                        ),
                         Verdict::CannotTell => format!(
                             "the data cannot tell {a} and {b} apart ({} for {a}; {})",
                             signed_pp(c.difference),
@@ -699,10 +709,7 @@ pub(crate) fn kd_sentences(kd: &[KdComparison], dataset_name: &dyn Fn(&str) -> S
                 None => s.push_str(": no plain counterpart to compare with"),
             }
             if let Some(t) = teacher {
-                s.push_str(&format!(
-                    "; it agrees with its teacher on {} of test images",
-                    pct(t.agreement)
-                ));
+                s.push_str(&format!("; it agrees with its teacher on {} of test images", pct(t.agreement)));
                 if t.accuracy_b < t.accuracy_a {
                     s.push_str(&format!(
                         ". The teacher is weaker than the student: {} against {} on the same images ({}), so this \
@@ -727,7 +734,9 @@ mod tests {
     use super::*;
 
     fn preds(rows: &[(u64, i64, i64)]) -> Vec<Prediction> {
-        rows.iter().map(|&(index, label, prediction)| Prediction { index, label, prediction, confidence: None }).collect()
+        rows.iter()
+            .map(|&(index, label, prediction)| Prediction { index, label, prediction, confidence: None })
+            .collect()
     }
 
     #[test]

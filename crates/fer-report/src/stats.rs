@@ -328,10 +328,87 @@ pub(crate) struct Bootstrap {
     pub macro_f1: Interval,
 }
 
-/// The percentile bootstrap at `level` over images: `resamples` resamples of n images drawn with
-/// replacement (index = `SplitMix64::below(n)` from `seed`), each scored; the interval runs
-/// between the (1 - level)/2 and (1 + level)/2 percentiles of the scores; the estimate is the
-/// score of the run itself.
+/// The resamples of a bootstrap over n images: how often each image is drawn in each resample
+/// (n draws with replacement per resample, image = `SplitMix64::below(n)` from the seed, in
+/// order). They depend only on n and the seed, so the runs on one test set share them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Resamples {
+    n: usize,
+    resamples: usize,
+    /// `counts[b * n + i]`: draws of image i in resample b.
+    counts: Vec<u32>,
+}
+
+impl Resamples {
+    pub(crate) fn new(n: usize, resamples: usize, seed: u64) -> Resamples {
+        let mut rng = SplitMix64::new(seed);
+        let mut counts = vec![0u32; n * resamples];
+        for b in 0..resamples {
+            let row = &mut counts[b * n..(b + 1) * n];
+            for _ in 0..n {
+                row[rng.below(n as u64) as usize] += 1;
+            }
+        }
+        Resamples { n, resamples, counts }
+    }
+
+    pub(crate) fn images(&self) -> usize {
+        self.n
+    }
+
+    /// The percentile intervals at `level` of accuracy and macro-F1 of these predictions over the
+    /// resamples (between the (1 - level)/2 and (1 + level)/2 percentiles); the estimate is the
+    /// score of the predictions themselves. `None` unless there are n > 0 predictions.
+    pub(crate) fn intervals(&self, labels: &[i64], preds: &[i64], classes: usize, level: f64) -> Option<Bootstrap> {
+        let n = self.n;
+        if n == 0 || labels.len() != n || preds.len() != n || classes == 0 || self.resamples == 0 {
+            return None;
+        }
+        let k = classes;
+        // Images outside the classes count as wrong and in no cell (as `classification` does).
+        let cell: Vec<usize> = labels
+            .iter()
+            .zip(preds)
+            .map(|(&y, &p)| {
+                if (0..k as i64).contains(&y) && (0..k as i64).contains(&p) {
+                    y as usize * k + p as usize
+                } else {
+                    k * k
+                }
+            })
+            .collect();
+        let mut confusion = vec![0u64; k * k + 1];
+        let (mut accs, mut f1s) = (Vec::with_capacity(self.resamples), Vec::with_capacity(self.resamples));
+        for row in self.counts.chunks_exact(n) {
+            confusion.iter_mut().for_each(|v| *v = 0);
+            for (&c, &m) in cell.iter().zip(row) {
+                confusion[c] += m as u64;
+            }
+            let (a, f) = scores(&confusion[..k * k], k, n as u64);
+            accs.push(a);
+            f1s.push(f);
+        }
+        accs.sort_by(f64::total_cmp);
+        f1s.sort_by(f64::total_cmp);
+        let (lo_q, hi_q) = (50.0 * (1.0 - level), 50.0 * (1.0 + level));
+        let (acc, f1) = accuracy_and_macro_f1(labels, preds, k);
+        Some(Bootstrap {
+            accuracy: Interval {
+                estimate: acc,
+                low: percentile_sorted(&accs, lo_q),
+                high: percentile_sorted(&accs, hi_q),
+            },
+            macro_f1: Interval {
+                estimate: f1,
+                low: percentile_sorted(&f1s, lo_q),
+                high: percentile_sorted(&f1s, hi_q),
+            },
+        })
+    }
+}
+
+/// The percentile bootstrap at `level` over images: `resamples` resamples of the n images drawn
+/// with replacement from `seed` ([`Resamples`]), each scored (accuracy, macro-F1).
 pub(crate) fn bootstrap(
     labels: &[i64],
     preds: &[i64],
@@ -341,43 +418,7 @@ pub(crate) fn bootstrap(
     level: f64,
 ) -> Option<Bootstrap> {
     let n = labels.len().min(preds.len());
-    if n == 0 || resamples == 0 || classes == 0 {
-        return None;
-    }
-    let cell: Vec<Option<usize>> = labels
-        .iter()
-        .zip(preds)
-        .map(|(&y, &p)| {
-            ((0..classes as i64).contains(&y) && (0..classes as i64).contains(&p))
-                .then(|| y as usize * classes + p as usize)
-        })
-        .collect();
-    let mut rng = SplitMix64::new(seed);
-    let mut confusion = vec![0u64; classes * classes];
-    let (mut accs, mut f1s) = (Vec::with_capacity(resamples), Vec::with_capacity(resamples));
-    for _ in 0..resamples {
-        confusion.iter_mut().for_each(|v| *v = 0);
-        for _ in 0..n {
-            if let Some(c) = cell[rng.below(n as u64) as usize] {
-                confusion[c] += 1;
-            }
-        }
-        let (a, f) = scores(&confusion, classes, n as u64);
-        accs.push(a);
-        f1s.push(f);
-    }
-    accs.sort_by(f64::total_cmp);
-    f1s.sort_by(f64::total_cmp);
-    let (lo_q, hi_q) = (50.0 * (1.0 - level), 50.0 * (1.0 + level));
-    let (acc, f1) = accuracy_and_macro_f1(&labels[..n], &preds[..n], classes);
-    Some(Bootstrap {
-        accuracy: Interval {
-            estimate: acc,
-            low: percentile_sorted(&accs, lo_q),
-            high: percentile_sorted(&accs, hi_q),
-        },
-        macro_f1: Interval { estimate: f1, low: percentile_sorted(&f1s, lo_q), high: percentile_sorted(&f1s, hi_q) },
-    })
+    Resamples::new(n, resamples, seed).intervals(&labels[..n], &preds[..n], classes, level)
 }
 
 /// The expected calibration error over `bins` equal-width bins of confidence ((m-1)/M, m/M]
@@ -561,7 +602,14 @@ mod tests {
                 close(i.low, want[1], 1e-9, &format!("{name} low"));
                 close(i.high, want[2], 1e-9, &format!("{name} high"));
             }
-            let again = bootstrap(&labels, &preds, u(c, "classes") as usize, u(c, "resamples") as usize, u(c, "seed"), f(c, "level"));
+            let again = bootstrap(
+                &labels,
+                &preds,
+                u(c, "classes") as usize,
+                u(c, "resamples") as usize,
+                u(c, "seed"),
+                f(c, "level"),
+            );
             assert_eq!(again, Some(b), "same seed, same interval");
         }
         // All right: the interval is the point.

@@ -40,8 +40,7 @@ pub fn predictions_csv(rows: &[Prediction]) -> String {
 /// Reads `predictions.csv` of either format by its header's names; an error names the file and
 /// line.
 pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("failed to read `{}`: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("failed to read `{}`: {e}", path.display()))?;
     let mut lines = text.lines();
     let header = lines.next().ok_or_else(|| format!("failed to read `{}`: empty file", path.display()))?;
     let cols: Vec<&str> = header.split(',').map(str::trim).collect();

@@ -77,12 +77,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
         .zip(&labels)
         .zip(&preds)
         .zip(&confidence)
-        .map(|(((&i, &label), &prediction), &c)| Prediction {
-            index: i as u64,
-            label,
-            prediction,
-            confidence: Some(c),
-        })
+        .map(|(((&i, &label), &prediction), &c)| Prediction { index: i as u64, label, prediction, confidence: Some(c) })
         .collect();
     write_atomic(&ctx.entry.file(PREDICTIONS_FILE), predictions_csv(&rows).as_bytes())?;
 
