@@ -179,11 +179,35 @@ fn distilled_students_are_compared_with_plain_and_teacher_on_the_same_images() {
     }
     assert!(col_str(&summary, "ci_method").iter().all(|m| m == "t over 2 runs"), "{summary}");
     let jobs = csv(&reports.join("tables/jobs.csv"));
-    let (lo, acc, hi) =
-        (col_f64(&jobs, "accuracy_boot_low"), col_f64(&jobs, "accuracy"), col_f64(&jobs, "accuracy_boot_high"));
-    for i in 0..jobs.height() {
-        assert!(lo[i].unwrap() <= acc[i].unwrap() && acc[i].unwrap() <= hi[i].unwrap(), "{jobs}");
+    assert!(col_f64(&jobs, "ece").iter().all(|e| e.is_some_and(|e| (0.0..=1.0).contains(&e))), "{jobs}");
+
+    // A report of one seed shows single runs: their intervals are the bootstrap over test images.
+    let one = dir.path().join("one-seed");
+    let o = run(&[
+        "--store",
+        &store_arg(&store),
+        "report",
+        pipeline.to_str().unwrap(),
+        "--set",
+        "seeds=[1]",
+        "--out",
+        one.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = csv(&one.join("tables/summary.csv"));
+    let images = find("de", 1).preds.len();
+    for i in 0..summary.height() {
+        assert_eq!(col_str(&summary, "ci_method")[i], format!("bootstrap over {images} test images (1 run)"));
+        let (lo, m, hi) = (
+            col_f64(&summary, "accuracy_ci_low")[i].unwrap(),
+            col_f64(&summary, "accuracy_mean")[i].unwrap(),
+            col_f64(&summary, "accuracy_ci_high")[i].unwrap(),
+        );
+        assert!(lo <= m && m <= hi && lo < hi, "{summary}");
     }
+    let paired = csv(&one.join("tables/paired_comparisons.csv"));
+    assert_eq!(col_f64(&paired, "runs"), [Some(1.0); 3], "one run each: McNemar alone, no t-interval");
+    assert_eq!(col_f64(&paired, "difference_ci_low_pp"), [None; 3]);
 
     // The page: the sections, the charts and one plain sentence each.
     for needle in [

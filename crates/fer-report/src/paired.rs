@@ -17,24 +17,34 @@ use super::stats::{
 use fer_core::plan::{Hyper, JobHash};
 use fer_core::records::Prediction;
 
-/// A run's bootstrap intervals (for the tables).
-pub(crate) type BootstrapOf = Bootstrap;
-
 /// The confidence level of every interval.
 pub(crate) const LEVEL: f64 = 0.95;
 
 /// What is known of one run from its predictions.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct RunStats {
-    /// Percentile bootstrap over the run's test images.
-    pub boot: Option<Bootstrap>,
     /// Expected calibration error (15 bins); `None` without confidences (predictions format 1).
     pub ece: Option<f64>,
 }
 
-/// Bootstrap intervals and calibration error of every evaluation with predictions, by hash.
+/// The calibration error of every evaluation with predictions, by hash.
 pub(crate) fn run_stats(evals: &[Evaluation]) -> HashMap<JobHash, RunStats> {
-    // The resamples of each test-set size, drawn once and shared by its runs.
+    evals
+        .par_iter()
+        .filter_map(|e| {
+            let p = e.predictions.as_ref()?;
+            let conf: Option<Vec<f64>> = p.iter().map(|r| r.confidence).collect();
+            let correct: Vec<bool> = p.iter().map(|r| r.label == r.prediction).collect();
+            let ece = conf.and_then(|c| ece(&c, &correct, ECE_BINS));
+            Some((e.hash, RunStats { ece }))
+        })
+        .collect()
+}
+
+/// The percentile bootstrap over the test images of each evaluation in `which` (the runs shown
+/// alone), with the number of images: the resamples of each test-set size are drawn once and
+/// shared by its runs.
+pub(crate) fn bootstraps(evals: &[&Evaluation]) -> HashMap<JobHash, (Bootstrap, usize)> {
     let mut sizes: Vec<usize> = evals.iter().filter_map(|e| e.predictions.as_ref().map(|p| p.len())).collect();
     sizes.sort_unstable();
     sizes.dedup();
@@ -46,11 +56,8 @@ pub(crate) fn run_stats(evals: &[Evaluation]) -> HashMap<JobHash, RunStats> {
             let p = e.predictions.as_ref()?;
             let labels: Vec<i64> = p.iter().map(|r| r.label).collect();
             let preds: Vec<i64> = p.iter().map(|r| r.prediction).collect();
-            let boot = resamples.get(&p.len())?.intervals(&labels, &preds, e.result.classes, LEVEL);
-            let conf: Option<Vec<f64>> = p.iter().map(|r| r.confidence).collect();
-            let correct: Vec<bool> = p.iter().map(|r| r.label == r.prediction).collect();
-            let ece = conf.and_then(|c| ece(&c, &correct, ECE_BINS));
-            Some((e.hash, RunStats { boot, ece }))
+            let r = resamples.get(&p.len())?;
+            Some((e.hash, (r.intervals(&labels, &preds, e.result.classes, LEVEL)?, r.images())))
         })
         .collect()
 }

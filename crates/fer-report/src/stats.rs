@@ -409,6 +409,7 @@ impl Resamples {
 
 /// The percentile bootstrap at `level` over images: `resamples` resamples of the n images drawn
 /// with replacement from `seed` ([`Resamples`]), each scored (accuracy, macro-F1).
+#[cfg(test)]
 pub(crate) fn bootstrap(
     labels: &[i64],
     preds: &[i64],

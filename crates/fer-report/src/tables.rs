@@ -91,9 +91,8 @@ impl Tables {
 pub(crate) fn build(evals: &[Evaluation], published: &Published) -> Result<Tables, ReportError> {
     let stats = paired::run_stats(evals);
     let jobs = jobs_table(evals, &stats).map_err(|e| ReportError::table("jobs", e))?;
-    let summary = summary_table(&jobs)
-        .and_then(|s| with_intervals(s, evals, &stats))
-        .map_err(|e| ReportError::table("summary", e))?;
+    let summary =
+        summary_table(&jobs).and_then(|s| with_intervals(s, evals)).map_err(|e| ReportError::table("summary", e))?;
     let published =
         published_table(&summary, published).map_err(|e| ReportError::table("published_vs_reproduced", e))?;
     let (kd, kd_note) = kd_table(&jobs).map_err(|e| ReportError::table("kd_effects", e))?;
@@ -153,8 +152,8 @@ fn hyper_column(name: &str, values: Vec<Option<&Hyper>>) -> Column {
     }
 }
 
-/// The per-job table: labels, every hyperparameter, metrics (with the bootstrap interval over the
-/// run's test images and the calibration error), cost, provenance and hashes.
+/// The per-job table: labels, every hyperparameter, metrics (with the calibration error), cost,
+/// provenance and hashes.
 pub(crate) fn jobs_table(evals: &[Evaluation], stats: &HashMap<JobHash, RunStats>) -> PolarsResult<DataFrame> {
     let s = |f: &dyn Fn(&Evaluation) -> String| -> Vec<String> { evals.iter().map(f).collect() };
     let mut cols = vec![
@@ -195,10 +194,6 @@ pub(crate) fn jobs_table(evals: &[Evaluation], stats: &HashMap<JobHash, RunStats
     cols.extend([
         Column::new("accuracy".into(), f(&|e| e.result.test.accuracy)),
         Column::new("macro_f1".into(), f(&|e| e.result.test.macro_f1)),
-        boot_column("accuracy_boot_low", evals, stats, &|b| b.accuracy.low),
-        boot_column("accuracy_boot_high", evals, stats, &|b| b.accuracy.high),
-        boot_column("macro_f1_boot_low", evals, stats, &|b| b.macro_f1.low),
-        boot_column("macro_f1_boot_high", evals, stats, &|b| b.macro_f1.high),
         Column::new("ece".into(), evals.iter().map(|e| stats.get(&e.hash).and_then(|s| s.ece)).collect::<Vec<_>>()),
         Column::new(
             "val_accuracy".into(),
@@ -260,27 +255,16 @@ pub(crate) fn jobs_table(evals: &[Evaluation], stats: &HashMap<JobHash, RunStats
     DataFrame::new(evals.len(), cols)
 }
 
-/// A column of one bootstrap bound per run (null without predictions).
-fn boot_column(
-    name: &str,
-    evals: &[Evaluation],
-    stats: &HashMap<JobHash, RunStats>,
-    pick: &dyn Fn(&paired::BootstrapOf) -> f64,
-) -> Column {
-    let v: Vec<Option<f64>> = evals.iter().map(|e| stats.get(&e.hash).and_then(|s| s.boot).map(|b| pick(&b))).collect();
-    Column::new(name.into(), v)
-}
-
 /// The summary with 95 % intervals of accuracy and macro-F1 (`accuracy_ci_low`, ...): a t-interval
 /// over the runs of a row, or, for a row of one run, the bootstrap over its test images;
 /// `ci_method` says which.
-fn with_intervals(
-    mut summary: DataFrame,
-    evals: &[Evaluation],
-    stats: &HashMap<JobHash, RunStats>,
-) -> PolarsResult<DataFrame> {
+fn with_intervals(mut summary: DataFrame, evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     let by_hex: HashMap<String, &Evaluation> = evals.iter().map(|e| (e.hash.hex(), e)).collect();
     let (n, first) = (ints(&summary, "n")?, strings(&summary, "first_hash")?);
+    // The bootstrap only where a single run stands for its row.
+    let alone: Vec<&Evaluation> =
+        (0..summary.height()).filter(|&i| n[i] == Some(1)).filter_map(|i| by_hex.get(&first[i]).copied()).collect();
+    let boots = paired::bootstraps(&alone);
     let (am, asd, fm, fsd) = (
         floats(&summary, "accuracy_mean")?,
         floats(&summary, "accuracy_std")?,
@@ -289,10 +273,7 @@ fn with_intervals(
     );
     let rows: Vec<paired::RowIntervals> = (0..summary.height())
         .map(|i| {
-            let only = by_hex.get(&first[i]).and_then(|e| {
-                let b = stats.get(&e.hash)?.boot?;
-                Some((b, e.predictions.as_ref().map(|p| p.len()).unwrap_or(0)))
-            });
+            let only = by_hex.get(&first[i]).and_then(|e| boots.get(&e.hash).copied());
             paired::row_intervals(
                 n[i].unwrap_or(0),
                 (am[i].unwrap_or(f64::NAN), asd[i]),
