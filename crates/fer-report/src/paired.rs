@@ -675,7 +675,9 @@ pub(crate) fn paired_sentences(cmps: &[Comparison], dataset_name: &dyn Fn(&str) 
 /// One sentence per distilled student: its gain over the plain model, its agreement with its
 /// teacher, the calibration change, and plainly when the teacher is the weaker model.
 pub(crate) fn kd_sentences(kd: &[KdComparison], dataset_name: &dyn Fn(&str) -> String) -> Vec<String> {
-    let mut students: BTreeMap<(&str, &str, &str), (Option<&Comparison>, Option<&Comparison>)> = BTreeMap::new();
+    // (data set, student, setting) -> (against plain, against teacher).
+    type Both<'c> = (Option<&'c Comparison>, Option<&'c Comparison>);
+    let mut students: BTreeMap<(&str, &str, &str), Both> = BTreeMap::new();
     for k in kd {
         let e = students.entry((k.cmp.dataset.as_str(), k.cmp.a.as_str(), k.cmp.a_setting.as_str())).or_default();
         if k.role == "plain" {

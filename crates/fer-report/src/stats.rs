@@ -164,7 +164,8 @@ fn t_upper(t: f64, df: f64) -> f64 {
 /// The quantile of Student's t: the t with P(T <= t) = p (0 < p < 1), by bisection on the upper
 /// tail to machine precision.
 pub(crate) fn t_quantile(p: f64, df: f64) -> f64 {
-    if !(p > 0.0 && p < 1.0) || !(df > 0.0) {
+    let valid = p > 0.0 && p < 1.0 && df > 0.0;
+    if !valid {
         return f64::NAN;
     }
     if p == 0.5 {
