@@ -19,7 +19,7 @@ pub fn short() -> &'static str {
 }
 
 /// The code revisions of the job kinds, as they enter every job hash, e.g.
-/// `job format 1; prepare 1, train 1, distill-targets 1, evaluate 2, saliency 1`.
+/// `job format 1; prepare 1, train 1, distill-targets 1, evaluate 3, saliency 1`.
 pub fn code_revisions() -> String {
     let kinds: Vec<String> = JobKind::ALL.iter().map(|k| format!("{} {}", k.name(), k.revision())).collect();
     format!("job format {JOB_FORMAT}; {}", kinds.join(", "))

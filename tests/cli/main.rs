@@ -20,6 +20,7 @@ mod report_out;
 mod requeue;
 mod signals;
 mod slurm_safety;
+mod stats;
 mod tensorboard;
 mod torch_free;
 mod typed;

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -11,8 +12,8 @@ use super::error::ReportError;
 use fer_core::data::{Summary, SAMPLES_FILE, SUMMARY_FILE};
 use fer_core::plan::{EvaluateSpec, Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
 use fer_core::records::{
-    read_curve, EpochRow, EvalResult, Provenance, ThroughputRecord, TransferRecord, METRICS_FILE, PROVENANCE_FILE,
-    RESULT_FILE, THROUGHPUT_FILE, TRANSFER_FILE,
+    read_curve, read_predictions, EpochRow, EvalResult, Prediction, Provenance, ThroughputRecord, TransferRecord,
+    METRICS_FILE, PREDICTIONS_FILE, PROVENANCE_FILE, RESULT_FILE, THROUGHPUT_FILE, TRANSFER_FILE,
 };
 use fer_core::spec::{ModelSpec, Network};
 use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
@@ -43,6 +44,10 @@ pub struct TrainInfo {
     pub hyper: Vec<(String, Hyper)>,
     pub provenance: Option<Provenance>,
     pub curve: Vec<EpochRow>,
+    /// The distill-targets job a student learnt from (`None`: trained without a teacher).
+    pub targets: Option<JobHash>,
+    /// The teacher's train job behind [`TrainInfo::targets`], when its record is readable.
+    pub teacher: Option<JobHash>,
 }
 
 /// A finished evaluation with what the report needs about it.
@@ -64,6 +69,10 @@ pub struct Evaluation {
     pub train: Option<TrainInfo>,
     /// The network's structure (what its FLOPs are counted from).
     pub network: Network,
+    /// Each test image's label, prediction and confidence (`predictions.csv`), shared.
+    pub predictions: Option<Arc<Vec<Prediction>>>,
+    /// Why [`Evaluation::predictions`] is absent, if it is.
+    pub predictions_note: Option<String>,
 }
 
 impl Evaluation {
@@ -86,6 +95,11 @@ impl Evaluation {
 
     pub fn dataset(&self) -> &str {
         &self.label.dataset
+    }
+
+    /// Whether the model learnt from a teacher (knowledge distillation).
+    pub fn distilled(&self) -> bool {
+        self.train.as_ref().is_some_and(|t| t.targets.is_some())
     }
 }
 
@@ -181,6 +195,7 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
     let mut col = Collection { missing: unreadable, efficiency, ..Default::default() };
     let mut inputs = sort_found(found, &mut col);
     load_missing_inputs(store, verify, &col.evaluations, &mut inputs);
+    resolve_teachers(store, &mut inputs);
     join_trains(&mut col, &inputs);
     col.evaluations.sort_by(|a, b| {
         (a.dataset(), a.model(), &a.setting, a.label.seed, a.hash).cmp(&(
@@ -306,6 +321,22 @@ fn load_missing_inputs(store: &Store, verify: Verify, evaluations: &[Evaluation]
     }
 }
 
+/// The teacher (train job) behind each student's distill-targets input, from the targets job's
+/// record; a targets job that is not in the store or unreadable leaves the teacher unknown.
+fn resolve_teachers(store: &Store, inputs: &mut Inputs) {
+    let targets: Vec<JobHash> = unique(inputs.trains.values().filter_map(|t| t.targets));
+    let teachers: HashMap<JobHash, JobHash> = targets
+        .par_iter()
+        .filter_map(|h| match store.entry(JobKind::DistillTargets, h).read_record() {
+            Ok(JobRecord { spec: JobSpec::DistillTargets(t), .. }) => Some((*h, t.weights)),
+            _ => None,
+        })
+        .collect();
+    for t in inputs.trains.values_mut() {
+        t.teacher = t.targets.and_then(|h| teachers.get(&h).copied());
+    }
+}
+
 /// Joins the evaluations with their train jobs; notes trained-but-not-evaluated jobs and
 /// evaluations whose train job is unusable as missing.
 fn join_trains(col: &mut Collection, inputs: &Inputs) {
@@ -414,6 +445,8 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                 hyper: spec.hyperparameters(),
                 provenance: read_json(&entry.file(PROVENANCE_FILE)).ok().flatten(),
                 curve: read_curve(&entry.file(METRICS_FILE)),
+                targets: spec.distill.as_ref().map(|d| d.targets),
+                teacher: None,
             };
             Found::Train(Box::new(t), images)
         }
@@ -487,7 +520,13 @@ fn evaluation(entry: &Entry, hash: JobHash, spec: &EvaluateSpec, shown: &JobLabe
         ModelSpec::MicroExpNet { variant, .. } => Some(variant.name().to_string()),
         _ => None,
     };
+    let (predictions, predictions_note) = match read_predictions(&entry.file(PREDICTIONS_FILE)) {
+        Ok(p) => (Some(Arc::new(p)), None),
+        Err(e) => (None, Some(e)),
+    };
     Ok(Evaluation {
+        predictions,
+        predictions_note,
         hash,
         family: spec.model.arch().name().to_string(),
         variant,

@@ -14,6 +14,7 @@ use super::collect::{Collection, Evaluation};
 use super::confusion::ConfusionChart;
 use super::curves::{CurveSeries, LearningCurves};
 use super::error::ReportError;
+use super::forest::{ForestChart, ForestRow};
 use super::kd::{KdChart, KdSeries};
 use super::published::Published;
 use super::scatter::{Scatter, ScatterPoint};
@@ -28,6 +29,7 @@ pub(crate) enum Section {
     Curves,
     Confusion,
     Kd,
+    Paired,
 }
 
 /// Any chart of the report.
@@ -38,6 +40,7 @@ pub(crate) enum AnyChart {
     Curves(LearningCurves),
     Confusion(ConfusionChart),
     Kd(KdChart),
+    Forest(ForestChart),
 }
 
 impl Chart for AnyChart {
@@ -48,6 +51,7 @@ impl Chart for AnyChart {
             AnyChart::Curves(c) => c.size(),
             AnyChart::Confusion(c) => c.size(),
             AnyChart::Kd(c) => c.size(),
+            AnyChart::Forest(c) => c.size(),
         }
     }
 
@@ -58,6 +62,7 @@ impl Chart for AnyChart {
             AnyChart::Curves(c) => c.draw(root),
             AnyChart::Confusion(c) => c.draw(root),
             AnyChart::Kd(c) => c.draw(root),
+            AnyChart::Forest(c) => c.draw(root),
         }
     }
 }
@@ -127,6 +132,8 @@ pub(crate) fn plan(inp: &Inputs) -> Result<Vec<Figure>, ReportError> {
     figs.extend(curves(inp).map_err(table_err("learning_curves"))?);
     figs.extend(confusions(inp, &best));
     figs.extend(kd(inp).map_err(table_err("kd_effects"))?);
+    figs.extend(paired_charts(inp));
+    figs.extend(kd_comparison_charts(inp));
     Ok(figs)
 }
 
@@ -431,4 +438,69 @@ fn kd(inp: &Inputs) -> polars::prelude::PolarsResult<Vec<Figure>> {
         }
     }
     Ok(figs)
+}
+
+/// The paired differences of each data set's model pairs, with their intervals.
+fn paired_charts(inp: &Inputs) -> Vec<Figure> {
+    let mut by_dataset: BTreeMap<&str, Vec<ForestRow>> = BTreeMap::new();
+    for c in &inp.tables.comparisons {
+        by_dataset.entry(c.dataset.as_str()).or_default().push(ForestRow {
+            label: format!("{} \u{2212} {}", c.a, c.b),
+            estimate: c.difference * 100.0,
+            interval: c.interval.map(|i| (i.low * 100.0, i.high * 100.0)),
+            significant: c.significant(),
+        });
+    }
+    by_dataset
+        .into_iter()
+        .map(|(d, rows)| {
+            let shown = inp.published.dataset_name(d).to_string();
+            Figure {
+                section: Section::Paired,
+                stem: format!("paired-{}", slug(d)),
+                alt: format!("Paired accuracy differences between the models on {shown}, with 95 % intervals"),
+                chart: AnyChart::Forest(ForestChart {
+                    title: format!("Paired accuracy differences on {shown}"),
+                    subtitle: "same test images; mean difference over paired runs, 95 % t-interval over runs; colour: \
+                               McNemar pooled over runs significant"
+                        .into(),
+                    x_desc: "accuracy difference (pp)".into(),
+                    rows,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Each distilled student's gain over its plain counterpart and over its teacher.
+fn kd_comparison_charts(inp: &Inputs) -> Vec<Figure> {
+    let mut by_dataset: BTreeMap<&str, Vec<ForestRow>> = BTreeMap::new();
+    for k in &inp.tables.kd_comparisons {
+        let c = &k.cmp;
+        by_dataset.entry(c.dataset.as_str()).or_default().push(ForestRow {
+            label: format!("{} \u{2212} {} ({})", c.a, c.b, k.role),
+            estimate: c.difference * 100.0,
+            interval: c.interval.map(|i| (i.low * 100.0, i.high * 100.0)),
+            significant: c.significant(),
+        });
+    }
+    by_dataset
+        .into_iter()
+        .map(|(d, rows)| {
+            let shown = inp.published.dataset_name(d).to_string();
+            Figure {
+                section: Section::Kd,
+                stem: format!("kd-gain-{}", slug(d)),
+                alt: format!(
+                    "Accuracy gain of each distilled student over its plain counterpart and its teacher on {shown}"
+                ),
+                chart: AnyChart::Forest(ForestChart {
+                    title: format!("Distillation: student against plain model and teacher on {shown}"),
+                    subtitle: "paired on the same test images; 95 % t-interval over runs".into(),
+                    x_desc: "accuracy gain of the student (pp)".into(),
+                    rows,
+                }),
+            }
+        })
+        .collect()
 }

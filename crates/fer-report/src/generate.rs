@@ -10,6 +10,7 @@ use super::gallery;
 use super::html::{self, Page};
 use super::narrative;
 use super::output::{relative, Cleanup, OutDir};
+use super::paired;
 use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
@@ -113,6 +114,9 @@ pub fn write_report(
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
     let mut summary = narrative::summarise(&best, &published, missing_n);
+    let shown = |d: &str| published.dataset_name(d).to_string();
+    summary.extend(paired::paired_sentences(&tables.comparisons, &shown));
+    summary.extend(paired::kd_sentences(&tables.kd_comparisons, &shown));
     summary.extend(efficiency.sentence.clone());
     summary.extend(domain.sentence.clone());
     let page = Page {

@@ -141,7 +141,7 @@ pub(crate) fn render(p: &Page) -> String {
     let domain = if p.domain.is_empty() { "" } else { "<a href=\"#domain-shift\">Domain shift</a>" };
     h.push_str(&format!(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#published\">Published vs reproduced</a>\
-         <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a><a href=\"#curves\">Learning curves</a>\
+         <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a><a href=\"#paired\">Paired comparisons</a><a href=\"#curves\">Learning curves</a>\
          <a href=\"#confusion\">Confusion</a>{efficiency}{domain}<a href=\"#kd\">Distillation</a><a href=\"#saliency\">Saliency</a>\
          <a href=\"#samples\">Samples</a><a href=\"#jobs\">Jobs</a><a href=\"#provenance\">Provenance</a></nav>\n",
     ));
@@ -151,6 +151,7 @@ pub(crate) fn render(p: &Page) -> String {
     section_datasets(&mut h, p);
     h.push_str("<h2 id=\"charts\">Accuracy and cost</h2>\n");
     charts(&mut h, p, &[Section::Accuracy, Section::Cost], "No finished evaluation to chart.");
+    section_paired(&mut h, p);
     h.push_str("<h2 id=\"curves\">Learning curves</h2>\n");
     charts(&mut h, p, &[Section::Curves], "No learning curves: no finished train job behind the evaluations.");
     h.push_str("<h2 id=\"confusion\">Confusion matrices</h2>\n");
@@ -223,7 +224,7 @@ fn section_published(h: &mut String, p: &Page) {
                 esc(&r.model),
                 esc(&r.setting),
                 r.val_accuracy_mean.map(pct).unwrap_or_else(|| "not recorded".into()),
-                mean_std(r.accuracy_mean, r.accuracy_std),
+                mean_std_ci(r.accuracy_mean, r.accuracy_std, r.accuracy_ci),
                 runs_cell(r),
                 esc(if r.protocol_description.is_empty() { &r.protocol } else { &r.protocol_description })
             );
@@ -231,7 +232,7 @@ fn section_published(h: &mut String, p: &Page) {
         h.push_str(
             "</tbody></table></div>\n<p class=\"muted\">Best setting per model and data set, chosen by mean \
              <em>validation</em> accuracy (never by test accuracy); its test accuracy is shown as mean ± std over \
-             every run it pools (seeds, and folds under cross-validation).</p>\n",
+             every run it pools (seeds, and folds under cross-validation), with its {CI_NOTE}</p>\n",
         );
     }
     h.push_str("</div>\n</div>\n<h3>Side by side, with the difference</h3>\n");
@@ -273,6 +274,19 @@ fn model_cell(r: &SummaryRow) -> String {
     }
 }
 
+/// What the bracketed intervals are.
+const CI_NOTE: &str = "95 % confidence interval in brackets: a Student-t interval over the runs (seeds x folds) \
+    where there are two or more, otherwise (one run) a percentile bootstrap over that run's test images (1,000 \
+    resamples, fixed seed); the summary table's <code>ci_method</code> says which.";
+
+/// `44.0 % ± 1.2 [41.1, 46.9]`.
+fn mean_std_ci(mean: f64, std: Option<f64>, ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((lo, hi)) => format!("{} [{:.1}, {:.1}]", mean_std(mean, std), lo * 100.0, hi * 100.0),
+        None => mean_std(mean, std),
+    }
+}
+
 fn mean_std(mean: f64, std: Option<f64>) -> String {
     match std {
         Some(s) if s.is_finite() => format!("{} ± {:.1}", pct(mean), s * 100.0),
@@ -282,7 +296,11 @@ fn mean_std(mean: f64, std: Option<f64>) -> String {
 
 fn section_datasets(h: &mut String, p: &Page) {
     h.push_str("<h2 id=\"datasets\">Results per data set</h2>\n");
-    h.push_str("<p class=\"muted\">Mean ± std over seeds (and folds) of every model and setting; latency is the median per call on the evaluation device.</p>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">Mean ± std over seeds (and folds) of every model and setting, with the {CI_NOTE} \
+         Latency is the median per call on the evaluation device.</p>"
+    );
     if p.rows.is_empty() {
         h.push_str("<p class=\"note\">No finished evaluation yet.</p>\n");
         return;
@@ -295,10 +313,13 @@ fn section_datasets(h: &mut String, p: &Page) {
             <th class=\"num\">parameters</th><th class=\"num\">latency b1 (ms)</th><th class=\"num\">latency b64 (ms)</th>\
             <th class=\"num\">training (s)</th></tr></thead><tbody>", esc(p.published.dataset_name(d)));
         for r in p.rows.iter().filter(|r| r.dataset == d) {
-            let f1 = match r.macro_f1_std {
+            let mut f1 = match r.macro_f1_std {
                 Some(s) if s.is_finite() => format!("{:.3} ± {:.3}", r.macro_f1_mean, s),
                 _ => format!("{:.3}", r.macro_f1_mean),
             };
+            if let Some((lo, hi)) = r.macro_f1_ci {
+                f1.push_str(&format!(" [{lo:.3}, {hi:.3}]"));
+            }
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{f1}</td>\
@@ -306,7 +327,7 @@ fn section_datasets(h: &mut String, p: &Page) {
                 esc(&model_cell(r)),
                 esc(&r.setting),
                 r.n,
-                mean_std(r.accuracy_mean, r.accuracy_std),
+                mean_std_ci(r.accuracy_mean, r.accuracy_std, r.accuracy_ci),
                 r.trainable_params.map(thousands).unwrap_or_default(),
                 r.latency_ms_b1.map(|v| format!("{v:.3}")).unwrap_or_default(),
                 r.latency_ms_b64.map(|v| format!("{v:.2}")).unwrap_or_default(),
@@ -347,17 +368,62 @@ fn figure(h: &mut String, src: &str, w: u32, ht: u32, alt: &str, svg: Option<&st
     h.push_str(")</figcaption></figure>\n");
 }
 
-fn section_kd(h: &mut String, p: &Page) {
-    h.push_str("<h2 id=\"kd\">Knowledge distillation</h2>\n");
-    match &p.tables.kd_note {
-        Some(note) => {
+fn section_paired(h: &mut String, p: &Page) {
+    h.push_str("<h2 id=\"paired\">Paired comparisons</h2>\n");
+    h.push_str(
+        "<p class=\"muted\">Every pair of models on a data set (each model's best setting), compared on the same \
+         test images. Runs are paired by seed and fold (a model with one run per fold, such as a shared teacher, is \
+         paired with every run of the other). Per pair of runs: McNemar's exact (binomial) test and chi-square test \
+         with continuity correction on the images only one model classifies correctly (<code>paired_runs</code>). \
+         Combined over runs: the discordant images are pooled (the Mantel-Haenszel test for matched pairs; runs \
+         that disagree in direction cancel out) and tested exactly (<code>p_exact</code>). The paired accuracy \
+         difference (a − b) carries a 95 % Student-t interval over runs. A model is called better only when the \
+         pooled test is significant at alpha 0.05 and, with two runs or more, the interval excludes zero; \
+         otherwise the data cannot tell the two apart.</p>\n",
+    );
+    if p.tables.paired.height() == 0 {
+        for note in &p.tables.paired_notes {
             let _ = writeln!(h, "<p class=\"note\">{}.</p>", esc(note));
         }
-        None => {
-            frame_table(h, &p.tables.kd, &[]);
-            charts(h, p, &[Section::Kd], "No distillation curves.");
-        }
+        h.push_str(
+            "<p class=\"note\">No pair of models with per-image predictions on the same test images (each \
+             data set needs two models or more with finished evaluations).</p>\n",
+        );
+        return;
     }
+    frame_table(h, &p.tables.paired, &[]);
+    for note in &p.tables.paired_notes {
+        let _ = writeln!(h, "<p class=\"note\">{}.</p>", esc(note));
+    }
+    charts(h, p, &[Section::Paired], "No paired comparisons to chart.");
+    let n = p.tables.paired_runs.height();
+    let _ = writeln!(h, "<details><summary>{n} pair{} of runs</summary>", if n == 1 { "" } else { "s" });
+    frame_table(h, &p.tables.paired_runs, &["hash_b"]);
+    h.push_str("</details>\n");
+}
+
+fn section_kd(h: &mut String, p: &Page) {
+    h.push_str("<h2 id=\"kd\">Knowledge distillation</h2>\n");
+    if let Some(note) = &p.tables.kd_note {
+        let _ = writeln!(h, "<p class=\"note\">{}.</p>", esc(note));
+        return;
+    }
+    h.push_str(
+        "<p class=\"muted\">Each distilled student against its plain counterpart (the same architecture, variant, \
+         data set, settings, seeds and folds, without a teacher) and against the teacher each run learnt from, on \
+         the same test images: the accuracy gain of the student (pp) with its 95 % t-interval over runs and \
+         McNemar's test pooled over runs; <code>agreement</code>: the fraction of test images where the two \
+         predict the same class (against the teacher: agreement with the teacher); the expected calibration error \
+         (ECE, 15 equal-width confidence bins) of each and its change. <code>teacher_weaker</code> marks a teacher \
+         less accurate than its student.</p>\n",
+    );
+    frame_table(h, &p.tables.kd_comparison, &[]);
+    for note in &p.tables.kd_notes {
+        let _ = writeln!(h, "<p class=\"note\">{}.</p>", esc(note));
+    }
+    charts(h, p, &[Section::Kd], "No distillation charts.");
+    h.push_str("<h3>By temperature and weight</h3>\n");
+    frame_table(h, &p.tables.kd, &[]);
 }
 
 fn gallery(h: &mut String, images: &[GalleryImage], grouped: bool) {
@@ -485,6 +551,7 @@ pub(crate) fn frame_table(h: &mut String, df: &DataFrame, skip: &[&str]) {
                     format!("<td class=\"hash\" title=\"{}\">{}</td>", esc(s), esc(&s[..16]))
                 }
                 AnyValue::String(s) => format!("<td>{}</td>", esc(s)),
+                AnyValue::StringOwned(s) => format!("<td>{}</td>", esc(s.as_str())),
                 other => format!("<td>{}</td>", esc(&other.to_string())),
             };
             h.push_str(&cell);
@@ -499,9 +566,16 @@ fn number(column: &str, x: f64) -> String {
     if !x.is_finite() {
         return String::new();
     }
+    if column.starts_with("p_") {
+        return if x != 0.0 && x < 1e-4 { format!("{x:.2e}") } else { format!("{x:.4}") };
+    }
     if column.ends_with("_pct") || column.ends_with("_pp") {
         format!("{x:.2}")
-    } else if column.starts_with("accuracy") || column.starts_with("macro_f1") {
+    } else if column.starts_with("accuracy")
+        || column.starts_with("macro_f1")
+        || column.starts_with("ece")
+        || column == "agreement"
+    {
         format!("{x:.4}")
     } else if column.starts_with("latency") {
         format!("{x:.3}")

@@ -2,7 +2,7 @@
 //! and Parquet: per job, per model x data set x setting, published vs reproduced (with both
 //! protocols), KD effects, learning curves. The best setting is chosen on validation accuracy.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -10,8 +10,9 @@ use polars::prelude::*;
 
 use super::collect::Evaluation;
 use super::error::ReportError;
+use super::paired::{self, Comparison, KdComparison, RunStats};
 use super::published::Published;
-use fer_core::plan::Hyper;
+use fer_core::plan::{Hyper, JobHash};
 
 /// Hyperparameter names that are a distillation temperature or weight, once KD lands in the
 /// train spec (flattened names, see [`fer_core::plan::TrainJobSpec::hyperparameters`]).
@@ -33,16 +34,31 @@ pub struct Tables {
     pub kd_note: Option<String>,
     /// Per-epoch metrics of every train job behind an evaluation.
     pub curves: DataFrame,
+    /// Pairs of models on the same test images: paired difference, McNemar pooled over runs.
+    pub paired: DataFrame,
+    /// McNemar's test of every pair of runs behind [`Tables::paired`].
+    pub paired_runs: DataFrame,
+    /// Each distilled student against its plain counterpart and its teacher.
+    pub kd_comparison: DataFrame,
+    pub(crate) comparisons: Vec<Comparison>,
+    pub(crate) kd_comparisons: Vec<KdComparison>,
+    /// What could not be compared in [`Tables::kd_comparison`], and why.
+    pub kd_notes: Vec<String>,
+    /// Evaluations left out of the paired tests or the calibration error, and why.
+    pub paired_notes: Vec<String>,
 }
 
 impl Tables {
     /// The tables with their file stems, in the order the report lists them.
-    pub fn named(&self) -> [(&'static str, &DataFrame); 5] {
+    pub fn named(&self) -> [(&'static str, &DataFrame); 8] {
         [
             ("jobs", &self.jobs),
             ("summary", &self.summary),
             ("published_vs_reproduced", &self.published),
+            ("paired_comparisons", &self.paired),
+            ("paired_runs", &self.paired_runs),
             ("kd_effects", &self.kd),
+            ("kd_comparison", &self.kd_comparison),
             ("learning_curves", &self.curves),
         ]
     }
@@ -73,13 +89,42 @@ impl Tables {
 
 /// Builds every table.
 pub(crate) fn build(evals: &[Evaluation], published: &Published) -> Result<Tables, ReportError> {
-    let jobs = jobs_table(evals).map_err(|e| ReportError::table("jobs", e))?;
-    let summary = summary_table(&jobs).map_err(|e| ReportError::table("summary", e))?;
+    let stats = paired::run_stats(evals);
+    let jobs = jobs_table(evals, &stats).map_err(|e| ReportError::table("jobs", e))?;
+    let summary =
+        summary_table(&jobs).and_then(|s| with_intervals(s, evals)).map_err(|e| ReportError::table("summary", e))?;
     let published =
         published_table(&summary, published).map_err(|e| ReportError::table("published_vs_reproduced", e))?;
     let (kd, kd_note) = kd_table(&jobs).map_err(|e| ReportError::table("kd_effects", e))?;
     let curves = curves_table(evals).map_err(|e| ReportError::table("learning_curves", e))?;
-    Ok(Tables { jobs, summary, published, kd, kd_note, curves })
+    let best = best_settings(&summary_rows(&summary).map_err(|e| ReportError::table("summary", e))?);
+    let candidates: Vec<paired::Candidate> = best
+        .iter()
+        .map(|r| paired::Candidate {
+            dataset: r.dataset.clone(),
+            model: r.model.clone(),
+            setting: r.setting.clone(),
+            protocol: r.protocol.clone(),
+            accuracy: r.accuracy_mean,
+        })
+        .collect();
+    let comparisons = paired::pairwise(evals, &candidates, &stats);
+    let (kd_comparisons, kd_notes) = paired::distillation(evals, &stats);
+    Ok(Tables {
+        jobs,
+        summary,
+        published,
+        kd,
+        kd_note,
+        curves,
+        paired: paired::comparisons_table(&comparisons).map_err(|e| ReportError::table("paired_comparisons", e))?,
+        paired_runs: paired::runs_table(&comparisons).map_err(|e| ReportError::table("paired_runs", e))?,
+        kd_comparison: paired::kd_table(&kd_comparisons).map_err(|e| ReportError::table("kd_comparison", e))?,
+        comparisons,
+        kd_comparisons,
+        kd_notes,
+        paired_notes: paired::prediction_notes(evals),
+    })
 }
 
 fn opt_i64(v: Option<u64>) -> Option<i64> {
@@ -107,8 +152,9 @@ fn hyper_column(name: &str, values: Vec<Option<&Hyper>>) -> Column {
     }
 }
 
-/// The per-job table: labels, every hyperparameter, metrics, cost, provenance and hashes.
-pub(crate) fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
+/// The per-job table: labels, every hyperparameter, metrics (with the calibration error), cost,
+/// provenance and hashes.
+pub(crate) fn jobs_table(evals: &[Evaluation], stats: &HashMap<JobHash, RunStats>) -> PolarsResult<DataFrame> {
     let s = |f: &dyn Fn(&Evaluation) -> String| -> Vec<String> { evals.iter().map(f).collect() };
     let mut cols = vec![
         Column::new("dataset".into(), s(&|e| e.dataset().to_string())),
@@ -148,6 +194,7 @@ pub(crate) fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
     cols.extend([
         Column::new("accuracy".into(), f(&|e| e.result.test.accuracy)),
         Column::new("macro_f1".into(), f(&|e| e.result.test.macro_f1)),
+        Column::new("ece".into(), evals.iter().map(|e| stats.get(&e.hash).and_then(|s| s.ece)).collect::<Vec<_>>()),
         Column::new(
             "val_accuracy".into(),
             evals.iter().map(|e| e.result.val.as_ref().map(|v| v.accuracy)).collect::<Vec<_>>(),
@@ -206,6 +253,48 @@ pub(crate) fn jobs_table(evals: &[Evaluation]) -> PolarsResult<DataFrame> {
         Column::new("data_hash".into(), s(&|e| e.data.hex())),
     ]);
     DataFrame::new(evals.len(), cols)
+}
+
+/// The summary with 95 % intervals of accuracy and macro-F1 (`accuracy_ci_low`, ...): a t-interval
+/// over the runs of a row, or, for a row of one run, the bootstrap over its test images;
+/// `ci_method` says which.
+fn with_intervals(mut summary: DataFrame, evals: &[Evaluation]) -> PolarsResult<DataFrame> {
+    let by_hex: HashMap<String, &Evaluation> = evals.iter().map(|e| (e.hash.hex(), e)).collect();
+    let (n, first) = (ints(&summary, "n")?, strings(&summary, "first_hash")?);
+    // The bootstrap only where a single run stands for its row.
+    let alone: Vec<&Evaluation> =
+        (0..summary.height()).filter(|&i| n[i] == Some(1)).filter_map(|i| by_hex.get(&first[i]).copied()).collect();
+    let boots = paired::bootstraps(&alone);
+    let (am, asd, fm, fsd) = (
+        floats(&summary, "accuracy_mean")?,
+        floats(&summary, "accuracy_std")?,
+        floats(&summary, "macro_f1_mean")?,
+        floats(&summary, "macro_f1_std")?,
+    );
+    let rows: Vec<paired::RowIntervals> = (0..summary.height())
+        .map(|i| {
+            let only = by_hex.get(&first[i]).and_then(|e| boots.get(&e.hash).copied());
+            paired::row_intervals(
+                n[i].unwrap_or(0),
+                (am[i].unwrap_or(f64::NAN), asd[i]),
+                (fm[i].unwrap_or(f64::NAN), fsd[i]),
+                only,
+            )
+        })
+        .collect();
+    let col = |name: &str, f: &dyn Fn(&paired::RowIntervals) -> Option<f64>| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    for c in [
+        col("accuracy_ci_low", &|r| r.accuracy.map(|v| v.0)),
+        col("accuracy_ci_high", &|r| r.accuracy.map(|v| v.1)),
+        col("macro_f1_ci_low", &|r| r.macro_f1.map(|v| v.0)),
+        col("macro_f1_ci_high", &|r| r.macro_f1.map(|v| v.1)),
+        Column::new("ci_method".into(), rows.iter().map(|r| r.method.clone()).collect::<Vec<_>>()),
+    ] {
+        summary.with_column(c)?;
+    }
+    Ok(summary)
 }
 
 fn protocol_of(e: &Evaluation) -> Option<&fer_core::records::ProtocolRecord> {
@@ -270,6 +359,9 @@ pub(crate) fn published_table(summary: &DataFrame, published: &Published) -> Pol
         col("n"),
         (col("accuracy_mean") * lit(100.0)).alias("reproduced_pct"),
         (col("accuracy_std") * lit(100.0)).alias("reproduced_std_pp"),
+        (col("accuracy_ci_low") * lit(100.0)).alias("reproduced_ci_low_pct"),
+        (col("accuracy_ci_high") * lit(100.0)).alias("reproduced_ci_high_pct"),
+        col("ci_method"),
     ]);
     pubs.lazy()
         .join(
@@ -298,6 +390,9 @@ pub(crate) fn published_table(summary: &DataFrame, published: &Published) -> Pol
             col("n"),
             col("reproduced_pct"),
             col("reproduced_std_pp"),
+            col("reproduced_ci_low_pct"),
+            col("reproduced_ci_high_pct"),
+            col("ci_method"),
             col("difference_pp"),
         ])
         .sort(["dataset", "family", "source", "model", "setting"], SortMultipleOptions::default().with_nulls_last(true))
@@ -311,16 +406,19 @@ fn kd_names(jobs: &DataFrame) -> (Option<String>, Option<String>) {
     (find(&KD_TEMPERATURE), find(&KD_WEIGHT))
 }
 
-/// Accuracy by distillation temperature and weight, where they vary across jobs.
+/// Accuracy of the distilled students by temperature and weight (empty, with a note, when no job
+/// learnt from a teacher).
 pub(crate) fn kd_table(jobs: &DataFrame) -> PolarsResult<(DataFrame, Option<String>)> {
     let (t, w) = kd_names(jobs);
-    let varies = |name: &Option<String>| -> PolarsResult<bool> {
+    let present = |name: &Option<String>| -> PolarsResult<bool> {
         match name {
-            Some(n) => Ok(jobs.column(n)?.as_materialized_series().drop_nulls().n_unique()? > 1),
+            Some(n) => Ok(jobs.column(n)?.as_materialized_series().null_count() < jobs.height()),
             None => Ok(false),
         }
     };
-    if !varies(&t)? && !varies(&w)? {
+    // Students are the jobs with a temperature or weight (a teacher); the T/w table is for them
+    // whether or not T or w vary (the charts against T or w need them to).
+    if !present(&t)? && !present(&w)? {
         let empty = DataFrame::new(
             0,
             vec![
@@ -334,9 +432,7 @@ pub(crate) fn kd_table(jobs: &DataFrame) -> PolarsResult<(DataFrame, Option<Stri
                 Column::new_empty("accuracy_std".into(), &DataType::Float64),
             ],
         )?;
-        let note = "no knowledge-distillation runs: neither the temperature nor the distillation weight is a \
-                    matrix axis of the jobs in this report"
-            .to_string();
+        let note = "no knowledge-distillation runs: no job in this report learnt from a teacher".to_string();
         return Ok((empty, Some(note)));
     }
     let pick = |name: &Option<String>, alias: &str| match name {
@@ -426,6 +522,10 @@ pub(crate) struct SummaryRow {
     pub val_accuracy_mean: Option<f64>,
     pub macro_f1_mean: f64,
     pub macro_f1_std: Option<f64>,
+    /// 95 % intervals (t over runs, or the bootstrap of a single run) and how they were made.
+    pub accuracy_ci: Option<(f64, f64)>,
+    pub macro_f1_ci: Option<(f64, f64)>,
+    pub ci_method: String,
     pub trainable_params: Option<i64>,
     pub latency_ms_b1: Option<f64>,
     pub latency_ms_b64: Option<f64>,
@@ -487,6 +587,10 @@ pub(crate) fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>>
         floats(summary, "macro_f1_std")?,
     );
     let params = ints(summary, "trainable_params")?;
+    let ci = |name: &str| optional(summary, name, floats, None);
+    let (al, ah, fl, fh) =
+        (ci("accuracy_ci_low")?, ci("accuracy_ci_high")?, ci("macro_f1_ci_low")?, ci("macro_f1_ci_high")?);
+    let method = optional(summary, "ci_method", strings, String::new())?;
     let (b1, b64, secs) =
         (floats(summary, "latency_ms_b1")?, floats(summary, "latency_ms_b64")?, floats(summary, "train_seconds_mean")?);
     Ok((0..summary.height())
@@ -506,6 +610,9 @@ pub(crate) fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>>
             val_accuracy_mean: val[i].filter(|v| v.is_finite()),
             macro_f1_mean: fm[i].unwrap_or(f64::NAN),
             macro_f1_std: fsd[i],
+            accuracy_ci: al[i].zip(ah[i]),
+            macro_f1_ci: fl[i].zip(fh[i]),
+            ci_method: method[i].clone(),
             trainable_params: params[i],
             latency_ms_b1: b1[i],
             latency_ms_b64: b64[i],
@@ -583,5 +690,27 @@ mod tests {
         assert_eq!(best.len(), 1);
         assert_eq!(best[0].setting, "lr=0.001", "chosen by validation accuracy");
         assert_eq!(best[0].accuracy_mean, 0.80, "and its test accuracy is reported");
+    }
+
+    /// Two students distilled at the default temperature and weight (neither is an axis) next to
+    /// a plain model: they are distillation runs, not "no knowledge-distillation runs".
+    #[test]
+    fn students_without_t_or_w_axes_are_distillation_runs() {
+        let jobs = df!(
+            "dataset" => ["common", "common", "common"],
+            "model" => ["men", "men-kd", "men-kd-de"],
+            "arch" => ["microexpnet-xxs", "microexpnet-xxs", "microexpnet-xxs"],
+            "distill_temperature" => [None, Some(8.0), Some(8.0)],
+            "distill_weight" => [None, Some(0.5), Some(0.5)],
+            "accuracy" => [0.42, 0.44, 0.46]
+        )
+        .unwrap();
+        let (kd, note) = kd_table(&jobs).unwrap();
+        assert_eq!(note, None, "{kd}");
+        assert_eq!(strings(&kd, "model").unwrap(), ["men-kd", "men-kd-de"]);
+        let plain = jobs.head(Some(1));
+        let (kd, note) = kd_table(&plain).unwrap();
+        assert_eq!(kd.height(), 0);
+        assert!(note.unwrap().starts_with("no knowledge-distillation runs"));
     }
 }

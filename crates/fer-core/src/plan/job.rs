@@ -63,7 +63,7 @@ impl JobKind {
             JobKind::Prepare => 1,
             JobKind::Train => 1,
             JobKind::DistillTargets => 1,
-            JobKind::Evaluate => 2,
+            JobKind::Evaluate => 3,
             JobKind::Saliency => 1,
             JobKind::Throughput => 1,
             JobKind::Transfer => 1,

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::classification::Classification;
 
-/// Version of `result.json` (2: validation metrics and the protocol).
-pub const RESULT_FORMAT: u32 = 2;
+/// Version of `result.json` (2: validation metrics and the protocol; 3: `predictions_format`).
+pub const RESULT_FORMAT: u32 = 3;
 
 /// `result.json` of an evaluate job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,6 +21,10 @@ pub struct EvalResult {
     /// How the data was split (absent in format 1).
     #[serde(default)]
     pub protocol: Option<ProtocolRecord>,
+    /// The format of the entry's `predictions.csv` (absent before format 3: predictions format 1,
+    /// without the confidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions_format: Option<u32>,
     pub trainable_params: i64,
     pub weights_bytes: u64,
     pub latency_ms_batch1: f64,

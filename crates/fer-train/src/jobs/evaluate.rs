@@ -1,6 +1,7 @@
 //! The `evaluate` job: trained weights on the test split: accuracy, macro-F1, per-class
 //! precision/recall, confusion, parameters, weights size and latency at batch 1 and 64; the same
-//! metrics on the validation split (what settings are chosen by), and the protocol of the split.
+//! metrics on the validation split (what settings are chosen by), and the protocol of the split;
+//! `predictions.csv` holds each test image's label, prediction and confidence.
 
 use super::artifacts::{load_trained, PREDICTIONS_FILE, RESULT_FILE};
 use super::context::{JobContext, JobOutput, JobResult};
@@ -8,7 +9,9 @@ use crate::data::{self, Split, DATA_FILE};
 use crate::device;
 use crate::eval;
 use fer_core::plan::{EvaluateSpec, JobKind, JobSpec};
-use fer_core::records::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
+use fer_core::records::{
+    predictions_csv, EvalResult, Prediction, ProtocolRecord, SplitCount, PREDICTIONS_FORMAT, RESULT_FORMAT,
+};
 use fer_core::spec::DatasetSpec;
 use fer_core::store::{read_json, write_atomic, write_json, JobRecord, JOB_FILE};
 
@@ -61,16 +64,22 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
     let idx = data.indices(Split::Test, spec.fold).map_err(|e| ctx.fail(e))?;
     let x = model.preprocess(&data.images.index_select(0, &idx));
     let labels: Vec<i64> = Vec::try_from(data.labels.index_select(0, &idx)).map_err(tch_err)?;
-    let preds: Vec<i64> =
-        Vec::try_from(model.logits(&x, 256).argmax(-1, false).to_device(tch::Device::Cpu)).map_err(tch_err)?;
+    let logits = model.logits(&x, 256).to_device(tch::Device::Cpu);
+    let preds: Vec<i64> = Vec::try_from(logits.argmax(-1, false)).map_err(tch_err)?;
+    // The softmax probability of the predicted class (calibration; the class is the argmax).
+    let (top, _) = logits.to_kind(tch::Kind::Double).softmax(-1, tch::Kind::Double).max_dim(-1, false);
+    let confidence: Vec<f64> = Vec::try_from(top).map_err(tch_err)?;
     let test = eval::classification(&labels, &preds, &data.class_names);
 
     let positions: Vec<i64> = Vec::try_from(&idx).map_err(tch_err)?;
-    let mut csv = String::from("index,label,prediction\n");
-    for ((i, y), p) in positions.iter().zip(&labels).zip(&preds) {
-        csv.push_str(&format!("{i},{y},{p}\n"));
-    }
-    write_atomic(&ctx.entry.file(PREDICTIONS_FILE), csv.as_bytes())?;
+    let rows: Vec<Prediction> = positions
+        .iter()
+        .zip(&labels)
+        .zip(&preds)
+        .zip(&confidence)
+        .map(|(((&i, &label), &prediction), &c)| Prediction { index: i as u64, label, prediction, confidence: Some(c) })
+        .collect();
+    write_atomic(&ctx.entry.file(PREDICTIONS_FILE), predictions_csv(&rows).as_bytes())?;
 
     // Validation: what the report chooses settings by (never the test split).
     let vidx = data.indices(Split::Val, spec.fold).map_err(|e| ctx.fail(e))?;
@@ -97,6 +106,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
         test,
         val,
         protocol: Some(protocol),
+        predictions_format: Some(PREDICTIONS_FORMAT),
     };
     write_json(&ctx.entry.file(RESULT_FILE), &result)?;
     let summary = format!("test accuracy {:.1} %, macro-F1 {:.3}", result.test.accuracy * 100.0, result.test.macro_f1);
