@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod location;
 pub mod manifest;
 pub mod splits;
+pub mod subset;
 mod summary;
 pub mod synthetic;
 #[cfg(test)]
