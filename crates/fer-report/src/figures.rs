@@ -28,6 +28,7 @@ pub(crate) enum Section {
     Curves,
     Confusion,
     Kd,
+    DataEfficiency,
 }
 
 /// Any chart of the report.

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::collect::{collect, Missing, ScopeJob};
+use super::data_efficiency;
 use super::error::ReportError;
 use super::figures::{self, Inputs};
 use super::gallery;
@@ -102,14 +103,21 @@ pub fn write_report(
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::write(out_dir, e))?;
     let rows = summary_rows(&tables.summary).map_err(|e| ReportError::table("summary", e))?;
     let best = best_settings(&rows);
-    let figs = figures::plan(&Inputs { collection: &col, tables: &tables, published: &published })?;
+    let mut figs = figures::plan(&Inputs { collection: &col, tables: &tables, published: &published })?;
+    let data_eff = data_efficiency::build(&col.evaluations)?;
+    figs.extend(data_eff.iter().flat_map(|d| data_efficiency::figures(d, &published)));
     let (table_files, drawn) =
         rayon::join(|| tables.write(&out_dir.join("tables")), || figures::draw_all(&figs, out_dir, opts.svg));
-    let (table_files, drawn) = (table_files?, drawn?);
+    let (mut table_files, drawn) = (table_files?, drawn?);
+    if let Some(d) = &data_eff {
+        table_files.extend(data_efficiency::write(d, &out_dir.join("tables"))?);
+    }
     let gallery = gallery::copy(&col, &published, out_dir)?;
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
-    let summary = narrative::summarise(&best, &published, missing_n);
+    let mut summary = narrative::summarise(&best, &published, missing_n);
+    summary.extend(data_eff.iter().flat_map(|d| d.sentences.clone()));
+    let extra: Vec<String> = data_eff.iter().map(|d| data_efficiency::section(d, &drawn)).collect();
     let page = Page {
         title: &opts.title,
         run: &run,
@@ -122,6 +130,7 @@ pub fn write_report(
         missing: &col.missing,
         published: &published,
         evaluations: col.evaluations.len(),
+        extra: &extra,
     };
     let index = out_dir.join("index.html");
     std::fs::write(&index, html::render(&page)).map_err(|e| ReportError::write(&index, e))?;

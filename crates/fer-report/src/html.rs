@@ -27,6 +27,8 @@ pub(crate) struct Page<'a> {
     pub missing: &'a [Missing],
     pub published: &'a Published,
     pub evaluations: usize,
+    /// Further sections, rendered by their modules (data efficiency), shown after distillation.
+    pub extra: &'a [String],
 }
 
 /// Escapes text for HTML content and attributes.
@@ -151,6 +153,7 @@ pub(crate) fn render(p: &Page) -> String {
     h.push_str("<p class=\"muted\">Test split, each model's best setting, counts summed over seeds and folds; each row shows how the images of one true class were classified.</p>\n");
     charts(&mut h, p, &[Section::Confusion], "No confusion matrices.");
     section_kd(&mut h, p);
+    p.extra.iter().for_each(|s| h.push_str(s));
     section_gallery(&mut h, p);
     section_jobs(&mut h, p);
     section_provenance(&mut h, p);
