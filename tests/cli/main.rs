@@ -4,6 +4,7 @@
 mod architecture;
 mod checkpoint;
 mod crops;
+mod data_efficiency;
 mod export;
 mod faults;
 mod gc_roots;
