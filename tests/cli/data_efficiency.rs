@@ -39,7 +39,8 @@ fn fractions_of_the_training_subjects_nest_and_the_report_shows_the_curves() {
     let store = dir.path().join("store");
     let reports = dir.path().join("report");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data-efficiency.yaml");
-    let args = ["--store", &store_arg(&store), "run", example.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()];
+    let args =
+        ["--store", &store_arg(&store), "run", example.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()];
     let first = run(&args);
     assert!(first.status.success(), "{}", text(&first));
     assert!(text(&first).contains("26 ran, 0 cached, 0 failed"), "{}", text(&first));
@@ -58,13 +59,16 @@ fn fractions_of_the_training_subjects_nest_and_the_report_shows_the_curves() {
             assert_eq!((s["images"].as_u64(), s["of_images"].as_u64()), (Some(images), Some(168)), "{s}");
             // The same subjects for every model and seed.
             assert_eq!(ids(s), ids(first), "{} seed {}", t.model, t.seed);
-            let line = format!("train_fraction {fraction}: training on {subjects} of 7 training subjects ({images} of 168 images)");
+            let line = format!(
+                "train_fraction {fraction}: training on {subjects} of 7 training subjects ({images} of 168 images)"
+            );
             assert!(t.log.contains(&line), "{}", t.log);
             assert!(t.log.contains(&format!("training on {images} images")), "{}", t.log);
         }
     }
     // Nested: the quarter's subjects are among the half's.
-    let (quarter, half) = (ids(subsets(0.25)[0].subset.as_ref().unwrap()), ids(subsets(0.5)[0].subset.as_ref().unwrap()));
+    let (quarter, half) =
+        (ids(subsets(0.25)[0].subset.as_ref().unwrap()), ids(subsets(0.5)[0].subset.as_ref().unwrap()));
     assert!(quarter.iter().all(|s| half.contains(s)), "{quarter:?} not inside {half:?}");
     for t in subsets(1.0) {
         assert!(t.subset.is_none() && t.log.contains("training on 168 images"), "{}", t.log);

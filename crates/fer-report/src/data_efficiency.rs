@@ -135,17 +135,17 @@ fn table(points: &[Point]) -> PolarsResult<DataFrame> {
     DataFrame::new(
         points.len(),
         vec![
-        Column::new("model".into(), points.iter().map(|p| p.model.clone()).collect::<Vec<_>>()),
-        Column::new("dataset".into(), points.iter().map(|p| p.dataset.clone()).collect::<Vec<_>>()),
-        Column::new("train_fraction".into(), points.iter().map(|p| p.fraction).collect::<Vec<_>>()),
-        Column::new("train_subjects".into(), points.iter().map(|p| round(p.subjects)).collect::<Vec<_>>()),
-        Column::new("train_images".into(), points.iter().map(|p| round(p.images)).collect::<Vec<_>>()),
-        Column::new("runs".into(), points.iter().map(|p| p.accuracies.len() as i64).collect::<Vec<_>>()),
-        Column::new("accuracy_mean".into(), col(&|p| Some(p.mean()))),
-        Column::new("accuracy_min".into(), col(&|p| Some(p.min()))),
-        Column::new("accuracy_max".into(), col(&|p| Some(p.max()))),
-        Column::new("accuracy_std".into(), col(&Point::std)),
-    ],
+            Column::new("model".into(), points.iter().map(|p| p.model.clone()).collect::<Vec<_>>()),
+            Column::new("dataset".into(), points.iter().map(|p| p.dataset.clone()).collect::<Vec<_>>()),
+            Column::new("train_fraction".into(), points.iter().map(|p| p.fraction).collect::<Vec<_>>()),
+            Column::new("train_subjects".into(), points.iter().map(|p| round(p.subjects)).collect::<Vec<_>>()),
+            Column::new("train_images".into(), points.iter().map(|p| round(p.images)).collect::<Vec<_>>()),
+            Column::new("runs".into(), points.iter().map(|p| p.accuracies.len() as i64).collect::<Vec<_>>()),
+            Column::new("accuracy_mean".into(), col(&|p| Some(p.mean()))),
+            Column::new("accuracy_min".into(), col(&|p| Some(p.min()))),
+            Column::new("accuracy_max".into(), col(&|p| Some(p.max()))),
+            Column::new("accuracy_std".into(), col(&Point::std)),
+        ],
     )
 }
 
@@ -190,7 +190,9 @@ fn sentence(dataset: &str, points: &[Point]) -> String {
         common = common.intersection(&mine).copied().collect();
     }
     let Some(&top) = common.iter().max_by(|a, b| f64::from_bits(**a).total_cmp(&f64::from_bits(**b))) else {
-        return format!("Data efficiency on {dataset}: the models were not trained on a common fraction of the subjects.");
+        return format!(
+            "Data efficiency on {dataset}: the models were not trained on a common fraction of the subjects."
+        );
     };
     let at = |m: &str, bits: u64| of(m).into_iter().find(|p| p.fraction.to_bits() == bits);
     let target = models.iter().filter_map(|m| at(m, top)).map(|p| p.mean()).fold(f64::INFINITY, f64::min);
@@ -388,6 +390,9 @@ mod tests {
         assert!(s.contains("a needs 100 % and b needs 100 %"), "{s}");
         // One model: its curve in numbers.
         let s = sentence("d", &[point("a", 0.5, &[0.4]), point("a", 1.0, &[0.6])]);
-        assert!(s.contains("a reaches 40.0 % mean test accuracy with 50 % of the training subjects and 60.0 % with 100 %"), "{s}");
+        assert!(
+            s.contains("a reaches 40.0 % mean test accuracy with 50 % of the training subjects and 60.0 % with 100 %"),
+            "{s}"
+        );
     }
 }

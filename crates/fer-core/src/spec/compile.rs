@@ -1282,9 +1282,18 @@ mod typed_tests {
         let back: TrainSpec = serde_json::from_str(&d[1].1).unwrap();
         assert_eq!(back.train_fraction, 1.0);
         for (rest, want) in [
-            ("  m: {arch: deep-emotion, datasets: d, train_fraction: [0.5, 0]}\n", "p.yaml:7:62: key `models.m.train_fraction[1]`: train_fraction must be in (0, 1], got `0`"),
-            ("  m: {arch: microexpnet, datasets: d, train_fraction: 1.5}\n", "p.yaml:7:39: key `models.m.train_fraction`: train_fraction must be in (0, 1], got `1.5`"),
-            ("  m: {arch: inception-v3, datasets: d}\nmatrix: {include: [{model: m, train_fraction: -0.1}]}\n", "key `matrix.include[0].train_fraction`: train_fraction must be in (0, 1], got `-0.1`"),
+            (
+                "  m: {arch: deep-emotion, datasets: d, train_fraction: [0.5, 0]}\n",
+                "p.yaml:7:62: key `models.m.train_fraction[1]`: train_fraction must be in (0, 1], got `0`",
+            ),
+            (
+                "  m: {arch: microexpnet, datasets: d, train_fraction: 1.5}\n",
+                "p.yaml:7:39: key `models.m.train_fraction`: train_fraction must be in (0, 1], got `1.5`",
+            ),
+            (
+                "  m: {arch: inception-v3, datasets: d}\nmatrix: {include: [{model: m, train_fraction: -0.1}]}\n",
+                "key `matrix.include[0].train_fraction`: train_fraction must be in (0, 1], got `-0.1`",
+            ),
         ] {
             let got = refused(rest);
             assert!(got.contains(want), "{rest}:\n got {got}\nwant {want}");

@@ -196,7 +196,9 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Synthetic(s) => s.seed,
             DatasetSpec::Real(r) => match r.manifest.protocol {
-                Protocol::SubjectKfold { seed, .. } | Protocol::Stratified { seed, .. } | Protocol::Random { seed, .. } => seed,
+                Protocol::SubjectKfold { seed, .. }
+                | Protocol::Stratified { seed, .. }
+                | Protocol::Random { seed, .. } => seed,
                 Protocol::Usage => 0,
             },
         }

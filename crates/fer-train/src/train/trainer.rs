@@ -175,10 +175,8 @@ impl Inputs {
     /// train on, or nothing to validate on under `select: best-val`.
     fn new(model: &Model, run: &TrainRun<'_>) -> Result<Inputs, TrainError> {
         let spec = run.spec;
-        let (train_idx, _) = run
-            .data
-            .train_subset(spec.fold, spec.train.train_fraction, run.subset_seed)
-            .map_err(TrainError::Data)?;
+        let (train_idx, _) =
+            run.data.train_subset(spec.fold, spec.train.train_fraction, run.subset_seed).map_err(TrainError::Data)?;
         let x_train = super::augment::TrainInputs::new(
             model,
             &run.data.images.index_select(0, &train_idx),
