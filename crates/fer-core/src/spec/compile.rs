@@ -1264,7 +1264,8 @@ mod typed_tests {
             &Overrides::default(),
         )
         .unwrap();
-        let of = |name: &str| -> Vec<(f64, String, Vec<(String, String)>)> {
+        type Run = (f64, String, Vec<(String, String)>);
+        let of = |name: &str| -> Vec<Run> {
             p.experiments
                 .iter()
                 .filter(|e| e.model_name == name)
