@@ -88,6 +88,12 @@ fn fractions_of_the_training_subjects_nest_and_the_report_shows_the_curves() {
     let html = fs::read_to_string(reports.join("index.html")).unwrap();
     assert!(html.contains("<h2 id=\"data-efficiency\">Data efficiency</h2>"), "no section");
     assert!(html.contains("Data efficiency on tiny: to reach "), "no sentence");
+    // The headline compares the models trained on all their training subjects.
+    let headline = html.split("On tiny, ").nth(1).and_then(|s| s.split('<').next()).unwrap_or_default();
+    assert!(
+        headline.contains("deep-emotion (train_fraction=1)") && headline.contains("microexpnet (train_fraction=1)"),
+        "{headline}"
+    );
     assert!(html.contains("charts/data-efficiency-tiny.png"), "no chart in the page");
     assert!(reports.join("charts/data-efficiency-tiny.png").exists());
     assert!(reports.join("tables/data_efficiency.parquet").exists());
