@@ -4,6 +4,7 @@
 mod architecture;
 mod checkpoint;
 mod crops;
+mod data_efficiency;
 mod domain_shift;
 mod efficiency;
 mod export;

@@ -30,6 +30,7 @@ pub(crate) enum Section {
     Confusion,
     Kd,
     Paired,
+    DataEfficiency,
 }
 
 /// Any chart of the report.

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::collect::{collect, Missing, ScopeJob};
+use super::data_efficiency;
 use super::error::ReportError;
 use super::figures::{self, Inputs};
 use super::gallery;
@@ -104,10 +105,15 @@ pub fn write_report(
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::write(out_dir, e))?;
     let rows = summary_rows(&tables.summary).map_err(|e| ReportError::table("summary", e))?;
     let best = best_settings(&rows);
-    let figs = figures::plan(&Inputs { collection: &col, tables: &tables, published: &published })?;
+    let mut figs = figures::plan(&Inputs { collection: &col, tables: &tables, published: &published })?;
+    let data_eff = data_efficiency::build(&col.evaluations)?;
+    figs.extend(data_eff.iter().flat_map(|d| data_efficiency::figures(d, &published)));
     let (table_files, drawn) =
         rayon::join(|| tables.write(&out_dir.join("tables")), || figures::draw_all(&figs, out_dir, opts.svg));
-    let (table_files, drawn) = (table_files?, drawn?);
+    let (mut table_files, drawn) = (table_files?, drawn?);
+    if let Some(d) = &data_eff {
+        table_files.extend(data_efficiency::write(d, &out_dir.join("tables"))?);
+    }
     let gallery = gallery::copy(&col, &published, out_dir)?;
     let efficiency = efficiency::write(&col, out_dir, opts.svg)?;
     let domain = domain::write(&col, out_dir, opts.svg)?;
@@ -119,6 +125,8 @@ pub fn write_report(
     summary.extend(paired::kd_sentences(&tables.kd_comparisons, &shown));
     summary.extend(efficiency.sentence.clone());
     summary.extend(domain.sentence.clone());
+    summary.extend(data_eff.iter().flat_map(|d| d.sentences.clone()));
+    let extra: Vec<String> = data_eff.iter().map(|d| data_efficiency::section(d, &drawn)).collect();
     let page = Page {
         title: &opts.title,
         run: &run,
@@ -133,6 +141,7 @@ pub fn write_report(
         evaluations: col.evaluations.len(),
         efficiency: &efficiency.html,
         domain: &domain.html,
+        extra: &extra,
     };
     let index = out_dir.join("index.html");
     std::fs::write(&index, html::render(&page)).map_err(|e| ReportError::write(&index, e))?;

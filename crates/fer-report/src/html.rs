@@ -31,6 +31,8 @@ pub(crate) struct Page<'a> {
     pub efficiency: &'a str,
     /// The domain-shift analysis's section (empty when it is off).
     pub domain: &'a str,
+    /// Further sections, rendered by their modules (data efficiency), shown after distillation.
+    pub extra: &'a [String],
 }
 
 /// Escapes text for HTML content and attributes.
@@ -160,6 +162,7 @@ pub(crate) fn render(p: &Page) -> String {
     h.push_str(p.efficiency);
     h.push_str(p.domain);
     section_kd(&mut h, p);
+    p.extra.iter().for_each(|s| h.push_str(s));
     section_gallery(&mut h, p);
     section_jobs(&mut h, p);
     section_provenance(&mut h, p);

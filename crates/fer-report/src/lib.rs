@@ -7,6 +7,7 @@ mod charts;
 mod collect;
 mod confusion;
 mod curves;
+mod data_efficiency;
 mod domain;
 mod efficiency;
 mod error;

@@ -626,7 +626,11 @@ pub(crate) fn summary_rows(summary: &DataFrame) -> PolarsResult<Vec<SummaryRow>>
 /// settings without a validation accuracy keep the first in table order.
 pub(crate) fn best_settings(rows: &[SummaryRow]) -> Vec<SummaryRow> {
     let mut best: BTreeMap<(String, String), SummaryRow> = BTreeMap::new();
-    let score = |r: &SummaryRow| r.val_accuracy_mean.unwrap_or(f64::NEG_INFINITY);
+    // Runs on part of the training subjects (`train_fraction` below 1) are for the data-efficiency
+    // section: a model's best setting is one trained on all of them, when it has one.
+    let full =
+        |r: &SummaryRow| !r.setting.split(", ").any(|s| s.starts_with("train_fraction=") && s != "train_fraction=1");
+    let score = |r: &SummaryRow| (full(r), r.val_accuracy_mean.unwrap_or(f64::NEG_INFINITY));
     for r in rows {
         let k = (r.dataset.clone(), r.model.clone());
         match best.get(&k) {

@@ -31,11 +31,12 @@ pub enum Key {
     KdT2,
     Select,
     L2,
+    TrainFraction,
 }
 
 impl Key {
     /// Every key, in axis order.
-    pub const ALL: [Key; 22] = [
+    pub const ALL: [Key; 23] = [
         Key::Datasets,
         Key::Seeds,
         Key::Variant,
@@ -58,6 +59,7 @@ impl Key {
         Key::KdT2,
         Key::Select,
         Key::L2,
+        Key::TrainFraction,
     ];
 
     /// The keys that only mean something for a student (a model with a `teacher`).
@@ -88,6 +90,7 @@ impl Key {
             Key::KdT2 => "kd_t2",
             Key::Select => "select",
             Key::L2 => "l2",
+            Key::TrainFraction => "train_fraction",
         }
     }
 
@@ -136,6 +139,8 @@ pub enum Setting {
     KdT2(bool),
     Select(Select),
     L2(f64),
+    /// The fraction of the training split's subjects a run trains on (nested subsets).
+    TrainFraction(f64),
 }
 
 impl Setting {
@@ -163,6 +168,7 @@ impl Setting {
             Setting::KdT2(_) => Key::KdT2,
             Setting::Select(_) => Key::Select,
             Setting::L2(_) => Key::L2,
+            Setting::TrainFraction(_) => Key::TrainFraction,
         }
     }
 }
@@ -188,7 +194,8 @@ impl std::hash::Hash for Setting {
             | Setting::Dropout(x)
             | Setting::Temperature(x)
             | Setting::KdWeight(x)
-            | Setting::L2(x) => (x + 0.0).to_bits().hash(h),
+            | Setting::L2(x)
+            | Setting::TrainFraction(x) => (x + 0.0).to_bits().hash(h),
         }
     }
 }
@@ -213,7 +220,8 @@ impl fmt::Display for Setting {
             | Setting::Dropout(x)
             | Setting::Temperature(x)
             | Setting::KdWeight(x)
-            | Setting::L2(x) => write!(f, "{x}"),
+            | Setting::L2(x)
+            | Setting::TrainFraction(x) => write!(f, "{x}"),
         }
     }
 }

@@ -90,11 +90,13 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     pub adam: AdamSpec,
     pub select: Select,
+    /// The fraction of the training split's subjects trained on (1: all of them).
+    pub train_fraction: f64,
 }
 
 impl TrainConfig {
     /// The keys it reads.
-    pub const KEYS: [Key; 9] = [
+    pub const KEYS: [Key; 10] = [
         Key::Epochs,
         Key::Lr,
         Key::BatchSize,
@@ -104,6 +106,7 @@ impl TrainConfig {
         Key::Beta2,
         Key::Eps,
         Key::Select,
+        Key::TrainFraction,
     ];
 
     /// A schedule, with Adam at PyTorch's defaults and the last epoch's weights kept.
@@ -115,6 +118,7 @@ impl TrainConfig {
             optimizer: Optimizer::default(),
             adam: AdamSpec::default(),
             select: Select::default(),
+            train_fraction: 1.0,
         }
     }
 
@@ -130,6 +134,7 @@ impl TrainConfig {
             Setting::Beta2(v) => self.adam.beta2 = v,
             Setting::Eps(v) => self.adam.eps = v,
             Setting::Select(v) => self.select = v,
+            Setting::TrainFraction(v) => self.train_fraction = v,
             _ => return false,
         }
         true
@@ -147,6 +152,7 @@ impl TrainConfig {
             Key::Beta2 => Setting::Beta2(self.adam.beta2),
             Key::Eps => Setting::Eps(self.adam.eps),
             Key::Select => Setting::Select(self.select),
+            Key::TrainFraction => Setting::TrainFraction(self.train_fraction),
             _ => return None,
         })
     }
@@ -242,6 +248,15 @@ pub fn dropout(v: f64) -> Result<f64, String> {
     }
 }
 
+/// `train_fraction`: in (0, 1].
+pub fn train_fraction(v: f64) -> Result<f64, String> {
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("train_fraction must be in (0, 1], got `{v}`"))
+    }
+}
+
 pub fn temperature(v: f64) -> Result<f64, String> {
     positive("temperature", v)
 }
@@ -288,6 +303,7 @@ mod tests {
             Setting::Beta2(0.9),
             Setting::Eps(1e-6),
             Setting::Select(Select::BestVal),
+            Setting::TrainFraction(0.25),
         ];
         assert_eq!(all.iter().map(Setting::key).collect::<Vec<_>>(), TrainConfig::KEYS);
         for s in &all {
@@ -320,6 +336,11 @@ mod tests {
         assert_eq!(eps(-1.0).unwrap_err(), "eps must be > 0, got `-1`");
         assert_eq!(dropout(1.0).unwrap_err(), "dropout must be in [0, 1), got `1`");
         assert_eq!(temperature(0.0).unwrap_err(), "temperature must be > 0, got `0`");
+        assert_eq!(train_fraction(0.0).unwrap_err(), "train_fraction must be in (0, 1], got `0`");
+        assert_eq!(train_fraction(1.5).unwrap_err(), "train_fraction must be in (0, 1], got `1.5`");
+        assert!(train_fraction(f64::NAN).is_err() && train_fraction(-0.1).is_err());
+        assert_eq!((train_fraction(1.0), train_fraction(0.1)), (Ok(1.0), Ok(0.1)));
+        assert_eq!(TrainConfig::new(1, 1.0, 1).train_fraction, 1.0, "all the training subjects by default");
         assert_eq!(kd_weight(1.5).unwrap_err(), "kd_weight must be in [0, 1], got `1.5`");
         assert_eq!(Optimizer::setting("sgd").unwrap_err(), "unknown optimizer `sgd`; known: adam");
         assert_eq!(Select::setting("best").unwrap_err(), "unknown select `best`; known: last, best-val");

@@ -12,6 +12,7 @@ pub mod location;
 pub mod manifest;
 pub mod splits;
 pub mod style;
+pub mod subset;
 mod summary;
 pub mod synthetic;
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod files;
 mod predictions;
 mod provenance;
 mod result;
+mod subset;
 mod throughput;
 mod transfer;
 
@@ -19,5 +20,6 @@ pub use files::*;
 pub use predictions::{predictions_csv, read_predictions, Prediction, PREDICTIONS_FORMAT, PREDICTIONS_HEADER};
 pub use provenance::Provenance;
 pub use result::{EvalResult, ProtocolRecord, SplitCount, RESULT_FORMAT};
+pub use subset::{TrainSubset, SUBSET_FILE, SUBSET_FORMAT};
 pub use throughput::{cpu_model, SpeedRow, ThroughputRecord, THROUGHPUT_FORMAT};
 pub use transfer::{TransferRecord, TRANSFER_FORMAT};

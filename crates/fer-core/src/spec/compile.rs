@@ -1294,6 +1294,54 @@ mod typed_tests {
     }
 
     #[test]
+    fn train_fraction_is_an_axis_of_every_architecture_hashed_only_below_one() {
+        let p = load_str(
+            "p.yaml",
+            &format!(
+                "{HEAD}  d: {{arch: deep-emotion, datasets: d, train_fraction: [0.25, 1.0]}}\n  \
+                 m: {{arch: microexpnet, datasets: d, train_fraction: 0.5}}\n  i: {{arch: inception-v3, datasets: d}}\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        type Run = (f64, String, Vec<(String, String)>);
+        let of = |name: &str| -> Vec<Run> {
+            p.experiments
+                .iter()
+                .filter(|e| e.model_name == name)
+                .map(|e| (e.train.train_fraction, serde_json::to_string(&e.train).unwrap(), e.axes.clone()))
+                .collect()
+        };
+        let d = of("d");
+        assert_eq!(d.iter().map(|x| x.0).collect::<Vec<_>>(), [0.25, 1.0]);
+        assert!(d[0].1.contains("\"train_fraction\":0.25"), "{}", d[0].1);
+        assert!(!d[1].1.contains("train_fraction"), "1 is not written (hashes stand): {}", d[1].1);
+        assert_eq!(d[0].2, [("train_fraction".to_string(), "0.25".to_string())]);
+        assert_eq!(of("m")[0].0, 0.5);
+        assert!(!of("i")[0].1.contains("train_fraction"));
+        // Read back without the key: 1.
+        let back: TrainSpec = serde_json::from_str(&d[1].1).unwrap();
+        assert_eq!(back.train_fraction, 1.0);
+        for (rest, want) in [
+            (
+                "  m: {arch: deep-emotion, datasets: d, train_fraction: [0.5, 0]}\n",
+                "p.yaml:7:62: key `models.m.train_fraction[1]`: train_fraction must be in (0, 1], got `0`",
+            ),
+            (
+                "  m: {arch: microexpnet, datasets: d, train_fraction: 1.5}\n",
+                "p.yaml:7:39: key `models.m.train_fraction`: train_fraction must be in (0, 1], got `1.5`",
+            ),
+            (
+                "  m: {arch: inception-v3, datasets: d}\nmatrix: {include: [{model: m, train_fraction: -0.1}]}\n",
+                "key `matrix.include[0].train_fraction`: train_fraction must be in (0, 1], got `-0.1`",
+            ),
+        ] {
+            let got = refused(rest);
+            assert!(got.contains(want), "{rest}:\n got {got}\nwant {want}");
+        }
+    }
+
+    #[test]
     fn an_include_entry_sets_the_keys_the_model_leaves_to_defaults() {
         let p = load_str(
             "p.yaml",

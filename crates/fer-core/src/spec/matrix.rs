@@ -58,6 +58,7 @@ pub(super) fn given(s: &RawSettings) -> BTreeMap<Key, Given> {
     put(o, Key::KdT2, &s.kd_t2, |v| Ok(Setting::KdT2(v)));
     put(o, Key::Select, &s.select, |v| Select::setting(&v).map(Setting::Select));
     put(o, Key::L2, &s.l2, |v| deep_emotion::l2(v).map(Setting::L2));
+    put(o, Key::TrainFraction, &s.train_fraction, |v| train::train_fraction(v).map(Setting::TrainFraction));
     out
 }
 

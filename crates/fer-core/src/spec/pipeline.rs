@@ -236,6 +236,21 @@ impl DatasetSpec {
         }
     }
 
+    /// The seed the nested `train_fraction` subsets of its training subjects are drawn with: the
+    /// synthetic set's seed, or the protocol's (0 for a split fixed by the data, e.g. FER2013's usage).
+    pub fn subset_seed(&self) -> u64 {
+        use crate::data::manifest::Protocol;
+        match self {
+            DatasetSpec::Synthetic(s) => s.seed,
+            DatasetSpec::Real(r) => match r.manifest.protocol {
+                Protocol::SubjectKfold { seed, .. }
+                | Protocol::Stratified { seed, .. }
+                | Protocol::Random { seed, .. } => seed,
+                Protocol::Usage => 0,
+            },
+        }
+    }
+
     /// Folds of a subject-independent k-fold protocol; `None` for a fixed split.
     pub fn folds(&self) -> Option<u32> {
         match self {
@@ -313,6 +328,7 @@ impl From<&ArchConfig> for TrainSpec {
             multi_crop: c.multi_crop(),
             select: t.select,
             l2: c.l2(),
+            train_fraction: t.train_fraction,
         }
     }
 }
@@ -393,10 +409,22 @@ pub struct TrainSpec {
     /// left out of job hashes when 0, so runs without it keep their hashes.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub l2: f64,
+    /// The fraction of the training split's subjects trained on (see
+    /// `fer_core::data::subset`); left out of job hashes when 1, so full runs keep their hashes.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub train_fraction: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// Knowledge distillation from a teacher's logits.

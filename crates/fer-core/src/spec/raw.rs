@@ -234,6 +234,9 @@ pub(super) struct RawSettings {
     /// Deep-Emotion's L2 penalty on the last two linear layers' weights (its weight).
     #[serde(default)]
     pub l2: Option<Axis<f64>>,
+    /// The fraction of the training split's subjects to train on, in (0, 1] (nested subsets).
+    #[serde(default)]
+    pub train_fraction: Option<Axis<f64>>,
 }
 
 /// `matrix:`: how model settings combine.

@@ -3,6 +3,7 @@
 
 mod prepared;
 mod samples;
+mod training_items;
 
 pub use fer_core::data::*;
 pub use prepared::{build, read, write, Prepared};

@@ -58,6 +58,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &EvaluateSpec) -> JobResult {
         return Err(ctx.fail(format!("the input `{}` has no prepare job record", prepare.id())));
     };
     let protocol = protocol_record(&prepared.dataset, &data, spec.fold).map_err(|e| ctx.fail(e))?;
+    let protocol = super::subset::trained_on(ctx, &spec.weights, &prepared.dataset, &data, protocol)?;
     let (model, weights_bytes) = load_trained(ctx, &spec.model, spec.classes, &spec.weights, ctx.device)?;
     let tch_err = |e: tch::TchError| ctx.fail(e.to_string());
 

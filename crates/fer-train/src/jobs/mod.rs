@@ -6,6 +6,7 @@ mod dispatch;
 mod evaluate;
 mod prepare;
 mod saliency;
+mod subset;
 mod targets;
 mod throughput;
 mod train;

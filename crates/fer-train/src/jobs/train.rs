@@ -18,6 +18,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     let id = ctx.entry.id();
     let data_entry = ctx.input(JobKind::Prepare, &spec.data)?;
     let data = data::read(&data_entry.file(DATA_FILE))?;
+    let (subset_seed, subset) = super::subset::plan(ctx, spec, &data_entry, &data)?;
     let teacher = match &spec.distill {
         Some(d) => {
             let e = ctx.input(JobKind::DistillTargets, &d.targets)?;
@@ -86,6 +87,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
         checkpoint: &ck_path,
         resume,
         stop,
+        subset_seed,
     };
     let run = make_run(threads, resume);
     let mut obs = JobObserver { emit: &mut *ctx.emit, log: ctx.log };
@@ -114,6 +116,8 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     ]);
     tensor_file::write(&ctx.entry.file(WEIGHTS_FILE), &tensors, &meta)?;
     write_atomic(&ctx.entry.file(METRICS_FILE), train::to_csv(&rows).as_bytes())?;
+    let mut files = vec![WEIGHTS_FILE.to_string(), METRICS_FILE.to_string()];
+    files.extend(super::subset::write(ctx, subset.as_ref())?);
     let tb = tensorboard_artifact(ctx);
     train::tensorboard::write(&ctx.entry.dir, &tb, &train::tensorboard::events(&rows, spec.train.lr, &kd))?;
     // The checkpoint stays until the `done` marker is durable (the executor removes it then).
@@ -127,7 +131,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &TrainJobSpec) -> JobResult {
     };
     Ok(Some(JobOutput {
         summary: format!("{} epochs, {last}", rows.len()),
-        files: vec![WEIGHTS_FILE.into(), METRICS_FILE.into(), tb.into()],
+        files: files.into_iter().chain([tb]).map(Into::into).collect(),
     }))
 }
 

@@ -51,6 +51,9 @@ pub struct TrainRun<'a> {
     /// A checkpoint of this job to resume from (read and checked by the caller).
     pub resume: Option<Checkpoint>,
     pub stop: &'a AtomicBool,
+    /// The seed of the nested `train_fraction` subsets: the data set's
+    /// ([`fer_core::spec::DatasetSpec::subset_seed`]).
+    pub subset_seed: u64,
 }
 
 /// How a run ended.
@@ -172,7 +175,8 @@ impl Inputs {
     /// train on, or nothing to validate on under `select: best-val`.
     fn new(model: &Model, run: &TrainRun<'_>) -> Result<Inputs, TrainError> {
         let spec = run.spec;
-        let train_idx = run.data.indices(Split::Train, spec.fold).map_err(TrainError::Data)?;
+        let (train_idx, _) =
+            run.data.train_subset(spec.fold, spec.train.train_fraction, run.subset_seed).map_err(TrainError::Data)?;
         let x_train = super::augment::TrainInputs::new(
             model,
             &run.data.images.index_select(0, &train_idx),
@@ -558,6 +562,7 @@ mod training_tests {
                 multi_crop: false,
                 select: Select::Last,
                 l2: 0.0,
+                train_fraction: 1.0,
             },
             seed,
             classes: 7,
@@ -609,6 +614,7 @@ mod training_tests {
             checkpoint: ck,
             resume,
             stop: &stop,
+            subset_seed: 7,
         };
         let end = train(run, &mut events).unwrap();
         (end, events)
@@ -734,6 +740,7 @@ mod training_tests {
             checkpoint: &ck,
             resume: done,
             stop: &stop,
+            subset_seed: 7,
         };
         match train(run, &mut super::super::Silent) {
             Err(TrainError::Restore { message, .. }) => {
