@@ -205,10 +205,10 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Domai
             written.push("charts/domain_shift.svg".into());
         }
         let (w, ht) = super::charts::Chart::size(&c);
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<figure><img src=\"charts/domain_shift.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
-             <figcaption>{alt} (<a href=\"charts/domain_shift.png\">PNG</a>{svg_link})</figcaption></figure>\n",
+             <figcaption>{alt} (<a href=\"charts/domain_shift.png\">PNG</a>{svg_link})</figcaption></figure>",
             alt = esc(&c.title),
             svg_link = if svg { ", <a href=\"charts/domain_shift.svg\">SVG</a>" } else { "" }
         );

@@ -1109,9 +1109,9 @@ mod tests {
                 let same: Vec<usize> =
                     (0..n).filter(|&j| set.subjects[j] == set.subjects[i] && set.labels[j] == set.labels[i]).collect();
                 let img = set.image(i).unwrap();
-                for p in 0..px {
+                for (p, &v) in img.iter().enumerate().take(px) {
                     let mean = same.iter().map(|&j| set.image(j).unwrap()[p] as f64).sum::<f64>() / same.len() as f64;
-                    total += (img[p] as f64 - mean).abs();
+                    total += (v as f64 - mean).abs();
                 }
             }
             total / (n * px) as f64
