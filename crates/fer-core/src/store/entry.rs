@@ -499,7 +499,7 @@ mod state_tests {
                 difficulty: 0.5,
                 val_fraction: 0.2,
                 test_fraction: 0.25,
-                style: crate::data::style::Style::Mixed,
+                style: Default::default(),
             }),
             size: 48,
         })
