@@ -51,6 +51,14 @@ fn every_model_is_tested_on_the_other_data_set_and_the_report_shows_the_matrices
     let csv = fs::read_to_string(reports.join("tables/domain_shift.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
     assert!(reports.join("tables/domain_shift.parquet").exists() && reports.join("charts/domain_shift.png").exists());
+    // Calibration: every run has per-image confidences, so the section, its tables and one
+    // reliability diagram per data set are there.
+    assert!(html.contains("id=\"calibration\"") && html.contains("Calibration (15 bins): on posed"), "calibration");
+    let cal = fs::read_to_string(reports.join("tables/calibration.csv")).unwrap();
+    assert_eq!(cal.lines().count(), 1 + 4, "{cal}");
+    assert!(
+        reports.join("charts/reliability-posed.png").exists() && reports.join("charts/reliability-wild.png").exists()
+    );
     // Cached: a second run runs nothing.
     let o = run(&["--store", &s, "run", file.to_str().unwrap(), "--no-report"]);
     assert!(text(&o).contains("0 ran"), "{}", text(&o));

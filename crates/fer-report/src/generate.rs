@@ -15,7 +15,7 @@ use super::paired;
 use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
-use super::{domain, efficiency};
+use super::{calibration, domain, efficiency};
 use fer_core::store::Store;
 use fer_core::store::Verify;
 
@@ -117,6 +117,7 @@ pub fn write_report(
     let gallery = gallery::copy(&col, &published, out_dir)?;
     let efficiency = efficiency::write(&col, out_dir, opts.svg)?;
     let domain = domain::write(&col, out_dir, opts.svg)?;
+    let calibration = calibration::write(&col, out_dir, opts.svg)?;
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
     let mut summary = narrative::summarise(&best, &published, missing_n);
@@ -125,8 +126,12 @@ pub fn write_report(
     summary.extend(paired::kd_sentences(&tables.kd_comparisons, &shown));
     summary.extend(efficiency.sentence.clone());
     summary.extend(domain.sentence.clone());
+    summary.extend(calibration.sentence.clone());
     summary.extend(data_eff.iter().flat_map(|d| d.sentences.clone()));
-    let extra: Vec<String> = data_eff.iter().map(|d| data_efficiency::section(d, &drawn)).collect();
+    let mut extra: Vec<String> = data_eff.iter().map(|d| data_efficiency::section(d, &drawn)).collect();
+    if !calibration.html.is_empty() {
+        extra.push(calibration.html.clone());
+    }
     let page = Page {
         title: &opts.title,
         run: &run,
@@ -154,6 +159,7 @@ pub fn write_report(
     written.extend(gallery.samples.iter().chain(&gallery.images).map(|g| g.src.clone()));
     written.extend(efficiency.written.iter().cloned());
     written.extend(domain.written.iter().cloned());
+    written.extend(calibration.written.iter().cloned());
     let cleanup = out.finish(&written)?;
     let mut missing = col.missing.clone();
     missing.extend(gallery.skipped.iter().cloned());
@@ -161,7 +167,12 @@ pub fn write_report(
         index,
         evaluations: col.evaluations.len(),
         missing,
-        tables: table_files.into_iter().chain(efficiency.tables).chain(domain.tables).collect(),
+        tables: table_files
+            .into_iter()
+            .chain(efficiency.tables)
+            .chain(domain.tables)
+            .chain(calibration.tables)
+            .collect(),
         charts: drawn
             .iter()
             .map(|d| out_dir.join(&d.png))
@@ -170,6 +181,7 @@ pub fn write_report(
                     .written
                     .iter()
                     .chain(&domain.written)
+                    .chain(&calibration.written)
                     .filter(|w| w.ends_with(".png"))
                     .map(|w| out_dir.join(w)),
             )

@@ -3,6 +3,7 @@
 
 mod annotate;
 mod bars;
+mod calibration;
 mod charts;
 mod collect;
 mod confusion;
@@ -24,6 +25,7 @@ mod output;
 mod paired;
 mod provenance;
 mod published;
+mod reliability;
 mod scatter;
 mod stats;
 mod tables;
