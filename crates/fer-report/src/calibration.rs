@@ -169,7 +169,7 @@ pub(crate) fn sentence(rows: &[CalibrationRow]) -> Option<String> {
             let describe = |r: &CalibrationRow| {
                 let how = if r.mean_confidence > r.accuracy { "over" } else { "under" };
                 format!(
-                    "{} ECE {:.3}, {how}-confident (confidence {:.1} % against accuracy {:.1} %)",
+                    "{} ECE {:.3}, {how}-confident overall (mean confidence {:.1} % against accuracy {:.1} %)",
                     r.model,
                     r.ece,
                     r.mean_confidence * 100.0,
@@ -290,8 +290,8 @@ mod tests {
             bins: vec![],
         };
         let s = sentence(&[row("a", 0.2, 0.9, 0.7), row("b", 0.05, 0.4, 0.45)]).unwrap();
-        assert!(s.contains("best calibrated b ECE 0.050, under-confident"), "{s}");
-        assert!(s.contains("worst a ECE 0.200, over-confident (confidence 90.0 % against accuracy 70.0 %)"), "{s}");
+        assert!(s.contains("best calibrated b ECE 0.050, under-confident overall"), "{s}");
+        assert!(s.contains("worst a ECE 0.200, over-confident overall (mean confidence 90.0 % against accuracy 70.0 %)"), "{s}");
         assert!(sentence(&[]).is_none());
     }
 }
