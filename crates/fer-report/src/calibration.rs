@@ -13,11 +13,11 @@ use polars::prelude::*;
 
 use super::charts::{render, slug};
 use super::collect::{Collection, Evaluation};
-use super::efficiency::write_table;
 use super::error::ReportError;
 use super::html::{esc, frame_table};
 use super::reliability::{ReliabilityChart, ReliabilitySeries};
 use super::stats::{ece, t_interval};
+use super::tables::write_table;
 
 /// Confidence bins, as the issue asks (Guo et al. use 15 too).
 pub(crate) const BINS: usize = 15;
@@ -36,8 +36,14 @@ pub(crate) struct CalibrationRow {
     pub ece_low: Option<f64>,
     pub ece_high: Option<f64>,
     /// Pooled over the runs: (bin, images, mean confidence, accuracy).
-    pub bins: Vec<(usize, usize, f64, f64)>,
+    pub bins: Vec<Bin>,
 }
+
+/// A confidence bin pooled over runs: (bin, images, mean confidence, accuracy).
+type Bin = (usize, usize, f64, f64);
+
+/// One run's test images: confidences and whether each prediction was right.
+type Run = (Vec<f64>, Vec<bool>);
 
 /// What the analysis wrote.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +77,7 @@ fn name(e: &Evaluation) -> String {
 
 /// The rows: every model and data set whose runs have confidences.
 pub(crate) fn rows(evaluations: &[Evaluation]) -> Vec<CalibrationRow> {
-    let mut groups: BTreeMap<(String, String), Vec<(Vec<f64>, Vec<bool>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Run>> = BTreeMap::new();
     for e in evaluations {
         let Some(p) = &e.predictions else { continue };
         let conf: Vec<f64> = p.iter().filter_map(|x| x.confidence).collect();
@@ -136,8 +142,7 @@ fn models_table(rows: &[CalibrationRow]) -> PolarsResult<DataFrame> {
 }
 
 fn bins_table(rows: &[CalibrationRow]) -> PolarsResult<DataFrame> {
-    let flat: Vec<(&CalibrationRow, &(usize, usize, f64, f64))> =
-        rows.iter().flat_map(|r| r.bins.iter().map(move |b| (r, b))).collect();
+    let flat: Vec<(&CalibrationRow, &Bin)> = rows.iter().flat_map(|r| r.bins.iter().map(move |b| (r, b))).collect();
     DataFrame::new(
         flat.len(),
         vec![
@@ -291,7 +296,10 @@ mod tests {
         };
         let s = sentence(&[row("a", 0.2, 0.9, 0.7), row("b", 0.05, 0.4, 0.45)]).unwrap();
         assert!(s.contains("best calibrated b ECE 0.050, under-confident overall"), "{s}");
-        assert!(s.contains("worst a ECE 0.200, over-confident overall (mean confidence 90.0 % against accuracy 70.0 %)"), "{s}");
+        assert!(
+            s.contains("worst a ECE 0.200, over-confident overall (mean confidence 90.0 % against accuracy 70.0 %)"),
+            "{s}"
+        );
         assert!(sentence(&[]).is_none());
     }
 }

@@ -11,9 +11,9 @@ use polars::prelude::*;
 
 use super::charts::render;
 use super::collect::{Collection, Evaluation, TransferRun};
-use super::efficiency::write_table;
 use super::error::ReportError;
 use super::html::{esc, frame_table};
+use super::tables::write_table;
 use super::transfer_chart::TransferChart;
 
 /// One model trained on one data set and tested on one (the same: its own test split).

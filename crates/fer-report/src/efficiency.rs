@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -15,6 +14,7 @@ use super::collect::{Collection, Evaluation};
 use super::error::ReportError;
 use super::frontier::{Frontier, FrontierPoint};
 use super::html::{esc, frame_table};
+use super::tables::write_table;
 use fer_core::arch::flops;
 use fer_core::records::ThroughputRecord;
 
@@ -187,22 +187,6 @@ pub(crate) fn throughput_table(records: &[ThroughputRecord]) -> PolarsResult<Dat
             Column::new("machine_cpus".into(), rows.iter().map(|(t, _)| t.machine_cpus as i64).collect::<Vec<_>>()),
         ],
     )
-}
-
-/// Writes `df` as `<dir>/<name>.csv` and `.parquet`.
-pub(crate) fn write_table(dir: &Path, name: &str, df: &DataFrame) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|e| ReportError::write(dir, e))?;
-    let mut df = df.clone();
-    let csv = dir.join(format!("{name}.csv"));
-    let mut f = File::create(&csv).map_err(|e| ReportError::write(&csv, e))?;
-    CsvWriter::new(&mut f)
-        .include_header(true)
-        .finish(&mut df)
-        .map_err(|source| ReportError::TableFile { path: csv.clone(), source })?;
-    let pq = dir.join(format!("{name}.parquet"));
-    let f = File::create(&pq).map_err(|e| ReportError::write(&pq, e))?;
-    ParquetWriter::new(f).finish(&mut df).map_err(|source| ReportError::TableFile { path: pq.clone(), source })?;
-    Ok(vec![csv, pq])
 }
 
 /// The sentence: the front on FLOPs per data set, and MicroExpNet's measured speed against the claim.

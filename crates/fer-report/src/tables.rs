@@ -65,26 +65,28 @@ impl Tables {
 
     /// Writes every table as `<dir>/<name>.csv` and `<dir>/<name>.parquet`.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::write(dir, e))?;
         let mut paths = Vec::new();
         for (name, df) in self.named() {
-            let mut df = df.clone();
-            let csv = dir.join(format!("{name}.csv"));
-            let mut f = File::create(&csv).map_err(|e| ReportError::write(&csv, e))?;
-            CsvWriter::new(&mut f)
-                .include_header(true)
-                .finish(&mut df)
-                .map_err(|source| ReportError::TableFile { path: csv.clone(), source })?;
-            let pq = dir.join(format!("{name}.parquet"));
-            let f = File::create(&pq).map_err(|e| ReportError::write(&pq, e))?;
-            ParquetWriter::new(f)
-                .finish(&mut df)
-                .map_err(|source| ReportError::TableFile { path: pq.clone(), source })?;
-            paths.push(csv);
-            paths.push(pq);
+            paths.extend(write_table(dir, name, df)?);
         }
         Ok(paths)
     }
+}
+
+/// Writes `df` as `<dir>/<name>.csv` and `<dir>/<name>.parquet`; returns both paths.
+pub(crate) fn write_table(dir: &Path, name: &str, df: &DataFrame) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::write(dir, e))?;
+    let mut df = df.clone();
+    let csv = dir.join(format!("{name}.csv"));
+    let mut f = File::create(&csv).map_err(|e| ReportError::write(&csv, e))?;
+    CsvWriter::new(&mut f)
+        .include_header(true)
+        .finish(&mut df)
+        .map_err(|source| ReportError::TableFile { path: csv.clone(), source })?;
+    let pq = dir.join(format!("{name}.parquet"));
+    let f = File::create(&pq).map_err(|e| ReportError::write(&pq, e))?;
+    ParquetWriter::new(f).finish(&mut df).map_err(|source| ReportError::TableFile { path: pq.clone(), source })?;
+    Ok(vec![csv, pq])
 }
 
 /// Builds every table.

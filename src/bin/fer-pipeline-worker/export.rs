@@ -5,18 +5,15 @@ use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use fer_core::plan::{JobKind, JobSpec};
+use super::trained;
 use fer_core::spec::ModelSpec;
-use fer_core::store::{write_atomic, Store};
+use fer_core::store::write_atomic;
 use fer_pipeline::cli::{ExportFormat, PipelineArgs};
-use fer_pipeline::commands::context::{load, store_for};
 use fer_pipeline::error::Error;
-use fer_train::export::select::{self, Choice, Selected};
+use fer_train::export::select::{self, Choice};
 use fer_train::export::sidecar::{self, Sidecar, SIDECAR_FORMAT};
 use fer_train::export::{check, onnx, torchscript};
-use fer_train::jobs::WEIGHTS_FILE;
 use fer_train::models::Model;
-use fer_train::tensor_file;
 
 /// What to export, how, and where.
 #[derive(Debug, Clone)]
@@ -158,31 +155,18 @@ fn released_source(name: &str) -> Result<Source, Error> {
 
 /// A finished train entry, by id or chosen in a pipeline.
 fn trained_source(store_flag: &Option<PathBuf>, args: &ExportArgs) -> Result<Source, Error> {
-    let (store, sel) = match select::entry_id(&args.target) {
-        Some(hash) => {
-            let store = store_for(store_flag, None);
-            store.check()?;
-            let sel = select::by_id(&store, hash).map_err(Error::Usage)?;
-            (store, sel)
-        }
-        None => {
-            let p = PipelineArgs {
-                pipeline: PathBuf::from(&args.target),
-                profile: args.profile.clone(),
-                sets: args.sets.clone(),
-                skip_bad: false,
-            };
-            let pipeline = load(&p)?;
-            let store = store_for(store_flag, Some(&pipeline));
-            store.check()?;
-            let plan = fer_core::plan::build(&pipeline);
-            let sel = select::in_plan(&store, &plan, &args.choice).map_err(Error::Usage)?;
-            (store, sel)
-        }
+    let pipeline = PipelineArgs {
+        pipeline: PathBuf::from(&args.target),
+        profile: args.profile.clone(),
+        sets: args.sets.clone(),
+        skip_bad: false,
     };
-    let model = load_model(&sel)?;
+    let (store, sel) =
+        trained::select(store_flag, select::entry_id(&args.target), pipeline, &args.choice, &Error::Usage)?;
+    let model = trained::load_model(&sel, Device::Cpu)
+        .map_err(|e| Error::Export { what: format!("`{}`", sel.entry.id()), source: e.into() })?;
     let what = format!("{} ({})", sel.entry.id(), select::describe(&sel.label));
-    let side = data_side(&store, &sel);
+    let side = trained::prepared(&store, &sel).map(|p| p.size);
     Ok(Source { model, what, entry: sel.entry.id(), label: sel.label, side })
 }
 
@@ -203,26 +187,6 @@ fn human(bytes: u64) -> String {
         format!("{:.2} MB", bytes as f64 / (1u64 << 20) as f64)
     } else {
         format!("{:.1} KB", bytes as f64 / 1024.0)
-    }
-}
-
-/// The model of `sel` with its trained weights, on the CPU.
-fn load_model(sel: &Selected) -> Result<Model, Error> {
-    let path = sel.entry.file(WEIGHTS_FILE);
-    let f = tensor_file::read(&path)?;
-    let m = Model::new(&sel.spec.model, sel.spec.classes, Device::Cpu);
-    m.load(&f.tensors).map_err(|e| Error::Export {
-        what: format!("`{}`", path.display()),
-        source: format!("failed to load the weights: {e}").into(),
-    })?;
-    Ok(m)
-}
-
-/// The side of the faces the model was trained on (its prepare job's), when recorded.
-fn data_side(store: &Store, sel: &Selected) -> Option<u32> {
-    match store.entry(JobKind::Prepare, &sel.spec.data).read_record().ok()?.spec {
-        JobSpec::Prepare(p) => Some(p.size),
-        _ => None,
     }
 }
 

@@ -8,6 +8,7 @@ mod doctor;
 mod export;
 mod models;
 mod predict;
+mod trained;
 
 use clap::Parser;
 use fer_pipeline::cli::{Cli, Command};

@@ -5,17 +5,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use fer_core::plan::{JobKind, JobSpec};
+use super::trained;
 use fer_core::store::write_atomic;
 use fer_pipeline::cli::PipelineArgs;
-use fer_pipeline::commands::context::{load, store_for};
 use fer_pipeline::error::Error;
-use fer_train::export::select::{self, Choice, Selected};
-use fer_train::jobs::WEIGHTS_FILE;
-use fer_train::models::Model;
+use fer_train::export::select::{self, Choice};
 use fer_train::predict::{FacePrediction, Predictor};
 use fer_train::released::microexpnet as released;
-use fer_train::tensor_file;
 
 /// What `predict` was asked.
 #[derive(Debug, Clone)]
@@ -101,55 +97,28 @@ fn predictor(store_flag: &Option<PathBuf>, args: &PredictArgs, device: tch::Devi
     if let Some(prefix) = args.model.strip_prefix("tf:") {
         return Predictor::tf_checkpoint(Path::new(prefix), device).map_err(|e| usage(e.to_string()));
     }
-    let (store, sel) = match select::entry_id(&args.model) {
-        Some(hash) => {
-            let store = store_for(store_flag, None);
-            store.check()?;
-            let sel = select::by_id(&store, hash).map_err(usage)?;
-            (store, sel)
-        }
-        None => {
-            if !args.pipeline.exists() {
-                return Err(usage(format!(
-                    "it is not `released:microexpnet-ck`, `released:microexpnet-oulu-casia`, `tf:PREFIX` or \
-                     `train/<hash16>`, and the pipeline `{}` it would be a model of does not exist",
-                    args.pipeline.display()
-                )));
-            }
-            let p = PipelineArgs {
-                pipeline: args.pipeline.clone(),
-                profile: args.profile.clone(),
-                sets: args.sets.clone(),
-                skip_bad: false,
-            };
-            let pipeline = load(&p)?;
-            let store = store_for(store_flag, Some(&pipeline));
-            store.check()?;
-            let plan = fer_core::plan::build(&pipeline);
-            let choice = Choice { model: Some(args.model.clone()), ..args.choice.clone() };
-            let sel = select::in_plan(&store, &plan, &choice).map_err(usage)?;
-            (store, sel)
-        }
+    let hash = select::entry_id(&args.model);
+    if hash.is_none() && !args.pipeline.exists() {
+        return Err(usage(format!(
+            "it is not `released:microexpnet-ck`, `released:microexpnet-oulu-casia`, `tf:PREFIX` or `train/<hash16>`, \
+             and the pipeline `{}` it would be a model of does not exist",
+            args.pipeline.display()
+        )));
+    }
+    let pipeline = PipelineArgs {
+        pipeline: args.pipeline.clone(),
+        profile: args.profile.clone(),
+        sets: args.sets.clone(),
+        skip_bad: false,
     };
-    let model = trained_model(&sel, device).map_err(usage)?;
-    let prepare = match store.entry(JobKind::Prepare, &sel.spec.data).read_record() {
-        Ok(r) => match r.spec {
-            JobSpec::Prepare(p) => p,
-            _ => return Err(usage(format!("the data entry of `{}` is not a prepare entry", sel.entry.id()))),
-        },
-        Err(e) => return Err(usage(format!("failed to read the data entry of `{}`: {e}", sel.entry.id()))),
+    let choice = Choice { model: Some(args.model.clone()), ..args.choice.clone() };
+    let (store, sel) = trained::select(store_flag, hash, pipeline, &choice, &usage)?;
+    let model = trained::load_model(&sel, device).map_err(usage)?;
+    let Some(prepare) = trained::prepared(&store, &sel) else {
+        return Err(usage(format!("failed to read the data entry of `{}`", sel.entry.id())));
     };
     let name = format!("{} ({})", sel.entry.id(), select::describe(&sel.label));
     Ok(Predictor::trained(name, model, &prepare))
-}
-
-/// The trained weights of `sel`.
-fn trained_model(sel: &Selected, device: tch::Device) -> Result<Model, String> {
-    let path = sel.entry.file(WEIGHTS_FILE);
-    let f = tensor_file::read(&path).map_err(|e| e.to_string())?;
-    let m = Model::new(&sel.spec.model, sel.spec.classes, device);
-    m.load(&f.tensors).map_err(|e| format!("failed to load `{}`: {e}", path.display()))?;
-    Ok(m)
 }
 
 /// The photographs of `inputs` (folders searched recursively, sorted), and a line for each input
