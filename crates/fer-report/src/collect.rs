@@ -12,8 +12,9 @@ use super::error::ReportError;
 use fer_core::data::{Summary, SAMPLES_FILE, SUMMARY_FILE};
 use fer_core::plan::{EvaluateSpec, Hyper, JobHash, JobKind, JobLabel, JobSpec, Plan};
 use fer_core::records::{
-    read_curve, read_predictions, EpochRow, EvalResult, Prediction, Provenance, ThroughputRecord, TransferRecord,
-    METRICS_FILE, PREDICTIONS_FILE, PROVENANCE_FILE, RESULT_FILE, THROUGHPUT_FILE, TRANSFER_FILE,
+    read_curve, read_predictions, EpochRow, EvalResult, Prediction, Provenance, RobustnessRecord, ThroughputRecord,
+    TransferRecord, METRICS_FILE, PREDICTIONS_FILE, PROVENANCE_FILE, RESULT_FILE, ROBUSTNESS_FILE, THROUGHPUT_FILE,
+    TRANSFER_FILE,
 };
 use fer_core::spec::{ModelSpec, Network};
 use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
@@ -153,6 +154,18 @@ pub struct Collection {
     /// Whether the report shows the domain-shift analysis: a pipeline with transfer jobs, or a
     /// store-wide report that found some.
     pub domain_shift: bool,
+    /// Finished robustness jobs.
+    pub robustness: Vec<RobustnessRun>,
+    /// Whether the report shows the robustness analysis (a pipeline with robustness jobs, or a
+    /// store-wide report that found some).
+    pub robustness_on: bool,
+}
+
+/// A finished robustness job: its label and record.
+#[derive(Debug, Clone)]
+pub struct RobustnessRun {
+    pub label: JobLabel,
+    pub record: RobustnessRecord,
 }
 
 /// A finished transfer job: its label (`tested_on` among its axes) and record.
@@ -169,6 +182,7 @@ enum Found {
     Prepare(Option<SampleGrid>, Vec<StoreImage>),
     Throughput(ThroughputRecord),
     Transfer(Box<TransferRun>),
+    Robustness(Box<RobustnessRun>),
     Other(Vec<StoreImage>),
     /// Not finished or damaged; the weights hash of an evaluation, when known.
     Unusable(Missing, Option<JobHash>),
@@ -219,6 +233,19 @@ pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify)
             b.label.fold,
         ))
     });
+    col.robustness.sort_by(|a, b| {
+        (&a.label.dataset, &a.label.model, &a.label.axes, a.label.seed, a.label.fold).cmp(&(
+            &b.label.dataset,
+            &b.label.model,
+            &b.label.axes,
+            b.label.seed,
+            b.label.fold,
+        ))
+    });
+    col.robustness_on = match scope {
+        Some(jobs) => jobs.iter().any(|j| j.kind == JobKind::Robustness),
+        None => !col.robustness.is_empty(),
+    };
     col.domain_shift = match scope {
         Some(jobs) => jobs.iter().any(|j| j.kind == JobKind::Transfer),
         None => !col.transfers.is_empty(),
@@ -282,6 +309,7 @@ fn sort_found(found: Vec<Found>, col: &mut Collection) -> Inputs {
             }
             Found::Throughput(t) => col.throughputs.push(t),
             Found::Transfer(t) => col.transfers.push(*t),
+            Found::Robustness(r) => col.robustness.push(*r),
             Found::Other(imgs) => col.images.extend(imgs),
             Found::Unusable(m, weights) => {
                 col.missing.push(m);
@@ -467,6 +495,20 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
                     id: entry.id(),
                     what: describe(Some(&shown)),
                     why: format!("finished, but `{THROUGHPUT_FILE}` is missing"),
+                },
+                None,
+            ),
+            Err(e) => {
+                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
+            }
+        },
+        JobSpec::Robustness(_) => match read_json::<RobustnessRecord>(&entry.file(ROBUSTNESS_FILE)) {
+            Ok(Some(record)) => Found::Robustness(Box::new(RobustnessRun { label: shown.clone(), record })),
+            Ok(None) => Found::Unusable(
+                Missing {
+                    id: entry.id(),
+                    what: describe(Some(&shown)),
+                    why: format!("finished, but `{ROBUSTNESS_FILE}` is missing"),
                 },
                 None,
             ),

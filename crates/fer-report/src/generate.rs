@@ -15,7 +15,7 @@ use super::paired;
 use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
-use super::{calibration, domain, efficiency};
+use super::{calibration, domain, efficiency, robustness};
 use fer_core::store::Store;
 use fer_core::store::Verify;
 
@@ -118,6 +118,7 @@ pub fn write_report(
     let efficiency = efficiency::write(&col, out_dir, opts.svg)?;
     let domain = domain::write(&col, out_dir, opts.svg)?;
     let calibration = calibration::write(&col, out_dir, opts.svg)?;
+    let robustness = robustness::write(&col, out_dir, opts.svg)?;
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
     let mut summary = narrative::summarise(&best, &published, missing_n);
@@ -127,10 +128,13 @@ pub fn write_report(
     summary.extend(efficiency.sentence.clone());
     summary.extend(domain.sentence.clone());
     summary.extend(calibration.sentence.clone());
+    summary.extend(robustness.sentence.clone());
     summary.extend(data_eff.iter().flat_map(|d| d.sentences.clone()));
     let mut extra: Vec<String> = data_eff.iter().map(|d| data_efficiency::section(d, &drawn)).collect();
-    if !calibration.html.is_empty() {
-        extra.push(calibration.html.clone());
+    for section in [&robustness.html, &calibration.html] {
+        if !section.is_empty() {
+            extra.push(section.clone());
+        }
     }
     let page = Page {
         title: &opts.title,
@@ -160,6 +164,7 @@ pub fn write_report(
     written.extend(efficiency.written.iter().cloned());
     written.extend(domain.written.iter().cloned());
     written.extend(calibration.written.iter().cloned());
+    written.extend(robustness.written.iter().cloned());
     let cleanup = out.finish(&written)?;
     let mut missing = col.missing.clone();
     missing.extend(gallery.skipped.iter().cloned());
@@ -172,6 +177,7 @@ pub fn write_report(
             .chain(efficiency.tables)
             .chain(domain.tables)
             .chain(calibration.tables)
+            .chain(robustness.tables)
             .collect(),
         charts: drawn
             .iter()
@@ -182,6 +188,7 @@ pub fn write_report(
                     .iter()
                     .chain(&domain.written)
                     .chain(&calibration.written)
+                    .chain(&robustness.written)
                     .filter(|w| w.ends_with(".png"))
                     .map(|w| out_dir.join(w)),
             )

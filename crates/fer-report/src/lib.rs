@@ -26,6 +26,8 @@ mod paired;
 mod provenance;
 mod published;
 mod reliability;
+mod robustness;
+mod robustness_chart;
 mod scatter;
 mod stats;
 mod tables;

@@ -102,6 +102,8 @@ fn cost(job: &Job) -> f64 {
         JobSpec::DistillTargets(t) => per_image(&t.model),
         JobSpec::Evaluate(e) => per_image(&e.model),
         JobSpec::Transfer(t) => per_image(&t.model),
+        // Six corruptions at five severities: thirty passes over the test split.
+        JobSpec::Robustness(r) => 30.0 * per_image(&r.model),
         JobSpec::Saliency(s) => 3.0 * per_image(&s.model),
         // Seconds, and it waits until nothing else runs (`JobKind::exclusive`).
         JobSpec::Throughput(_) => 0.1,

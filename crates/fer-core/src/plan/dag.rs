@@ -201,6 +201,23 @@ pub fn build(p: &Pipeline) -> Plan {
             }
         }
     }
+    // Robustness: every trained model on corrupted copies of its test split.
+    if p.analyses.robustness {
+        for (i, e) in p.experiments.iter().enumerate() {
+            let (weights, data) = b.train(i);
+            let spec = super::robustness::RobustnessSpec {
+                model: e.model,
+                classes: p.datasets[&e.dataset].classes(),
+                weights,
+                data,
+                fold: e.fold,
+                corruptions: super::robustness::Corruption::ALL.to_vec(),
+                severities: super::robustness::SEVERITIES,
+                seed: super::robustness::SEED,
+            };
+            b.plan.add(JobSpec::Robustness(spec), label(e));
+        }
+    }
     // One throughput job per compared network, when the efficiency analysis is on.
     for (network, classes) in p.throughput_networks() {
         let spec = ThroughputSpec {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::hash::{hash_canonical, JobHash};
+use super::robustness::RobustnessSpec;
 use super::transfer::TransferSpec;
 use crate::data::loaders::{LoadOptions, LoaderKind};
 use crate::data::manifest::{Preprocessing, Protocol};
@@ -25,10 +26,11 @@ pub enum JobKind {
     Saliency,
     Throughput,
     Transfer,
+    Robustness,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Prepare,
         JobKind::Train,
         JobKind::DistillTargets,
@@ -36,6 +38,7 @@ impl JobKind {
         JobKind::Saliency,
         JobKind::Throughput,
         JobKind::Transfer,
+        JobKind::Robustness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +50,7 @@ impl JobKind {
             JobKind::Saliency => "saliency",
             JobKind::Throughput => "throughput",
             JobKind::Transfer => "transfer",
+            JobKind::Robustness => "robustness",
         }
     }
 
@@ -67,6 +71,7 @@ impl JobKind {
             JobKind::Saliency => 1,
             JobKind::Throughput => 1,
             JobKind::Transfer => 1,
+            JobKind::Robustness => 1,
         }
     }
 
@@ -191,6 +196,7 @@ pub enum JobSpec {
     Saliency(SaliencySpec),
     Throughput(ThroughputSpec),
     Transfer(TransferSpec),
+    Robustness(RobustnessSpec),
 }
 
 /// What is hashed: format, kind, code revision and spec (a real data set as [`HashedReal`]).
@@ -245,6 +251,7 @@ impl JobSpec {
             JobSpec::Saliency(s) => Some(s.weights),
             JobSpec::Evaluate(e) => Some(e.weights),
             JobSpec::Transfer(t) => Some(t.weights),
+            JobSpec::Robustness(r) => Some(r.weights),
             JobSpec::Prepare(_) | JobSpec::Train(_) | JobSpec::Throughput(_) => None,
         }
     }
@@ -258,6 +265,7 @@ impl JobSpec {
             JobSpec::Saliency(_) => JobKind::Saliency,
             JobSpec::Throughput(_) => JobKind::Throughput,
             JobSpec::Transfer(_) => JobKind::Transfer,
+            JobSpec::Robustness(_) => JobKind::Robustness,
         }
     }
 
@@ -285,6 +293,7 @@ impl JobSpec {
             JobSpec::Evaluate(e) => Some(&e.model),
             JobSpec::Saliency(s) => Some(&s.model),
             JobSpec::Transfer(t) => Some(&t.model),
+            JobSpec::Robustness(r) => Some(&r.model),
         }
     }
 
@@ -297,6 +306,7 @@ impl JobSpec {
             JobSpec::Evaluate(e) => vec![e.weights, e.data],
             JobSpec::Saliency(s) => vec![s.weights, s.data],
             JobSpec::Transfer(t) => vec![t.weights, t.data],
+            JobSpec::Robustness(r) => vec![r.weights, r.data],
         }
     }
 }

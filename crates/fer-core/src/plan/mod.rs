@@ -5,6 +5,7 @@ mod hash;
 mod hyper;
 mod job;
 mod render;
+pub mod robustness;
 mod transfer;
 
 pub use dag::{build, retain, unavailable, Job, Plan};

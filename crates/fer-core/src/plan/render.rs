@@ -61,7 +61,7 @@ fn settings(job: &Job) -> String {
             }
             s.join(" ")
         }
-        JobSpec::Evaluate(_) | JobSpec::Saliency(_) | JobSpec::Transfer(_) => {
+        JobSpec::Evaluate(_) | JobSpec::Saliency(_) | JobSpec::Transfer(_) | JobSpec::Robustness(_) => {
             let mut s: Vec<String> = vec![job.label.arch.clone()];
             s.extend(job.label.axes.iter().map(|(k, v)| format!("{k}={v}")));
             s.join(" ")

@@ -11,3 +11,4 @@ pub const SALIENCY_PNG: &str = "saliency.png";
 pub const STN_PNG: &str = "stn.png";
 pub const THROUGHPUT_FILE: &str = "throughput.json";
 pub const TRANSFER_FILE: &str = "transfer.json";
+pub const ROBUSTNESS_FILE: &str = "robustness.json";

@@ -87,7 +87,8 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
         let speeds = if analyses.efficiency { throughput_networks(&experiments, &datasets).len() } else { 0 };
         // At most one transfer job per experiment and other data set.
         let transfers = if analyses.domain_shift { experiments.len() * datasets.len().saturating_sub(1) } else { 0 };
-        check_plan_size(ctx, &experiments, saliency.is_some(), speeds + transfers, max_jobs, &limit);
+        let robustness = if analyses.robustness { experiments.len() } else { 0 };
+        check_plan_size(ctx, &experiments, saliency.is_some(), speeds + transfers + robustness, max_jobs, &limit);
     }
     if !ctx.diagnostics.is_empty() {
         return None;
@@ -627,6 +628,7 @@ fn compile_analyses(raw: Option<&RawAnalyses>) -> Analyses {
     Analyses {
         efficiency: raw.and_then(|r| r.efficiency).unwrap_or(false),
         domain_shift: raw.and_then(|r| r.domain_shift).unwrap_or(false),
+        robustness: raw.and_then(|r| r.robustness).unwrap_or(false),
     }
 }
 

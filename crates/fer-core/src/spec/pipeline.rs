@@ -78,6 +78,9 @@ pub struct Analyses {
     /// Domain shift: one `transfer` job per trained model and other data set of the pipeline
     /// sharing at least two classes with it (tested on that set's test split, shared classes only).
     pub domain_shift: bool,
+    /// Robustness: one `robustness` job per trained model (six corruptions at five severities of
+    /// its test split).
+    pub robustness: bool,
 }
 
 /// Cluster settings, resolved.

@@ -68,6 +68,9 @@ pub(super) struct RawAnalyses {
     /// Domain shift: every trained model tested on every other data set (`transfer` jobs).
     #[serde(default)]
     pub domain_shift: Option<bool>,
+    /// Robustness: every trained model on corrupted copies of its test split (`robustness` jobs).
+    #[serde(default)]
+    pub robustness: Option<bool>,
 }
 
 /// `slurm:` settings.

@@ -1,5 +1,6 @@
 //! Evaluation: classification metrics and inference latency.
 
+pub mod corrupt;
 mod latency;
 mod saliency;
 

@@ -4,7 +4,7 @@
 use tch::Device;
 
 use super::context::{JobContext, JobResult};
-use super::{evaluate, prepare, saliency, targets, throughput, train, transfer};
+use super::{evaluate, prepare, robustness, saliency, targets, throughput, train, transfer};
 use crate::device;
 use fer_core::exec::{ExecError, ExecOptions, JobBody};
 use fer_core::plan::JobSpec;
@@ -31,6 +31,7 @@ impl JobBody for TorchJobs {
             JobSpec::Saliency(s) => saliency::run(ctx, s),
             JobSpec::Throughput(s) => throughput::run(ctx, s),
             JobSpec::Transfer(s) => transfer::run(ctx, s),
+            JobSpec::Robustness(s) => robustness::run(ctx, s),
         }
     }
 

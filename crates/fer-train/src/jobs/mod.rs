@@ -5,6 +5,7 @@ mod context;
 mod dispatch;
 mod evaluate;
 mod prepare;
+mod robustness;
 mod saliency;
 mod subset;
 mod targets;
