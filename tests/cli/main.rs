@@ -19,6 +19,7 @@ mod recipe;
 mod released;
 mod report_out;
 mod requeue;
+mod robustness;
 mod signals;
 mod slurm_safety;
 mod stats;
