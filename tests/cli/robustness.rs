@@ -33,9 +33,9 @@ fn every_model_is_tested_under_six_corruptions_at_five_severities_and_reported()
     }
     let html = fs::read_to_string(reports.join("index.html")).unwrap();
     assert!(html.contains("id=\"robustness\"") && html.contains("charts/robustness-tiny.png"), "the section");
-    assert!(
-        html.contains("Robustness: on tiny, deep-emotion keeps") && html.contains("under rotation Deep-Emotion keeps")
-    );
+    assert!(html.contains("Robustness: on tiny, deep-emotion keeps"), "the sentence");
+    // Two epochs on tiny data may leave a model near chance; then the sentence says so.
+    assert!(html.contains("under rotation Deep-Emotion keeps") || html.contains("cannot be judged here"));
     let csv = fs::read_to_string(reports.join("tables/robustness_points.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 30, "{csv}");
     assert!(reports.join("tables/robustness.parquet").exists() && reports.join("charts/robustness-tiny.png").exists());

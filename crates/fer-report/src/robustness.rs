@@ -24,6 +24,10 @@ use fer_core::plan::robustness::Corruption;
 pub(crate) struct ModelRobustness {
     pub dataset: String,
     pub model: String,
+    /// The architecture (`deep-emotion`, `microexpnet-xxs`, ...).
+    pub arch: String,
+    /// Chance accuracy (one in the number of classes).
+    pub chance: f64,
     pub runs: usize,
     pub clean: f64,
     /// (corruption, severity) -> mean accuracy.
@@ -33,6 +37,11 @@ pub(crate) struct ModelRobustness {
 }
 
 impl ModelRobustness {
+    /// Whether the clean accuracy is below 1.5 times chance (losses then say little).
+    pub(crate) fn near_chance(&self) -> bool {
+        self.clean < 1.5 * self.chance
+    }
+
     /// Mean accuracy under `c` over its severities, relative to clean.
     pub(crate) fn relative_to(&self, c: &str) -> f64 {
         let v: Vec<f64> = self.points.iter().filter(|((k, _), _)| k == c).map(|(_, a)| *a).collect();
@@ -81,6 +90,8 @@ pub(crate) fn models(runs: &[RobustnessRun]) -> Vec<ModelRobustness> {
             ModelRobustness {
                 dataset,
                 model,
+                arch: v[0].label.arch.clone(),
+                chance: 1.0 / v[0].record.classes.max(1) as f64,
                 runs: v.len(),
                 clean: v.iter().map(|r| r.record.clean_accuracy).sum::<f64>() / k,
                 points: sums.into_iter().map(|(key, (s, n))| (key, s / n as f64)).collect(),
@@ -135,12 +146,22 @@ pub(crate) fn sentence(m: &[ModelRobustness]) -> Option<String> {
         .map(|(d, v)| {
             let scores: Vec<String> = v
                 .iter()
-                .map(|r| format!("{} keeps {:.0} % of its clean {:.1} %", r.model, r.relative * 100.0, r.clean * 100.0))
+                .map(|r| {
+                    let note = if r.near_chance() { " (near chance: its relative score says little)" } else { "" };
+                    format!("{} keeps {:.0} % of its clean {:.1} %{note}", r.model, r.relative * 100.0, r.clean * 100.0)
+                })
                 .collect();
             let mut s = format!("on {d}, {}", scores.join(", "));
-            let de = v.iter().find(|r| r.model.starts_with("deep-emotion"));
-            let me = v.iter().find(|r| r.model.starts_with("microexpnet"));
+            let de = v.iter().find(|r| r.arch.starts_with("deep-emotion"));
+            let me = v.iter().find(|r| r.arch.starts_with("microexpnet"));
             if let (Some(de), Some(me)) = (de, me) {
+                if de.near_chance() || me.near_chance() {
+                    s.push_str(
+                        "; whether the spatial transformer makes Deep-Emotion more robust to rotation and occlusion \
+                         cannot be judged here: a model is near chance",
+                    );
+                    return s;
+                }
                 let (dr, mr) = (de.relative_to("rotation"), me.relative_to("rotation"));
                 let (dox, mo) = (de.relative_to("occlusion"), me.relative_to("occlusion"));
                 let verdict = if dr > mr && dox > mo {
@@ -252,7 +273,16 @@ mod tests {
             points.insert(("rotation".to_string(), s), rotation);
             points.insert(("occlusion".to_string(), s), occlusion);
         }
-        ModelRobustness { dataset: "common".into(), model: name.into(), runs: 3, clean, points, relative: 0.8 }
+        ModelRobustness {
+            dataset: "common".into(),
+            model: name.into(),
+            arch: name.into(),
+            chance: 1.0 / 7.0,
+            runs: 3,
+            clean,
+            points,
+            relative: 0.8,
+        }
     }
 
     #[test]
@@ -266,7 +296,13 @@ mod tests {
         assert!(s.contains("under rotation Deep-Emotion keeps 50 % and MicroExpNet 70 %"), "{s}");
         assert!(s.contains("under occlusion 75 % and 60 %"), "{s}");
         assert!(s.contains("more robust to one of them only"), "{s}");
-        let s = sentence(&[model("deep-emotion", 0.6, 0.5, 0.5), me]).unwrap();
+        let s = sentence(&[model("deep-emotion", 0.6, 0.5, 0.5), me.clone()]).unwrap();
         assert!(s.contains("more robust to both"), "{s}");
+        // Near chance (1/7 = 14.3 %; below 21.4 %): no verdict.
+        let s = sentence(&[model("deep-emotion", 0.2, 0.2, 0.2), me]).unwrap();
+        assert!(
+            s.contains("(near chance: its relative score says little)") && s.contains("cannot be judged here"),
+            "{s}"
+        );
     }
 }

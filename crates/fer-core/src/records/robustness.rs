@@ -12,6 +12,8 @@ pub struct RobustnessRecord {
     pub format_version: u32,
     /// The architecture, as `EvalResult::model`.
     pub model: String,
+    /// The model's classes (chance is one in this many).
+    pub classes: usize,
     /// Test images.
     pub n: usize,
     pub clean_accuracy: f64,

@@ -55,6 +55,7 @@ pub(super) fn run(ctx: &mut JobContext<'_>, spec: &RobustnessSpec) -> JobResult 
     let record = RobustnessRecord {
         format_version: ROBUSTNESS_FORMAT,
         model: spec.model.display(),
+        classes: spec.classes,
         n,
         clean_accuracy: clean,
         relative: if clean > 0.0 { mean / clean } else { 0.0 },
