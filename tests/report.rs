@@ -741,3 +741,49 @@ fn benchmark_report_of_1000_evaluations() {
         assert_png_ok(png, 500, 300);
     }
 }
+
+/// Every analysis at once (domain shift between a posed and a wild set, robustness, efficiency,
+/// data efficiency, calibration, paired tests), run for real on tiny data: the page's sections
+/// are all there and every image loads in headless Chromium, without console errors.
+#[test]
+fn every_analysis_section_renders_in_headless_chromium() {
+    let dir = scratch("analyses");
+    let yaml = dir.join("pipeline.yaml");
+    fs::write(
+        &yaml,
+        "version: 1\nname: analyses\nseeds: [1, 2]\nsaliency: {enabled: false}\n\
+         analyses: {efficiency: true, domain_shift: true, robustness: true}\n\
+         datasets:\n  \
+         posed: {kind: synthetic, seed: 4, subjects: 10, images_per_subject: 14, style: posed, test_fraction: 0.3}\n  \
+         wild: {kind: synthetic, seed: 4, subjects: 10, images_per_subject: 14, style: wild, test_fraction: 0.3}\n\
+         models:\n  \
+         deep-emotion: {arch: deep-emotion, datasets: [posed, wild], epochs: 1, batch_size: 32, train_fraction: [0.5, 1.0]}\n  \
+         microexpnet: {arch: microexpnet, datasets: [posed, wild], epochs: 1, batch_size: 32, multi_crop: false}\n",
+    )
+    .unwrap();
+    let store = dir.join("store");
+    let out = Command::new(exe())
+        .env_remove("FER_STORE")
+        .env_remove("RUST_LOG")
+        .current_dir(root())
+        .args(["--store", store.to_str().unwrap(), "run", yaml.to_str().unwrap(), "--no-report"])
+        .output()
+        .expect("the fer-pipeline binary runs");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let plan = fer_core::plan::build(&fer_core::spec::load(&yaml, &Overrides::default()).unwrap());
+    let reports = dir.join("reports");
+    let summary =
+        write_report(&Store::new(&store), Some(&scope_of(&plan)), &reports, &ReportOptions::default()).unwrap();
+    let html = fs::read_to_string(&summary.index).unwrap();
+    for id in ["paired", "efficiency", "domain-shift", "robustness", "calibration", "kd"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "section `{id}` missing");
+    }
+    assert!(html.contains("Data efficiency"), "the data-efficiency section");
+    let check = check_page(&summary.index, &dir.join("profile"));
+    assert_eq!(check.ok, "true", "broken: {} errors: {} console: {:?}", check.broken, check.errors, check.console);
+    assert_eq!(check.images, summary.charts.len() + summary.images);
+    assert!(check.console.is_empty(), "console output: {:?}", check.console);
+    for chart in ["domain_shift", "robustness-posed", "robustness-wild", "reliability-posed", "efficiency_frontier"] {
+        assert!(reports.join(format!("charts/{chart}.png")).exists(), "{chart}");
+    }
+}
