@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::charts::{render, slug};
+use super::charts::slug;
 use super::collect::{Collection, Evaluation};
 use super::error::ReportError;
-use super::html::{esc, frame_table};
+use super::html::{chart_figure, frame_table};
 use super::reliability::{ReliabilityChart, ReliabilitySeries};
 use super::stats::{ece, t_interval};
 use super::tables::write_table;
@@ -215,8 +215,6 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Calib
          t-interval. The diagrams pool every run's test images. Each distilled student's calibration against its \
          plain counterpart and its teacher is in the distillation section's table.</p>"
     );
-    let charts = out_dir.join("charts");
-    std::fs::create_dir_all(&charts).map_err(|e| ReportError::write(&charts, e))?;
     let datasets: Vec<&str> = {
         let mut v: Vec<&str> = rows.iter().map(|r| r.dataset.as_str()).collect();
         v.dedup();
@@ -236,18 +234,7 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Calib
                 .collect(),
         };
         let stem = format!("reliability-{}", slug(d));
-        render(&c, &charts.join(&stem), svg)?;
-        written.push(format!("charts/{stem}.png"));
-        if svg {
-            written.push(format!("charts/{stem}.svg"));
-        }
-        let (w, ht) = super::charts::Chart::size(&c);
-        let _ = writeln!(
-            h,
-            "<figure><img src=\"charts/{stem}.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
-             <figcaption>{alt} (<a href=\"charts/{stem}.png\">PNG</a>)</figcaption></figure>",
-            alt = esc(&c.title),
-        );
+        chart_figure(&c, &c.title, out_dir, &stem, svg, &mut written, &mut h)?;
     }
     frame_table(&mut h, &models, &[]);
     Ok(CalibrationOut { written, tables, html: h, sentence: sentence(&rows) })

@@ -488,51 +488,33 @@ fn inspect(entry: &Entry, scope_label: Option<&JobLabel>, verify: Verify) -> Fou
             });
             Found::Prepare(grid, images)
         }
-        JobSpec::Throughput(_) => match read_json::<ThroughputRecord>(&entry.file(THROUGHPUT_FILE)) {
-            Ok(Some(t)) => Found::Throughput(t),
-            Ok(None) => Found::Unusable(
-                Missing {
-                    id: entry.id(),
-                    what: describe(Some(&shown)),
-                    why: format!("finished, but `{THROUGHPUT_FILE}` is missing"),
-                },
-                None,
-            ),
-            Err(e) => {
-                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
-            }
-        },
-        JobSpec::Robustness(_) => match read_json::<RobustnessRecord>(&entry.file(ROBUSTNESS_FILE)) {
-            Ok(Some(record)) => Found::Robustness(Box::new(RobustnessRun { label: shown.clone(), record })),
-            Ok(None) => Found::Unusable(
-                Missing {
-                    id: entry.id(),
-                    what: describe(Some(&shown)),
-                    why: format!("finished, but `{ROBUSTNESS_FILE}` is missing"),
-                },
-                None,
-            ),
-            Err(e) => {
-                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
-            }
-        },
-        JobSpec::Transfer(_) => match read_json::<TransferRecord>(&entry.file(TRANSFER_FILE)) {
-            Ok(Some(record)) => Found::Transfer(Box::new(TransferRun { label: shown.clone(), record })),
-            Ok(None) => Found::Unusable(
-                Missing {
-                    id: entry.id(),
-                    what: describe(Some(&shown)),
-                    why: format!("finished, but `{TRANSFER_FILE}` is missing"),
-                },
-                None,
-            ),
-            Err(e) => {
-                Found::Unusable(Missing { id: entry.id(), what: describe(Some(&shown)), why: e.to_string() }, None)
-            }
-        },
+        JobSpec::Throughput(_) => analysis_record(entry, describe(Some(&shown)), THROUGHPUT_FILE, Found::Throughput),
+        JobSpec::Robustness(_) => analysis_record(entry, describe(Some(&shown)), ROBUSTNESS_FILE, |record| {
+            Found::Robustness(Box::new(RobustnessRun { label: shown.clone(), record }))
+        }),
+        JobSpec::Transfer(_) => analysis_record(entry, describe(Some(&shown)), TRANSFER_FILE, |record| {
+            Found::Transfer(Box::new(TransferRun { label: shown.clone(), record }))
+        }),
         #[allow(unreachable_patterns)]
         _ => Found::Other(images),
     }
+}
+
+/// The record `file` an analysis job (throughput, transfer, robustness) leaves, as `found` makes
+/// it; a finished entry (described by `what`) without it, or with a damaged one, is unusable and
+/// says why.
+fn analysis_record<T: serde::de::DeserializeOwned>(
+    entry: &Entry,
+    what: String,
+    file: &str,
+    found: impl FnOnce(T) -> Found,
+) -> Found {
+    let why = match read_json::<T>(&entry.file(file)) {
+        Ok(Some(record)) => return found(record),
+        Ok(None) => format!("finished, but `{file}` is missing"),
+        Err(e) => e.to_string(),
+    };
+    Found::Unusable(Missing { id: entry.id(), what, why }, None)
 }
 
 /// The PNG images a finished entry lists (a prepare job's sample grid is not one of them).

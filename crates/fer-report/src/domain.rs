@@ -4,15 +4,13 @@
 //! sentence.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::charts::render;
 use super::collect::{Collection, Evaluation, TransferRun};
 use super::error::ReportError;
-use super::html::{esc, frame_table};
+use super::html::{chart_figure, frame_table};
 use super::tables::write_table;
 use super::transfer_chart::TransferChart;
 
@@ -196,22 +194,8 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Domai
     if rows.iter().all(|r| r.trained_on == r.tested_on) {
         h.push_str("<p class=\"note\">No finished transfer job in this report's scope.</p>\n");
     } else {
-        let charts = out_dir.join("charts");
-        std::fs::create_dir_all(&charts).map_err(|e| ReportError::write(&charts, e))?;
         let c = chart(&rows);
-        render(&c, &charts.join("domain_shift"), svg)?;
-        written.push("charts/domain_shift.png".into());
-        if svg {
-            written.push("charts/domain_shift.svg".into());
-        }
-        let (w, ht) = super::charts::Chart::size(&c);
-        let _ = writeln!(
-            h,
-            "<figure><img src=\"charts/domain_shift.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
-             <figcaption>{alt} (<a href=\"charts/domain_shift.png\">PNG</a>{svg_link})</figcaption></figure>",
-            alt = esc(&c.title),
-            svg_link = if svg { ", <a href=\"charts/domain_shift.svg\">SVG</a>" } else { "" }
-        );
+        chart_figure(&c, &c.title, out_dir, "domain_shift", svg, &mut written, &mut h)?;
     }
     frame_table(&mut h, &df, &[]);
     Ok(DomainOut { written, tables, html: h, sentence: sentence(&rows) })

@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::charts::render;
 use super::collect::{Collection, Evaluation};
 use super::error::ReportError;
 use super::frontier::{Frontier, FrontierPoint};
-use super::html::{esc, frame_table};
+use super::html::{chart_figure, esc, frame_table};
 use super::tables::write_table;
 use fer_core::arch::flops;
 use fer_core::records::ThroughputRecord;
@@ -305,22 +304,8 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Effic
     if rows.is_empty() {
         h.push_str("<p class=\"note\">No finished evaluation to place on the frontier.</p>\n");
     } else {
-        let charts = out_dir.join("charts");
-        std::fs::create_dir_all(&charts).map_err(|e| ReportError::write(&charts, e))?;
         let c = chart(&rows);
-        render(&c, &charts.join("efficiency_frontier"), svg)?;
-        written.push("charts/efficiency_frontier.png".into());
-        if svg {
-            written.push("charts/efficiency_frontier.svg".into());
-        }
-        let (w, ht) = super::charts::Chart::size(&c);
-        let _ = writeln!(
-            h,
-            "<figure><img src=\"charts/efficiency_frontier.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
-             <figcaption>{alt} (<a href=\"charts/efficiency_frontier.png\">PNG</a>{svg_link})</figcaption></figure>",
-            alt = esc(&c.title),
-            svg_link = if svg { ", <a href=\"charts/efficiency_frontier.svg\">SVG</a>" } else { "" }
-        );
+        chart_figure(&c, &c.title, out_dir, "efficiency_frontier", svg, &mut written, &mut h)?;
         frame_table(&mut h, &frontier, &[]);
     }
     h.push_str("<h3>Throughput against MicroExpNet's claim</h3>\n");

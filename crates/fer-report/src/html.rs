@@ -594,6 +594,34 @@ fn number(column: &str, x: f64) -> String {
     }
 }
 
+/// Draws `chart` to `<out_dir>/charts/<stem>.png` (and `.svg` with `svg`), adds the files to
+/// `written` (relative to the report folder) and its figure, captioned with `title`, to `h`.
+pub(crate) fn chart_figure<C: super::charts::Chart>(
+    chart: &C,
+    title: &str,
+    out_dir: &std::path::Path,
+    stem: &str,
+    svg: bool,
+    written: &mut Vec<String>,
+    h: &mut String,
+) -> Result<(), super::error::ReportError> {
+    let charts = out_dir.join("charts");
+    std::fs::create_dir_all(&charts).map_err(|e| super::error::ReportError::write(&charts, e))?;
+    super::charts::render(chart, &charts.join(stem), svg)?;
+    written.push(format!("charts/{stem}.png"));
+    if svg {
+        written.push(format!("charts/{stem}.svg"));
+    }
+    let (w, ht) = chart.size();
+    let svg_link = if svg { format!(", <a href=\"charts/{stem}.svg\">SVG</a>") } else { String::new() };
+    h.push_str(&format!(
+        "<figure><img src=\"charts/{stem}.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
+         <figcaption>{alt} (<a href=\"charts/{stem}.png\">PNG</a>{svg_link})</figcaption></figure>\n",
+        alt = esc(title),
+    ));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::charts::{render, slug};
+use super::charts::slug;
 use super::collect::{Collection, RobustnessRun};
 use super::error::ReportError;
-use super::html::{esc, frame_table};
+use super::html::{chart_figure, esc, frame_table};
 use super::robustness_chart::{Panel, RobustnessChart};
 use super::tables::write_table;
 use fer_core::plan::robustness::Corruption;
@@ -213,8 +213,6 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Robus
     if m.is_empty() {
         h.push_str("<p class=\"note\">No finished robustness job in this report's scope.</p>\n");
     } else {
-        let charts = out_dir.join("charts");
-        std::fs::create_dir_all(&charts).map_err(|e| ReportError::write(&charts, e))?;
         let mut datasets: Vec<&str> = m.iter().map(|r| r.dataset.as_str()).collect();
         datasets.dedup();
         for d in datasets {
@@ -245,18 +243,7 @@ pub(crate) fn write(col: &Collection, out_dir: &Path, svg: bool) -> Result<Robus
                     .collect(),
             };
             let stem = format!("robustness-{}", slug(d));
-            render(&chart, &charts.join(&stem), svg)?;
-            written.push(format!("charts/{stem}.png"));
-            if svg {
-                written.push(format!("charts/{stem}.svg"));
-            }
-            let (w, ht) = super::charts::Chart::size(&chart);
-            let _ = writeln!(
-                h,
-                "<figure><img src=\"charts/{stem}.png\" width=\"{w}\" height=\"{ht}\" alt=\"{alt}\">\
-                 <figcaption>{alt} (<a href=\"charts/{stem}.png\">PNG</a>)</figcaption></figure>",
-                alt = esc(&chart.title),
-            );
+            chart_figure(&chart, &chart.title, out_dir, &stem, svg, &mut written, &mut h)?;
         }
         frame_table(&mut h, &scores, &[]);
     }
