@@ -441,16 +441,21 @@ fn kd(inp: &Inputs) -> polars::prelude::PolarsResult<Vec<Figure>> {
     Ok(figs)
 }
 
+/// One comparison's row of a forest chart: its difference in points, interval and significance.
+fn forest_row(c: &super::paired::Comparison, label: String) -> ForestRow {
+    ForestRow {
+        label,
+        estimate: c.difference * 100.0,
+        interval: c.interval.map(|i| (i.low * 100.0, i.high * 100.0)),
+        significant: c.significant(),
+    }
+}
+
 /// The paired differences of each data set's model pairs, with their intervals.
 fn paired_charts(inp: &Inputs) -> Vec<Figure> {
     let mut by_dataset: BTreeMap<&str, Vec<ForestRow>> = BTreeMap::new();
     for c in &inp.tables.comparisons {
-        by_dataset.entry(c.dataset.as_str()).or_default().push(ForestRow {
-            label: format!("{} \u{2212} {}", c.a, c.b),
-            estimate: c.difference * 100.0,
-            interval: c.interval.map(|i| (i.low * 100.0, i.high * 100.0)),
-            significant: c.significant(),
-        });
+        by_dataset.entry(c.dataset.as_str()).or_default().push(forest_row(c, format!("{} \u{2212} {}", c.a, c.b)));
     }
     by_dataset
         .into_iter()
@@ -478,12 +483,10 @@ fn kd_comparison_charts(inp: &Inputs) -> Vec<Figure> {
     let mut by_dataset: BTreeMap<&str, Vec<ForestRow>> = BTreeMap::new();
     for k in &inp.tables.kd_comparisons {
         let c = &k.cmp;
-        by_dataset.entry(c.dataset.as_str()).or_default().push(ForestRow {
-            label: format!("{} \u{2212} {} ({})", c.a, c.b, k.role),
-            estimate: c.difference * 100.0,
-            interval: c.interval.map(|i| (i.low * 100.0, i.high * 100.0)),
-            significant: c.significant(),
-        });
+        by_dataset
+            .entry(c.dataset.as_str())
+            .or_default()
+            .push(forest_row(c, format!("{} \u{2212} {} ({})", c.a, c.b, k.role)));
     }
     by_dataset
         .into_iter()
