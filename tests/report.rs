@@ -13,7 +13,7 @@ use fer_core::digest::sha256_hex;
 use fer_core::plan::{EvaluateSpec, JobHash, JobKind, JobLabel, JobSpec, KdInput, JOB_FORMAT};
 use fer_core::records::EvalResult;
 use fer_core::records::Provenance;
-use fer_core::spec::{DatasetSpec, DistillSpec, InputNorm, ModelSpec, Overrides, Variant};
+use fer_core::spec::{Analyses, DatasetSpec, DistillSpec, InputNorm, ModelSpec, Overrides, Variant};
 use fer_core::store::{read_json, DoneRecord, FileRecord, JobRecord, Store, DONE_FILE, JOB_FILE};
 use fer_report::{scope_of, write_report, ReportOptions, ScopeJob};
 use polars::prelude::*;
@@ -786,4 +786,35 @@ fn every_analysis_section_renders_in_headless_chromium() {
     for chart in ["domain_shift", "robustness-posed", "robustness-wild", "reliability-posed", "efficiency_frontier"] {
         assert!(reports.join(format!("charts/{chart}.png")).exists(), "{chart}");
     }
+    // Every analysis switched off: none of their sections, tables or charts, and still a whole page.
+    let off = Analyses {
+        uncertainty: false,
+        calibration: false,
+        distillation: false,
+        data_efficiency: false,
+        efficiency: false,
+        domain_shift: false,
+        robustness: false,
+    };
+    let bare = dir.join("reports-off");
+    let opts = ReportOptions { analyses: off, ..ReportOptions::default() };
+    let summary = write_report(&Store::new(&store), Some(&scope_of(&plan)), &bare, &opts).unwrap();
+    let html = fs::read_to_string(&summary.index).unwrap();
+    for id in ["paired", "efficiency", "domain-shift", "robustness", "calibration", "kd", "data-efficiency"] {
+        assert!(!html.contains(&format!("id=\"{id}\"")), "section `{id}` is switched off");
+        assert!(!html.contains(&format!("href=\"#{id}\"")), "no link to `{id}`");
+    }
+    for table in [
+        "paired_comparisons",
+        "paired_runs",
+        "kd_comparison",
+        "calibration",
+        "robustness",
+        "domain_shift",
+        "throughput",
+    ] {
+        assert!(!bare.join(format!("tables/{table}.csv")).exists(), "{table}");
+    }
+    assert!(bare.join("tables/summary.csv").exists());
+    assert!(html.contains("id=\"summary\"") && html.contains("id=\"confusion\""));
 }

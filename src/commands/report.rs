@@ -6,6 +6,7 @@ use super::context::{load, store_for};
 use crate::cli::PipelineArgs;
 use crate::error::Error;
 use fer_core::plan;
+use fer_core::spec::Analyses;
 use fer_core::store::Store;
 use fer_report::{scope_of, write_report, ReportOptions, ReportSummary, Verify, DEFAULT_REPORT_DIR};
 
@@ -35,14 +36,15 @@ pub(super) fn summary_line(s: &ReportSummary) -> String {
 /// its README.md); any other non-empty folder without an earlier report needs `force`.
 pub(super) fn write_with(
     store: &Store,
-    plan: Option<&plan::Plan>,
+    plan: Option<(&plan::Plan, Analyses)>,
     title: &str,
     out: &Path,
     full_verify: bool,
     force: bool,
 ) -> Result<ReportSummary, Error> {
-    let scope = plan.map(scope_of);
+    let scope = plan.map(|(p, _)| scope_of(p));
     let opts = ReportOptions {
+        analyses: plan.map_or_else(Analyses::all, |(_, a)| a),
         title: title.to_string(),
         verify: if full_verify { Verify::Hashes } else { Verify::Sizes },
         force: force || is_default_report_dir(out),
@@ -61,7 +63,7 @@ pub(super) fn write_with(
 /// [`write_with`] without `force` (what `run` writes at its end).
 pub(super) fn write(
     store: &Store,
-    plan: Option<&plan::Plan>,
+    plan: Option<(&plan::Plan, Analyses)>,
     title: &str,
     out: &Path,
     full_verify: bool,
@@ -84,7 +86,7 @@ pub(super) fn report_cmd(
             store.check()?;
             let plan = plan::build(&p);
             let title = format!("{}: fer-pipeline report", p.name);
-            let s = write_with(&store, Some(&plan), &title, out, full_verify, force)?;
+            let s = write_with(&store, Some((&plan, p.analyses)), &title, out, full_verify, force)?;
             Ok(summary_line(&s))
         }
         None => {

@@ -145,7 +145,7 @@ pub(super) fn run_cmd(
     if let Some(dir) = report.filter(|_| !stopped) {
         // The report covers the whole pipeline (a partial one says what is missing).
         let title = format!("{}: fer-pipeline report", pipeline.name);
-        match super::report::write(&store, Some(&full), &title, dir, false) {
+        match super::report::write(&store, Some((&full, pipeline.analyses)), &title, dir, false) {
             Ok(s) => out.push_str(&super::report::summary_line(&s)),
             Err(e) => out.push_str(&format!("warning: {e}\n")),
         }

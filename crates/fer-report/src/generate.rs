@@ -16,6 +16,7 @@ use super::provenance;
 use super::published::Published;
 use super::tables::{self, best_settings, summary_rows};
 use super::{calibration, domain, efficiency, robustness};
+use fer_core::spec::Analyses;
 use fer_core::store::Store;
 use fer_core::store::Verify;
 
@@ -37,6 +38,8 @@ pub struct ReportOptions {
     pub force: bool,
     /// The LibTorch version of the program writing the report (its jobs record their own).
     pub libtorch: String,
+    /// The analyses whose sections the page shows (the pipeline's `analyses:`; all without one).
+    pub analyses: Analyses,
 }
 
 impl Default for ReportOptions {
@@ -48,6 +51,7 @@ impl Default for ReportOptions {
             repo_dir: None,
             force: false,
             libtorch: "unknown".into(),
+            analyses: Analyses::all(),
         }
     }
 }
@@ -101,24 +105,28 @@ pub fn write_report(
     super::font::register()?;
     let published = Published::load()?;
     let col = collect(store, scope, opts.verify)?;
-    let tables = tables::build(&col.evaluations, &published)?;
+    let on = &opts.analyses;
+    let tables = tables::build(&col.evaluations, &published, on)?;
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::write(out_dir, e))?;
     let rows = summary_rows(&tables.summary).map_err(|e| ReportError::table("summary", e))?;
     let best = best_settings(&rows);
     let mut figs = figures::plan(&Inputs { collection: &col, tables: &tables, published: &published })?;
-    let data_eff = data_efficiency::build(&col.evaluations)?;
+    if !on.distillation {
+        figs.retain(|f| f.section != figures::Section::Kd);
+    }
+    let data_eff = if on.data_efficiency { data_efficiency::build(&col.evaluations)? } else { None };
     figs.extend(data_eff.iter().flat_map(|d| data_efficiency::figures(d, &published)));
     let (table_files, drawn) =
-        rayon::join(|| tables.write(&out_dir.join("tables")), || figures::draw_all(&figs, out_dir, opts.svg));
+        rayon::join(|| tables.write(&out_dir.join("tables"), on), || figures::draw_all(&figs, out_dir, opts.svg));
     let (mut table_files, drawn) = (table_files?, drawn?);
     if let Some(d) = &data_eff {
         table_files.extend(data_efficiency::write(d, &out_dir.join("tables"))?);
     }
     let gallery = gallery::copy(&col, &published, out_dir)?;
-    let efficiency = efficiency::write(&col, out_dir, opts.svg)?;
-    let domain = domain::write(&col, out_dir, opts.svg)?;
-    let calibration = calibration::write(&col, out_dir, opts.svg)?;
-    let robustness = robustness::write(&col, out_dir, opts.svg)?;
+    let efficiency = if on.efficiency { efficiency::write(&col, out_dir, opts.svg)? } else { Default::default() };
+    let domain = if on.domain_shift { domain::write(&col, out_dir, opts.svg)? } else { Default::default() };
+    let calibration = if on.calibration { calibration::write(&col, out_dir, opts.svg)? } else { Default::default() };
+    let robustness = if on.robustness { robustness::write(&col, out_dir, opts.svg)? } else { Default::default() };
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();
     let mut summary = narrative::summarise(&best, &published, missing_n);
@@ -151,6 +159,7 @@ pub fn write_report(
         efficiency: &efficiency.html,
         domain: &domain.html,
         extra: &extra,
+        analyses: on,
     };
     let index = out_dir.join("index.html");
     std::fs::write(&index, html::render(&page)).map_err(|e| ReportError::write(&index, e))?;

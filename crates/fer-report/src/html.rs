@@ -33,6 +33,8 @@ pub(crate) struct Page<'a> {
     pub domain: &'a str,
     /// Further sections, rendered by their modules (data efficiency), shown after distillation.
     pub extra: &'a [String],
+    /// The analyses switched on: the paired comparisons and distillation sections need theirs.
+    pub analyses: &'a fer_core::spec::Analyses,
 }
 
 /// Escapes text for HTML content and attributes.
@@ -141,10 +143,12 @@ pub(crate) fn render(p: &Page) -> String {
     );
     let efficiency = if p.efficiency.is_empty() { "" } else { "<a href=\"#efficiency\">Efficiency</a>" };
     let domain = if p.domain.is_empty() { "" } else { "<a href=\"#domain-shift\">Domain shift</a>" };
+    let paired = if p.analyses.uncertainty { "<a href=\"#paired\">Paired comparisons</a>" } else { "" };
+    let kd = if p.analyses.distillation { "<a href=\"#kd\">Distillation</a>" } else { "" };
     h.push_str(&format!(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#published\">Published vs reproduced</a>\
-         <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a><a href=\"#paired\">Paired comparisons</a><a href=\"#curves\">Learning curves</a>\
-         <a href=\"#confusion\">Confusion</a>{efficiency}{domain}<a href=\"#kd\">Distillation</a><a href=\"#saliency\">Saliency</a>\
+         <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a>{paired}<a href=\"#curves\">Learning curves</a>\
+         <a href=\"#confusion\">Confusion</a>{efficiency}{domain}{kd}<a href=\"#saliency\">Saliency</a>\
          <a href=\"#samples\">Samples</a><a href=\"#jobs\">Jobs</a><a href=\"#provenance\">Provenance</a></nav>\n",
     ));
 
@@ -153,7 +157,9 @@ pub(crate) fn render(p: &Page) -> String {
     section_datasets(&mut h, p);
     h.push_str("<h2 id=\"charts\">Accuracy and cost</h2>\n");
     charts(&mut h, p, &[Section::Accuracy, Section::Cost], "No finished evaluation to chart.");
-    section_paired(&mut h, p);
+    if p.analyses.uncertainty {
+        section_paired(&mut h, p);
+    }
     h.push_str("<h2 id=\"curves\">Learning curves</h2>\n");
     charts(&mut h, p, &[Section::Curves], "No learning curves: no finished train job behind the evaluations.");
     h.push_str("<h2 id=\"confusion\">Confusion matrices</h2>\n");
@@ -161,7 +167,9 @@ pub(crate) fn render(p: &Page) -> String {
     charts(&mut h, p, &[Section::Confusion], "No confusion matrices.");
     h.push_str(p.efficiency);
     h.push_str(p.domain);
-    section_kd(&mut h, p);
+    if p.analyses.distillation {
+        section_kd(&mut h, p);
+    }
     p.extra.iter().for_each(|s| h.push_str(s));
     section_gallery(&mut h, p);
     section_jobs(&mut h, p);

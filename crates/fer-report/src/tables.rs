@@ -13,6 +13,7 @@ use super::error::ReportError;
 use super::paired::{self, Comparison, KdComparison, RunStats};
 use super::published::Published;
 use fer_core::plan::{Hyper, JobHash};
+use fer_core::spec::Analyses;
 
 /// Hyperparameter names that are a distillation temperature or weight, once KD lands in the
 /// train spec (flattened names, see [`fer_core::plan::TrainJobSpec::hyperparameters`]).
@@ -63,10 +64,19 @@ impl Tables {
         ]
     }
 
-    /// Writes every table as `<dir>/<name>.csv` and `<dir>/<name>.parquet`.
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    /// Writes every table of an analysis switched on as `<dir>/<name>.csv` and
+    /// `<dir>/<name>.parquet`.
+    pub fn write(&self, dir: &Path, analyses: &Analyses) -> Result<Vec<PathBuf>, ReportError> {
         let mut paths = Vec::new();
         for (name, df) in self.named() {
+            let on = match name {
+                "paired_comparisons" | "paired_runs" => analyses.uncertainty,
+                "kd_effects" | "kd_comparison" => analyses.distillation,
+                _ => true,
+            };
+            if !on {
+                continue;
+            }
             paths.extend(write_table(dir, name, df)?);
         }
         Ok(paths)
@@ -90,11 +100,15 @@ pub(crate) fn write_table(dir: &Path, name: &str, df: &DataFrame) -> Result<Vec<
 }
 
 /// Builds every table.
-pub(crate) fn build(evals: &[Evaluation], published: &Published) -> Result<Tables, ReportError> {
+///
+/// `analyses.uncertainty` off: no bootstrap and no paired comparisons; `analyses.distillation`
+/// off: no students against their counterparts.
+pub(crate) fn build(evals: &[Evaluation], published: &Published, analyses: &Analyses) -> Result<Tables, ReportError> {
     let stats = paired::run_stats(evals);
     let jobs = jobs_table(evals, &stats).map_err(|e| ReportError::table("jobs", e))?;
-    let summary =
-        summary_table(&jobs).and_then(|s| with_intervals(s, evals)).map_err(|e| ReportError::table("summary", e))?;
+    let summary = summary_table(&jobs)
+        .and_then(|s| with_intervals(s, evals, analyses.uncertainty))
+        .map_err(|e| ReportError::table("summary", e))?;
     let published =
         published_table(&summary, published).map_err(|e| ReportError::table("published_vs_reproduced", e))?;
     let (kd, kd_note) = kd_table(&jobs).map_err(|e| ReportError::table("kd_effects", e))?;
@@ -110,8 +124,9 @@ pub(crate) fn build(evals: &[Evaluation], published: &Published) -> Result<Table
             accuracy: r.accuracy_mean,
         })
         .collect();
-    let comparisons = paired::pairwise(evals, &candidates, &stats);
-    let (kd_comparisons, kd_notes) = paired::distillation(evals, &stats);
+    let comparisons = if analyses.uncertainty { paired::pairwise(evals, &candidates, &stats) } else { Vec::new() };
+    let (kd_comparisons, kd_notes) =
+        if analyses.distillation { paired::distillation(evals, &stats) } else { (Vec::new(), Vec::new()) };
     Ok(Tables {
         jobs,
         summary,
@@ -260,12 +275,14 @@ pub(crate) fn jobs_table(evals: &[Evaluation], stats: &HashMap<JobHash, RunStats
 /// The summary with 95 % intervals of accuracy and macro-F1 (`accuracy_ci_low`, ...): a t-interval
 /// over the runs of a row, or, for a row of one run, the bootstrap over its test images;
 /// `ci_method` says which.
-fn with_intervals(mut summary: DataFrame, evals: &[Evaluation]) -> PolarsResult<DataFrame> {
+fn with_intervals(mut summary: DataFrame, evals: &[Evaluation], bootstrap: bool) -> PolarsResult<DataFrame> {
     let by_hex: HashMap<String, &Evaluation> = evals.iter().map(|e| (e.hash.hex(), e)).collect();
     let (n, first) = (ints(&summary, "n")?, strings(&summary, "first_hash")?);
     // The bootstrap only where a single run stands for its row.
-    let alone: Vec<&Evaluation> =
-        (0..summary.height()).filter(|&i| n[i] == Some(1)).filter_map(|i| by_hex.get(&first[i]).copied()).collect();
+    let alone: Vec<&Evaluation> = (0..summary.height())
+        .filter(|&i| bootstrap && n[i] == Some(1))
+        .filter_map(|i| by_hex.get(&first[i]).copied())
+        .collect();
     let boots = paired::bootstraps(&alone);
     let (am, asd, fm, fsd) = (
         floats(&summary, "accuracy_mean")?,

@@ -77,11 +77,11 @@ pub(super) fn compile(raw: &RawPipeline, profile: Option<String>, ctx: &mut Ctx<
     if !check_matrix_size(ctx, &matrices, &zip, &datasets, &limit, max_jobs) {
         return None;
     }
-    let (mut experiments, pending) = expand_experiments(ctx, raw, &matrices, &zip, &datasets);
+    let analyses = compile_analyses(raw.analyses.as_ref());
+    let (mut experiments, pending) = expand_experiments(ctx, raw, &matrices, &zip, &datasets, analyses);
     resolve_teachers(ctx, &mut experiments, &pending);
     check_some_jobs(ctx, raw, &experiments);
     let saliency = compile_saliency(raw.saliency.as_ref(), ctx);
-    let analyses = compile_analyses(raw.analyses.as_ref());
     let slurm = compile_slurm(raw.slurm.as_ref(), raw, ctx);
     if ctx.diagnostics.is_empty() {
         let speeds = if analyses.efficiency { throughput_networks(&experiments, &datasets).len() } else { 0 };
@@ -325,6 +325,7 @@ fn expand_experiments(
     matrices: &[ModelMatrix<'_>],
     zip: &[Vec<Key>],
     datasets: &BTreeMap<String, DatasetSpec>,
+    analyses: Analyses,
 ) -> (Vec<Experiment>, Vec<PendingTeacher>) {
     let mut experiments = Vec::new();
     let mut pending: Vec<PendingTeacher> = Vec::new();
@@ -333,16 +334,32 @@ fn expand_experiments(
     for m in matrices {
         let Some(cells) = model_cells(ctx, m, zip, &excludes, datasets) else { continue };
         let list_keys: Vec<Key> = m.axes.iter().filter(|a| a.is_list).map(|a| a.key).collect();
+        let (mut kept, mut dropped) = (false, false);
         for (cell, combo) in cells {
             let Some((e, teacher)) = experiment(ctx, m.name, &cell, &combo, &list_keys, &mut files, datasets) else {
                 continue;
             };
+            // `analyses.data_efficiency: false` keeps only the runs on all training subjects.
+            if !analyses.data_efficiency && e.train.train_fraction < 1.0 {
+                dropped = true;
+                continue;
+            }
+            kept = true;
             // Under a k-fold protocol every cell runs once per fold.
             let folds = datasets.get(&e.dataset).and_then(DatasetSpec::folds);
             for fold in folds.map(|k| (0..k).map(Some).collect()).unwrap_or_else(|| vec![None]) {
                 experiments.push(Experiment { fold, ..e.clone() });
                 pending.push(teacher.clone());
             }
+        }
+        if dropped && !kept {
+            ctx.error(
+                &format!("models.{}.train_fraction", m.name),
+                format!(
+                    "model `{}` has no run: every `train_fraction` is below 1 and `analyses.data_efficiency` is off",
+                    m.name
+                ),
+            );
         }
     }
     (experiments, pending)
@@ -623,12 +640,18 @@ fn compile_resources(k: &str, v: &RawResources, pipeline: &RawPipeline, ctx: &mu
     res
 }
 
-/// The `analyses` switches (each off unless set).
+/// The `analyses` switches; unset ones take [`Analyses::default`].
 fn compile_analyses(raw: Option<&RawAnalyses>) -> Analyses {
+    let d = Analyses::default();
+    let Some(r) = raw else { return d };
     Analyses {
-        efficiency: raw.and_then(|r| r.efficiency).unwrap_or(false),
-        domain_shift: raw.and_then(|r| r.domain_shift).unwrap_or(false),
-        robustness: raw.and_then(|r| r.robustness).unwrap_or(false),
+        uncertainty: r.uncertainty.unwrap_or(d.uncertainty),
+        calibration: r.calibration.unwrap_or(d.calibration),
+        distillation: r.distillation.unwrap_or(d.distillation),
+        data_efficiency: r.data_efficiency.unwrap_or(d.data_efficiency),
+        efficiency: r.efficiency.unwrap_or(d.efficiency),
+        domain_shift: r.domain_shift.unwrap_or(d.domain_shift),
+        robustness: r.robustness.unwrap_or(d.robustness),
     }
 }
 
@@ -1293,6 +1316,38 @@ mod typed_tests {
             let got = refused(rest);
             assert!(got.contains(want), "{rest}:\n got {got}\nwant {want}");
         }
+    }
+
+    #[test]
+    fn analyses_switches_default_and_data_efficiency_off_drops_the_fractions_below_one() {
+        let models = "  d: {arch: deep-emotion, datasets: d, train_fraction: [0.25, 1.0]}\n  \
+                      m: {arch: microexpnet, datasets: d, train_fraction: [0.5]}\n";
+        let p = load_str("p.yaml", &format!("{HEAD}{models}"), &Overrides::default()).unwrap();
+        assert_eq!(p.analyses, Analyses::default());
+        let d = p.analyses;
+        assert!(d.uncertainty && d.calibration && d.distillation && d.data_efficiency);
+        assert!(!d.efficiency && !d.domain_shift && !d.robustness);
+        assert_eq!(p.experiments.len(), 3);
+        // Off: the 0.25 run goes; a model left with no run is refused with its position.
+        let off = format!("{HEAD}{models}analyses: {{data_efficiency: false, uncertainty: false}}\n");
+        let err = load_str("p.yaml", &off, &Overrides::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("p.yaml:8:") && err.contains("key `models.m.train_fraction`: model `m` has no run"),
+            "{err}"
+        );
+        let one = format!(
+            "{HEAD}  d: {{arch: deep-emotion, datasets: d, train_fraction: [0.25, 1.0]}}\n\
+             analyses: {{data_efficiency: false, calibration: false, robustness: true}}\n"
+        );
+        let p = load_str("p.yaml", &one, &Overrides::default()).unwrap();
+        assert_eq!(p.experiments.iter().map(|e| e.train.train_fraction).collect::<Vec<_>>(), [1.0]);
+        assert_eq!(
+            p.analyses,
+            Analyses { data_efficiency: false, calibration: false, robustness: true, ..Analyses::default() }
+        );
+        let bad = format!("{HEAD}  d: {{arch: deep-emotion, datasets: d}}\nanalyses: {{uncertanty: false}}\n");
+        let err = load_str("p.yaml", &bad, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("p.yaml:8:") && err.contains("uncertanty"), "{err}");
     }
 
     #[test]

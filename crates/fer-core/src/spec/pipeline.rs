@@ -67,10 +67,22 @@ pub struct Pipeline {
     pub slurm: SlurmSettings,
 }
 
-/// Which analyses beyond accuracy run (`analyses:` in pipeline.yaml); each adds its jobs and its
-/// report section. Off unless set, so pipelines written before them keep their plans.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which analyses beyond accuracy run (`analyses:` in pipeline.yaml). The four that cost no job
+/// (uncertainty, calibration, distillation, data efficiency: read from the evaluations, or from
+/// axes the user wrote) are on unless switched off; the three that add jobs are off unless set,
+/// so pipelines written before them keep their plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Analyses {
+    /// 95 % intervals by the bootstrap over test images (for a row of one run) and the paired tests
+    /// between models (McNemar per run and pooled, the paired difference with its interval); off,
+    /// the report has no paired comparisons and only the t-intervals over runs.
+    pub uncertainty: bool,
+    /// Expected calibration error and reliability diagrams.
+    pub calibration: bool,
+    /// Each distilled student against its plain counterpart and its teacher.
+    pub distillation: bool,
+    /// Learning curves over `train_fraction`; off, the runs below 1.0 are not planned.
+    pub data_efficiency: bool,
     /// The efficiency frontier (FLOPs, parameters, latency against accuracy) and one `throughput`
     /// job per Deep-Emotion or MicroExpNet network: images/s on the CPU at batch 1 and 64, on one
     /// thread and on all, beside MicroExpNet's published 1851 images/s.
@@ -81,6 +93,28 @@ pub struct Analyses {
     /// Robustness: one `robustness` job per trained model (six corruptions at five severities of
     /// its test split).
     pub robustness: bool,
+}
+
+impl Default for Analyses {
+    /// What a pipeline without `analyses:` gets.
+    fn default() -> Self {
+        Analyses {
+            uncertainty: true,
+            calibration: true,
+            distillation: true,
+            data_efficiency: true,
+            efficiency: false,
+            domain_shift: false,
+            robustness: false,
+        }
+    }
+}
+
+impl Analyses {
+    /// Every analysis on (a report of a whole store, without a pipeline).
+    pub fn all() -> Self {
+        Analyses { efficiency: true, domain_shift: true, robustness: true, ..Analyses::default() }
+    }
 }
 
 /// Cluster settings, resolved.

@@ -62,6 +62,18 @@ pub(super) struct RawPipeline {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAnalyses {
+    /// Bootstrap intervals and paired tests between models (report only).
+    #[serde(default)]
+    pub uncertainty: Option<bool>,
+    /// Calibration error and reliability diagrams (report only).
+    #[serde(default)]
+    pub calibration: Option<bool>,
+    /// Students against their plain counterparts and teachers (report only).
+    #[serde(default)]
+    pub distillation: Option<bool>,
+    /// Learning curves: the `train_fraction` runs below 1.0.
+    #[serde(default)]
+    pub data_efficiency: Option<bool>,
     /// The efficiency frontier and the `throughput` jobs (MicroExpNet's speed claim).
     #[serde(default)]
     pub efficiency: Option<bool>,
