@@ -16,7 +16,7 @@ use fer_core::records::{
     TransferRecord, METRICS_FILE, PREDICTIONS_FILE, PROVENANCE_FILE, RESULT_FILE, ROBUSTNESS_FILE, THROUGHPUT_FILE,
     TRANSFER_FILE,
 };
-use fer_core::spec::{ModelSpec, Network};
+use fer_core::spec::{Analyses, ModelSpec, Network};
 use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
 
 /// Label axes that are not part of a job's setting (they vary within a group).
@@ -199,10 +199,22 @@ struct Inputs {
     unreadable_trains: HashMap<JobHash, String>,
 }
 
-/// Reads the scope (or, with `None`, every entry of the store).
-pub(crate) fn collect(store: &Store, scope: Option<&[ScopeJob]>, verify: Verify) -> Result<Collection, ReportError> {
+/// Reads the scope (or, with `None`, every entry of the store), less the records of the analyses
+/// switched off.
+pub(crate) fn collect(
+    store: &Store,
+    scope: Option<&[ScopeJob]>,
+    verify: Verify,
+    analyses: &Analyses,
+) -> Result<Collection, ReportError> {
     store.check().map_err(|source| ReportError::Store { path: store.root().to_path_buf(), source })?;
-    let (candidates, unreadable) = candidates(store, scope)?;
+    let (mut candidates, unreadable) = candidates(store, scope)?;
+    candidates.retain(|(entry, _)| match entry.kind {
+        JobKind::Throughput => analyses.efficiency,
+        JobKind::Transfer => analyses.domain_shift,
+        JobKind::Robustness => analyses.robustness,
+        _ => true,
+    });
     let found: Vec<Found> =
         candidates.par_iter().map(|(entry, label)| inspect(entry, label.as_ref(), verify)).collect();
     let efficiency = scope.is_none_or(|jobs| jobs.iter().any(|j| j.kind == JobKind::Throughput));

@@ -104,8 +104,8 @@ pub fn write_report(
     let out = OutDir::claim(out_dir, opts.force)?;
     super::font::register()?;
     let published = Published::load()?;
-    let col = collect(store, scope, opts.verify)?;
     let on = &opts.analyses;
+    let col = collect(store, scope, opts.verify, &opts.analyses)?;
     let tables = tables::build(&col.evaluations, &published, on)?;
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::write(out_dir, e))?;
     let rows = summary_rows(&tables.summary).map_err(|e| ReportError::table("summary", e))?;
