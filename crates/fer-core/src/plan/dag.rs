@@ -170,9 +170,11 @@ pub fn build(p: &Pipeline) -> Plan {
             }
         }
     }
-    // Domain shift: every trained model on every other data set it shares classes with.
+    // Domain shift: every trained model on every other data set it shares classes with (runs on
+    // part of the training subjects are for the learning curves: they get no transfer or robustness
+    // job).
     if p.analyses.domain_shift {
-        for (i, e) in p.experiments.iter().enumerate() {
+        for (i, e) in p.experiments.iter().enumerate().filter(|(_, e)| e.train.train_fraction >= 1.0) {
             let (weights, _) = b.train(i);
             let trained = super::transfer::canonical_classes(&p.datasets[&e.dataset]);
             for (name, other) in p.datasets.iter().filter(|(n, _)| **n != e.dataset) {
@@ -203,7 +205,7 @@ pub fn build(p: &Pipeline) -> Plan {
     }
     // Robustness: every trained model on corrupted copies of its test split.
     if p.analyses.robustness {
-        for (i, e) in p.experiments.iter().enumerate() {
+        for (i, e) in p.experiments.iter().enumerate().filter(|(_, e)| e.train.train_fraction >= 1.0) {
             let (weights, data) = b.train(i);
             let spec = super::robustness::RobustnessSpec {
                 model: e.model,
@@ -373,6 +375,35 @@ mod tests {
         let hashes = |p: &Plan| p.jobs.iter().map(|j| j.hash).collect::<Vec<_>>();
         assert_eq!(hashes(&off), hashes(&unset));
         assert_eq!(hashes(&off)[..], hashes(&plan)[..off.jobs.len()]);
+    }
+
+    #[test]
+    fn learning_curve_runs_get_no_robustness_or_transfer_job() {
+        let data = "  syn2: {kind: synthetic, style: posed, subjects: 6, images_per_subject: 4}\n";
+        let models = "models:\n  d: {arch: deep-emotion, datasets: [syn, syn2], train_fraction: [0.25, 0.5, 1.0]}\n\
+                      saliency: {enabled: false}\nanalyses: {robustness: true, domain_shift: true}\n";
+        let (_, plan) = plan_of(&format!("{data}{models}"));
+        check_edges(&plan);
+        let k = kinds(&plan);
+        assert_eq!(k["train"], 6, "three fractions on two data sets");
+        assert_eq!(k["evaluate"], 6);
+        assert_eq!(k["robustness"], 2, "only the runs on all training subjects");
+        assert_eq!(k["transfer"], 4, "syn and syn2 each to the two other data sets");
+        let full: Vec<JobHash> = plan
+            .jobs
+            .iter()
+            .filter(|j| matches!(&j.spec, JobSpec::Train(t) if t.train.train_fraction == 1.0))
+            .map(|j| j.hash)
+            .collect();
+        assert_eq!(full.len(), 2);
+        for j in &plan.jobs {
+            let weights = match &j.spec {
+                JobSpec::Robustness(r) => r.weights,
+                JobSpec::Transfer(t) => t.weights,
+                _ => continue,
+            };
+            assert!(full.contains(&weights), "{} reads a learning-curve run", j.kind().name());
+        }
     }
 
     #[test]

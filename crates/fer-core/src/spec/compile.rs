@@ -1044,11 +1044,15 @@ fn teacher_run(
         ctx.error(path, format!("model `{student}` cannot be its own teacher"));
         return None;
     }
-    let runs: Vec<usize> = (0..experiments.len())
+    let mut runs: Vec<usize> = (0..experiments.len())
         .filter(|&j| {
             experiments[j].model_name == teacher && experiments[j].dataset == *dataset && experiments[j].fold == *fold
         })
         .collect();
+    // A teacher's learning-curve runs (`train_fraction` below 1) teach only when it has no other.
+    if runs.iter().any(|&j| experiments[j].train.train_fraction >= 1.0) {
+        runs.retain(|&j| experiments[j].train.train_fraction >= 1.0);
+    }
     if runs.is_empty() {
         let known = experiments.iter().any(|e| e.model_name == teacher);
         let msg = if known {
@@ -1348,6 +1352,35 @@ mod typed_tests {
         let bad = format!("{HEAD}  d: {{arch: deep-emotion, datasets: d}}\nanalyses: {{uncertanty: false}}\n");
         let err = load_str("p.yaml", &bad, &Overrides::default()).unwrap_err().to_string();
         assert!(err.contains("p.yaml:8:") && err.contains("uncertanty"), "{err}");
+    }
+
+    #[test]
+    fn a_teacher_with_a_learning_curve_teaches_from_its_run_on_all_subjects() {
+        let p = load_str(
+            "p.yaml",
+            &format!(
+                "{HEAD}  d: {{arch: deep-emotion, datasets: d, train_fraction: [0.25, 0.5, 1.0]}}\n  \
+                 m: {{arch: microexpnet, datasets: d, teacher: d}}\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let student = p.experiments.iter().find(|e| e.model_name == "m").unwrap();
+        let (t, _) = student.distill.expect("distilled");
+        assert_eq!(p.experiments[t].model_name, "d");
+        assert_eq!(p.experiments[t].train.train_fraction, 1.0);
+        // Only curve runs: still one run per seed needed.
+        let err = load_str(
+            "p.yaml",
+            &format!(
+                "{HEAD}  d: {{arch: deep-emotion, datasets: d, train_fraction: [0.25, 0.5]}}\n  \
+                 m: {{arch: microexpnet, datasets: d, teacher: d}}\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("teacher `d` is ambiguous"), "{err}");
     }
 
     #[test]
