@@ -917,3 +917,78 @@ fn every_analysis_section_renders_in_headless_chromium() {
     assert!(bare.join("tables/summary.csv").exists());
     assert!(html.contains("id=\"summary\"") && html.contains("id=\"confusion\""));
 }
+
+/// The default pipeline (`pipeline.yaml`, quick profile, every analysis) at test scale, through
+/// `fer-pipeline run`: its report has the seven analyses, each with a chart and a table on the
+/// page, and the page loads whole in headless Chromium.
+#[test]
+fn the_default_pipeline_reports_all_seven_analyses_readably_in_headless_chromium() {
+    let dir = scratch("default-pipeline");
+    let mut args: Vec<String> =
+        ["--store", dir.join("store").to_str().unwrap(), "run"].iter().map(|s| s.to_string()).collect();
+    args.push(root().join("pipeline.yaml").to_str().unwrap().to_string());
+    // Smaller sets and one epoch; everything else is the default run's.
+    for set in [
+        "datasets.common.subjects=12",
+        "datasets.common.images_per_subject=8",
+        "datasets.posed.subjects=12",
+        "datasets.posed.images_per_subject=8",
+        "models.deep-emotion.epochs=1",
+        "models.inception-v3.epochs=1",
+        "models.microexpnet.epochs=1",
+        "models.microexpnet-kd.epochs=1",
+        "models.microexpnet-kd-de.epochs=1",
+    ] {
+        args.extend(["--set".to_string(), set.to_string()]);
+    }
+    let out = Command::new(exe())
+        .env_remove("FER_STORE")
+        .env_remove("RUST_LOG")
+        .current_dir(&dir)
+        .args(&args)
+        .output()
+        .expect("the fer-pipeline binary runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("0 failed"), "{text}");
+    let index = dir.join("reports/index.html");
+    let html = fs::read_to_string(&index).unwrap();
+    // Each analysis's section, with at least one chart and one table inside it.
+    for (analysis, id) in [
+        ("uncertainty", "paired"),
+        ("efficiency", "efficiency"),
+        ("domain shift", "domain-shift"),
+        ("robustness", "robustness"),
+        ("calibration", "calibration"),
+        ("distillation", "kd"),
+        ("data efficiency", "data-efficiency"),
+    ] {
+        let start = html.find(&format!("<h2 id=\"{id}\"")).unwrap_or_else(|| panic!("no {analysis} section"));
+        let rest = &html[start + 4..];
+        let section = &rest[..rest.find("<h2 ").unwrap_or(rest.len())];
+        assert!(section.contains("<img"), "the {analysis} section has no chart");
+        assert!(section.contains("<table"), "the {analysis} section has no table");
+        assert!(html.contains(&format!("href=\"#{id}\"")), "no link to the {analysis} section");
+    }
+    // Intervals on the summary's accuracies (t over three seeds).
+    let summary = fs::read_to_string(dir.join("reports/tables/summary.csv")).unwrap();
+    assert!(summary.contains("t over 3 runs"), "intervals over runs: {summary}");
+    for table in [
+        "paired_comparisons",
+        "efficiency_frontier",
+        "throughput",
+        "domain_shift",
+        "robustness",
+        "calibration",
+        "kd_comparison",
+        "data_efficiency",
+    ] {
+        assert!(dir.join(format!("reports/tables/{table}.csv")).exists(), "{table}.csv");
+        assert!(dir.join(format!("reports/tables/{table}.parquet")).exists(), "{table}.parquet");
+    }
+    let domain = read_csv(&dir.join("reports/tables/domain_shift.csv"));
+    assert!(domain.height() >= 4, "a 2 x 2 matrix per compared model: {domain}");
+    let check = check_page(&index, &dir.join("profile"));
+    assert_eq!(check.ok, "true", "broken: {} errors: {} console: {:?}", check.broken, check.errors, check.console);
+    assert!(check.console.is_empty(), "console output: {:?}", check.console);
+}

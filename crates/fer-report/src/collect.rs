@@ -20,7 +20,7 @@ use fer_core::spec::{Analyses, ModelSpec, Network};
 use fer_core::store::{read_json, DoneRecord, Entry, JobRecord, Store, Verify};
 
 /// Label axes that are not part of a job's setting (they vary within a group).
-const NOT_SETTING: [&str; 4] = ["seed", "fold", "model", "dataset"];
+const NOT_SETTING: [&str; 5] = ["seed", "fold", "model", "dataset", "tested_on"];
 
 /// One job a report covers: what the CLI passes for a pipeline's plan.
 #[derive(Debug, Clone)]
@@ -77,6 +77,20 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// The fraction of the training subjects the run trained on (`train_fraction`; 1 when unset).
+    pub fn train_fraction(&self) -> f64 {
+        let hyper = self.train.as_ref().and_then(|t| t.hyper.iter().find(|(k, _)| k == "train_fraction"));
+        hyper
+            .and_then(|(_, v)| v.as_f64())
+            .or_else(|| self.label.axes.iter().find(|(k, _)| k == "train_fraction").and_then(|(_, v)| v.parse().ok()))
+            .unwrap_or(1.0)
+    }
+
+    /// A run on part of the training subjects: it exists for the learning curves only.
+    pub fn is_curve_run(&self) -> bool {
+        self.train_fraction() < 1.0
+    }
+
     /// The model's name in the pipeline (falls back to the architecture).
     pub fn model(&self) -> &str {
         if self.label.model.is_empty() {
@@ -197,6 +211,20 @@ struct Inputs {
     pending_weights: HashSet<JobHash>,
     /// Why the train input of an evaluation could not be used, by its hash.
     unreadable_trains: HashMap<JobHash, String>,
+}
+
+impl Collection {
+    /// The collection less the runs on part of their training subjects: what the analyses that
+    /// compare models (calibration, efficiency) read; the learning curves read every run.
+    pub(crate) fn without_curve_runs(&self) -> Collection {
+        if !self.evaluations.iter().any(Evaluation::is_curve_run) {
+            return self.clone();
+        }
+        Collection {
+            evaluations: self.evaluations.iter().filter(|e| !e.is_curve_run()).cloned().collect(),
+            ..self.clone()
+        }
+    }
 }
 
 /// Reads the scope (or, with `None`, every entry of the store), less the records of the analyses
@@ -592,11 +620,27 @@ fn axis(label: &JobLabel, key: &str) -> Option<String> {
 }
 
 /// The label's list axes that define a configuration (not seed or fold), e.g. `lr=0.01`.
+///
+/// `train_fraction=1` is left out: a run on all its training subjects is the model itself.
 pub(crate) fn setting(label: &JobLabel) -> String {
-    let parts: Vec<String> = label
-        .axes
+    setting_of(&label.axes)
+}
+
+/// `model` with the setting of `axes`, as the analyses' sections name it (`de lr=0.01`).
+pub(crate) fn named(model: &str, axes: &[(String, String)]) -> String {
+    let s = setting_of(axes);
+    if s.is_empty() {
+        model.to_string()
+    } else {
+        format!("{model} {}", s.replace(", ", " "))
+    }
+}
+
+fn setting_of(axes: &[(String, String)]) -> String {
+    let parts: Vec<String> = axes
         .iter()
         .filter(|(k, _)| !NOT_SETTING.contains(&k.as_str()))
+        .filter(|(k, v)| !(k == "train_fraction" && v.parse::<f64>() == Ok(1.0)))
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     parts.join(", ")
@@ -614,5 +658,11 @@ mod tests {
         };
         assert_eq!(setting(&label), "lr=0.01");
         assert_eq!(axis(&label, "fold").as_deref(), Some("1"));
+        // A run on all its training subjects is the model itself; a curve run says its fraction.
+        for (v, want) in [("1", "lr=0.01"), ("1.0", "lr=0.01"), ("0.25", "lr=0.01, train_fraction=0.25")] {
+            let mut l = label.clone();
+            l.axes.push(("train_fraction".into(), v.into()));
+            assert_eq!(setting(&l), want);
+        }
     }
 }

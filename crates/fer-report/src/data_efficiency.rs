@@ -67,16 +67,6 @@ pub(crate) struct DataEfficiency {
     pub sentences: Vec<String>,
 }
 
-/// The `train_fraction` a run trained on: its train job's hyperparameter, else its label's list
-/// axis, else 1 (every training subject).
-fn fraction_of(e: &Evaluation) -> f64 {
-    let hyper = e.train.as_ref().and_then(|t| t.hyper.iter().find(|(k, _)| k == "train_fraction"));
-    hyper
-        .and_then(|(_, v)| v.as_f64())
-        .or_else(|| e.label.axes.iter().find(|(k, _)| k == "train_fraction").and_then(|(_, v)| v.parse().ok()))
-        .unwrap_or(1.0)
-}
-
 /// The model as the section names it: with its list settings other than `train_fraction`.
 fn model_of(e: &Evaluation) -> String {
     let rest: Vec<&str> =
@@ -93,7 +83,7 @@ pub(crate) fn points(evals: &[Evaluation]) -> Vec<Point> {
     let mut runs: BTreeMap<(String, String), BTreeMap<u64, Vec<&Evaluation>>> = BTreeMap::new();
     for e in evals {
         let key = (e.dataset().to_string(), model_of(e));
-        runs.entry(key).or_default().entry(fraction_of(e).to_bits()).or_default().push(e);
+        runs.entry(key).or_default().entry(e.train_fraction().to_bits()).or_default().push(e);
     }
     let mut out = Vec::new();
     for ((dataset, model), by_fraction) in runs.into_iter().filter(|(_, f)| f.len() > 1) {

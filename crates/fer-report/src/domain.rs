@@ -41,16 +41,6 @@ pub(crate) struct DomainOut {
     pub sentence: Option<String>,
 }
 
-/// A model's name with its setting (the list axes but the tested data set), e.g. `de lr=0.01`.
-fn model_name(model: &str, axes: &[(String, String)]) -> String {
-    let setting: Vec<String> = axes.iter().filter(|(k, _)| k != "tested_on").map(|(k, v)| format!("{k}={v}")).collect();
-    if setting.is_empty() {
-        model.to_string()
-    } else {
-        format!("{model} {}", setting.join(" "))
-    }
-}
-
 /// (accuracy, macro-F1, classes, images) of each run, grouped.
 type Runs = BTreeMap<(String, String, String), Vec<(f64, f64, usize, usize)>>;
 
@@ -59,14 +49,14 @@ pub(crate) fn rows(evaluations: &[Evaluation], transfers: &[TransferRun]) -> Vec
     let mut runs: Runs = BTreeMap::new();
     for t in transfers {
         let tested = t.label.axes.iter().find(|(k, _)| k == "tested_on").map(|(_, v)| v.clone()).unwrap_or_default();
-        let key = (model_name(&t.label.model, &t.label.axes), t.label.dataset.clone(), tested);
+        let key = (super::collect::named(&t.label.model, &t.label.axes), t.label.dataset.clone(), tested);
         let r = &t.record;
         runs.entry(key).or_default().push((r.test.accuracy, r.test.macro_f1, r.shared.len(), r.test.n));
     }
     let transferred: std::collections::BTreeSet<(String, String)> =
         runs.keys().map(|(m, a, _)| (m.clone(), a.clone())).collect();
     for e in evaluations {
-        let key = (model_name(e.model(), &e.label.axes), e.dataset().to_string());
+        let key = (super::collect::named(e.model(), &e.label.axes), e.dataset().to_string());
         if transferred.contains(&key) {
             let r = &e.result;
             runs.entry((key.0, key.1.clone(), key.1)).or_default().push((

@@ -123,9 +123,11 @@ pub fn write_report(
         table_files.extend(data_efficiency::write(d, &out_dir.join("tables"))?);
     }
     let gallery = gallery::copy(&col, &published, out_dir)?;
-    let efficiency = if on.efficiency { efficiency::write(&col, out_dir, opts.svg)? } else { Default::default() };
+    // Runs on part of their training subjects are for the learning curves only.
+    let models = col.without_curve_runs();
+    let efficiency = if on.efficiency { efficiency::write(&models, out_dir, opts.svg)? } else { Default::default() };
     let domain = if on.domain_shift { domain::write(&col, out_dir, opts.svg)? } else { Default::default() };
-    let calibration = if on.calibration { calibration::write(&col, out_dir, opts.svg)? } else { Default::default() };
+    let calibration = if on.calibration { calibration::write(&models, out_dir, opts.svg)? } else { Default::default() };
     let robustness = if on.robustness { robustness::write(&col, out_dir, opts.svg)? } else { Default::default() };
     let run = provenance::gather(&col, store.root(), opts.repo_dir.as_deref(), &opts.libtorch);
     let missing_n = col.missing.len() + gallery.skipped.len();

@@ -60,14 +60,9 @@ pub(crate) struct RobustnessOut {
     pub sentence: Option<String>,
 }
 
-/// A model's name with its setting (its list axes), as the other sections show it.
+/// A model's name with its setting, as the other sections show it.
 fn name(r: &RobustnessRun) -> String {
-    let setting: Vec<String> = r.label.axes.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if setting.is_empty() {
-        r.label.model.clone()
-    } else {
-        format!("{} {}", r.label.model, setting.join(" "))
-    }
+    super::collect::named(&r.label.model, &r.label.axes)
 }
 
 pub(crate) fn models(runs: &[RobustnessRun]) -> Vec<ModelRobustness> {
