@@ -145,10 +145,13 @@ pub(crate) fn render(p: &Page) -> String {
     let domain = if p.domain.is_empty() { "" } else { "<a href=\"#domain-shift\">Domain shift</a>" };
     let paired = if p.analyses.uncertainty { "<a href=\"#paired\">Paired comparisons</a>" } else { "" };
     let kd = if p.analyses.distillation { "<a href=\"#kd\">Distillation</a>" } else { "" };
+    // The further sections' own headings (data efficiency, robustness, calibration).
+    let extra: String =
+        p.extra.iter().filter_map(|s| heading(s)).map(|(id, title)| format!("<a href=\"#{id}\">{title}</a>")).collect();
     h.push_str(&format!(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#published\">Published vs reproduced</a>\
          <a href=\"#datasets\">Per data set</a><a href=\"#charts\">Charts</a>{paired}<a href=\"#curves\">Learning curves</a>\
-         <a href=\"#confusion\">Confusion</a>{efficiency}{domain}{kd}<a href=\"#saliency\">Saliency</a>\
+         <a href=\"#confusion\">Confusion</a>{efficiency}{domain}{kd}{extra}<a href=\"#saliency\">Saliency</a>\
          <a href=\"#samples\">Samples</a><a href=\"#jobs\">Jobs</a><a href=\"#provenance\">Provenance</a></nav>\n",
     ));
 
@@ -377,6 +380,15 @@ fn figure(h: &mut String, src: &str, w: u32, ht: u32, alt: &str, svg: Option<&st
         let _ = write!(h, ", <a href=\"{}\">SVG</a>", esc(svg));
     }
     h.push_str(")</figcaption></figure>\n");
+}
+
+/// The id and title of a section's first `<h2 id="...">title</h2>`.
+fn heading(section: &str) -> Option<(&str, &str)> {
+    let start = section.find("<h2 id=\"")? + "<h2 id=\"".len();
+    let rest = &section[start..];
+    let id = &rest[..rest.find('"')?];
+    let after = &rest[rest.find('>')? + 1..];
+    Some((id, &after[..after.find("</h2>")?]))
 }
 
 fn section_paired(h: &mut String, p: &Page) {
@@ -633,6 +645,15 @@ pub(crate) fn chart_figure<C: super::charts::Chart>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sections_heading_makes_its_link() {
+        assert_eq!(
+            heading("<h2 id=\"robustness\">Robustness to corruptions</h2>\n<p>..."),
+            Some(("robustness", "Robustness to corruptions"))
+        );
+        assert_eq!(heading("<p>no heading</p>"), None);
+    }
 
     #[test]
     fn escapes_markup() {
