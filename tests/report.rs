@@ -764,6 +764,19 @@ fn put_analyses(
     put_entry(store, &JobSpec::Transfer(spec), &l, &[("transfer.json", &json)]);
 }
 
+/// Every analysis switched off.
+fn all_off() -> Analyses {
+    Analyses {
+        uncertainty: false,
+        calibration: false,
+        distillation: false,
+        data_efficiency: false,
+        efficiency: false,
+        domain_shift: false,
+        robustness: false,
+    }
+}
+
 /// Benchmark (prints, asserts no time): the report of 1,000 finished evaluations.
 #[test]
 fn benchmark_report_of_1000_evaluations() {
@@ -796,15 +809,7 @@ fn benchmark_report_of_1000_evaluations() {
     assert_eq!(s2.evaluations, 1000);
     // The analyses' extra cost, side by side: every analysis on (each run also has a robustness and
     // a transfer record) against every one off, alternating, best of three each.
-    let off = Analyses {
-        uncertainty: false,
-        calibration: false,
-        distillation: false,
-        data_efficiency: false,
-        efficiency: false,
-        domain_shift: false,
-        robustness: false,
-    };
+    let off = all_off();
     let (mut on_s, mut off_s) = (f64::INFINITY, f64::INFINITY);
     for i in 0..3 {
         for (analyses, best) in [(Analyses::all(), &mut on_s), (off, &mut off_s)] {
@@ -886,15 +891,7 @@ fn every_analysis_section_renders_in_headless_chromium() {
         assert!(reports.join(format!("charts/{chart}.png")).exists(), "{chart}");
     }
     // Every analysis switched off: none of their sections, tables or charts, and still a whole page.
-    let off = Analyses {
-        uncertainty: false,
-        calibration: false,
-        distillation: false,
-        data_efficiency: false,
-        efficiency: false,
-        domain_shift: false,
-        robustness: false,
-    };
+    let off = all_off();
     let bare = dir.join("reports-off");
     let opts = ReportOptions { analyses: off, ..ReportOptions::default() };
     let summary = write_report(&Store::new(&store), Some(&scope_of(&plan)), &bare, &opts).unwrap();

@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::fs::File;
-use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
@@ -261,22 +259,6 @@ pub(crate) fn figures(de: &DataEfficiency, published: &Published) -> Vec<Figure>
             }
         })
         .collect()
-}
-
-/// Writes the table as `<dir>/data_efficiency.csv` and `.parquet`.
-pub(crate) fn write(de: &DataEfficiency, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|e| ReportError::write(dir, e))?;
-    let mut df = de.table.clone();
-    let csv = dir.join(format!("{TABLE}.csv"));
-    let mut f = File::create(&csv).map_err(|e| ReportError::write(&csv, e))?;
-    CsvWriter::new(&mut f)
-        .include_header(true)
-        .finish(&mut df)
-        .map_err(|source| ReportError::TableFile { path: csv.clone(), source })?;
-    let pq = dir.join(format!("{TABLE}.parquet"));
-    let f = File::create(&pq).map_err(|e| ReportError::write(&pq, e))?;
-    ParquetWriter::new(f).finish(&mut df).map_err(|source| ReportError::TableFile { path: pq.clone(), source })?;
-    Ok(vec![csv, pq])
 }
 
 /// The page's section: the sentences, the table, the charts.

@@ -120,7 +120,7 @@ pub fn write_report(
         rayon::join(|| tables.write(&out_dir.join("tables"), on), || figures::draw_all(&figs, out_dir, opts.svg));
     let (mut table_files, drawn) = (table_files?, drawn?);
     if let Some(d) = &data_eff {
-        table_files.extend(data_efficiency::write(d, &out_dir.join("tables"))?);
+        table_files.extend(tables::write_table(&out_dir.join("tables"), data_efficiency::TABLE, &d.table)?);
     }
     let gallery = gallery::copy(&col, &published, out_dir)?;
     // Runs on part of their training subjects are for the learning curves only.
