@@ -216,14 +216,14 @@ struct Inputs {
 impl Collection {
     /// The collection less the runs on part of their training subjects: what the analyses that
     /// compare models (calibration, efficiency) read; the learning curves read every run.
-    pub(crate) fn without_curve_runs(&self) -> Collection {
+    pub(crate) fn without_curve_runs(&self) -> std::borrow::Cow<'_, Collection> {
         if !self.evaluations.iter().any(Evaluation::is_curve_run) {
-            return self.clone();
+            return std::borrow::Cow::Borrowed(self);
         }
-        Collection {
+        std::borrow::Cow::Owned(Collection {
             evaluations: self.evaluations.iter().filter(|e| !e.is_curve_run()).cloned().collect(),
             ..self.clone()
-        }
+        })
     }
 }
 
