@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{
-    accuracy_top, bold, de, draw_legend, error_bar, font, legend_height, marker, tick, titled_with_legend, Chart,
-    LegendItem, Mark, GRID, INK, NO_LINE, PALETTE,
+    accuracy_top, bold, de, draw_legend, error_bar, font, legend_height, marker, palette_legend, tick,
+    titled_with_legend, Chart, LegendItem, Mark, GRID, INK, NO_LINE, PALETTE,
 };
 
 /// One bar: a model's mean accuracy on one data set, in percent.
@@ -60,12 +60,7 @@ impl AccuracyBars {
     }
 
     fn legend(&self) -> Vec<LegendItem> {
-        let mut items: Vec<LegendItem> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| LegendItem::new(PALETTE[i % PALETTE.len()], Mark::Box, s))
-            .collect();
+        let mut items = palette_legend(self.series.iter().map(String::as_str), Mark::Box);
         items.push(LegendItem::new(INK, Mark::Line(1), "std over runs (seeds, folds)"));
         if self.groups.iter().any(|g| g.bars.iter().any(|b| !b.published.is_empty())) {
             items.push(LegendItem::new(INK, Mark::Diamond, "published figure"));

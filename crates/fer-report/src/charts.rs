@@ -167,6 +167,11 @@ impl LegendItem {
     }
 }
 
+/// One legend entry per name, coloured in palette order (as the series are drawn), marked alike.
+pub(crate) fn palette_legend<S: Into<String>>(names: impl IntoIterator<Item = S>, mark: Mark) -> Vec<LegendItem> {
+    names.into_iter().enumerate().map(|(i, n)| LegendItem::new(PALETTE[i % PALETTE.len()], mark, n)).collect()
+}
+
 /// Rows a legend of `items` needs in `width` pixels.
 pub(crate) fn legend_rows(items: &[LegendItem], width: u32) -> u32 {
     layout(items, width).last().map(|(_, row)| row + 1).unwrap_or(0)

@@ -7,8 +7,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{
-    accuracy_top, de, draw_legend, font, legend_height, marker, tick, titled_with_legend, Chart, LegendItem, Mark,
-    GRID, INK, NO_LINE, PALETTE, SHAPES,
+    accuracy_top, de, draw_legend, font, legend_height, marker, palette_legend, tick, titled_with_legend, Chart,
+    LegendItem, Mark, GRID, INK, NO_LINE, PALETTE, SHAPES,
 };
 use super::scatter::{human, log_ticks};
 
@@ -44,12 +44,7 @@ const WIDTH: u32 = 1400;
 
 impl Frontier {
     fn legend(&self) -> Vec<LegendItem> {
-        let mut items: Vec<LegendItem> = self
-            .colors
-            .iter()
-            .enumerate()
-            .map(|(i, s)| LegendItem::new(PALETTE[i % PALETTE.len()], Mark::Box, s))
-            .collect();
+        let mut items = palette_legend(self.colors.iter().map(String::as_str), Mark::Box);
         if self.shapes.len() > 1 {
             items.extend(
                 self.shapes.iter().enumerate().map(|(i, s)| LegendItem::new(INK, SHAPES[i % SHAPES.len()], s.clone())),

@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::charts::{
-    de, draw_legend, error_bar, font, legend_height, padded, tick, titled_with_legend, Chart, LegendItem, Mark, GRID,
-    NO_LINE, PALETTE,
+    de, draw_legend, error_bar, font, legend_height, padded, palette_legend, tick, titled_with_legend, Chart,
+    LegendItem, Mark, GRID, NO_LINE, PALETTE,
 };
 
 /// One line: mean accuracy (percent) and std at each x.
@@ -29,11 +29,7 @@ const WIDTH: u32 = 880;
 
 impl KdChart {
     fn legend(&self) -> Vec<LegendItem> {
-        self.series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| LegendItem::new(PALETTE[i % PALETTE.len()], Mark::Line(3), s.name.clone()))
-            .collect()
+        palette_legend(self.series.iter().map(|s| s.name.as_str()), Mark::Line(3))
     }
 }
 

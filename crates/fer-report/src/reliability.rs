@@ -6,7 +6,8 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::charts::{
-    de, draw_legend, font, legend_height, tick, titled_with_legend, Chart, LegendItem, Mark, GRID, NO_LINE, PALETTE,
+    de, draw_legend, font, legend_height, palette_legend, tick, titled_with_legend, Chart, LegendItem, Mark, GRID,
+    NO_LINE, PALETTE,
 };
 
 /// One model's bins: (mean confidence, accuracy), both 0..1, bins without images left out.
@@ -27,11 +28,7 @@ const WIDTH: u32 = 720;
 
 impl ReliabilityChart {
     fn legend(&self) -> Vec<LegendItem> {
-        self.series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| LegendItem::new(PALETTE[i % PALETTE.len()], Mark::Line(3), s.name.clone()))
-            .collect()
+        palette_legend(self.series.iter().map(|s| s.name.as_str()), Mark::Line(3))
     }
 }
 

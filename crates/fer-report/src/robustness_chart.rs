@@ -5,7 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::charts::{
-    de, draw_legend, font, legend_height, titled_with_legend, Chart, LegendItem, Mark, GRID, NO_LINE, PALETTE,
+    de, draw_legend, font, legend_height, palette_legend, titled_with_legend, Chart, LegendItem, Mark, GRID, NO_LINE,
+    PALETTE,
 };
 
 /// One model's line in one panel: accuracy (percent) at severities 0..=5.
@@ -28,11 +29,7 @@ const WIDTH: u32 = 960;
 
 impl RobustnessChart {
     fn legend(&self) -> Vec<LegendItem> {
-        self.models
-            .iter()
-            .enumerate()
-            .map(|(i, m)| LegendItem::new(PALETTE[i % PALETTE.len()], Mark::Line(3), m.clone()))
-            .collect()
+        palette_legend(self.models.iter().map(String::as_str), Mark::Line(3))
     }
 }
 
