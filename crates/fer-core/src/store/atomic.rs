@@ -57,6 +57,63 @@ fn host_tag() -> &'static str {
     })
 }
 
+/// How long a temporary file may go unwritten before it counts as stale whoever wrote it: a
+/// writer on another node of a cluster cannot be checked from here, and every write of the store
+/// outside an entry's lock lasts milliseconds.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes the temporary files in `dir` (made by [`temp_path`]) whose writers are gone, and
+/// returns their names, sorted. `under_lock(name)` says the file is written only under a lock the
+/// caller holds: such a file is stale whoever wrote it. Any other is stale when its writer ran on
+/// this machine and is no longer alive, or when it was last written over ten minutes ago.
+pub(super) fn remove_stale_temps(dir: &Path, under_lock: impl Fn(&str) -> bool) -> Vec<String> {
+    let Ok(rd) = fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for item in rd.flatten() {
+        let name = item.file_name().to_string_lossy().into_owned();
+        let Some(owner) = temp_owner(&name) else { continue };
+        let old = || {
+            item.metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER)
+        };
+        let stale = under_lock(&name) || old() || (owner.this_host && !process_alive(owner.pid));
+        if stale && item.file_type().is_ok_and(|t| t.is_file()) && fs::remove_file(item.path()).is_ok() {
+            removed.push(name);
+        }
+    }
+    if !removed.is_empty() {
+        sync_folder(dir);
+    }
+    removed.sort();
+    removed
+}
+
+/// True when a process with this id runs on this machine (ours included).
+pub(super) fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A killed process stays a zombie until it is reaped: it writes nothing any more.
+    exists && !is_zombie(pid)
+}
+
+/// Whether `/proc/<pid>/stat` says the process has exited and waits to be reaped (state `Z`).
+pub(super) fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses: the state follows the last `)`.
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+}
+
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = temp_path(path);
@@ -77,9 +134,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// Syncs the folder holding `path` so a rename survives a crash (best effort).
 pub(super) fn sync_dir(path: &Path) {
     if let Some(dir) = path.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+        sync_folder(dir);
+    }
+}
+
+/// Syncs `dir` itself so that files created, renamed or removed in it survive a crash (best effort).
+pub(super) fn sync_folder(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 

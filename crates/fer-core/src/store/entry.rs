@@ -324,29 +324,8 @@ impl Entry {
     /// machine and is no longer alive, or when it is older than ten minutes (a writer on another
     /// node of a cluster cannot be checked from here). Returns the names removed.
     pub fn remove_stale_temps(&self) -> Vec<String> {
-        let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
-        let mut removed = Vec::new();
-        for item in rd.flatten() {
-            let name = item.file_name().to_string_lossy().into_owned();
-            let Some(owner) = super::atomic::temp_owner(&name) else { continue };
-            let unlocked = UNLOCKED_RECORDS.iter().any(|f| name.starts_with(&format!(".{f}.tmp-")));
-            let old = || {
-                item.metadata()
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > std::time::Duration::from_secs(600))
-            };
-            let stale = !unlocked || old() || (owner.this_host && !process_alive(owner.pid));
-            if stale && fs::remove_file(item.path()).is_ok() {
-                removed.push(name);
-            }
-        }
-        if !removed.is_empty() {
-            super::atomic::sync_dir(&self.file(LOCK_FILE));
-        }
-        removed.sort();
-        removed
+        let under_lock = |name: &str| !UNLOCKED_RECORDS.iter().any(|f| name.starts_with(&format!(".{f}.tmp-")));
+        super::atomic::remove_stale_temps(&self.dir, under_lock)
     }
 
     /// Records a failure; returns how many attempts have failed so far.
@@ -400,29 +379,6 @@ impl Entry {
     }
 }
 
-/// True when a process with this id runs on this machine (ours included).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let Ok(pid) = i32::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    let r = unsafe { libc::kill(pid, 0) };
-    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    // A killed process stays a zombie until it is reaped: it writes nothing any more.
-    exists && !is_zombie(pid)
-}
-
-/// Whether `/proc/<pid>/stat` says the process has exited and waits to be reaped (state `Z`).
-fn is_zombie(pid: i32) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    // `pid (comm) state ...`; comm may hold spaces and parentheses: the state follows the last `)`.
-    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,7 +394,7 @@ mod tests {
         let mut zombie = std::process::Command::new("true").spawn().unwrap();
         let z = zombie.id();
         let t = std::time::Instant::now();
-        while !is_zombie(z as i32) && t.elapsed() < std::time::Duration::from_secs(10) {
+        while !super::super::atomic::is_zombie(z as i32) && t.elapsed() < std::time::Duration::from_secs(10) {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         let me = std::process::id();

@@ -58,15 +58,47 @@ impl Store {
     pub fn init(&self) -> Result<(), StoreError> {
         let not_writable = |e| StoreError::NotWritable { path: self.root.clone(), source: e };
         fs::create_dir_all(&self.root).map_err(not_writable)?;
-        let probe = self.root.join(format!(".probe-{}", std::process::id()));
+        let probe = super::atomic::temp_path(&self.root.join("probe"));
         fs::write(&probe, b"").map_err(not_writable)?;
         let _ = fs::remove_file(&probe);
         self.check()?;
+        let stale = self.remove_stale_temps();
+        if !stale.is_empty() {
+            let names: Vec<String> = stale.iter().map(|p| p.display().to_string()).collect();
+            tracing::debug!("removed {} temporary file(s) left by an earlier crash: {}", stale.len(), names.join(", "));
+        }
         let path = self.root.join("store.json");
         if !path.exists() {
             write_json(&path, &StoreRecord { format_version: STORE_FORMAT, created_at: crate::clock::now_rfc3339() })?;
         }
         Ok(())
+    }
+
+    /// Removes the temporary files that killed writers left outside the entries (each entry
+    /// sweeps its own under its lock): in the store's folder, `roots/`, `blobs/` and each Slurm
+    /// submission's folder. Nothing there is written under a lock, so a file is removed only once
+    /// its writer is gone (see [`super::atomic::remove_stale_temps`]). Returns the paths removed,
+    /// relative to the store.
+    pub fn remove_stale_temps(&self) -> Vec<PathBuf> {
+        let mut folders = vec![PathBuf::new(), PathBuf::from(super::roots::ROOTS_DIR), PathBuf::from("blobs")];
+        if let Ok(rd) = fs::read_dir(self.root.join("slurm")) {
+            let mut subs: Vec<PathBuf> = rd
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| Path::new("slurm").join(e.file_name()))
+                .collect();
+            subs.sort();
+            folders.extend(subs);
+        }
+        let mut removed = Vec::new();
+        for rel in folders {
+            let dir = self.root.join(&rel);
+            removed.extend(super::atomic::remove_stale_temps(&dir, |_| false).into_iter().map(|n| rel.join(n)));
+            if rel.as_os_str().is_empty() {
+                removed.extend(remove_dead_probes(&dir));
+            }
+        }
+        removed
     }
 
     /// Where a user-supplied file with this sha256 is kept (`blobs/<sha256>`).
@@ -157,6 +189,20 @@ impl Store {
     }
 }
 
+/// Removes `.probe-<pid>` files that earlier versions' writability probe left when killed.
+fn remove_dead_probes(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for item in rd.flatten() {
+        let name = item.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(".probe-").and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if !super::atomic::process_alive(pid) && fs::remove_file(item.path()).is_ok() {
+            removed.push(PathBuf::from(name));
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +234,44 @@ mod tests {
         assert!(store.import_blob(&src, &crate::digest::sha256_hex(b"other")).is_err());
         assert!(store.import_blob(Path::new("/dev/zero"), &sha.replace('a', "b")).is_err());
         assert_eq!(fs::read_dir(dir.path().join("store/blobs")).unwrap().count(), 1);
+    }
+
+    /// A run killed while it wrote a record outside the entries (its root, `store.json`, a blob,
+    /// a Slurm script) leaves a temporary file; the next command that writes removes it once
+    /// its writer is gone, and keeps a live writer's.
+    #[test]
+    fn init_removes_temp_files_dead_writers_left_outside_the_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        for sub in ["roots", "blobs", "slurm/20261130-1"] {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let stale = [
+            format!("roots/.66450b20b5d847ae.json.tmp-{dead}-1"),
+            format!(".store.json.tmp-{dead}-0"),
+            format!("blobs/.{}.tmp-{dead}-2", "ab".repeat(32)),
+            format!("slurm/20261130-1/.0-train-0.sbatch.tmp-{dead}-3"),
+            format!(".probe-{dead}"),
+        ];
+        let live = [format!("roots/.0123456789abcdef.json.tmp-{me}-4"), format!("blobs/.cd.tmp-{me}-5")];
+        for name in stale.iter().chain(&live) {
+            fs::write(dir.path().join(name), b"{").unwrap();
+        }
+        fs::write(dir.path().join("roots/.notes"), b"kept").unwrap();
+        store.init().unwrap();
+        for name in &stale {
+            assert!(!dir.path().join(name).exists(), "{name} was left");
+        }
+        for name in live.iter().chain(&["roots/.notes".to_string()]) {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
+        assert_eq!(
+            read_json::<serde_json::Value>(&dir.path().join("store.json")).unwrap().unwrap()["format_version"],
+            1
+        );
     }
 }
