@@ -119,11 +119,6 @@ fn root_path(store: &Store, id: &str) -> PathBuf {
     roots_dir(store).join(format!("{id}.json"))
 }
 
-/// A temporary file of an atomic write (`.<name>.tmp-<pid>-<n>`), left by a crash.
-fn is_temp(name: &str) -> bool {
-    name.starts_with('.') && name.contains(".tmp-")
-}
-
 /// Records (or replaces) the root of `key`: what the invocation planned, now.
 pub fn record_root(
     store: &Store,
@@ -229,7 +224,8 @@ pub fn list_roots(store: &Store) -> Result<Vec<Root>, StoreError> {
     for item in rd {
         let item = item.map_err(|e| StoreError::io(&dir, e))?;
         let name = item.file_name().to_string_lossy().into_owned();
-        if is_temp(&name) {
+        // A write in progress, or a crash's leftover that the next run sweeps.
+        if super::atomic::temp_owner(&name).is_some() {
             continue;
         }
         let path = item.path();
